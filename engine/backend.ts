@@ -1,0 +1,231 @@
+/**
+ * The contract between the tensor layer and a compute backend.
+ *
+ * Every tensor is a contiguous row-major f32 array. A backend owns the memory ({@link Storage})
+ * and implements every primitive kernel below; the tensor layer (engine/ops.ts) builds all other
+ * operations and every gradient out of these primitives. Kernels never mutate their inputs,
+ * except `adam`, which updates its parameter and moment buffers in place.
+ *
+ * Shapes are passed alongside storages; a kernel may assume they are consistent (the tensor
+ * layer checks them). Complex values are real arrays whose last axis has length 2 (re, im).
+ */
+
+/** An opaque handle to `size` f32 values owned by one backend. */
+export interface Storage {
+  /** Number of f32 elements. */
+  readonly size: number;
+}
+
+/** Elementwise unary functions. `a` and `b` are the scalar parameters where one is used. */
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "square"
+  | "abs"
+  | "sign" // -1, 0, +1
+  | "relu"
+  | "step" // 1 where x > 0, else 0
+  | "sigmoid"
+  | "tanh"
+  | "silu" // x * sigmoid(x)
+  | "cos"
+  | "sin"
+  | "lgamma" // ln Γ(x) for x > 0
+  | "clamp" // min(max(x, a), b)
+  | "inRange" // 1 where a <= x <= b, else 0
+  | "pow" // x^a (x >= 0, or integer a)
+  | "affine"; // a * x + b
+
+/** Elementwise binary functions, with numpy broadcasting of equal-rank shapes. */
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "eq" // 1 where a == b, else 0
+  | "gt"; // 1 where a > b, else 0
+
+/** Reductions over the middle axis of an (outer, mid, inner) view. */
+export type ReduceOp = "sum" | "max";
+
+/** Hyper-parameters of one fused Adam step (bias corrections precomputed by the caller). */
+export interface AdamParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Decoupled (AdamW) weight decay; 0 for plain Adam. */
+  weightDecay: number;
+  /** 1 - beta1^t */
+  biasCorrection1: number;
+  /** 1 - beta2^t */
+  biasCorrection2: number;
+}
+
+/**
+ * The primitive kernels. Each returns a new storage. Layout conventions:
+ * images are NCHW; complex tensors end in an axis of length 2.
+ */
+export interface Kernels {
+  /** out[i] = f(x[i]). */
+  unary(x: Storage, op: UnaryOp, a: number, b: number): Storage;
+  /**
+   * out = a op b with broadcasting. `aShape`, `bShape` and `outShape` have equal rank; an axis
+   * of `aShape`/`bShape` is either equal to `outShape`'s or 1.
+   */
+  binary(
+    a: Storage,
+    aShape: readonly number[],
+    b: Storage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    op: BinaryOp,
+  ): Storage;
+  /**
+   * Complex multiply with broadcasting: shapes as for `binary`, all ending in 2.
+   * With `conjB`, computes a · conj(b).
+   */
+  cmul(
+    a: Storage,
+    aShape: readonly number[],
+    b: Storage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    conjB: boolean,
+  ): Storage;
+  /** polar(amp, phase) = interleaved (amp·cos φ, amp·sin φ); both inputs have `size` elements. */
+  polar(amp: Storage, phase: Storage): Storage;
+  /**
+   * View x as (outer, mid, inner) and reduce the middle axis: out has outer·inner elements.
+   * Sums accumulate in f64 on the CPU and in a fixed order everywhere.
+   */
+  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage;
+  /** Transpose: out axis i is input axis perm[i]. */
+  permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage;
+  /**
+   * Zero-pad (positive) or crop (negative) every axis: out shape[i] = shape[i] + before[i] + after[i];
+   * out[j] = x[j - before] where inside, else 0.
+   */
+  pad(
+    x: Storage,
+    shape: readonly number[],
+    before: readonly number[],
+    after: readonly number[],
+  ): Storage;
+  /**
+   * Batched matmul: A is (batchA, m, k) or (batchA, k, m) when transA; B is (batchB, k, n) or
+   * (batchB, n, k) when transB; batchA and batchB are equal or 1; out is (max batch, m, n).
+   */
+  matmul(
+    a: Storage,
+    b: Storage,
+    dims: {
+      batchA: number;
+      batchB: number;
+      m: number;
+      k: number;
+      n: number;
+      transA: boolean;
+      transB: boolean;
+    },
+  ): Storage;
+  /**
+   * 2-D cross-correlation, stride 1, zero padding: x (n, c, h, w), w (o, c, kh, kw) →
+   * out (n, o, outH, outW), out[n,o,y,x] = Σ_{c,i,j} x[n, c, y+i-padTop, x+j-padLeft]·w[o,c,i,j].
+   */
+  conv2d(x: Storage, w: Storage, g: Conv2dGeometry): Storage;
+  /** Gradient of conv2d w.r.t. x: dy (n, o, outH, outW), w → dx (n, c, h, w). */
+  conv2dGradInput(dy: Storage, w: Storage, g: Conv2dGeometry): Storage;
+  /** Gradient of conv2d w.r.t. w: x, dy → dw (o, c, kh, kw). */
+  conv2dGradWeight(x: Storage, dy: Storage, g: Conv2dGeometry): Storage;
+  /**
+   * 2×2 max pool, stride 2, "same" padding (TF): x (n, c, h, w) → (n, c, ceil(h/2), ceil(w/2));
+   * windows that run past the edge use only the pixels inside.
+   */
+  maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage;
+  /** Gradient of maxPool2d: dy goes to the first maximum of each window (row-major order). */
+  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage;
+  /** Nearest 2× upsampling: (n, c, h, w) → (n, c, 2h, 2w). Here n·c is passed as `planes`. */
+  upsample2x(x: Storage, planes: number, h: number, w: number): Storage;
+  /** Adjoint of upsample2x: sums each 2×2 block: (planes, 2h, 2w) → (planes, h, w). */
+  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage;
+  /**
+   * Batched 2-D DFT over the (h, w) axes of x (batch, h, w, 2):
+   * out[u,v] = scale · Σ x[y,x] · exp(∓2πi(uy/h + vx/w)), minus sign forward, plus sign when
+   * `inverse`. h and w are powers of two.
+   */
+  fft2(x: Storage, batch: number, h: number, w: number, inverse: boolean, scale: number): Storage;
+  /**
+   * Circular shift of the (h, w) axes of x (batch, h, w, inner): out[(y+shiftY) mod h,
+   * (x+shiftX) mod w] = x[y, x]. fftshift is the shift (⌊h/2⌋, ⌊w/2⌋).
+   */
+  roll2d(
+    x: Storage,
+    batch: number,
+    h: number,
+    w: number,
+    inner: number,
+    shiftY: number,
+    shiftX: number,
+  ): Storage;
+  /**
+   * Bilinear translation of each image of x (batch, h, w, inner) by its own offset
+   * offsets (batch, 2) = (tx, ty) in pixels (x = column, y = row): content moves by +t,
+   * out[y, x] = bilinear(img; y - ty, x - tx), zero outside. Corner weights come from explicit
+   * floor/fraction in pixel units. With `adjoint`, computes the transpose map (scatter of x
+   * back through the same weights), which is the gradient w.r.t. the image.
+   */
+  translate(
+    x: Storage,
+    offsets: Storage,
+    batch: number,
+    h: number,
+    w: number,
+    inner: number,
+    adjoint: boolean,
+  ): Storage;
+  /**
+   * Fused Adam/AdamW step, in place: m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²;
+   * p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
+   */
+  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void;
+}
+
+/** Geometry of a stride-1 2-D convolution. */
+export interface Conv2dGeometry {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  o: number;
+  kh: number;
+  kw: number;
+  padTop: number;
+  padLeft: number;
+  outH: number;
+  outW: number;
+}
+
+/** A compute backend: memory plus the primitive kernels. */
+export interface Backend extends Kernels {
+  /** "cpu" or "webgpu". */
+  readonly name: "cpu" | "webgpu";
+  /** One line for logs (e.g. the adapter description). */
+  readonly description: string;
+  /** Copy host data into a new storage. */
+  upload(data: Float32Array): Storage;
+  /** A new storage filled with `value`. */
+  fill(size: number, value: number): Storage;
+  /** Read a storage back (flushes pending work). */
+  read(s: Storage): Promise<Float32Array>;
+  /** Synchronous read; only backends whose memory is host memory support it (null otherwise). */
+  readSync(s: Storage): Float32Array | null;
+  /** Release a storage. Using it afterwards is an error. */
+  release(s: Storage): void;
+  /** Submit pending work without waiting for it. */
+  flush(): void;
+  /** Live storages and their bytes, for leak tests. */
+  memory(): { liveStorages: number; liveBytes: number; pooledBytes: number };
+}
