@@ -1,0 +1,23 @@
+/** Fused Adam/AdamW parameter update, in place. */
+
+import type { AdamParams } from "../backend.ts";
+
+/**
+ * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
+ */
+export function adam(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  h: AdamParams,
+): void {
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i];
+    m[i] = h.beta1 * m[i] + (1 - h.beta1) * gi;
+    v[i] = h.beta2 * v[i] + (1 - h.beta2) * gi * gi;
+    const mHat = m[i] / h.biasCorrection1;
+    const vHat = v[i] / h.biasCorrection2;
+    p[i] = p[i] - h.lr * h.weightDecay * p[i] - (h.lr * mHat) / (Math.sqrt(vHat) + h.eps);
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The CPU reference backend: every kernel of the contract as plain loops over Float32Arrays.
+ * It is the oracle the WebGPU kernels are tested against.
+ */
+
+import type {
+  AdamParams,
+  Backend,
+  BinaryOp,
+  Conv2dGeometry,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from "../backend.ts";
+import { adam } from "./adam.ts";
+import { conv2d, conv2dGradInput, conv2dGradWeight } from "./conv.ts";
+import { binary, cmul, polar, unary } from "./elementwise.ts";
+import { fft2 } from "./fft.ts";
+import { pad, permute, roll2d } from "./layout.ts";
+import { matmul, type MatmulDims } from "./matmul.ts";
+import { maxPool2d, maxPool2dGrad, sumPool2x2, upsample2x } from "./pool.ts";
+import { reduce } from "./reduce.ts";
+import { CpuStorage, dataOf } from "./storage.ts";
+import { translate } from "./translate.ts";
+
+/** Backend whose storages are host Float32Arrays and whose kernels run synchronously. */
+export class CpuBackend implements Backend {
+  /** Always "cpu". */
+  readonly name = "cpu" as const;
+  /** One line for logs. */
+  readonly description = "cpu (TypeScript reference kernels, single thread)";
+  #liveStorages = 0;
+  #liveBytes = 0;
+
+  #wrap(data: Float32Array): Storage {
+    this.#liveStorages++;
+    this.#liveBytes += data.byteLength;
+    return new CpuStorage(data);
+  }
+
+  /** Copy host data into a new storage. */
+  upload(data: Float32Array): Storage {
+    return this.#wrap(data.slice());
+  }
+
+  /** A new storage filled with `value`. */
+  fill(size: number, value: number): Storage {
+    return this.#wrap(new Float32Array(size).fill(value));
+  }
+
+  /** A copy of the values. */
+  read(s: Storage): Promise<Float32Array> {
+    return Promise.resolve(dataOf(s).slice());
+  }
+
+  /** A copy of the values, synchronously. */
+  readSync(s: Storage): Float32Array {
+    return dataOf(s).slice();
+  }
+
+  /** Release a storage; using it (or releasing it) again throws. */
+  release(s: Storage): void {
+    const bytes = dataOf(s).byteLength;
+    (s as CpuStorage).release();
+    this.#liveStorages--;
+    this.#liveBytes -= bytes;
+  }
+
+  /** Nothing is ever pending on the CPU. */
+  flush(): void {}
+
+  /** Live storages and bytes; the CPU backend keeps no pool. */
+  memory(): { liveStorages: number; liveBytes: number; pooledBytes: number } {
+    return { liveStorages: this.#liveStorages, liveBytes: this.#liveBytes, pooledBytes: 0 };
+  }
+
+  /** out[i] = f(x[i]). */
+  unary(x: Storage, op: UnaryOp, a: number, b: number): Storage {
+    return this.#wrap(unary(dataOf(x), op, a, b));
+  }
+
+  /** out = a op b with broadcasting. */
+  binary(
+    a: Storage,
+    aShape: readonly number[],
+    b: Storage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    op: BinaryOp,
+  ): Storage {
+    return this.#wrap(binary(dataOf(a), aShape, dataOf(b), bShape, outShape, op));
+  }
+
+  /** Complex multiply with broadcasting, optionally conjugating b. */
+  cmul(
+    a: Storage,
+    aShape: readonly number[],
+    b: Storage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    conjB: boolean,
+  ): Storage {
+    return this.#wrap(cmul(dataOf(a), aShape, dataOf(b), bShape, outShape, conjB));
+  }
+
+  /** Interleaved (amp·cos φ, amp·sin φ). */
+  polar(amp: Storage, phase: Storage): Storage {
+    return this.#wrap(polar(dataOf(amp), dataOf(phase)));
+  }
+
+  /** Reduce the middle axis of an (outer, mid, inner) view. */
+  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage {
+    return this.#wrap(reduce(dataOf(x), outer, mid, inner, op));
+  }
+
+  /** Transpose: out axis i is input axis perm[i]. */
+  permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage {
+    return this.#wrap(permute(dataOf(x), shape, perm));
+  }
+
+  /** Zero-pad or crop every axis. */
+  pad(
+    x: Storage,
+    shape: readonly number[],
+    before: readonly number[],
+    after: readonly number[],
+  ): Storage {
+    return this.#wrap(pad(dataOf(x), shape, before, after));
+  }
+
+  /** Batched matmul with optional transposes and batch broadcasting. */
+  matmul(a: Storage, b: Storage, dims: MatmulDims): Storage {
+    return this.#wrap(matmul(dataOf(a), dataOf(b), dims));
+  }
+
+  /** Stride-1 2-D cross-correlation with zero padding. */
+  conv2d(x: Storage, w: Storage, g: Conv2dGeometry): Storage {
+    return this.#wrap(conv2d(dataOf(x), dataOf(w), g));
+  }
+
+  /** Gradient of conv2d w.r.t. its input. */
+  conv2dGradInput(dy: Storage, w: Storage, g: Conv2dGeometry): Storage {
+    return this.#wrap(conv2dGradInput(dataOf(dy), dataOf(w), g));
+  }
+
+  /** Gradient of conv2d w.r.t. its weights. */
+  conv2dGradWeight(x: Storage, dy: Storage, g: Conv2dGeometry): Storage {
+    return this.#wrap(conv2dGradWeight(dataOf(x), dataOf(dy), g));
+  }
+
+  /** 2×2 max pool, stride 2, TF "same" padding. */
+  maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage {
+    return this.#wrap(maxPool2d(dataOf(x), n, c, h, w));
+  }
+
+  /** Gradient of maxPool2d. */
+  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage {
+    return this.#wrap(maxPool2dGrad(dataOf(x), dataOf(dy), n, c, h, w));
+  }
+
+  /** Nearest 2× upsampling. */
+  upsample2x(x: Storage, planes: number, h: number, w: number): Storage {
+    return this.#wrap(upsample2x(dataOf(x), planes, h, w));
+  }
+
+  /** Sum of each 2×2 block (adjoint of upsample2x). */
+  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage {
+    return this.#wrap(sumPool2x2(dataOf(x), planes, h, w));
+  }
+
+  /** Batched 2-D DFT over (h, w), scaled. */
+  fft2(x: Storage, batch: number, h: number, w: number, inverse: boolean, scale: number): Storage {
+    return this.#wrap(fft2(dataOf(x), batch, h, w, inverse, scale));
+  }
+
+  /** Circular shift of the (h, w) axes. */
+  roll2d(
+    x: Storage,
+    batch: number,
+    h: number,
+    w: number,
+    inner: number,
+    shiftY: number,
+    shiftX: number,
+  ): Storage {
+    return this.#wrap(roll2d(dataOf(x), batch, h, w, inner, shiftY, shiftX));
+  }
+
+  /** Bilinear translation of each image by its own (tx, ty), or its adjoint. */
+  translate(
+    x: Storage,
+    offsets: Storage,
+    batch: number,
+    h: number,
+    w: number,
+    inner: number,
+    adjoint: boolean,
+  ): Storage {
+    return this.#wrap(translate(dataOf(x), dataOf(offsets), batch, h, w, inner, adjoint));
+  }
+
+  /** Fused Adam/AdamW step, updating p, m and v in place. */
+  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void {
+    adam(dataOf(p), dataOf(g), dataOf(m), dataOf(v), h);
+  }
+}
+
+let shared: CpuBackend | null = null;
+
+/** The process-wide CPU backend. */
+export function cpuBackend(): CpuBackend {
+  shared ??= new CpuBackend();
+  return shared;
+}
