@@ -1,0 +1,60 @@
+/**
+ * File reading and atomic writing shared by the io modules.
+ */
+import { PtychoInputError } from "./errors.ts";
+
+/** Reads a whole file; a missing or unreadable file is a {@link PtychoInputError}. */
+export function readFileOrFail(path: string): Uint8Array {
+  try {
+    return Deno.readFileSync(path);
+  } catch (e) {
+    throw new PtychoInputError(path, `cannot read: ${describeFsError(e)}`, { cause: e });
+  }
+}
+
+/** Opens a file for reading; a missing or unreadable file is a {@link PtychoInputError}. */
+export function openFileOrFail(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { read: true });
+  } catch (e) {
+    throw new PtychoInputError(path, `cannot open: ${describeFsError(e)}`, { cause: e });
+  }
+}
+
+/** A short reason for a file-system error ("not found", "permission denied", ...). */
+function describeFsError(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.IsADirectory) return "is a directory";
+  return e instanceof Error ? e.message.split("\n")[0] : String(e);
+}
+
+/**
+ * Writes `bytes` to `path` atomically: a temporary file in the same folder is written, flushed to
+ * disk (fsync) and renamed over the target, so readers see the old file or the new one, never a
+ * partial one. The temporary file is removed if anything fails.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
+  const base = path.slice(slash + 1);
+  const temp = `${dir}.${base}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  let file: Deno.FsFile | undefined;
+  try {
+    file = Deno.openSync(temp, { write: true, createNew: true });
+    let written = 0;
+    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+    file.syncSync();
+    file.close();
+    file = undefined;
+    Deno.renameSync(temp, path);
+  } catch (e) {
+    file?.close();
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // the temporary file was never created or is already gone
+    }
+    throw e;
+  }
+}

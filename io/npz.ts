@@ -1,0 +1,116 @@
+/**
+ * NumPy `.npz` archives (`np.savez`, `np.savez_compressed`): read one array at a time, or write a
+ * set of arrays.
+ *
+ * Reading a file keeps only the central directory in memory; each `get` reads and inflates that
+ * one member, so peak memory is about one array's compressed plus decompressed size.
+ */
+import { PtychoInputError } from "./errors.ts";
+import { openFileOrFail, writeFileAtomic } from "./files.ts";
+import { checkNpyArray, decodeNpy, encodeNpy, type NpyArray } from "./npy.ts";
+import { encodeZip, fileSource, memorySource, type ZipEntry, ZipReader } from "./zip.ts";
+
+/** Arrays by name, as a Map or a plain record. */
+export type NamedArrays = Map<string, NpyArray> | Record<string, NpyArray>;
+
+/** An open `.npz` archive. Call {@link NpzReader.close} when done (file-backed readers). */
+export class NpzReader {
+  readonly #zip: ZipReader;
+  readonly #members = new Map<string, ZipEntry>();
+  readonly #file: Deno.FsFile | undefined;
+
+  /** Use {@link openNpz} or {@link NpzReader.fromBytes}. */
+  private constructor(zip: ZipReader, file?: Deno.FsFile) {
+    this.#zip = zip;
+    this.#file = file;
+    for (const entry of zip.entries) {
+      if (entry.name.endsWith("/")) continue;
+      this.#members.set(entry.name.replace(/\.npy$/, ""), entry);
+    }
+  }
+
+  /** Reads an archive held in memory; `file` names it in error messages. */
+  static fromBytes(bytes: Uint8Array, file = "<npz>"): NpzReader {
+    return new NpzReader(new ZipReader(memorySource(bytes), file));
+  }
+
+  /** Opens an archive on disk (reads only its directory now). */
+  static open(path: string): NpzReader {
+    const file = openFileOrFail(path);
+    try {
+      return new NpzReader(new ZipReader(fileSource(file), path), file);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+
+  /** The archive's name in error messages. */
+  get file(): string {
+    return this.#zip.file;
+  }
+
+  /** Array names (member names without `.npy`), in archive order. */
+  get keys(): string[] {
+    return [...this.#members.keys()];
+  }
+
+  /** Whether the archive holds an array called `key`. */
+  has(key: string): boolean {
+    return this.#members.has(key);
+  }
+
+  /** Reads and decodes the array `key`; a missing key is a {@link PtychoInputError}. */
+  get(key: string): NpyArray {
+    const entry = this.#members.get(key);
+    if (!entry) throw new PtychoInputError(this.file, `missing key '${key}'`);
+    const bytes = this.#zip.read(entry);
+    return decodeNpy(bytes, `${this.file} (key '${key}')`);
+  }
+
+  /** Decodes every array. */
+  all(): Map<string, NpyArray> {
+    return new Map(this.keys.map((k) => [k, this.get(k)]));
+  }
+
+  /** Releases the file handle (no-op for in-memory archives). */
+  close(): void {
+    this.#file?.close();
+  }
+}
+
+/** Opens a `.npz` file for reading one array at a time. */
+export function openNpz(path: string): NpzReader {
+  return NpzReader.open(path);
+}
+
+/** Reads every array of a `.npz` file. */
+export function readNpzFile(path: string): Map<string, NpyArray> {
+  const npz = openNpz(path);
+  try {
+    return npz.all();
+  } finally {
+    npz.close();
+  }
+}
+
+/** Encodes arrays as a `.npz` archive (`compress` = savez_compressed, else savez). */
+export function encodeNpz(arrays: NamedArrays, options: { compress?: boolean } = {}): Uint8Array {
+  const entries = arrays instanceof Map ? [...arrays] : Object.entries(arrays);
+  const members = new Map<string, Uint8Array>();
+  for (const [name, array] of entries) {
+    if (name === "" || name.includes("\\")) throw new RangeError(`bad array name '${name}'`);
+    checkNpyArray(array, name);
+    members.set(`${name}.npy`, encodeNpy(array));
+  }
+  return encodeZip(members, options.compress ?? false);
+}
+
+/** Writes a `.npz` file atomically. */
+export function writeNpzFile(
+  path: string,
+  arrays: NamedArrays,
+  options: { compress?: boolean } = {},
+): void {
+  writeFileAtomic(path, encodeNpz(arrays, options));
+}

@@ -1,0 +1,235 @@
+/**
+ * Zip archives (what `.npz` files and model bundles are): a reader that loads one entry at a time
+ * from a file or from memory, and a writer.
+ *
+ * The reader parses the central directory itself (zip64 included, as NumPy writes it), refuses
+ * sizes the archive cannot hold before allocating, inflates with `fflate`, and checks every
+ * entry's CRC-32. Only stored and deflated entries exist in NumPy files; others are refused.
+ */
+import { inflateSync, zipSync } from "fflate";
+import { PtychoInputError } from "./errors.ts";
+
+/** Random-access bytes: a file on disk or an array in memory. */
+export interface ByteSource {
+  /** Total length in bytes. */
+  readonly size: number;
+  /** Returns `length` bytes starting at `offset` (a fresh, aligned buffer for file sources). */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** A {@link ByteSource} over bytes already in memory. */
+export function memorySource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
+/** A {@link ByteSource} over an open file (read with positioned, synchronous reads). */
+export function fileSource(file: Deno.FsFile): ByteSource {
+  const size = file.statSync().size;
+  return {
+    size,
+    read(offset, length) {
+      const out = new Uint8Array(length);
+      file.seekSync(offset, Deno.SeekMode.Start);
+      let done = 0;
+      while (done < length) {
+        const n = file.readSync(out.subarray(done));
+        if (n === null || n === 0) throw new RangeError("unexpected end of file");
+        done += n;
+      }
+      return out;
+    },
+  };
+}
+
+/** One archive member as listed in the central directory. */
+export interface ZipEntry {
+  name: string;
+  /** 0 = stored, 8 = deflate. */
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  size: number;
+  localHeaderOffset: number;
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 (the zip/PNG polynomial) of `bytes`. */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Most bytes deflate can expand one compressed byte into (1032:1), plus slack for headers. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/** Reads the central directory of a zip archive and then any entry on demand. */
+export class ZipReader {
+  /** Every member, in central-directory order. */
+  readonly entries: ZipEntry[];
+
+  /** Parses the directory; `file` names the archive in error messages. */
+  constructor(readonly source: ByteSource, readonly file: string) {
+    this.entries = this.readDirectory();
+  }
+
+  private fail(problem: string): never {
+    throw new PtychoInputError(this.file, problem);
+  }
+
+  /** Reads `length` bytes at `offset`, refusing ranges outside the archive. */
+  private bytesAt(offset: number, length: number): Uint8Array {
+    if (offset < 0 || length < 0 || offset + length > this.source.size) {
+      this.fail("truncated or corrupt zip archive");
+    }
+    return this.source.read(offset, length);
+  }
+
+  private readDirectory(): ZipEntry[] {
+    const size = this.source.size;
+    if (size < 22) this.fail("not a zip archive (too short)");
+    const tailLength = Math.min(size, 22 + 65535);
+    const tail = this.bytesAt(size - tailLength, tailLength);
+    const tv = view(tail);
+    let eocd = -1;
+    for (let i = tail.length - 22; i >= 0; i--) {
+      if (tv.getUint32(i, true) === 0x06054b50) {
+        eocd = i;
+        break;
+      }
+    }
+    if (eocd < 0) this.fail("not a zip archive (no end-of-directory record)");
+    let count = tv.getUint16(eocd + 10, true);
+    let dirSize = tv.getUint32(eocd + 12, true);
+    let dirOffset = tv.getUint32(eocd + 16, true);
+    if (count === 0xffff || dirSize === 0xffffffff || dirOffset === 0xffffffff) {
+      const locator = eocd - 20;
+      if (locator < 0 || tv.getUint32(locator, true) !== 0x07064b50) {
+        this.fail("zip64 archive without a zip64 locator");
+      }
+      const z = view(this.bytesAt(u64(tv, locator + 8, this), 56));
+      if (z.getUint32(0, true) !== 0x06064b50) this.fail("corrupt zip64 end-of-directory record");
+      count = u64(z, 32, this);
+      dirSize = u64(z, 40, this);
+      dirOffset = u64(z, 48, this);
+    }
+    if (count * 46 > dirSize) this.fail("corrupt zip directory (entry count)");
+    const dir = this.bytesAt(dirOffset, dirSize);
+    const dv = view(dir);
+    const entries: ZipEntry[] = [];
+    let p = 0;
+    for (let i = 0; i < count; i++) {
+      if (p + 46 > dir.length || dv.getUint32(p, true) !== 0x02014b50) {
+        this.fail("corrupt zip directory entry");
+      }
+      const flags = dv.getUint16(p + 8, true);
+      if (flags & 1) this.fail("encrypted zip entries are not supported");
+      const nameLength = dv.getUint16(p + 28, true);
+      const extraLength = dv.getUint16(p + 30, true);
+      const commentLength = dv.getUint16(p + 32, true);
+      const end = p + 46 + nameLength + extraLength + commentLength;
+      if (end > dir.length) this.fail("corrupt zip directory entry");
+      const entry: ZipEntry = {
+        name: new TextDecoder().decode(dir.subarray(p + 46, p + 46 + nameLength)),
+        method: dv.getUint16(p + 10, true),
+        crc32: dv.getUint32(p + 16, true),
+        compressedSize: dv.getUint32(p + 20, true),
+        size: dv.getUint32(p + 24, true),
+        localHeaderOffset: dv.getUint32(p + 42, true),
+      };
+      this.applyZip64(entry, dir.subarray(p + 46 + nameLength, p + 46 + nameLength + extraLength));
+      entries.push(entry);
+      p = end;
+    }
+    return entries;
+  }
+
+  /** Replaces 0xFFFFFFFF fields with their values from the zip64 extra field. */
+  private applyZip64(entry: ZipEntry, extra: Uint8Array): void {
+    const fields = ["size", "compressedSize", "localHeaderOffset"] as const;
+    if (!fields.some((f) => entry[f] === 0xffffffff)) return;
+    const ev = view(extra);
+    for (let q = 0; q + 4 <= extra.length;) {
+      const id = ev.getUint16(q, true);
+      const length = ev.getUint16(q + 2, true);
+      if (id === 0x0001) {
+        let r = q + 4;
+        for (const f of fields) {
+          if (entry[f] !== 0xffffffff) continue;
+          if (r + 8 > q + 4 + length || r + 8 > extra.length) this.fail("corrupt zip64 field");
+          entry[f] = u64(ev, r, this);
+          r += 8;
+        }
+        return;
+      }
+      q += 4 + length;
+    }
+    this.fail("zip entry needs a zip64 field it does not have");
+  }
+
+  /** The entry called `name`, if present. */
+  find(name: string): ZipEntry | undefined {
+    return this.entries.find((e) => e.name === name);
+  }
+
+  /** Reads, decompresses and CRC-checks one entry. */
+  read(entry: ZipEntry): Uint8Array {
+    const label = `entry '${entry.name}'`;
+    const local = this.bytesAt(entry.localHeaderOffset, 30);
+    const lv = view(local);
+    if (lv.getUint32(0, true) !== 0x04034b50) this.fail(`${label}: bad local header`);
+    const start = entry.localHeaderOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
+    if (start + entry.compressedSize > this.source.size) this.fail(`${label}: truncated data`);
+    let data: Uint8Array;
+    if (entry.method === 0) {
+      if (entry.compressedSize !== entry.size) this.fail(`${label}: stored sizes disagree`);
+      data = this.bytesAt(start, entry.size);
+    } else if (entry.method === 8) {
+      if (entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+        this.fail(`${label}: claims ${entry.size} bytes, more than its compressed data can hold`);
+      }
+      const compressed = this.bytesAt(start, entry.compressedSize);
+      const out = new Uint8Array(entry.size);
+      let inflated: Uint8Array;
+      try {
+        inflated = inflateSync(compressed, { out });
+      } catch (e) {
+        this.fail(`${label}: corrupt deflate data (${e instanceof Error ? e.message : e})`);
+      }
+      if (inflated.length !== entry.size) this.fail(`${label}: decompressed size is wrong`);
+      data = inflated;
+    } else {
+      this.fail(`${label}: compression method ${entry.method} is not supported`);
+    }
+    if (crc32(data) !== entry.crc32) this.fail(`${label}: CRC-32 mismatch (corrupt data)`);
+    return data;
+  }
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Reads a little-endian u64 that must fit a safe integer. */
+function u64(v: DataView, offset: number, reader: { file: string }): number {
+  const value = v.getUint32(offset, true) + v.getUint32(offset + 4, true) * 2 ** 32;
+  if (!Number.isSafeInteger(value)) throw new PtychoInputError(reader.file, "corrupt zip64 size");
+  return value;
+}
+
+/** Builds a zip archive; `compress` deflates the members, otherwise they are stored. */
+export function encodeZip(members: Map<string, Uint8Array>, compress: boolean): Uint8Array {
+  const options = { level: compress ? 6 : 0, mtime: new Date(2000, 0, 1) } as const;
+  const files: Record<string, [Uint8Array, typeof options]> = {};
+  for (const [name, bytes] of members) files[name] = [bytes, options];
+  return zipSync(files);
+}
