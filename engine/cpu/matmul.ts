@@ -97,24 +97,8 @@ export function gemmPacked(
         c32 += a3 * b2;
         c33 += a3 * b3;
       }
-      const block = [
-        c00,
-        c01,
-        c02,
-        c03,
-        c10,
-        c11,
-        c12,
-        c13,
-        c20,
-        c21,
-        c22,
-        c23,
-        c30,
-        c31,
-        c32,
-        c33,
-      ];
+      // deno-fmt-ignore
+      const block = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
       const j0 = jp * R;
       const rows = Math.min(R, m - i0);
       const cols = Math.min(R, n - j0);
