@@ -1,0 +1,191 @@
+/** Elementwise ops: unary functions and broadcasting binary arithmetic, with their gradients. */
+import type { BinaryOp, UnaryOp } from "../backend.ts";
+import { commonBackend, record } from "../autograd.ts";
+import type { Tensor } from "../tensor.ts";
+import { scalar } from "./create.ts";
+import { sum } from "./reduce.ts";
+import { reshape } from "./shape.ts";
+
+function unary(
+  x: Tensor,
+  op: UnaryOp,
+  grad: ((gy: Tensor, y: Tensor) => Tensor) | null,
+  a = 0,
+  b = 0,
+): Tensor {
+  const storage = x.backend.unary(x.storage, op, a, b);
+  const y: Tensor = record(
+    op,
+    [x],
+    x.backend,
+    storage,
+    x.shape,
+    grad && ((gy) => [grad(gy, y)]),
+  );
+  return y;
+}
+
+function noGradient(op: string): (gy: Tensor) => Tensor {
+  return () => {
+    throw new Error(`${op} has no gradient (forward only)`);
+  };
+}
+
+/** -x */
+export const neg = (x: Tensor): Tensor => unary(x, "neg", (g) => neg(g));
+/** e^x */
+export const exp = (x: Tensor): Tensor => unary(x, "exp", (g, y) => mul(g, y));
+/** Natural logarithm. */
+export const log = (x: Tensor): Tensor => unary(x, "log", (g) => div(g, x));
+/** Square root. */
+export const sqrt = (x: Tensor): Tensor => unary(x, "sqrt", (g, y) => mul(div(g, y), 0.5));
+/** x² */
+export const square = (x: Tensor): Tensor => unary(x, "square", (g) => mul(g, mul(x, 2)));
+/** |x| (gradient sign(x), 0 at 0). */
+export const abs = (x: Tensor): Tensor => unary(x, "abs", (g) => mul(g, sign(x)));
+/** sign(x) ∈ {-1, 0, 1} (no gradient). */
+export const sign = (x: Tensor): Tensor => unary(x, "sign", null);
+/** 1 where x > 0, else 0 (no gradient). */
+export const step = (x: Tensor): Tensor => unary(x, "step", null);
+/** max(x, 0) */
+export const relu = (x: Tensor): Tensor => unary(x, "relu", (g) => mul(g, step(x)));
+/** Logistic sigmoid. */
+export const sigmoid = (x: Tensor): Tensor =>
+  unary(x, "sigmoid", (g, y) => mul(g, mul(y, sub(1, y))));
+/** Hyperbolic tangent. */
+export const tanh = (x: Tensor): Tensor => unary(x, "tanh", (g, y) => mul(g, sub(1, square(y))));
+/** swish / SiLU: x·sigmoid(x). */
+export const silu = (x: Tensor): Tensor =>
+  unary(x, "silu", (g) => {
+    const s = sigmoid(x);
+    return mul(g, add(s, mul(x, mul(s, sub(1, s)))));
+  });
+/** Alias of {@link silu}. */
+export const swish = silu;
+/** cos x */
+export const cos = (x: Tensor): Tensor => unary(x, "cos", (g) => neg(mul(g, sin(x))));
+/** sin x */
+export const sin = (x: Tensor): Tensor => unary(x, "sin", (g) => mul(g, cos(x)));
+/** ln Γ(x) for x > 0 (forward only). */
+export const lgamma = (x: Tensor): Tensor => unary(x, "lgamma", noGradient("lgamma"));
+/** min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi. */
+export const clamp = (x: Tensor, lo: number, hi = Infinity): Tensor =>
+  unary(x, "clamp", (g) => mul(g, unary(x, "inRange", null, lo, hi)), lo, hi);
+/** x^p for a scalar p. */
+export const pow = (x: Tensor, p: number): Tensor =>
+  unary(x, "pow", (g) => mul(g, mul(pow(x, p - 1), p)), p);
+/** a·x + b for scalars a, b. */
+export const affine = (x: Tensor, a: number, b: number): Tensor =>
+  unary(x, "affine", (g) => mul(g, a), a, b);
+
+/** numpy broadcasting of two shapes. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`shapes [${a}] and [${b}] do not broadcast`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Left-pad a shape with ones to `rank` axes. */
+export function padShape(shape: readonly number[], rank: number): number[] {
+  return [...new Array(rank - shape.length).fill(1), ...shape];
+}
+
+/** Sum `g` over the axes along which `shape` was broadcast to g's shape; result has `shape`. */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const padded = padShape(shape, g.rank);
+  const axes = padded.flatMap((d, i) => (d === 1 && g.shape[i] !== 1 ? [i] : []));
+  const reduced = axes.length > 0 ? sum(g, axes, true) : g;
+  return reshape(reduced, shape);
+}
+
+/** Broadcast x to `shape` (a copy). */
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  const backend = x.backend;
+  const xs = padShape(x.shape, shape.length);
+  broadcastShapes(xs, shape);
+  const zero = scalar(0, shape.length, backend);
+  const out = backend.binary(x.storage, xs, zero.storage, zero.shape, shape, "add");
+  zero.dispose();
+  return record("expand", [x], backend, out, shape, (gy) => [sumTo(gy, x.shape)]);
+}
+
+function binary(
+  a: Tensor,
+  b: Tensor,
+  op: BinaryOp,
+  grad: ((gy: Tensor, needs: readonly boolean[]) => (Tensor | null)[]) | null,
+): Tensor {
+  const backend = commonBackend(op, [a, b]);
+  const outShape = broadcastShapes(a.shape, b.shape);
+  const rank = outShape.length;
+  const storage = backend.binary(
+    a.storage,
+    padShape(a.shape, rank),
+    b.storage,
+    padShape(b.shape, rank),
+    outShape,
+    op,
+  );
+  return record(op, [a, b], backend, storage, outShape, grad);
+}
+
+/** a + b (broadcasting; either may be a number). */
+export function add(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === "number") return add(b, a);
+  if (typeof b === "number") return affine(a, 1, b);
+  return binary(
+    a,
+    b,
+    "add",
+    (g, n) => [n[0] ? sumTo(g, a.shape) : null, n[1] ? sumTo(g, b.shape) : null],
+  );
+}
+
+/** a - b (broadcasting; either may be a number). */
+export function sub(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof b === "number") return typeof a === "number" ? scalar(a - b) : affine(a, 1, -b);
+  if (typeof a === "number") return affine(b, -1, a);
+  return binary(a, b, "sub", (g, n) => [
+    n[0] ? sumTo(g, a.shape) : null,
+    n[1] ? sumTo(neg(g), b.shape) : null,
+  ]);
+}
+
+/** a · b (broadcasting; either may be a number). */
+export function mul(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === "number") return mul(b, a);
+  if (typeof b === "number") return affine(a, b, 0);
+  return binary(a, b, "mul", (g, n) => [
+    n[0] ? sumTo(mul(g, b), a.shape) : null,
+    n[1] ? sumTo(mul(g, a), b.shape) : null,
+  ]);
+}
+
+/** a / b (broadcasting; either may be a number). */
+export function div(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof b === "number") return affine(a as Tensor, 1 / b, 0);
+  if (typeof a === "number") return mul(pow(b, -1), a);
+  return binary(a, b, "div", (g, n) => [
+    n[0] ? sumTo(div(g, b), a.shape) : null,
+    n[1] ? sumTo(neg(div(mul(g, a), square(b))), b.shape) : null,
+  ]);
+}
+
+/** 1 where a == b, else 0 (broadcasting, no gradient). */
+export function eq(a: Tensor, b: Tensor): Tensor {
+  return binary(a, b, "eq", null);
+}
+
+/** 1 where a > b, else 0 (broadcasting, no gradient). */
+export function gt(a: Tensor, b: Tensor): Tensor {
+  return binary(a, b, "gt", null);
+}

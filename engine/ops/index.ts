@@ -1,0 +1,7 @@
+/** Every tensor op of the engine. */
+export * from "./create.ts";
+export * from "./elementwise.ts";
+export * from "./reduce.ts";
+export * from "./shape.ts";
+export * from "./nn.ts";
+export * from "./complex.ts";

@@ -1,0 +1,141 @@
+/** Optimizers (Adam/AdamW with a fused kernel, SGD with momentum) and learning-rate schedules. */
+import { noGrad } from "./autograd.ts";
+import { add, mul, zeros } from "./ops/index.ts";
+import { keep, type Tensor, tidy } from "./tensor.ts";
+
+/** Common interface of the optimizers. */
+export interface Optimizer {
+  /** Learning rate used by the next `step()`. */
+  lr: number;
+  /** Apply one update from the parameters' `.grad` (parameters without a gradient are skipped). */
+  step(): void;
+  /** Release and clear every parameter's gradient. */
+  zeroGrad(): void;
+  /** Internal state (moments) as named tensors, for checkpoints. */
+  state(): Map<string, Tensor>;
+}
+
+function zeroGrads(params: readonly Tensor[]): void {
+  for (const p of params) {
+    p.grad?.dispose();
+    p.grad = null;
+  }
+}
+
+/** Options of {@link Adam}. */
+export interface AdamOptions {
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled weight decay (AdamW); 0 = plain Adam. */
+  weightDecay?: number;
+}
+
+/** Adam (Kingma & Ba) with optional decoupled weight decay, one fused kernel per parameter. */
+export class Adam implements Optimizer {
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Number of steps taken. */
+  t = 0;
+  #m: Tensor[];
+  #v: Tensor[];
+
+  /** Create an optimizer over `params` (leaf tensors with requiresGrad). */
+  constructor(readonly params: readonly Tensor[], opts: AdamOptions = {}) {
+    this.lr = opts.lr ?? 1e-3;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+    this.#m = params.map((p) => keep(zeros(p.shape, p.backend)));
+    this.#v = params.map((p) => keep(zeros(p.shape, p.backend)));
+  }
+
+  step(): void {
+    this.t++;
+    const h = {
+      lr: this.lr,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      biasCorrection1: 1 - this.beta1 ** this.t,
+      biasCorrection2: 1 - this.beta2 ** this.t,
+    };
+    this.params.forEach((p, i) => {
+      if (p.grad === null) return;
+      p.backend.adam(p.storage, p.grad.storage, this.#m[i].storage, this.#v[i].storage, h);
+    });
+  }
+
+  zeroGrad(): void {
+    zeroGrads(this.params);
+  }
+
+  state(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    this.params.forEach((_, i) => {
+      out.set(`m.${i}`, this.#m[i]);
+      out.set(`v.${i}`, this.#v[i]);
+    });
+    return out;
+  }
+}
+
+/** Options of {@link Sgd}. */
+export interface SgdOptions {
+  lr?: number;
+  momentum?: number;
+  /** L2 penalty added to the gradient. */
+  weightDecay?: number;
+}
+
+/** Stochastic gradient descent with (heavy-ball) momentum: v ← μv + g; p ← p − lr·v. */
+export class Sgd implements Optimizer {
+  lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  #velocity: (Tensor | null)[];
+
+  /** Create an optimizer over `params`. */
+  constructor(readonly params: readonly Tensor[], opts: SgdOptions = {}) {
+    this.lr = opts.lr ?? 1e-2;
+    this.momentum = opts.momentum ?? 0;
+    this.weightDecay = opts.weightDecay ?? 0;
+    this.#velocity = params.map(() => null);
+  }
+
+  step(): void {
+    noGrad(() =>
+      this.params.forEach((p, i) => {
+        if (p.grad === null) return;
+        const g = p.grad;
+        tidy(() => {
+          const grad = this.weightDecay ? add(g, mul(p, this.weightDecay)) : g;
+          let direction = grad;
+          if (this.momentum) {
+            const prev = this.#velocity[i];
+            direction = keep(prev === null ? mul(grad, 1) : add(mul(prev, this.momentum), grad));
+            prev?.dispose();
+            this.#velocity[i] = direction;
+          }
+          p.assign(add(p, mul(direction, -this.lr)));
+        });
+      })
+    );
+  }
+
+  zeroGrad(): void {
+    zeroGrads(this.params);
+  }
+
+  state(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    this.#velocity.forEach((v, i) => v && out.set(`velocity.${i}`, v));
+    return out;
+  }
+}
