@@ -119,27 +119,33 @@ function broadcastStrides(shape: readonly number[], outShape: readonly number[])
 }
 
 /**
- * Visit every position of `outShape` in row-major order, handing `visit` the flat offsets of the
- * out, a and b elements (a and b broadcast by stride 0).
+ * Visit `outShape` one row (last axis) at a time in row-major order. `visit` gets the flat
+ * offsets where the row starts in out, a and b, the steps of a and b along the row (0 where
+ * that operand is broadcast), and the row length.
  */
-function forEachBroadcast(
+function forEachBroadcastRow(
   aShape: readonly number[],
   bShape: readonly number[],
   outShape: readonly number[],
-  visit: (outIndex: number, aIndex: number, bIndex: number) => void,
+  visit: (o: number, ai: number, aStep: number, bi: number, bStep: number, len: number) => void,
 ): void {
-  const rank = outShape.length;
-  const aStrides = broadcastStrides(aShape, outShape);
-  const bStrides = broadcastStrides(bShape, outShape);
   const size = outShape.reduce((p, d) => p * d, 1);
   if (size === 0) return;
-  const coord = new Array<number>(rank).fill(0);
+  if (outShape.length === 0) {
+    visit(0, 0, 0, 0, 0, 1);
+    return;
+  }
+  const last = outShape.length - 1;
+  const aStrides = broadcastStrides(aShape, outShape);
+  const bStrides = broadcastStrides(bShape, outShape);
+  const len = outShape[last];
+  const coord = new Array<number>(last).fill(0);
   let ai = 0;
   let bi = 0;
-  for (let o = 0; o < size; o++) {
-    visit(o, ai, bi);
-    // Advance the odometer from the last axis.
-    for (let d = rank - 1; d >= 0; d--) {
+  for (let o = 0; o < size; o += len) {
+    visit(o, ai, aStrides[last], bi, bStrides[last], len);
+    // Advance the odometer over the outer axes.
+    for (let d = last - 1; d >= 0; d--) {
       coord[d]++;
       ai += aStrides[d];
       bi += bStrides[d];
@@ -151,20 +157,38 @@ function forEachBroadcast(
   }
 }
 
-function binaryFn(op: BinaryOp): (x: number, y: number) => number {
+/** out[o + t] = a[ai + t·aStep] op b[bi + t·bStep] for t < len. */
+function binaryRow(
+  op: BinaryOp,
+  out: Float32Array,
+  o: number,
+  a: Float32Array,
+  ai: number,
+  aStep: number,
+  b: Float32Array,
+  bi: number,
+  bStep: number,
+  len: number,
+): void {
   switch (op) {
     case "add":
-      return (x, y) => x + y;
+      for (let t = 0; t < len; t++) out[o + t] = a[ai + t * aStep] + b[bi + t * bStep];
+      break;
     case "sub":
-      return (x, y) => x - y;
+      for (let t = 0; t < len; t++) out[o + t] = a[ai + t * aStep] - b[bi + t * bStep];
+      break;
     case "mul":
-      return (x, y) => x * y;
+      for (let t = 0; t < len; t++) out[o + t] = a[ai + t * aStep] * b[bi + t * bStep];
+      break;
     case "div":
-      return (x, y) => x / y;
+      for (let t = 0; t < len; t++) out[o + t] = a[ai + t * aStep] / b[bi + t * bStep];
+      break;
     case "eq":
-      return (x, y) => (x === y ? 1 : 0);
+      for (let t = 0; t < len; t++) out[o + t] = a[ai + t * aStep] === b[bi + t * bStep] ? 1 : 0;
+      break;
     case "gt":
-      return (x, y) => (x > y ? 1 : 0);
+      for (let t = 0; t < len; t++) out[o + t] = a[ai + t * aStep] > b[bi + t * bStep] ? 1 : 0;
+      break;
     default:
       throw new Error(`unknown binary op ${op satisfies never}`);
   }
@@ -183,17 +207,15 @@ export function binary(
   outShape: readonly number[],
   op: BinaryOp,
 ): Float32Array {
-  const f = binaryFn(op);
   const size = outShape.reduce((p, d) => p * d, 1);
   const out = new Float32Array(size);
-  if (sameShape(aShape, outShape) && sameShape(bShape, outShape)) {
-    for (let i = 0; i < size; i++) out[i] = f(a[i], b[i]);
-  } else if (sameShape(aShape, outShape) && b.length === 1) {
-    const y = b[0];
-    for (let i = 0; i < size; i++) out[i] = f(a[i], y);
+  const aFull = sameShape(aShape, outShape), bFull = sameShape(bShape, outShape);
+  if ((aFull || a.length === 1) && (bFull || b.length === 1)) {
+    // Nothing broadcast beyond a scalar: one flat row.
+    binaryRow(op, out, 0, a, 0, aFull ? 1 : 0, b, 0, bFull ? 1 : 0, size);
   } else {
-    forEachBroadcast(aShape, bShape, outShape, (o, i, j) => {
-      out[o] = f(a[i], b[j]);
+    forEachBroadcastRow(aShape, bShape, outShape, (o, ai, aStep, bi, bStep, len) => {
+      binaryRow(op, out, o, a, ai, aStep, b, bi, bStep, len);
     });
   }
   return out;
@@ -211,13 +233,22 @@ export function cmul(
   const size = outShape.reduce((p, d) => p * d, 1);
   const out = new Float32Array(size);
   const sign = conjB ? -1 : 1;
-  // Broadcast over the complex elements: drop the trailing (re, im) axis.
-  forEachBroadcast(aShape.slice(0, -1), bShape.slice(0, -1), outShape.slice(0, -1), (o, i, j) => {
-    const ar = a[2 * i], ai = a[2 * i + 1];
-    const br = b[2 * j], bi = sign * b[2 * j + 1];
-    out[2 * o] = ar * br - ai * bi;
-    out[2 * o + 1] = ar * bi + ai * br;
-  });
+  // Broadcast over the complex elements: drop the trailing (re, im) axis; offsets count pairs.
+  const pairs = (shape: readonly number[]) => shape.slice(0, -1);
+  forEachBroadcastRow(
+    pairs(aShape),
+    pairs(bShape),
+    pairs(outShape),
+    (o, ai, aStep, bi, bStep, len) => {
+      for (let t = 0; t < len; t++) {
+        const i = 2 * (ai + t * aStep), j = 2 * (bi + t * bStep), k = 2 * (o + t);
+        const ar = a[i], aim = a[i + 1];
+        const br = b[j], bim = sign * b[j + 1];
+        out[k] = ar * br - aim * bim;
+        out[k + 1] = ar * bim + aim * br;
+      }
+    },
+  );
   return out;
 }
 
