@@ -23,6 +23,7 @@ export interface KernelResult {
 
 /** How many timed runs to take the median of (after one untimed warm-up). */
 export interface KernelBenchOptions {
+  /** Timed runs per kernel (at least 3; default 3). */
   runs?: number;
 }
 

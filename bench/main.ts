@@ -9,8 +9,11 @@ import { benchKernels } from "./kernels.ts";
 
 /** A benchmark section: a title, table columns, and a function producing rows for a backend. */
 export interface BenchSection {
+  /** Heading printed above the table. */
   title: string;
+  /** Column headings. */
   columns: string[];
+  /** Measure on `backend` and return the table rows (one cell per column). */
   rows(backend: Backend): Promise<string[][]>;
 }
 

@@ -4,14 +4,20 @@
  * (transposed or not) is handled by the strides given to the packing step.
  */
 
+import type { Kernels } from "../backend.ts";
+
 /** Panel width of the register block. */
 const R = 4;
 
 /** A strided matrix view: element (row, col) is at data[offset + row·rowStride + col·colStride]. */
 export interface MatrixView {
+  /** The backing array. */
   data: Float32Array;
+  /** Flat index of element (0, 0). */
   offset: number;
+  /** Step between consecutive rows. */
   rowStride: number;
+  /** Step between consecutive columns. */
   colStride: number;
 }
 
@@ -154,15 +160,7 @@ export function gemm(
 }
 
 /** Dimensions of a batched matmul, as in the backend contract. */
-export interface MatmulDims {
-  batchA: number;
-  batchB: number;
-  m: number;
-  k: number;
-  n: number;
-  transA: boolean;
-  transB: boolean;
-}
+export type MatmulDims = Parameters<Kernels["matmul"]>[2];
 
 /** Batched matmul: A (batchA, m, k) or (batchA, k, m); B (batchB, k, n) or (batchB, n, k). */
 export function matmul(a: Float32Array, b: Float32Array, d: MatmulDims): Float32Array {
