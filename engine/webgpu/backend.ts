@@ -1,0 +1,422 @@
+/**
+ * The WebGPU backend: every primitive kernel of the contract as a hand-written WGSL kernel
+ * (shaders/), recorded lazily into one command encoder and submitted on `flush`/`read`.
+ */
+import type {
+  AdamParams,
+  Backend,
+  BinaryOp,
+  Conv2dGeometry,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from "../backend.ts";
+import { adamWgsl } from "../../shaders/adam.ts";
+import { axes8, FLAT_WG, MAX_RANK } from "../../shaders/common.ts";
+import { binaryWgsl, cmulWgsl, fillWgsl, polarWgsl, unaryWgsl } from "../../shaders/elementwise.ts";
+import { fftLineWgsl, fftTwiddles } from "../../shaders/fft.ts";
+import { padWgsl, permuteWgsl, roll2dWgsl } from "../../shaders/layout.ts";
+import { maxPoolGradWgsl, maxPoolWgsl } from "../../shaders/pool.ts";
+import { reduceWgsl } from "../../shaders/reduce.ts";
+import { sumPool2x2Wgsl, upsample2xWgsl } from "../../shaders/resample.ts";
+import { translateWgsl } from "../../shaders/translate.ts";
+import { openGpuDevice } from "./device.ts";
+import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
+import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
+
+/** Workgroups for one invocation per element of `n`. */
+function groups(n: number): number {
+  return Math.ceil(n / FLAT_WG);
+}
+
+/** Row-major strides of a shape. */
+function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array(shape.length).fill(1);
+  for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1] * shape[d + 1];
+  return s;
+}
+
+/**
+ * Broadcast strides of `shapes` (each equal-rank to `out`) along the output axes, with size-1
+ * output axes dropped; throws past the kernels' maximum rank.
+ */
+function broadcastAxes(out: readonly number[], shapes: (readonly number[])[]) {
+  const keep = out.map((n, d) => [n, d]).filter(([n]) => n !== 1).map(([, d]) => d);
+  if (keep.length > MAX_RANK) throw new Error(`WebGPU kernels support rank <= ${MAX_RANK}`);
+  const strides = shapes.map((shape) => {
+    const st = stridesOf(shape);
+    return keep.map((d) => (shape[d] === 1 ? 0 : st[d]));
+  });
+  return { shape: keep.map((d) => out[d]), strides };
+}
+
+/** The WebGPU implementation of {@link Backend}. */
+export class WebGpuBackend implements Backend {
+  /** Always "webgpu". */
+  readonly name = "webgpu" as const;
+  /** Device-side state: pool, pipelines, pending command encoder. */
+  readonly rt: GpuRuntime;
+  private twiddles = new Map<string, GpuStorage>();
+
+  /** Wrap an opened device; use {@link createWebGpuBackend} to get one. */
+  constructor(device: GPUDevice, readonly description: string) {
+    this.rt = new GpuRuntime(device);
+  }
+
+  private st(s: Storage): GpuStorage {
+    if (!(s instanceof GpuStorage)) {
+      throw new Error("storage does not belong to the WebGPU backend");
+    }
+    return s;
+  }
+
+  /** Copy host data into a new storage. */
+  upload(data: Float32Array): Storage {
+    const s = this.rt.alloc(data.length);
+    this.rt.write(s, data);
+    return s;
+  }
+
+  /** A new storage filled with `value`. */
+  fill(size: number, value: number): Storage {
+    const s = this.rt.alloc(size);
+    this.rt.dispatch(fillWgsl(), new Uint32Array([size, f32bits(value)]), [s], groups(size));
+    return s;
+  }
+
+  /** Read a storage back (submits pending work and waits for it). */
+  read(s: Storage): Promise<Float32Array> {
+    return this.rt.read(this.st(s));
+  }
+
+  /** GPU memory is not host memory: always null. */
+  readSync(_s: Storage): Float32Array | null {
+    return null;
+  }
+
+  /** Release a storage; its buffer is reused only after the submit that last used it. */
+  release(s: Storage): void {
+    this.rt.free(this.st(s));
+  }
+
+  /** Submit pending work without waiting. */
+  flush(): void {
+    this.rt.flush();
+  }
+
+  /** Live storages, their bytes, and the bytes waiting in the pool. */
+  memory(): { liveStorages: number; liveBytes: number; pooledBytes: number } {
+    const { storages, bytes } = this.rt.live;
+    return { liveStorages: storages, liveBytes: bytes, pooledBytes: this.rt.pooledBytes };
+  }
+
+  /** Device time (ms) of the kernels `record` issues, by timestamp queries; null if unsupported. */
+  deviceTimeMs(record: () => void): Promise<number | null> {
+    return this.rt.deviceTimeMs(record);
+  }
+
+  /** out[i] = f(x[i]). */
+  unary(x: Storage, op: UnaryOp, a: number, b: number): Storage {
+    const n = x.size;
+    const y = this.rt.alloc(n);
+    const params = new Uint32Array([n, f32bits(a), f32bits(b), 0]);
+    this.rt.dispatch(unaryWgsl(op), params, [this.st(x), y], groups(n));
+    return y;
+  }
+
+  /** out = a op b with broadcasting. */
+  binary(
+    a: Storage,
+    aShape: readonly number[],
+    b: Storage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    op: BinaryOp,
+  ): Storage {
+    const n = outShape.reduce((p, q) => p * q, 1);
+    const y = this.rt.alloc(n);
+    const same = a.size === n && b.size === n;
+    const params = same ? new Uint32Array([n]) : this.stridedParams(n, outShape, [aShape, bShape]);
+    this.rt.dispatch(binaryWgsl(op, same), params, [this.st(a), this.st(b), y], groups(n));
+    return y;
+  }
+
+  /** Complex multiply with broadcasting (optionally by the conjugate of b). */
+  cmul(
+    a: Storage,
+    aShape: readonly number[],
+    b: Storage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    conjB: boolean,
+  ): Storage {
+    const n = outShape.reduce((p, q) => p * q, 1);
+    const y = this.rt.alloc(n);
+    const pairs = n / 2;
+    const params = this.stridedParams(
+      pairs,
+      outShape.slice(0, -1),
+      [aShape.slice(0, -1), bShape.slice(0, -1)],
+    );
+    this.rt.dispatch(cmulWgsl(conjB), params, [this.st(a), this.st(b), y], groups(pairs));
+    return y;
+  }
+
+  private stridedParams(
+    n: number,
+    outShape: readonly number[],
+    shapes: (readonly number[])[],
+  ): Uint32Array {
+    const { shape, strides } = broadcastAxes(outShape, shapes);
+    return new Uint32Array([
+      n,
+      shape.length,
+      0,
+      0,
+      ...axes8(shape),
+      ...axes8(strides[0]),
+      ...axes8(strides[1]),
+    ]);
+  }
+
+  /** Interleaved (amp cos φ, amp sin φ). */
+  polar(amp: Storage, phase: Storage): Storage {
+    const n = amp.size;
+    const y = this.rt.alloc(2 * n);
+    const params = new Uint32Array([n]);
+    this.rt.dispatch(polarWgsl(), params, [this.st(amp), this.st(phase), y], groups(n));
+    return y;
+  }
+
+  /** Reduce the middle axis of an (outer, mid, inner) view in a fixed order. */
+  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage {
+    const outputs = outer * inner;
+    // Few outputs with a long axis: reduce fixed chunks first so enough lanes work, then
+    // reduce the partials; the order is fixed by the shape, so results are deterministic.
+    if (outputs < 4096 && mid > 256) {
+      const chunkLen = Math.max(64, Math.ceil(Math.sqrt(mid)));
+      const chunks = Math.ceil(mid / chunkLen);
+      const part = this.reducePass(this.st(x), outer, mid, inner, chunkLen, chunks, op);
+      const y = this.reducePass(part, outer, chunks, inner, chunks, 1, op);
+      this.rt.free(part);
+      return y;
+    }
+    return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op);
+  }
+
+  private reducePass(
+    x: GpuStorage,
+    outer: number,
+    mid: number,
+    inner: number,
+    chunkLen: number,
+    chunks: number,
+    op: ReduceOp,
+  ): GpuStorage {
+    const n = outer * chunks * inner;
+    const y = this.rt.alloc(n);
+    const params = new Uint32Array([outer, mid, inner, chunkLen, chunks]);
+    this.rt.dispatch(reduceWgsl(op), params, [x, y], groups(n));
+    return y;
+  }
+
+  /** Transpose: out axis i is input axis perm[i]. */
+  permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage {
+    const n = x.size;
+    const inStrides = stridesOf(shape);
+    const outShape = perm.map((p) => shape[p]);
+    const keep = perm.map((_, d) => d).filter((d) => outShape[d] !== 1);
+    if (keep.length > MAX_RANK) throw new Error(`WebGPU kernels support rank <= ${MAX_RANK}`);
+    const y = this.rt.alloc(n);
+    const params = new Uint32Array([
+      n,
+      keep.length,
+      0,
+      0,
+      ...axes8(keep.map((d) => outShape[d])),
+      ...axes8(keep.map((d) => inStrides[perm[d]])),
+    ]);
+    this.rt.dispatch(permuteWgsl(), params, [this.st(x), y], groups(n));
+    return y;
+  }
+
+  /** Zero-pad (positive) or crop (negative) every axis. */
+  pad(
+    x: Storage,
+    shape: readonly number[],
+    before: readonly number[],
+    after: readonly number[],
+  ): Storage {
+    if (shape.length > MAX_RANK) throw new Error(`WebGPU kernels support rank <= ${MAX_RANK}`);
+    const outShape = shape.map((s, d) => s + before[d] + after[d]);
+    const n = outShape.reduce((p, q) => p * q, 1);
+    const y = this.rt.alloc(n);
+    if (x.size === 0) {
+      this.rt.dispatch(fillWgsl(), new Uint32Array([n, 0]), [y], groups(n));
+      return y;
+    }
+    const params = new Uint32Array([
+      n,
+      shape.length,
+      0,
+      0,
+      ...axes8(outShape),
+      ...axes8(shape),
+      ...axes8(stridesOf(shape)),
+      ...axes8(before),
+    ]);
+    this.rt.dispatch(padWgsl(), params, [this.st(x), y], groups(n));
+    return y;
+  }
+
+  /** Batched matmul with optional transposes and batch broadcasting. */
+  matmul(
+    a: Storage,
+    b: Storage,
+    dims: {
+      batchA: number;
+      batchB: number;
+      m: number;
+      k: number;
+      n: number;
+      transA: boolean;
+      transB: boolean;
+    },
+  ): Storage {
+    return matmul(this.rt, this.st(a), this.st(b), dims);
+  }
+
+  /** Stride-1 2-D cross-correlation with zero padding. */
+  conv2d(x: Storage, w: Storage, g: Conv2dGeometry): Storage {
+    return conv2dForward(this.rt, this.st(x), this.st(w), g);
+  }
+
+  /** Gradient of conv2d w.r.t. its input. */
+  conv2dGradInput(dy: Storage, w: Storage, g: Conv2dGeometry): Storage {
+    return conv2dGradInput(this.rt, this.st(dy), this.st(w), g);
+  }
+
+  /** Gradient of conv2d w.r.t. its weights. */
+  conv2dGradWeight(x: Storage, dy: Storage, g: Conv2dGeometry): Storage {
+    return conv2dGradWeight(this.rt, this.st(x), this.st(dy), g);
+  }
+
+  /** 2×2 max pool, stride 2, "same" padding. */
+  maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage {
+    const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
+    const y = this.rt.alloc(n * c * oh * ow);
+    const params = new Uint32Array([n * c, h, w, oh, ow]);
+    this.rt.dispatch(maxPoolWgsl(), params, [this.st(x), y], groups(y.size));
+    return y;
+  }
+
+  /** Gradient of maxPool2d (to the first maximum of each window). */
+  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage {
+    const params = new Uint32Array([n * c, h, w, Math.ceil(h / 2), Math.ceil(w / 2)]);
+    const dx = this.rt.alloc(n * c * h * w);
+    this.rt.dispatch(maxPoolGradWgsl(), params, [this.st(x), this.st(dy), dx], groups(dx.size));
+    return dx;
+  }
+
+  /** Nearest 2× upsampling of (planes, h, w). */
+  upsample2x(x: Storage, planes: number, h: number, w: number): Storage {
+    const y = this.rt.alloc(planes * 4 * h * w);
+    const params = new Uint32Array([planes, h, w]);
+    this.rt.dispatch(upsample2xWgsl(), params, [this.st(x), y], groups(y.size));
+    return y;
+  }
+
+  /** Sum of each 2×2 block: (planes, 2h, 2w) → (planes, h, w). */
+  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage {
+    const y = this.rt.alloc(planes * h * w);
+    const params = new Uint32Array([planes, h, w]);
+    this.rt.dispatch(sumPool2x2Wgsl(), params, [this.st(x), y], groups(y.size));
+    return y;
+  }
+
+  /** Batched 2-D DFT over (h, w) of (batch, h, w, 2): a row pass then a column pass. */
+  fft2(x: Storage, batch: number, h: number, w: number, inverse: boolean, scale: number): Storage {
+    const rows = this.fftPass(this.st(x), w, batch * h, 1, w, 1, inverse, h === 1 ? scale : 1);
+    if (h === 1) return rows;
+    const out = this.fftPass(rows, h, batch * w, w, h * w, w, inverse, scale);
+    this.rt.free(rows);
+    return out;
+  }
+
+  private fftPass(
+    x: GpuStorage,
+    N: number,
+    lines: number,
+    inner: number,
+    outerStride: number,
+    es: number,
+    inverse: boolean,
+    scale: number,
+  ): GpuStorage {
+    if (N === 1) return this.st(this.unary(x, "affine", scale, 0));
+    const key = `${N}:${inverse}`;
+    let tw = this.twiddles.get(key);
+    if (!tw) {
+      tw = this.st(this.upload(fftTwiddles(N, inverse)));
+      this.twiddles.set(key, tw);
+    }
+    const y = this.rt.alloc(x.size);
+    const params = new Uint32Array([lines, inner, outerStride, es, f32bits(scale)]);
+    this.rt.dispatch(fftLineWgsl(N), params, [x, tw, y], groups(lines));
+    return y;
+  }
+
+  /** Circular shift of the (h, w) axes of (batch, h, w, inner). */
+  roll2d(
+    x: Storage,
+    batch: number,
+    h: number,
+    w: number,
+    inner: number,
+    shiftY: number,
+    shiftX: number,
+  ): Storage {
+    const mod = (a: number, m: number) => ((a % m) + m) % m;
+    const n = batch * h * w * inner;
+    const y = this.rt.alloc(n);
+    const params = new Uint32Array([n, h, w, inner, mod(shiftY, h), mod(shiftX, w)]);
+    this.rt.dispatch(roll2dWgsl(), params, [this.st(x), y], groups(n));
+    return y;
+  }
+
+  /** Bilinear translation of each image by its own offset (or the adjoint map). */
+  translate(
+    x: Storage,
+    offsets: Storage,
+    batch: number,
+    h: number,
+    w: number,
+    inner: number,
+    adjoint: boolean,
+  ): Storage {
+    const n = batch * h * w * inner;
+    const y = this.rt.alloc(n);
+    const params = new Uint32Array([n, h, w, inner]);
+    const bufs = [this.st(x), this.st(offsets), y];
+    this.rt.dispatch(translateWgsl(adjoint), params, bufs, groups(n));
+    return y;
+  }
+
+  /** Fused Adam/AdamW step, in place on p, m and v. */
+  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void {
+    const n = p.size;
+    const params = new Uint32Array([
+      n,
+      ...[h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.biasCorrection1, h.biasCorrection2]
+        .map(f32bits),
+    ]);
+    const bufs = [this.st(p), this.st(g), this.st(m), this.st(v)];
+    this.rt.dispatch(adamWgsl(), params, bufs, groups(n));
+  }
+}
+
+/** Open the default WebGPU adapter as a backend, or null when there is none. */
+export async function createWebGpuBackend(): Promise<WebGpuBackend | null> {
+  const opened = await openGpuDevice();
+  return opened ? new WebGpuBackend(opened.device, opened.description) : null;
+}

@@ -1,0 +1,48 @@
+/**
+ * WebGPU device setup: one adapter, one device with its limits raised to what the adapter offers
+ * (the spec defaults cap storage bindings at 128 MiB, workgroup storage at 16 KiB and 8 storage
+ * buffers per stage), and a device-lost hook.
+ */
+
+/** Limits raised from the spec defaults to the adapter's values. */
+const RAISED_LIMITS = [
+  "maxBufferSize",
+  "maxStorageBufferBindingSize",
+  "maxUniformBufferBindingSize",
+  "maxStorageBuffersPerShaderStage",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxComputeWorkgroupsPerDimension",
+] as const;
+
+/** An opened device and what the logs say about it. */
+export interface GpuDevice {
+  device: GPUDevice;
+  /** The adapter's one-line description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  description: string;
+  /** Whether timestamp queries were enabled (for device-time benchmarks). */
+  timestamps: boolean;
+}
+
+/** Open the default adapter's device, or return null when WebGPU or an adapter is missing. */
+export async function openGpuDevice(): Promise<GpuDevice | null> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return null;
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) return null;
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const timestamps = adapter.features.has("timestamp-query");
+  const device = await adapter.requestDevice({
+    requiredLimits,
+    requiredFeatures: timestamps ? ["timestamp-query"] : [],
+  });
+  const info = adapter.info;
+  const description = info.description || [info.vendor, info.architecture, info.device]
+    .filter((s) => s).join(" ") ||
+    "unknown WebGPU adapter";
+  return { device, description, timestamps };
+}

@@ -1,0 +1,188 @@
+/**
+ * Dispatch logic of the compute-heavy kernels: batched matmul and the three stride-1 conv2d
+ * passes. Tiling choices are explained in shaders/matmul.ts and shaders/conv2d.ts.
+ */
+import type { Conv2dGeometry } from "../backend.ts";
+import { FLAT_WG } from "../../shaders/common.ts";
+import {
+  CONV_BLOCK,
+  convDirectWgsl,
+  convGradWeightWgsl,
+  convWeightPrepWgsl,
+} from "../../shaders/conv2d.ts";
+import { MATMUL_BLOCK, matmulWgsl } from "../../shaders/matmul.ts";
+import { reduceWgsl } from "../../shaders/reduce.ts";
+import type { GpuRuntime, GpuStorage } from "./runtime.ts";
+
+/** Dimensions of a batched matmul, as in the backend contract. */
+export interface MatmulDims {
+  batchA: number;
+  batchB: number;
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/** Enough invocations to keep every SIMD lane of a multi-core llvmpipe (or a small GPU) busy. */
+const TARGET_INVOCATIONS = 4096;
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Batched matmul (see Kernels.matmul). */
+export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, d: MatmulDims): GpuStorage {
+  const batch = Math.max(d.batchA, d.batchB);
+  const y = rt.alloc(batch * d.m * d.n);
+  if (d.k === 0) {
+    rt.dispatch(
+      reduceWgsl("sum"),
+      new Uint32Array([y.size, 0, 1, 0, 1]),
+      [a, y],
+      ceilDiv(y.size, FLAT_WG),
+    );
+    return y;
+  }
+  const tilesM = ceilDiv(d.m, MATMUL_BLOCK);
+  const tilesN = ceilDiv(d.n, MATMUL_BLOCK);
+  const vecB = !d.transB && d.n % 4 === 0;
+  const params = new Uint32Array([
+    d.m,
+    d.n,
+    d.k,
+    tilesM,
+    tilesN,
+    d.batchA === 1 ? 0 : d.m * d.k,
+    d.batchB === 1 ? 0 : d.k * d.n,
+    batch,
+  ]);
+  const wgsl = matmulWgsl(d.transA, d.transB, vecB);
+  rt.dispatch(wgsl, params, [a, b, y], ceilDiv(batch * tilesM * tilesN, FLAT_WG));
+  return y;
+}
+
+/**
+ * Weights re-laid as W4[ic][ky][kx][oc] (oc padded to a multiple of 8); with `flip`, the
+ * flipped, channel-transposed kernel of the input gradient.
+ */
+function prepWeights(
+  rt: GpuRuntime,
+  w: GpuStorage,
+  icn: number,
+  ocn: number,
+  kh: number,
+  kw: number,
+  flip: boolean,
+): GpuStorage {
+  const ocPad = ceilDiv(ocn, CONV_BLOCK) * CONV_BLOCK;
+  const n = icn * kh * kw * ocPad;
+  const y = rt.alloc(n);
+  const params = new Uint32Array([n, icn, ocn, ocPad, kh, kw, flip ? 1 : 0]);
+  rt.dispatch(convWeightPrepWgsl(), params, [w, y], ceilDiv(n, FLAT_WG));
+  return y;
+}
+
+/** Direct convolution of x (n, c, h, w) with prepared weights into (n, o, outH, outW). */
+function direct(rt: GpuRuntime, x: GpuStorage, w4: GpuStorage, g: Conv2dGeometry): GpuStorage {
+  const y = rt.alloc(g.n * g.o * g.outH * g.outW);
+  const tilesX = ceilDiv(g.outW, CONV_BLOCK);
+  const tilesO = ceilDiv(g.o, CONV_BLOCK);
+  const params = new Uint32Array([
+    g.n,
+    g.c,
+    g.h,
+    g.w,
+    g.o,
+    g.outH,
+    g.outW,
+    g.padTop,
+    g.padLeft,
+    tilesX,
+    tilesO,
+    tilesO * 2,
+  ]);
+  const total = g.n * g.outH * tilesX * tilesO;
+  rt.dispatch(convDirectWgsl(g.kh, g.kw), params, [x, w4, y], ceilDiv(total, FLAT_WG));
+  return y;
+}
+
+/** conv2d forward. */
+export function conv2dForward(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  w: GpuStorage,
+  g: Conv2dGeometry,
+): GpuStorage {
+  const w4 = prepWeights(rt, w, g.c, g.o, g.kh, g.kw, false);
+  const y = direct(rt, x, w4, g);
+  rt.free(w4);
+  return y;
+}
+
+/** conv2d input gradient: the direct convolution of dy with the flipped, transposed kernel. */
+export function conv2dGradInput(
+  rt: GpuRuntime,
+  dy: GpuStorage,
+  w: GpuStorage,
+  g: Conv2dGeometry,
+): GpuStorage {
+  const w4 = prepWeights(rt, w, g.o, g.c, g.kh, g.kw, true);
+  const dx = direct(rt, dy, w4, {
+    n: g.n,
+    c: g.o,
+    h: g.outH,
+    w: g.outW,
+    o: g.c,
+    kh: g.kh,
+    kw: g.kw,
+    padTop: g.kh - 1 - g.padTop,
+    padLeft: g.kw - 1 - g.padLeft,
+    outH: g.h,
+    outW: g.w,
+  });
+  rt.free(w4);
+  return dx;
+}
+
+/** conv2d weight gradient: row-chunk partials summed in a fixed order. */
+export function conv2dGradWeight(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  dy: GpuStorage,
+  g: Conv2dGeometry,
+): GpuStorage {
+  const tilesO = ceilDiv(g.o, CONV_BLOCK);
+  const tilesC = ceilDiv(g.c, CONV_BLOCK);
+  const taps = g.kh * g.kw;
+  const perSplit = tilesO * taps * tilesC;
+  const rows = g.n * g.outH;
+  const wanted = Math.min(Math.max(1, rows), ceilDiv(TARGET_INVOCATIONS, perSplit));
+  const rowsPerSplit = Math.max(1, ceilDiv(rows, wanted));
+  const splits = Math.max(1, ceilDiv(rows, rowsPerSplit));
+  const size = g.o * g.c * taps;
+  const part = rt.alloc(splits * size);
+  const params = new Uint32Array([
+    g.n,
+    g.c,
+    g.h,
+    g.w,
+    g.o,
+    g.outH,
+    g.outW,
+    g.padTop,
+    g.padLeft,
+    g.kh,
+    g.kw,
+    tilesO,
+    tilesC,
+    rowsPerSplit,
+    splits,
+  ]);
+  rt.dispatch(convGradWeightWgsl(), params, [x, dy, part], ceilDiv(splits * perSplit, FLAT_WG));
+  if (splits === 1) return part;
+  const dw = rt.alloc(size);
+  const sumParams = new Uint32Array([1, splits, size, splits, 1]);
+  rt.dispatch(reduceWgsl("sum"), sumParams, [part, dw], ceilDiv(size, FLAT_WG));
+  rt.free(part);
+  return dw;
+}

@@ -1,0 +1,118 @@
+/**
+ * GPU memory bookkeeping: a size-bucketed pool of storage buffers and an arena of uniform blocks.
+ *
+ * Reuse rule: a buffer (or uniform chunk) goes back to the free lists only once the command
+ * buffer that last used it has been submitted. Until then it may still be read by recorded but
+ * unsubmitted dispatches, and a `queue.writeBuffer` into it (which the queue runs before that
+ * submit) would corrupt them. After the submit, queue order makes any later use safe.
+ */
+
+/** Usage of every pooled storage buffer. */
+const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Round a byte count up to its size class: 256 B minimum, then 4 classes per power of two. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const step = 2 ** (Math.floor(Math.log2(bytes - 1)) - 2);
+  return Math.ceil(bytes / step) * step;
+}
+
+/** Storage buffers by size class, with releases deferred until their last submit. */
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  private deferred: GPUBuffer[] = [];
+  /** Bytes held in the free lists and the deferred list. */
+  pooledBytes = 0;
+
+  constructor(private device: GPUDevice) {}
+
+  /** A buffer of at least `bytes`, from the pool when one of that class is free. */
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    const list = this.free.get(size);
+    const buf = list?.pop();
+    if (buf) {
+      this.pooledBytes -= size;
+      return buf;
+    }
+    return this.device.createBuffer({ size, usage: STORAGE_USAGE });
+  }
+
+  /** Return a buffer; `pending` when unsubmitted work still uses it. */
+  release(buf: GPUBuffer, pending: boolean): void {
+    this.pooledBytes += buf.size;
+    if (pending) this.deferred.push(buf);
+    else this.pushFree(buf);
+  }
+
+  /** Called after each submit: deferred buffers become reusable. */
+  submitted(): void {
+    for (const buf of this.deferred) this.pushFree(buf);
+    this.deferred.length = 0;
+  }
+
+  private pushFree(buf: GPUBuffer): void {
+    const list = this.free.get(buf.size);
+    if (list) list.push(buf);
+    else this.free.set(buf.size, [buf]);
+  }
+}
+
+/** Bytes of one uniform chunk, and the alignment of each block inside it. */
+const CHUNK_BYTES = 65536;
+const BLOCK_ALIGN = 256;
+
+/** A uniform block: where its data lives for a bind group entry. */
+export interface UniformBlock {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+/**
+ * Uniform blocks for the dispatches of one command buffer, packed into 64 KiB chunks. Data is
+ * staged in host mirrors and written with one `writeBuffer` per chunk just before the submit.
+ */
+export class UniformArena {
+  private free: { buffer: GPUBuffer; host: Uint8Array<ArrayBuffer> }[] = [];
+  private used: { buffer: GPUBuffer; host: Uint8Array<ArrayBuffer> }[] = [];
+  private offset = CHUNK_BYTES;
+
+  constructor(private device: GPUDevice) {}
+
+  /** Stage `data` (at most 256 bytes) and return its block. */
+  push(data: Uint32Array): UniformBlock {
+    if (this.offset + BLOCK_ALIGN > CHUNK_BYTES) {
+      const chunk = this.free.pop() ?? {
+        buffer: this.device.createBuffer({
+          size: CHUNK_BYTES,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        }),
+        host: new Uint8Array(CHUNK_BYTES),
+      };
+      this.used.push(chunk);
+      this.offset = 0;
+    }
+    const chunk = this.used[this.used.length - 1];
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    chunk.host.set(bytes, this.offset);
+    const block = { buffer: chunk.buffer, offset: this.offset, size: BLOCK_ALIGN };
+    this.offset += BLOCK_ALIGN;
+    return block;
+  }
+
+  /** Write the staged blocks; call right before submitting the command buffer that uses them. */
+  upload(queue: GPUQueue): void {
+    this.used.forEach((chunk, k) => {
+      const bytes = k === this.used.length - 1 ? this.offset : CHUNK_BYTES;
+      queue.writeBuffer(chunk.buffer, 0, chunk.host, 0, bytes);
+    });
+  }
+
+  /** Called after the submit: every chunk is free again. */
+  submitted(): void {
+    this.free.push(...this.used);
+    this.used.length = 0;
+    this.offset = CHUNK_BYTES;
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The WebGPU runtime under the backend: storages, the pipeline cache, lazy recording of
+ * dispatches into one command encoder (one compute pass while no copy intervenes), submission,
+ * and readback. Kernels never wait: they record and return; `flush` submits; `read` is the only
+ * place that awaits the GPU.
+ */
+import type { Storage } from "../backend.ts";
+import { BufferPool, UniformArena } from "./pool.ts";
+
+/** A backend storage: `size` f32 values in a pooled GPU buffer. */
+export class GpuStorage implements Storage {
+  /** Set by release; any later use throws. */
+  released = false;
+  /** Generation (submit counter) of the command buffer that last used this storage. */
+  lastUse = -1;
+  constructor(readonly size: number, readonly buffer: GPUBuffer) {}
+}
+
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
+/** The bit pattern of `x` as an f32, for packing float uniforms into a Uint32Array. */
+export function f32bits(x: number): number {
+  scratchF32[0] = x;
+  return scratchU32[0];
+}
+
+/** Owns the device-side state of one WebGPU backend. */
+export class GpuRuntime {
+  private pool: BufferPool;
+  private uniforms: UniformArena;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private timestampQuery: GPUQuerySet | null = null;
+  private generation = 0;
+  private lost: string | null = null;
+  private error: string | null = null;
+  private maxGroups: number;
+  /** Live (unreleased) storages and their buffer bytes. */
+  live = { storages: 0, bytes: 0 };
+
+  constructor(readonly device: GPUDevice) {
+    this.pool = new BufferPool(device);
+    this.uniforms = new UniformArena(device);
+    this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+    device.lost.then((info) => {
+      this.lost = `WebGPU device lost (${info.reason}): ${info.message || "no details"}; ` +
+        "GPU results are gone, restart the process (or use --accelerator cpu)";
+    });
+    device.addEventListener("uncapturederror", (ev) => {
+      this.error ??= (ev as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  /** Bytes held by the pool (free or waiting for their submit). */
+  get pooledBytes(): number {
+    return this.pool.pooledBytes;
+  }
+
+  /** Throw if the device is gone or a previous command failed validation. */
+  check(): void {
+    if (this.lost) throw new Error(this.lost);
+    if (this.error) {
+      const message = this.error;
+      this.error = null;
+      throw new Error(`WebGPU error: ${message}`);
+    }
+  }
+
+  /** A new storage of `size` f32 values (contents undefined until written). */
+  alloc(size: number): GpuStorage {
+    if (this.lost) throw new Error(this.lost);
+    const buffer = this.pool.acquire(Math.max(4, size * 4));
+    this.live.storages++;
+    this.live.bytes += buffer.size;
+    return new GpuStorage(size, buffer);
+  }
+
+  /** Release a storage to the pool (deferred while unsubmitted work uses it). */
+  free(s: GpuStorage): void {
+    if (s.released) throw new Error("WebGPU storage released twice");
+    s.released = true;
+    this.live.storages--;
+    this.live.bytes -= s.buffer.size;
+    this.pool.release(s.buffer, s.lastUse === this.generation);
+  }
+
+  /** Copy host data into a storage now (queue order puts it before later submits). */
+  write(s: GpuStorage, data: Float32Array): void {
+    if (data.length > 0) {
+      this.device.queue.writeBuffer(s.buffer, 0, data as Float32Array<ArrayBuffer>);
+    }
+  }
+
+  /** The compute pipeline for a WGSL text, compiled once. */
+  pipeline(wgsl: string): GPUComputePipeline {
+    let p = this.pipelines.get(wgsl);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: wgsl });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module } });
+      this.pipelines.set(wgsl, p);
+    }
+    return p;
+  }
+
+  /**
+   * Record one dispatch of `workgroups` workgroups (spread over a 2-D grid when above the
+   * per-dimension limit): binding 0 gets `params`, bindings 1.. get `storages`.
+   */
+  dispatch(wgsl: string, params: Uint32Array, storages: GpuStorage[], workgroups: number): void {
+    if (workgroups === 0) return;
+    for (const s of storages) {
+      if (s.released) throw new Error("WebGPU storage used after release");
+      s.lastUse = this.generation;
+    }
+    const pipeline = this.pipeline(wgsl);
+    const block = this.uniforms.push(params);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: block }];
+    storages.forEach((s, k) => entries.push({ binding: k + 1, resource: { buffer: s.buffer } }));
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    const x = Math.min(workgroups, this.maxGroups);
+    const y = Math.ceil(workgroups / x);
+    if (y > this.maxGroups) throw new Error(`dispatch of ${workgroups} workgroups is too large`);
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y);
+  }
+
+  /** Submit everything recorded so far, without waiting. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    this.uniforms.upload(this.device.queue);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.generation++;
+    this.pool.submitted();
+    this.uniforms.submitted();
+  }
+
+  /** Flush, then copy a storage back to the host (the only awaited GPU round trip). */
+  async read(s: GpuStorage): Promise<Float32Array> {
+    if (s.released) throw new Error("WebGPU storage read after release");
+    this.check();
+    if (s.size === 0) return new Float32Array(0);
+    const bytes = s.size * 4;
+    const staging = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(s.buffer, 0, staging, 0, bytes);
+    s.lastUse = this.generation;
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.check();
+      throw e;
+    }
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    this.check();
+    return out;
+  }
+
+  /**
+   * Device time in ms of the dispatches `record` makes (they must not read back), measured with
+   * timestamp queries around their compute pass; null when the device has no timestamps.
+   */
+  async deviceTimeMs(record: () => void): Promise<number | null> {
+    if (!this.device.features.has("timestamp-query")) return null;
+    this.flush();
+    const querySet = this.device.createQuerySet({ type: "timestamp", count: 2 });
+    this.timestampQuery = querySet;
+    record();
+    this.timestampQuery = null;
+    this.endPass();
+    const resolve = this.device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const staging = this.device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = this.commandEncoder();
+    enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, staging, 0, 16);
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    for (const b of [resolve, staging]) b.destroy();
+    querySet.destroy();
+    this.check();
+    return Number(t[1] - t[0]) / 1e6;
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) {
+      const q = this.timestampQuery;
+      this.pass = this.commandEncoder().beginComputePass(
+        q
+          ? {
+            timestampWrites: { querySet: q, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+          }
+          : {},
+      );
+    }
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Elementwise kernels: unary functions, broadcasting binary ops, complex multiply, polar, fill.
+ * One invocation per output element (per complex pair for `cmul`/`polar`): these kernels are
+ * memory bound, so the only design goal is contiguous reads and writes across neighbouring lanes.
+ */
+import type { BinaryOp, UnaryOp } from "../engine/backend.ts";
+import { at, flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+
+/** WGSL helper functions the unary table refers to. */
+const UNARY_HELPERS = `
+fn stable_tanh(v: f32) -> f32 {
+  let t = exp(-2.0 * abs(v));
+  return sign(v) * (1.0 - t) / (1.0 + t);
+}
+fn lgamma_pos(x0: f32) -> f32 {
+  // Shift x up to >= 8 with Gamma(x+1) = x Gamma(x), then the Stirling series.
+  var x = x0;
+  var prod = 1.0;
+  while (x < 8.0) { prod *= x; x += 1.0; }
+  let z = 1.0 / x;
+  let z2 = z * z;
+  let series = z * (1.0 / 12.0 - z2 * (1.0 / 360.0 - z2 * (1.0 / 1260.0 - z2 / 1680.0)));
+  return (x - 0.5) * log(x) - x + 0.91893853320467274 + series - log(prod);
+}
+fn pow_real(x: f32, a: f32) -> f32 {
+  if (a == 0.0) { return 1.0; }
+  if (x == 0.0) { return select(bitcast<f32>(0x7f800000u), 0.0, a > 0.0); }
+  let mag = exp2(a * log2(abs(x)));
+  if (x > 0.0) { return mag; }
+  let odd = abs(a - 2.0 * floor(a * 0.5)) == 1.0;
+  return select(mag, -mag, odd);
+}
+`;
+
+/** The WGSL expression of each unary op in terms of `v` and the scalars `p.a`, `p.b`. */
+const UNARY_EXPR: Record<UnaryOp, string> = {
+  neg: "-v",
+  exp: "exp(v)",
+  log: "log(v)",
+  sqrt: "sqrt(v)",
+  square: "v * v",
+  abs: "abs(v)",
+  sign: "sign(v)",
+  relu: "max(v, 0.0)",
+  step: "select(0.0, 1.0, v > 0.0)",
+  sigmoid: "1.0 / (1.0 + exp(-v))",
+  tanh: "stable_tanh(v)",
+  silu: "v / (1.0 + exp(-v))",
+  cos: "cos(v)",
+  sin: "sin(v)",
+  lgamma: "lgamma_pos(v)",
+  clamp: "min(max(v, p.a), p.b)",
+  inRange: "select(0.0, 1.0, v >= p.a && v <= p.b)",
+  pow: "pow_real(v, p.a)",
+  affine: "p.a * v + p.b",
+};
+
+/** Unary kernel: y[i] = f(x[i]); uniforms (n: u32, a: f32, b: f32). */
+export function unaryWgsl(op: UnaryOp): string {
+  return `struct P { n: u32, a: f32, b: f32, pad: u32 }
+${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}${UNARY_HELPERS}
+fn f(v: f32) -> f32 { return ${UNARY_EXPR[op]}; }
+${flatMain("  if (i >= p.n) { return; }\n  y[i] = f(x[i]);")}`;
+}
+
+/** Fill kernel: y[i] = value; uniforms (n: u32, value: f32). */
+export function fillWgsl(): string {
+  return `struct P { n: u32, value: f32 }
+${UNIFORM_P}${writeBuf(1, "y")}
+${flatMain("  if (i >= p.n) { return; }\n  y[i] = p.value;")}`;
+}
+
+const BINARY_EXPR: Record<BinaryOp, string> = {
+  add: "u + v",
+  sub: "u - v",
+  mul: "u * v",
+  div: "u / v",
+  eq: "select(0.0, 1.0, u == v)",
+  gt: "select(0.0, 1.0, u > v)",
+};
+
+/**
+ * The uniform struct of the strided kernels: element count, rank, the output shape and the
+ * element strides of the two inputs along the output axes (0 where an input broadcasts).
+ */
+const STRIDED_P = `struct P { n: u32, rank: u32, pad0: u32, pad1: u32,
+  shape: array<vec4u, 2>, sa: array<vec4u, 2>, sb: array<vec4u, 2> }
+`;
+
+/** WGSL lines turning flat index `flat` into offsets `ia`, `ib` of two broadcast inputs. */
+function stridedOffsets(flat: string): string {
+  return `  var rem = ${flat};
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let du = u32(d);
+    let s = ${at("p.shape", "du")};
+    let c = rem % s;
+    rem = rem / s;
+    ia += c * ${at("p.sa", "du")};
+    ib += c * ${at("p.sb", "du")};
+  }
+`;
+}
+
+/** Broadcasting binary kernel; `sameShape` selects the fast path without index arithmetic. */
+export function binaryWgsl(op: BinaryOp, sameShape: boolean): string {
+  const fn = `fn f(u: f32, v: f32) -> f32 { return ${BINARY_EXPR[op]}; }\n`;
+  const bufs = readBuf(1, "a") + readBuf(2, "b") + writeBuf(3, "y");
+  if (sameShape) {
+    return `struct P { n: u32 }
+${UNIFORM_P}${bufs}${fn}
+${flatMain("  if (i >= p.n) { return; }\n  y[i] = f(a[i], b[i]);")}`;
+  }
+  return `${STRIDED_P}${UNIFORM_P}${bufs}${fn}
+${flatMain(`  if (i >= p.n) { return; }\n${stridedOffsets("i")}  y[i] = f(a[ia], b[ib]);`)}`;
+}
+
+/**
+ * Complex multiply with broadcasting over all axes but the last (the (re, im) pair): the strided
+ * uniforms describe the shapes without that axis, in units of pairs.
+ */
+export function cmulWgsl(conjB: boolean): string {
+  const im = conjB ? "u.y * v.x - u.x * v.y" : "u.y * v.x + u.x * v.y";
+  const re = conjB ? "u.x * v.x + u.y * v.y" : "u.x * v.x - u.y * v.y";
+  return `${STRIDED_P}${UNIFORM_P}${readBuf(1, "a", "vec2f")}${readBuf(2, "b", "vec2f")}${
+    writeBuf(3, "y", "vec2f")
+  }
+${
+    flatMain(`  if (i >= p.n) { return; }
+${stridedOffsets("i")}  let u = a[ia];
+  let v = b[ib];
+  y[i] = vec2f(${re}, ${im});`)
+  }`;
+}
+
+/** polar: y[i] = (amp[i] cos(phase[i]), amp[i] sin(phase[i])). */
+export function polarWgsl(): string {
+  return `struct P { n: u32 }
+${UNIFORM_P}${readBuf(1, "amp")}${readBuf(2, "phase")}${writeBuf(3, "y", "vec2f")}
+${
+    flatMain(`  if (i >= p.n) { return; }
+  let r = amp[i];
+  let t = phase[i];
+  y[i] = vec2f(r * cos(t), r * sin(t));`)
+  }`;
+}

@@ -1,0 +1,68 @@
+/**
+ * Layout kernels: permute (transpose), pad/crop and the 2-D circular shift. Each is a gather:
+ * one invocation per output element computes where its value comes from, so writes are
+ * contiguous and no two invocations touch the same output.
+ */
+import { at, flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+
+/**
+ * Strided gather: y[i] = x[Σ_d c_d·stride_d] where c is the coordinate of i in `shape`;
+ * the backend passes the input strides permuted into output axis order.
+ */
+export function permuteWgsl(): string {
+  return `struct P { n: u32, rank: u32, pad0: u32, pad1: u32,
+  shape: array<vec4u, 2>, stride: array<vec4u, 2> }
+${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${
+    flatMain(`  if (i >= p.n) { return; }
+  var rem = i;
+  var src = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let du = u32(d);
+    let s = ${at("p.shape", "du")};
+    src += (rem % s) * ${at("p.stride", "du")};
+    rem = rem / s;
+  }
+  y[i] = x[src];`)
+  }`;
+}
+
+/** Pad/crop: y[c] = x[c - before] inside the input, else 0 (`before` may be negative). */
+export function padWgsl(): string {
+  return `struct P { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4u, 2>,
+  inShape: array<vec4u, 2>, inStride: array<vec4u, 2>, before: array<vec4i, 2> }
+${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${
+    flatMain(`  if (i >= p.n) { return; }
+  var rem = i;
+  var src = 0u;
+  var inside = true;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let du = u32(d);
+    let s = ${at("p.shape", "du")};
+    let c = i32(rem % s) - ${at("p.before", "du")};
+    rem = rem / s;
+    inside = inside && c >= 0 && c < i32(${at("p.inShape", "du")});
+    src += u32(max(c, 0)) * ${at("p.inStride", "du")};
+  }
+  y[i] = select(0.0, x[src], inside);`)
+  }`;
+}
+
+/** Circular shift of (batch, h, w, inner): y[(y+sy) mod h, (x+sx) mod w] = x[y, x]. */
+export function roll2dWgsl(): string {
+  return `struct P { n: u32, h: u32, w: u32, inner: u32, sy: u32, sx: u32 }
+${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${
+    flatMain(`  if (i >= p.n) { return; }
+  let c = i % p.inner;
+  var t = i / p.inner;
+  let ox = t % p.w;
+  t = t / p.w;
+  let oy = t % p.h;
+  let b = t / p.h;
+  let sxx = (ox + p.w - p.sx) % p.w;
+  let syy = (oy + p.h - p.sy) % p.h;
+  y[i] = x[((b * p.h + syy) * p.w + sxx) * p.inner + c];`)
+  }`;
+}

@@ -1,0 +1,39 @@
+/**
+ * Reduction over the middle axis of an (outer, mid, inner) view, in a fixed order.
+ *
+ * One invocation owns one output and walks its `mid` range sequentially, so sums are
+ * deterministic (no atomics) and neighbouring lanes read neighbouring `inner` elements. To keep
+ * long reductions parallel, the backend may first reduce fixed-length chunks of `mid` into
+ * partials (outer, chunks, inner) and then reduce the partials with the same kernel.
+ */
+import type { ReduceOp } from "../engine/backend.ts";
+import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+
+/**
+ * y[o, ch, i] = reduce over m in [ch·chunkLen, min(mid, (ch+1)·chunkLen)) of x[o, m, i];
+ * uniforms (outer, mid, inner, chunkLen, chunks).
+ */
+export function reduceWgsl(op: ReduceOp): string {
+  const init = op === "sum" ? "0.0" : "bitcast<f32>(0xff800000u)";
+  const step = op === "sum" ? "acc += v;" : "acc = max(acc, v);";
+  return `struct P { outer: u32, mid: u32, inner: u32, chunkLen: u32, chunks: u32 }
+${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${
+    flatMain(`  let per = p.chunks * p.inner;
+  if (i >= p.outer * per) { return; }
+  let o = i / per;
+  let r = i % per;
+  let ch = r / p.inner;
+  let inn = r % p.inner;
+  let m0 = ch * p.chunkLen;
+  let m1 = min(p.mid, m0 + p.chunkLen);
+  var acc = ${init};
+  var idx = (o * p.mid + m0) * p.inner + inn;
+  for (var m = m0; m < m1; m++) {
+    let v = x[idx];
+    ${step}
+    idx += p.inner;
+  }
+  y[i] = acc;`)
+  }`;
+}
