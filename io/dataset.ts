@@ -1,0 +1,255 @@
+/**
+ * The dataset contract (SPEC B1.1): load a ptychography `.npz`, validate it, and return typed
+ * arrays. Every violation is one {@link PtychoInputError} naming the file and the key.
+ *
+ * Arrays are read one at a time and only the keys used are decompressed; a little-endian f32
+ * `diffraction` is used in place, so loading needs about the decompressed size of the used arrays
+ * (twice that for a legacy (H, W, M) layout, which is transposed).
+ */
+import { PtychoInputError } from "./errors.ts";
+import type { NpyArray } from "./npy.ts";
+import {
+  complexToFloat32,
+  firstNonFinite,
+  isComplex,
+  isInteger,
+  isRealFloat,
+  realToFloat32,
+  realToFloat64,
+} from "./npy_convert.ts";
+import { NpzReader } from "./npz.ts";
+
+/** Photon count assumed when `_metadata` does not give `nphotons` (SPEC A1). */
+export const DEFAULT_NPHOTONS = 1e9;
+
+/** A validated dataset. Complex arrays are interleaved (re, im) f32. */
+export interface PtychoDataset {
+  /** The file it was loaded from. */
+  file: string;
+  /** Diffraction amplitudes (M, N, N), C order, zero frequency at (N/2, N/2). */
+  diffraction: Float32Array;
+  /** M: number of patterns and scan positions. */
+  patternCount: number;
+  /** N: pattern and probe side in pixels. */
+  n: number;
+  /** Probe (N, N) complex. */
+  probe: Float32Array;
+  /** Scan positions in object pixels; x = column, y = row. Length M. */
+  xcoords: Float64Array;
+  ycoords: Float64Array;
+  /** Start (true) positions; default to `xcoords`/`ycoords`. */
+  xcoordsStart: Float64Array;
+  ycoordsStart: Float64Array;
+  /** Scan index per position; defaults to zeros. */
+  scanIndex: Int32Array;
+  /** Full object (H, W) complex when the file has `objectGuess`. */
+  objectGuess: { height: number; width: number; data: Float32Array } | null;
+  /** Parsed `_metadata` JSON ({} when absent). */
+  metadata: Record<string, unknown>;
+  /** `metadata.nphotons` when a positive number, else {@link DEFAULT_NPHOTONS}. */
+  nphotons: number;
+  /** Warnings raised while loading (also passed to `onWarning`). */
+  warnings: string[];
+}
+
+/** What a group needs, and where warnings go. */
+export interface LoadDatasetOptions {
+  /** Group side: a group holds gridsize² positions (default 1). */
+  gridsize?: number;
+  /** Nearest neighbours searched per seed when gridsize > 1 (default 4, SPEC A4). */
+  neighbours?: number;
+  /** Receives each warning (default: `console.warn`). */
+  onWarning?: (message: string) => void;
+}
+
+/** Fewest scan positions one group needs: 1, or the seed plus its neighbours (≥ gridsize²). */
+export function minimumPositions(gridsize: number, neighbours: number): number {
+  return gridsize === 1 ? 1 : Math.max(gridsize * gridsize, neighbours + 1);
+}
+
+/** Loads and validates a dataset `.npz` (SPEC B1.1). */
+export function loadDataset(path: string, options: LoadDatasetOptions = {}): PtychoDataset {
+  const npz = NpzReader.open(path);
+  try {
+    return readDataset(npz, options);
+  } finally {
+    npz.close();
+  }
+}
+
+/** Validates a dataset from an open archive (see {@link loadDataset}). */
+export function readDataset(npz: NpzReader, options: LoadDatasetOptions = {}): PtychoDataset {
+  const file = npz.file;
+  const fail: Fail = (key, problem) => {
+    throw new PtychoInputError(file, `key '${key}': ${problem}`);
+  };
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(`${file}: ${message}`);
+    (options.onWarning ?? console.warn)(`${file}: ${message}`);
+  };
+
+  const diffKey = npz.has("diffraction") ? "diffraction" : npz.has("diff3d") ? "diff3d" : null;
+  const missing = [
+    ...(diffKey ? [] : ["diffraction' (or legacy 'diff3d')"]),
+    ...["probeGuess", "xcoords", "ycoords"].filter((k) => !npz.has(k)).map((k) => `${k}'`),
+  ];
+  if (missing.length > 0) {
+    const plural = missing.length > 1 ? "s" : "";
+    throw new PtychoInputError(file, `missing key${plural} '${missing.join(", '")}`);
+  }
+
+  const coords = (key: string, length?: number): Float64Array => {
+    const a = npz.get(key);
+    if (a.shape.length !== 1) fail(key, `expected 1 dimension (M,), got shape (${a.shape})`);
+    if (!isRealFloat(a) && !isInteger(a)) fail(key, `expected real numbers, got dtype ${a.dtype}`);
+    if (length !== undefined && a.shape[0] !== length) {
+      fail(key, `coordinate length mismatch: ${a.shape[0]} positions, xcoords has ${length}`);
+    }
+    const values = realToFloat64(a);
+    if (firstNonFinite(values) >= 0) fail(key, "contains NaN or Inf");
+    return values;
+  };
+  const xcoords = coords("xcoords");
+  const m = xcoords.length;
+  const ycoords = coords("ycoords", m);
+  const xcoordsStart = npz.has("xcoords_start") ? coords("xcoords_start", m) : xcoords;
+  const ycoordsStart = npz.has("ycoords_start") ? coords("ycoords_start", m) : ycoords;
+
+  const diffraction = readDiffraction(npz.get(diffKey!), diffKey!, m, fail, warn);
+  const n = diffraction.n;
+
+  const probe = complexImage(npz.get("probeGuess"), "probeGuess", fail);
+  if (probe.height !== n || probe.width !== n) {
+    fail(
+      "probeGuess",
+      `N mismatch: patterns are ${n}×${n} but the probe is ${probe.height}×${probe.width}`,
+    );
+  }
+
+  let scanIndex = new Int32Array(m);
+  if (npz.has("scan_index")) {
+    const a = npz.get("scan_index");
+    if (!isInteger(a)) fail("scan_index", `expected integers, got dtype ${a.dtype}`);
+    if (a.shape.length !== 1 || a.shape[0] !== m) {
+      fail("scan_index", `expected shape (${m},), got (${a.shape})`);
+    }
+    const values = realToFloat64(a);
+    if (values.some((v) => Math.abs(v) > 2 ** 31 - 1)) fail("scan_index", "values out of range");
+    scanIndex = Int32Array.from(values);
+  }
+
+  const objectGuess = npz.has("objectGuess")
+    ? complexImage(npz.get("objectGuess"), "objectGuess", fail)
+    : null;
+
+  const metadata = npz.has("_metadata") ? readMetadata(npz.get("_metadata"), fail) : {};
+  const nphotons = typeof metadata.nphotons === "number" && metadata.nphotons > 0 &&
+      Number.isFinite(metadata.nphotons)
+    ? metadata.nphotons
+    : DEFAULT_NPHOTONS;
+
+  const gridsize = options.gridsize ?? 1;
+  const neighbours = options.neighbours ?? 4;
+  const needed = minimumPositions(gridsize, neighbours);
+  if (m < needed) {
+    throw new PtychoInputError(
+      file,
+      `only ${m} scan position${
+        m === 1 ? "" : "s"
+      }; one group of gridsize ${gridsize} needs ${needed}`,
+    );
+  }
+
+  return {
+    file,
+    diffraction: diffraction.data,
+    patternCount: m,
+    n,
+    probe: probe.data,
+    xcoords,
+    ycoords,
+    xcoordsStart,
+    ycoordsStart,
+    scanIndex,
+    objectGuess,
+    metadata,
+    nphotons,
+    warnings,
+  };
+}
+
+type Fail = (key: string, problem: string) => never;
+
+/** Checks dtype, layout (transposing legacy (H, W, M)), N×N patterns, finiteness and sign. */
+function readDiffraction(
+  a: NpyArray,
+  key: string,
+  m: number,
+  fail: Fail,
+  warn: (message: string) => void,
+): { data: Float32Array; n: number } {
+  if (!isRealFloat(a)) {
+    const hint = isInteger(a) ? " (raw counts? store sqrt(counts) as float32 amplitudes)" : "";
+    fail(key, `expected float amplitudes, got dtype ${a.dtype}${hint}`);
+  }
+  if (a.shape.length !== 3) fail(key, `expected 3 dimensions (M, N, N), got shape (${a.shape})`);
+  let data = realToFloat32(a);
+  let [count, h, w] = a.shape;
+  if (count !== m && a.shape[2] === m) {
+    warn(`key '${key}' has legacy layout (${a.shape}) = (H, W, M); transposed to (M, H, W)`);
+    [h, w, count] = a.shape;
+    data = transposeLastToFirst(data, h * w, m);
+  }
+  if (count !== m) {
+    fail(key, `coordinate length mismatch: ${count} patterns but xcoords has ${m} positions`);
+  }
+  if (h !== w) fail(key, `patterns must be square (N, N), got ${h}×${w}`);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) fail(key, `contains NaN or Inf (element ${i})`);
+    if (v < 0) fail(key, `contains negative amplitudes (element ${i} = ${v})`);
+  }
+  return { data, n: h };
+}
+
+/** (P, M) → (M, P): moves the last axis to the front. */
+function transposeLastToFirst(src: Float32Array, pixels: number, m: number): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let p = 0; p < pixels; p++) {
+    for (let k = 0; k < m; k++) out[k * pixels + p] = src[p * m + k];
+  }
+  return out;
+}
+
+/** A 2-D (or (H, W, 1)) complex or real-float image as interleaved complex f32. */
+function complexImage(
+  a: NpyArray,
+  key: string,
+  fail: Fail,
+): { height: number; width: number; data: Float32Array } {
+  if (!isComplex(a) && !isRealFloat(a)) fail(key, `expected complex values, got dtype ${a.dtype}`);
+  const squeezed = a.shape.length === 3 && a.shape[2] === 1 ? a.shape.slice(0, 2) : a.shape;
+  if (squeezed.length !== 2) fail(key, `expected 2 dimensions (H, W), got shape (${a.shape})`);
+  const data = complexToFloat32(a);
+  const bad = firstNonFinite(data);
+  if (bad >= 0) fail(key, `contains NaN or Inf (element ${bad >> 1})`);
+  return { height: squeezed[0], width: squeezed[1], data };
+}
+
+/** Parses the 0-d string `_metadata` as a JSON object. */
+function readMetadata(a: NpyArray, fail: Fail): Record<string, unknown> {
+  if (a.dtype !== "U" || a.shape.length !== 0) {
+    fail("_metadata", `expected a 0-d string, got dtype ${a.dtype} shape (${a.shape})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse((a.data as string[])[0]);
+  } catch {
+    fail("_metadata", "is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    fail("_metadata", "is not a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}
