@@ -52,9 +52,13 @@ export type ReduceOp = "sum" | "max";
 
 /** Hyper-parameters of one fused Adam step (bias corrections precomputed by the caller). */
 export interface AdamParams {
+  /** Learning rate. */
   lr: number;
+  /** First-moment decay. */
   beta1: number;
+  /** Second-moment decay. */
   beta2: number;
+  /** Denominator floor. */
   eps: number;
   /** Decoupled (AdamW) weight decay; 0 for plain Adam. */
   weightDecay: number;
@@ -118,19 +122,7 @@ export interface Kernels {
    * Batched matmul: A is (batchA, m, k) or (batchA, k, m) when transA; B is (batchB, k, n) or
    * (batchB, n, k) when transB; batchA and batchB are equal or 1; out is (max batch, m, n).
    */
-  matmul(
-    a: Storage,
-    b: Storage,
-    dims: {
-      batchA: number;
-      batchB: number;
-      m: number;
-      k: number;
-      n: number;
-      transA: boolean;
-      transB: boolean;
-    },
-  ): Storage;
+  matmul(a: Storage, b: Storage, dims: MatmulDims): Storage;
   /**
    * 2-D cross-correlation, stride 1, zero padding: x (n, c, h, w), w (o, c, kh, kw) →
    * out (n, o, outH, outW), out[n,o,y,x] = Σ_{c,i,j} x[n, c, y+i-padTop, x+j-padLeft]·w[o,c,i,j].
@@ -195,17 +187,46 @@ export interface Kernels {
 
 /** Geometry of a stride-1 2-D convolution. */
 export interface Conv2dGeometry {
+  /** Batch size. */
   n: number;
+  /** Input channels. */
   c: number;
+  /** Input height. */
   h: number;
+  /** Input width. */
   w: number;
+  /** Output channels. */
   o: number;
+  /** Kernel height. */
   kh: number;
+  /** Kernel width. */
   kw: number;
+  /** Zero rows above the input (the rest of the padding, below, follows from outH). */
   padTop: number;
+  /** Zero columns left of the input (the rest, right, follows from outW). */
   padLeft: number;
+  /** Output height. */
   outH: number;
+  /** Output width. */
   outW: number;
+}
+
+/** Dimensions of a batched matmul (see {@link Kernels.matmul}). */
+export interface MatmulDims {
+  /** Batch count of A (equal to batchB, or 1 = broadcast). */
+  batchA: number;
+  /** Batch count of B (equal to batchA, or 1 = broadcast). */
+  batchB: number;
+  /** Rows of the product. */
+  m: number;
+  /** Inner dimension. */
+  k: number;
+  /** Columns of the product. */
+  n: number;
+  /** A is stored (k, m). */
+  transA: boolean;
+  /** B is stored (n, k). */
+  transB: boolean;
 }
 
 /** A compute backend: memory plus the primitive kernels. */

@@ -24,9 +24,13 @@ function zeroGrads(params: readonly Tensor[]): void {
 
 /** Options of {@link Adam}. */
 export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
   lr?: number;
+  /** First-moment decay (default 0.9). */
   beta1?: number;
+  /** Second-moment decay (default 0.999). */
   beta2?: number;
+  /** Denominator floor (default 1e-8). */
   eps?: number;
   /** Decoupled weight decay (AdamW); 0 = plain Adam. */
   weightDecay?: number;
@@ -34,10 +38,15 @@ export interface AdamOptions {
 
 /** Adam (Kingma & Ba) with optional decoupled weight decay, one fused kernel per parameter. */
 export class Adam implements Optimizer {
+  /** Learning rate of the next step. */
   lr: number;
+  /** First-moment decay. */
   readonly beta1: number;
+  /** Second-moment decay. */
   readonly beta2: number;
+  /** Denominator floor. */
   readonly eps: number;
+  /** Decoupled weight decay. */
   readonly weightDecay: number;
   /** Number of steps taken. */
   t = 0;
@@ -88,7 +97,9 @@ export class Adam implements Optimizer {
 
 /** Options of {@link Sgd}. */
 export interface SgdOptions {
+  /** Learning rate (default 1e-2). */
   lr?: number;
+  /** Momentum μ (default 0). */
   momentum?: number;
   /** L2 penalty added to the gradient. */
   weightDecay?: number;
@@ -96,8 +107,11 @@ export interface SgdOptions {
 
 /** Stochastic gradient descent with (heavy-ball) momentum: v ← μv + g; p ← p − lr·v. */
 export class Sgd implements Optimizer {
+  /** Learning rate of the next step. */
   lr: number;
+  /** Momentum μ. */
   readonly momentum: number;
+  /** L2 penalty. */
   readonly weightDecay: number;
   #velocity: (Tensor | null)[];
 

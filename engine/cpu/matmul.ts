@@ -4,7 +4,7 @@
  * (transposed or not) is handled by the strides given to the packing step.
  */
 
-import type { Kernels } from "../backend.ts";
+import type { MatmulDims } from "../backend.ts";
 
 /** Panel width of the register block. */
 const R = 4;
@@ -160,7 +160,7 @@ export function gemm(
 }
 
 /** Dimensions of a batched matmul, as in the backend contract. */
-export type MatmulDims = Parameters<Kernels["matmul"]>[2];
+export type { MatmulDims };
 
 /** Batched matmul: A (batchA, m, k) or (batchA, k, m); B (batchB, k, n) or (batchB, n, k). */
 export function matmul(a: Float32Array, b: Float32Array, d: MatmulDims): Float32Array {

@@ -18,21 +18,21 @@ export function tensor(
 }
 
 /** A tensor of the given shape filled with `value`. */
-export function full(shape: readonly number[], value: number, backend = getBackend()): Tensor {
+export function full(shape: readonly number[], value: number, backend: Backend = getBackend()): Tensor {
   return wrap(backend, backend.fill(shapeSize(shape), value), shape);
 }
 
 /** A tensor of zeros. */
-export function zeros(shape: readonly number[], backend = getBackend()): Tensor {
+export function zeros(shape: readonly number[], backend: Backend = getBackend()): Tensor {
   return full(shape, 0, backend);
 }
 
 /** A tensor of ones. */
-export function ones(shape: readonly number[], backend = getBackend()): Tensor {
+export function ones(shape: readonly number[], backend: Backend = getBackend()): Tensor {
   return full(shape, 1, backend);
 }
 
 /** A one-element tensor of rank `rank` (all axes 1), for broadcasting. */
-export function scalar(value: number, rank = 0, backend = getBackend()): Tensor {
+export function scalar(value: number, rank = 0, backend: Backend = getBackend()): Tensor {
   return full(new Array(rank).fill(1), value, backend);
 }

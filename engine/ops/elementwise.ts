@@ -61,7 +61,7 @@ export const silu = (x: Tensor): Tensor =>
     return mul(g, add(s, mul(x, mul(s, sub(1, s)))));
   });
 /** Alias of {@link silu}. */
-export const swish = silu;
+export const swish: (x: Tensor) => Tensor = silu;
 /** cos x */
 export const cos = (x: Tensor): Tensor => unary(x, "cos", (g) => neg(mul(g, sin(x))));
 /** sin x */

@@ -14,7 +14,9 @@ function secondOrder(op: string): () => never {
 
 /** Options of {@link matmul}: take A or B transposed (last two axes). */
 export interface MatmulOptions {
+  /** A is stored with its last two axes swapped. */
   transA?: boolean;
+  /** B is stored with its last two axes swapped. */
   transB?: boolean;
 }
 

@@ -1,0 +1,19 @@
+/**
+ * ptycho — PtychoPINN on Deno: a physics-informed neural network that reconstructs amplitude
+ * and phase images from ptychographic diffraction data, on its own tensor/autograd engine with a
+ * WebGPU (WGSL) backend and a plain-TypeScript CPU reference backend.
+ *
+ * @module
+ */
+export * from "./engine/mod.ts";
+export type {
+  AdamParams,
+  BinaryOp,
+  Conv2dGeometry,
+  Kernels,
+  MatmulDims,
+  ReduceOp,
+  UnaryOp,
+} from "./engine/backend.ts";
+export type { Node } from "./engine/tensor.ts";
+export { CpuBackend } from "./engine/cpu/backend.ts";
