@@ -1,0 +1,100 @@
+/** WebGPU against the CPU reference: matmul (all variants) and the three conv2d passes. */
+import type { Conv2dGeometry } from "../../engine/backend.ts";
+import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
+
+gpuTest("matmul variants match the CPU", async (g) => {
+  const inp = new Inputs(11);
+  // [batchA, batchB, m, k, n]: odd sizes, n % 4 == 0 (vec4 path) and not, batch broadcasting.
+  const shapes = [
+    [1, 1, 1, 1, 1],
+    [1, 1, 13, 7, 9],
+    [2, 2, 16, 33, 24],
+    [3, 1, 9, 20, 12],
+    [1, 4, 17, 5, 8],
+    [2, 2, 40, 64, 36],
+  ];
+  for (const [batchA, batchB, m, k, n] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const dims = { batchA, batchB, m, k, n, transA, transB };
+        const [ag, ac] = inp.pair(g, batchA * m * k);
+        const [bg, bc] = inp.pair(g, batchB * k * n);
+        const what = `matmul ${JSON.stringify(dims)}`;
+        const tol = { atol: 1e-6, rtol: 1e-5, scaleTol: 2e-7 * Math.sqrt(k) };
+        await expectClose(g, g.matmul(ag, bg, dims), cpu.matmul(ac, bc, dims), what, tol);
+        for (const s of [ag, bg]) g.release(s);
+      }
+    }
+  }
+});
+
+/** Geometries with "same" and "valid" padding, odd and non-square sizes, batch 1. */
+function geometries(): Conv2dGeometry[] {
+  const list: Conv2dGeometry[] = [];
+  const add = (
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    o: number,
+    kh: number,
+    kw: number,
+    padTop: number,
+    padLeft: number,
+    padBottom: number,
+    padRight: number,
+  ) =>
+    list.push({
+      n,
+      c,
+      h,
+      w,
+      o,
+      kh,
+      kw,
+      padTop,
+      padLeft,
+      outH: h + padTop + padBottom - kh + 1,
+      outW: w + padLeft + padRight - kw + 1,
+    });
+  add(1, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1);
+  add(2, 3, 9, 13, 5, 3, 3, 1, 1, 1, 1);
+  add(1, 8, 16, 16, 16, 3, 3, 1, 1, 1, 1);
+  add(3, 10, 7, 11, 9, 3, 3, 0, 0, 0, 0);
+  add(2, 4, 12, 6, 3, 1, 1, 0, 0, 0, 0);
+  add(1, 2, 10, 9, 17, 4, 2, 1, 0, 2, 1);
+  add(2, 16, 20, 24, 12, 5, 5, 2, 2, 2, 2);
+  return list;
+}
+
+gpuTest("conv2d forward, input gradient and weight gradient match the CPU", async (g) => {
+  const inp = new Inputs(12);
+  for (const geo of geometries()) {
+    const { n, c, h, w, o, kh, kw, outH, outW } = geo;
+    const [xg, xc] = inp.pair(g, n * c * h * w);
+    const [wg, wc] = inp.pair(g, o * c * kh * kw);
+    const [dyg, dyc] = inp.pair(g, n * o * outH * outW);
+    const what = JSON.stringify(geo);
+    const terms = c * kh * kw;
+    // Absolute error relative to the output scale; an off-by-one tap changes outputs by O(1).
+    const tol = { atol: 1e-6, rtol: 1e-5, scaleTol: 3e-7 * Math.sqrt(terms) };
+    await expectClose(g, g.conv2d(xg, wg, geo), cpu.conv2d(xc, wc, geo), `conv2d ${what}`, tol);
+    const tolIn = { ...tol, scaleTol: 3e-7 * Math.sqrt(o * kh * kw) };
+    await expectClose(
+      g,
+      g.conv2dGradInput(dyg, wg, geo),
+      cpu.conv2dGradInput(dyc, wc, geo),
+      `conv2dGradInput ${what}`,
+      tolIn,
+    );
+    const tolW = { ...tol, scaleTol: 3e-7 * Math.sqrt(n * outH * outW) };
+    await expectClose(
+      g,
+      g.conv2dGradWeight(xg, dyg, geo),
+      cpu.conv2dGradWeight(xc, dyc, geo),
+      `conv2dGradWeight ${what}`,
+      tolW,
+    );
+    for (const s of [xg, wg, dyg]) g.release(s);
+  }
+});
