@@ -1,0 +1,78 @@
+/**
+ * Training losses (SPEC A3, B5.1): Poisson negative log-likelihood of the measured counts under
+ * the predicted intensity, and the amplitude MAE.
+ *
+ * Conventions: `intensity` is the unscaled far-field intensity |F(P·O')|² and `scale` the
+ * trainable photon scale s (a one-element tensor), so the predicted rate is λ = s²·intensity;
+ * `counts` are the targets k = (s0·X)².
+ */
+import {
+  abs,
+  add,
+  clamp,
+  lgamma,
+  log,
+  mean,
+  mul,
+  reshape,
+  sqrt,
+  square,
+  sub,
+  type Tensor,
+} from "../engine/mod.ts";
+
+/** Smallest predicted rate used inside the logarithm (SPEC A3). */
+export const RATE_FLOOR = 1e-8;
+
+/** Which loss trains the model. */
+export type LossKind = "poisson" | "mae";
+
+/** s as a tensor that broadcasts against [B, C, N, N]. */
+function scaleLike(scale: Tensor, like: Tensor): Tensor {
+  return reshape(scale, new Array(like.rank).fill(1));
+}
+
+/** Predicted rate λ = s²·intensity, clamped ≥ 1e−8. */
+export function predictedRate(intensity: Tensor, scale: Tensor): Tensor {
+  return clamp(mul(intensity, square(scaleLike(scale, intensity))), RATE_FLOOR);
+}
+
+/**
+ * Poisson NLL averaged over every element: mean(λ − k·ln λ), λ = max(s²·intensity, 1e−8).
+ * The constant ln Γ(k+1) is left out (it has no gradient); see {@link poissonNllReported}.
+ */
+export function poissonNll(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
+  const rate = predictedRate(intensity, scale);
+  return mean(sub(rate, mul(counts, log(rate))));
+}
+
+/** The per-element mean of ln Γ(k+1): add it to {@link poissonNll} to report the full NLL. */
+export function lnFactorialMean(counts: Tensor): Tensor {
+  return mean(lgamma(add(counts, 1)));
+}
+
+/** Poisson NLL including ln Γ(k+1), mean over elements (reported values, no gradient needed). */
+export function poissonNllReported(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
+  return add(poissonNll(intensity, scale, counts), lnFactorialMean(counts));
+}
+
+/**
+ * Amplitude MAE: mean |s·Â − √k| with Â = √intensity. A tiny floor inside the root keeps the
+ * gradient finite where the predicted intensity is exactly zero.
+ */
+export function amplitudeMae(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
+  const amplitude = sqrt(add(intensity, 1e-20));
+  return mean(abs(sub(mul(amplitude, scaleLike(scale, intensity)), sqrt(counts))));
+}
+
+/** The training loss of `kind` (mean over elements). */
+export function trainingLoss(
+  kind: LossKind,
+  intensity: Tensor,
+  scale: Tensor,
+  counts: Tensor,
+): Tensor {
+  return kind === "mae"
+    ? amplitudeMae(intensity, scale, counts)
+    : poissonNll(intensity, scale, counts);
+}

@@ -1,0 +1,129 @@
+/**
+ * The differentiable forward model of PtychoPINN (SPEC A1, B4): per-group merge of a group's
+ * patches onto one canvas and re-extraction (the overlap constraint), probe illumination and
+ * far-field diffraction.
+ *
+ * Layouts: patches are [B, C, N, N, 2] complex (re, im); relative offsets are [B, C, 2] =
+ * (x, y) = (column, row) in pixels, r = coords_relative = −(pos − group mean). Merge translates
+ * patch c by −r_c, extraction by +r_c (translate moves content by +t).
+ */
+import {
+  abs2,
+  add,
+  cmul,
+  div,
+  expand,
+  fft2,
+  fftshift,
+  full,
+  gt,
+  mul,
+  noGrad,
+  ones,
+  pad,
+  reshape,
+  slice,
+  sqrt,
+  sub,
+  sum,
+  type Tensor,
+  translate,
+} from "../engine/mod.ts";
+
+/** Canvas side of the merge (SPEC A1/B2.4): M = N + (gridsize − 1)·4 + 10 (78 at N=64, gs=2). */
+export function canvasSize(n: number, gridsize: number): number {
+  return n + (gridsize - 1) * 4 + 10;
+}
+
+/** Merge weights at or below this are treated as "no patch covers this pixel" (SPEC A1). */
+export const MERGE_WEIGHT_FLOOR = 1e-6;
+
+/** Zero-pad the last two spatial axes of [..., n, n, k] centrally to m × m. */
+function padCentral(x: Tensor, n: number, m: number): Tensor {
+  const lo = (m - n) >> 1, hi = m - n - lo;
+  return pad(x, [lo, lo, 0], [hi, hi, 0]);
+}
+
+/** The central N/2 × N/2 window as a 0/1 mask, zero-padded to the M × M canvas: [1, M, M, 1]. */
+function centralMask(n: number, m: number, like: Tensor): Tensor {
+  const core = ones([1, n >> 1, n >> 1, 1], like.backend);
+  return padCentral(core, n >> 1, m);
+}
+
+/** Negated offsets, flattened to [B·C, 2]. */
+function flatOffsets(offsets: Tensor, sign: 1 | -1): Tensor {
+  const flat = reshape(offsets, [-1, 2]);
+  return sign === 1 ? flat : mul(flat, -1);
+}
+
+/**
+ * Per-group weighted merge (SPEC A1, B4.2 with the masked numerator): every patch is padded to
+ * M × M, translated by −r_c and multiplied by its equally translated central N/2 mask; the sum
+ * over the group is divided by the summed masks, and pixels whose summed weight is ≤ 1e−6 are 0.
+ * patches [B, C, N, N, 2], offsets [B, C, 2] → canvas [B, M, M, 2]. Differentiable in `patches`.
+ */
+export function mergePatches(patches: Tensor, offsets: Tensor, m: number): Tensor {
+  const [b, c, n] = patches.shape;
+  const shift = flatOffsets(offsets, -1);
+  const { maskT, invWeight } = noGrad(() => {
+    const mask = reshape(centralMask(n, m, patches), [1, m, m]);
+    const masks = translate(expand(mask, [b * c, m, m]), shift);
+    const weight = sum(reshape(masks, [b, c, m, m]), 1);
+    const covered = gt(weight, full([1], MERGE_WEIGHT_FLOOR, patches.backend));
+    // 1/weight where covered, 0 elsewhere (the denominator is kept ≥ 1 off the covered set).
+    const inv = div(covered, add(weight, sub(1, covered)));
+    return {
+      maskT: reshape(masks, [b * c, m, m, 1]),
+      invWeight: reshape(inv, [b, m, m, 1]),
+    };
+  });
+  const flat = reshape(patches, [b * c, n, n, 2]);
+  const moved = mul(translate(padCentral(flat, n, m), shift), maskT);
+  const summed = sum(reshape(moved, [b, c, m, m, 2]), 1);
+  return mul(summed, invWeight);
+}
+
+/**
+ * Re-extraction (SPEC A1, B4.2 step 3): for each c, translate the group's canvas by +r_c and
+ * keep the central N × N. canvas [B, M, M, 2], offsets [B, C, 2] → patches [B, C, N, N, 2].
+ */
+export function extractPatches(canvas: Tensor, offsets: Tensor, n: number): Tensor {
+  const [b, m] = canvas.shape;
+  const c = offsets.shape[1];
+  const copies = expand(reshape(canvas, [b, 1, m, m, 2]), [b, c, m, m, 2]);
+  const moved = translate(reshape(copies, [b * c, m, m, 2]), flatOffsets(offsets, 1));
+  const lo = (m - n) >> 1;
+  const cropped = slice(moved, [0, lo, lo, 0], [b * c, n, n, 2]);
+  return reshape(cropped, [b, c, n, n, 2]);
+}
+
+/** Exit waves ψ = P · O': patches [B, C, N, N, 2] times probe [N, N, 2] (broadcast). */
+export function illuminate(patches: Tensor, probe: Tensor): Tensor {
+  return cmul(patches, probe);
+}
+
+/**
+ * Far-field intensity without the photon scale: |fftshift(FFT2_ortho(P·O'))|², DC at (N/2, N/2).
+ * patches [B, C, N, N, 2], probe [N, N, 2] → [B, C, N, N]. The training path uses this (no sqrt).
+ */
+export function diffractIntensity(patches: Tensor, probe: Tensor): Tensor {
+  return abs2(fftshift(fft2(illuminate(patches, probe), "ortho")));
+}
+
+/**
+ * Far-field amplitude Â = |fftshift(FFT2_ortho(P·O'))| (SPEC A1): patches [B, C, N, N, 2],
+ * probe [N, N, 2] → amplitude [B, C, N, N]. Multiply by the intensity scale s for counts.
+ */
+export function diffract(patches: Tensor, probe: Tensor): Tensor {
+  return sqrt(diffractIntensity(patches, probe));
+}
+
+/**
+ * The overlap constraint for a group: merge then re-extract (identity when gridsize = 1 or when
+ * object_big is off). patches [B, C, N, N, 2], offsets [B, C, 2].
+ */
+export function overlapConstraint(patches: Tensor, offsets: Tensor, gridsize: number): Tensor {
+  const n = patches.shape[2];
+  const m = canvasSize(n, gridsize);
+  return extractPatches(mergePatches(patches, offsets, m), offsets, n);
+}
