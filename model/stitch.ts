@@ -1,0 +1,183 @@
+/**
+ * Stitching predicted object patches into one image (SPEC A5): the central `stitchCrop` square
+ * of every N×N patch is placed where its scan position puts it, with bilinear weights for
+ * fractional positions, and overlaps are averaged (sum / (count + 1e−9)).
+ *
+ * Geometry (SPEC A1): the patch at scan position (x, y) shows O[y − N/2 + i, x − N/2 + j], so
+ * patch pixel (i, j) lands at object pixel (y − N/2 + i, x − N/2 + j) — the physically correct
+ * placement, canvas centre + (pos − mean pos), not its mirror image. The canvas is laid on the
+ * object's pixel grid: its pixel (r, c) is object pixel (r + originY, c + originX), which makes the
+ * comparison with a ground-truth object exact. Patches are added in batches; memory holds only the
+ * canvas, whatever the number of patterns.
+ */
+
+/** The default central crop kept per patch: 20 px at N = 64, scaled with N. */
+export function defaultStitchCrop(n: number): number {
+  return Math.max(1, Math.round((20 * n) / 64));
+}
+
+/** Where the stitched canvas lies on the object and how big it is. */
+export interface StitchLayout {
+  /** Patch side N. */
+  n: number;
+  /** Central crop side kept per patch. */
+  crop: number;
+  /** Object column of canvas column 0. */
+  originX: number;
+  /** Object row of canvas row 0. */
+  originY: number;
+  /** Canvas rows. */
+  height: number;
+  /** Canvas columns. */
+  width: number;
+}
+
+/** First patch row/column of the central crop. */
+function cropStart(n: number, crop: number): number {
+  return Math.floor((n - crop) / 2);
+}
+
+/**
+ * The canvas that holds the central crops of patches at these scan positions (object pixels,
+ * x = column, y = row): the scan's bounding box ± crop/2, on whole object pixels.
+ */
+export function stitchLayout(
+  xcoords: ArrayLike<number>,
+  ycoords: ArrayLike<number>,
+  n: number,
+  crop = defaultStitchCrop(n),
+): StitchLayout {
+  if (!(crop >= 1 && crop <= n && Number.isInteger(crop))) {
+    throw new RangeError(`stitch crop must be a whole number in [1, ${n}], got ${crop}`);
+  }
+  if (xcoords.length === 0 || xcoords.length !== ycoords.length) {
+    throw new RangeError("stitching needs matching, non-empty x and y coordinates");
+  }
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  for (let i = 0; i < xcoords.length; i++) {
+    minX = Math.min(minX, xcoords[i]);
+    maxX = Math.max(maxX, xcoords[i]);
+    minY = Math.min(minY, ycoords[i]);
+    maxY = Math.max(maxY, ycoords[i]);
+  }
+  const d = cropStart(n, crop) - n / 2;
+  const originX = Math.floor(minX + d);
+  const originY = Math.floor(minY + d);
+  return {
+    n,
+    crop,
+    originX,
+    originY,
+    width: Math.ceil(maxX + d) + crop - originX,
+    height: Math.ceil(maxY + d) + crop - originY,
+  };
+}
+
+/** A stitched complex image on the object grid. */
+export interface StitchedObject {
+  /** Rows. */
+  height: number;
+  /** Columns. */
+  width: number;
+  /** Interleaved (re, im) pixels, row-major, length 2·height·width. */
+  data: Float32Array;
+  /** Object column of pixel column 0. */
+  originX: number;
+  /** Object row of pixel row 0. */
+  originY: number;
+  /** Patches per pixel (bilinear weights summed); 0 where no patch reached. */
+  coverage: Float32Array;
+}
+
+/** Accumulates patches batch by batch onto a canvas (see the module comment). */
+export class PatchStitcher {
+  /** The canvas geometry. */
+  readonly layout: StitchLayout;
+  readonly #re: Float64Array;
+  readonly #im: Float64Array;
+  readonly #count: Float64Array;
+
+  /** An empty canvas for `layout` (from {@link stitchLayout}). */
+  constructor(layout: StitchLayout) {
+    this.layout = layout;
+    const size = layout.height * layout.width;
+    this.#re = new Float64Array(size);
+    this.#im = new Float64Array(size);
+    this.#count = new Float64Array(size);
+  }
+
+  /**
+   * Adds a batch of patches: `patches` holds B complex N×N patches, interleaved (re, im),
+   * shape (B, N, N, 2); `xcoords`/`ycoords` give each one's scan position (length B).
+   */
+  add(patches: ArrayLike<number>, xcoords: ArrayLike<number>, ycoords: ArrayLike<number>): void {
+    const { n, crop, originX, originY, width, height } = this.layout;
+    const batch = xcoords.length;
+    if (patches.length !== batch * n * n * 2 || ycoords.length !== batch) {
+      throw new RangeError(
+        `expected ${batch} patches of ${n}×${n} complex (${batch * n * n * 2} values), ` +
+          `got ${patches.length} values and ${ycoords.length} y coordinates`,
+      );
+    }
+    const s = cropStart(n, crop);
+    const d = s - n / 2;
+    for (let b = 0; b < batch; b++) {
+      // Crop pixel (k, l) sits at canvas (ty + k, tx + l); split into whole and fraction.
+      const tx = xcoords[b] + d - originX;
+      const ty = ycoords[b] + d - originY;
+      const fx = Math.floor(tx), fy = Math.floor(ty);
+      const ax = tx - fx, ay = ty - fy;
+      const corners: [number, number, number][] = [
+        [0, 0, (1 - ay) * (1 - ax)],
+        [0, 1, (1 - ay) * ax],
+        [1, 0, ay * (1 - ax)],
+        [1, 1, ay * ax],
+      ];
+      const base = b * n * n * 2;
+      for (const [dr, dc, w] of corners) {
+        if (w === 0) continue;
+        for (let k = 0; k < crop; k++) {
+          const r = fy + dr + k;
+          if (r < 0 || r >= height) continue;
+          const row = base + (s + k) * n * 2;
+          for (let l = 0; l < crop; l++) {
+            const c = fx + dc + l;
+            if (c < 0 || c >= width) continue;
+            const at = r * width + c;
+            const from = row + (s + l) * 2;
+            this.#re[at] += w * patches[from];
+            this.#im[at] += w * patches[from + 1];
+            this.#count[at] += w;
+          }
+        }
+      }
+    }
+  }
+
+  /** The averaged canvas so far. */
+  result(): StitchedObject {
+    const { height, width, originX, originY } = this.layout;
+    const data = new Float32Array(2 * height * width);
+    const coverage = new Float32Array(height * width);
+    for (let i = 0; i < height * width; i++) {
+      const norm = 1 / (this.#count[i] + 1e-9);
+      data[2 * i] = this.#re[i] * norm;
+      data[2 * i + 1] = this.#im[i] * norm;
+      coverage[i] = this.#count[i];
+    }
+    return { height, width, data, originX, originY, coverage };
+  }
+}
+
+/** Stitches all patches at once (B complex N×N patches interleaved; see {@link PatchStitcher}). */
+export function stitchPatches(
+  patches: ArrayLike<number>,
+  xcoords: ArrayLike<number>,
+  ycoords: ArrayLike<number>,
+  n: number,
+  crop = defaultStitchCrop(n),
+): StitchedObject {
+  const stitcher = new PatchStitcher(stitchLayout(xcoords, ycoords, n, crop));
+  stitcher.add(patches, xcoords, ycoords);
+  return stitcher.result();
+}
