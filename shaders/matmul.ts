@@ -1,81 +1,90 @@
 /**
- * Batched matmul, register blocked: each invocation computes an 8-row × 8-column block of the
- * output (8 rows × 2 vec4 accumulators) and walks k on its own, with no shared memory.
+ * Batched matmul C = A·Bᵀ on "k-major" operands, register blocked: A is (batch, m, kPad) and B
+ * is (batch, n, kPad), both row-major with kPad a multiple of 4, so every invocation streams
+ * its own rows of A and B along k as vec4. The backend packs other layouts (transposes, k not a
+ * multiple of 4) into this form first with `matmulPackWgsl`.
  *
- * Why this shape: llvmpipe runs a workgroup on one CPU thread with 8-wide SIMD across lanes, and
- * there a big per-invocation register block (64 FMAs per 8 A loads and 2 vec4 B loads) is what
- * makes matmul fast; shared-memory tiles with barriers are 10-20× slower (LLVMPIPE.md). On a real
- * GPU the same kernel keeps neighbouring lanes on neighbouring column blocks, so B reads coalesce
- * and A reads are broadcast.
- *
- * Variants (each its own WGSL text, hence its own pipeline): transA, transB, and `vecB`, where B
- * is read as vec4 rows (needs !transB and n % 4 == 0). Out-of-range rows/columns are clamped on
- * read and skipped on write, so any m, n, k work.
+ * Each invocation owns an RM-row × RN-column block of C (RN/4 vec4 accumulators per row) and
+ * uses no shared memory. Why: llvmpipe runs a workgroup on one CPU thread with 8-wide SIMD
+ * across lanes, and every storage read becomes a per-lane gather, so the ratio of FMAs to loads
+ * (RM·RN·4 per (RM + RN) vec4 loads per k-step of 4) sets the speed; shared-memory tiles with
+ * barriers are 10-20× slower there (LLVMPIPE.md). Reading both operands along k keeps each
+ * lane's reads sequential, which measured 2-3× faster than reading B along its rows. On a real
+ * GPU neighbouring lanes take neighbouring column blocks, so A reads are broadcast.
  */
 import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
-/** Rows and columns of the output block owned by one invocation. */
-export const MATMUL_BLOCK = 8;
+/** Rows (of A) and columns (of B) of the output block owned by one invocation. */
+export const MATMUL_RM = 8;
+/** See {@link MATMUL_RM}; a multiple of 4. */
+export const MATMUL_RN = 16;
 
-/** Matmul kernel text; uniforms (m, n, k, tilesM, tilesN, strideA, strideB, batch). */
-export function matmulWgsl(transA: boolean, transB: boolean, vecB: boolean): string {
-  const R = MATMUL_BLOCK;
-  const rows = [...Array(R).keys()];
-  const lines: string[] = [];
-  lines.push(`  let total = p.batch * p.tilesM * p.tilesN;
+/**
+ * Pack one operand into k-major form: y[b, r, kk] = kk < k ? x[b·batchStride + r·rowStride +
+ * kk·kStride] : 0 for kk < kPad; uniforms (n, rows, k, kPad, batchStride, rowStride, kStride).
+ */
+export function matmulPackWgsl(): string {
+  return `struct P { n: u32, rows: u32, k: u32, kPad: u32, batchStride: u32, rowStride: u32,
+  kStride: u32 }
+${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${
+    flatMain(`  if (i >= p.n) { return; }
+  let kk = i % p.kPad;
+  let t = i / p.kPad;
+  let r = t % p.rows;
+  let b = t / p.rows;
+  let src = b * p.batchStride + r * p.rowStride + min(kk, p.k - 1u) * p.kStride;
+  y[i] = select(0.0, x[src], kk < p.k);`)
+  }`;
+}
+
+/**
+ * Matmul kernel text for an RM × RN block; uniforms (m, n, kPad4 (kPad / 4), tilesM, tilesN,
+ * strideA4, strideB4 (batch strides in vec4, 0 to broadcast), batch).
+ */
+export function matmulWgsl(RM = MATMUL_RM, RN = MATMUL_RN): string {
+  const rows = [...Array(RM).keys()];
+  const cols = [...Array(RN).keys()];
+  const quads = [...Array(RN / 4).keys()];
+  const L: string[] = [];
+  L.push(`  let total = p.batch * p.tilesM * p.tilesN;
   if (i >= total) { return; }
   let ct = i % p.tilesN;
   let t = i / p.tilesN;
   let rt = t % p.tilesM;
   let bz = t / p.tilesM;
-  let row0 = rt * ${R}u;
-  let col0 = ct * ${R}u;
-  let aOff = bz * p.strideA;
-  let bOff = bz * p.strideB;`);
+  let row0 = rt * ${RM}u;
+  let col0 = ct * ${RN}u;`);
   for (const j of rows) {
-    const r = `min(row0 + ${j}u, p.m - 1u)`;
-    lines.push(transA ? `  let ar${j} = aOff + ${r};` : `  let ar${j} = aOff + ${r} * p.k;`);
-    lines.push(`  var acc${j}a = vec4f(0.0);\n  var acc${j}b = vec4f(0.0);`);
+    L.push(`  let ar${j} = bz * p.strideA4 + min(row0 + ${j}u, p.m - 1u) * p.k4;`);
+    for (const h of quads) L.push(`  var acc${j}_${h} = vec4f(0.0);`);
   }
-  if (vecB) {
-    lines.push(`  let n4 = p.n / 4u;
-  let c4a = col0 / 4u;
-  let c4b = min(c4a + 1u, n4 - 1u);
-  var bRow = bOff / 4u;`);
-  } else {
-    for (const q of rows) {
-      const c = `min(col0 + ${q}u, p.n - 1u)`;
-      lines.push(transB ? `  let bc${q} = bOff + ${c} * p.k;` : `  let bc${q} = ${c};`);
+  for (const q of cols) {
+    L.push(`  let bc${q} = bz * p.strideB4 + min(col0 + ${q}u, p.n - 1u) * p.k4;`);
+  }
+  L.push("  for (var kq = 0u; kq < p.k4; kq++) {");
+  for (const j of rows) L.push(`    let a${j} = A[ar${j} + kq];`);
+  for (const q of cols) L.push(`    let b${q} = B[bc${q} + kq];`);
+  for (const t of [0, 1, 2, 3]) {
+    for (const h of quads) {
+      const c = [0, 1, 2, 3].map((u) => `b${4 * h + u}[${t}]`).join(", ");
+      L.push(`    let bt${t}_${h} = vec4f(${c});`);
     }
-    if (!transB) lines.push("  var bRow = bOff;");
-  }
-  if (transA) lines.push("  var aRow = 0u;");
-  lines.push("  for (var kk = 0u; kk < p.k; kk++) {");
-  if (vecB) {
-    lines.push("    let b0 = B[bRow + c4a];\n    let b1 = B[bRow + c4b];\n    bRow += n4;");
-  } else {
-    const ld = (q: number) => transB ? `B[bc${q} + kk]` : `B[bRow + bc${q}]`;
-    lines.push(`    let b0 = vec4f(${ld(0)}, ${ld(1)}, ${ld(2)}, ${ld(3)});`);
-    lines.push(`    let b1 = vec4f(${ld(4)}, ${ld(5)}, ${ld(6)}, ${ld(7)});`);
-    if (!transB) lines.push("    bRow += p.n;");
-  }
-  for (const j of rows) {
-    lines.push(`    let a${j} = A[${transA ? `aRow + ar${j}` : `ar${j} + kk`}];`);
-    lines.push(`    acc${j}a += a${j} * b0;\n    acc${j}b += a${j} * b1;`);
-  }
-  if (transA) lines.push("    aRow += p.m;");
-  lines.push("  }");
-  lines.push("  let yOff = bz * p.m * p.n;");
-  for (const j of rows) {
-    lines.push(`  if (row0 + ${j}u < p.m) {\n    let yr = yOff + (row0 + ${j}u) * p.n + col0;`);
-    for (const q of rows) {
-      const v = `acc${j}${q < 4 ? "a" : "b"}[${q % 4}]`;
-      lines.push(`    if (col0 + ${q}u < p.n) { Y[yr + ${q}u] = ${v}; }`);
+    for (const j of rows) {
+      for (const h of quads) L.push(`    acc${j}_${h} += a${j}[${t}] * bt${t}_${h};`);
     }
-    lines.push("  }");
   }
-  return `struct P { m: u32, n: u32, k: u32, tilesM: u32, tilesN: u32, strideA: u32, strideB: u32,
+  L.push("  }");
+  L.push("  let yOff = bz * p.m * p.n;");
+  for (const j of rows) {
+    L.push(`  if (row0 + ${j}u < p.m) {\n    let yr = yOff + (row0 + ${j}u) * p.n + col0;`);
+    for (const q of cols) {
+      L.push(`    if (col0 + ${q}u < p.n) { Y[yr + ${q}u] = acc${j}_${q >> 2}[${q % 4}]; }`);
+    }
+    L.push("  }");
+  }
+  return `struct P { m: u32, n: u32, k4: u32, tilesM: u32, tilesN: u32, strideA4: u32, strideB4: u32,
   batch: u32 }
-${UNIFORM_P}${readBuf(1, "A")}${readBuf(2, "B", vecB ? "vec4f" : "f32")}${writeBuf(3, "Y")}
-${flatMain(lines.join("\n"))}`;
+${UNIFORM_P}${readBuf(1, "A", "vec4f")}${readBuf(2, "B", "vec4f")}${writeBuf(3, "Y")}
+${flatMain(L.join("\n"))}`;
 }

@@ -10,7 +10,8 @@ import {
   convGradWeightWgsl,
   convWeightPrepWgsl,
 } from "../../shaders/conv2d.ts";
-import { MATMUL_BLOCK, matmulWgsl } from "../../shaders/matmul.ts";
+import { MATMUL_RM, MATMUL_RN, matmulPackWgsl, matmulWgsl } from "../../shaders/matmul.ts";
+import { fillWgsl } from "../../shaders/elementwise.ts";
 import { reduceWgsl } from "../../shaders/reduce.ts";
 import type { GpuRuntime, GpuStorage } from "./runtime.ts";
 
@@ -30,34 +31,53 @@ const TARGET_INVOCATIONS = 4096;
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
-/** Batched matmul (see Kernels.matmul). */
+/**
+ * One matmul operand in k-major form (rows, kPad) per batch: the storage itself when it already
+ * is (not transposed relative to k, k % 4 == 0), else a packed copy (`packed` true).
+ */
+function kMajor(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  batch: number,
+  rows: number,
+  k: number,
+  rowsAlongK: boolean,
+): { s: GpuStorage; packed: boolean } {
+  if (rowsAlongK && k % 4 === 0) return { s: x, packed: false };
+  const kPad = ceilDiv(k, 4) * 4;
+  const n = batch * rows * kPad;
+  const y = rt.alloc(n);
+  const [rowStride, kStride] = rowsAlongK ? [k, 1] : [1, rows];
+  const params = new Uint32Array([n, rows, k, kPad, rows * k, rowStride, kStride]);
+  rt.dispatch(matmulPackWgsl(), params, [x, y], ceilDiv(n, FLAT_WG));
+  return { s: y, packed: true };
+}
+
+/** Batched matmul (see Kernels.matmul): pack both operands k-major, then the blocked kernel. */
 export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, d: MatmulDims): GpuStorage {
   const batch = Math.max(d.batchA, d.batchB);
   const y = rt.alloc(batch * d.m * d.n);
   if (d.k === 0) {
-    rt.dispatch(
-      reduceWgsl("sum"),
-      new Uint32Array([y.size, 0, 1, 0, 1]),
-      [a, y],
-      ceilDiv(y.size, FLAT_WG),
-    );
+    rt.dispatch(fillWgsl(), new Uint32Array([y.size, 0]), [y], ceilDiv(y.size, FLAT_WG));
     return y;
   }
-  const tilesM = ceilDiv(d.m, MATMUL_BLOCK);
-  const tilesN = ceilDiv(d.n, MATMUL_BLOCK);
-  const vecB = !d.transB && d.n % 4 === 0;
+  const ak = kMajor(rt, a, d.batchA, d.m, d.k, !d.transA);
+  const bk = kMajor(rt, b, d.batchB, d.n, d.k, d.transB);
+  const k4 = ceilDiv(d.k, 4);
+  const tilesM = ceilDiv(d.m, MATMUL_RM);
+  const tilesN = ceilDiv(d.n, MATMUL_RN);
   const params = new Uint32Array([
     d.m,
     d.n,
-    d.k,
+    k4,
     tilesM,
     tilesN,
-    d.batchA === 1 ? 0 : d.m * d.k,
-    d.batchB === 1 ? 0 : d.k * d.n,
+    d.batchA === 1 ? 0 : d.m * k4,
+    d.batchB === 1 ? 0 : d.n * k4,
     batch,
   ]);
-  const wgsl = matmulWgsl(d.transA, d.transB, vecB);
-  rt.dispatch(wgsl, params, [a, b, y], ceilDiv(batch * tilesM * tilesN, FLAT_WG));
+  rt.dispatch(matmulWgsl(), params, [ak.s, bk.s, y], ceilDiv(batch * tilesM * tilesN, FLAT_WG));
+  for (const op of [ak, bk]) if (op.packed) rt.free(op.s);
   return y;
 }
 
