@@ -6,8 +6,9 @@
  */
 import { type Command, helpText, parseArgs, UsageError } from "./io/args.ts";
 import { PtychoInputError } from "./io/errors.ts";
+import { simulateCommand } from "./model/simulate_command.ts";
 
-const commands: readonly Command[] = [];
+const commands: readonly Command[] = [simulateCommand];
 
 function usage(): string {
   return `usage: deno task <command> [flags]\ncommands: ${
