@@ -17,7 +17,9 @@ export const BUNDLE_FORMAT_VERSION = 1;
 
 /** One trainable parameter: its shape and f32 values in C order. */
 export interface BundleParameter {
+  /** Dimensions; [] for a scalar. */
   shape: number[];
+  /** Values, C order. */
   data: Float32Array;
 }
 
@@ -38,20 +40,27 @@ export interface BundleManifest {
   parameters: { name: string; shape: number[] }[];
   /** [N, N] of `probe.npy`. */
   probeShape: [number, number];
+  /** The caller's fields. */
   [field: string]: unknown;
 }
 
 /** A bundle's contents. The probe is (N, N) complex, interleaved (re, im). */
 export interface ModelBundle {
+  /** The parsed `manifest.json`. */
   manifest: BundleManifest;
+  /** Parameters by name, in manifest order. */
   parameters: Map<string, BundleParameter>;
+  /** Probe (N, N) complex64, interleaved (re, im). */
   probe: Float32Array;
 }
 
 /** What {@link saveBundle} takes: the manifest fields (without the maintained ones), parameters and probe. */
 export interface BundleContents {
+  /** Config, intensity scale, data fingerprint, engine version, ... (JSON-serialisable). */
   manifest: Record<string, unknown>;
+  /** Every trainable parameter by stable name. */
   parameters: BundleParameters;
+  /** Probe (N, N) complex, interleaved (re, im). */
   probe: Float32Array;
 }
 

@@ -36,9 +36,11 @@ export interface PtychoDataset {
   probe: Float32Array;
   /** Scan positions in object pixels; x = column, y = row. Length M. */
   xcoords: Float64Array;
+  /** Scan rows (y) in object pixels. Length M. */
   ycoords: Float64Array;
   /** Start (true) positions; default to `xcoords`/`ycoords`. */
   xcoordsStart: Float64Array;
+  /** Start (true) rows; default to `ycoords`. */
   ycoordsStart: Float64Array;
   /** Scan index per position; defaults to zeros. */
   scanIndex: Int32Array;

@@ -5,15 +5,19 @@
 
 /** Loss per epoch; entry i is epoch i + 1. Non-finite entries are left out of the lines. */
 export interface LossHistory {
+  /** Training loss per epoch. */
   train: readonly number[];
+  /** Validation loss per epoch, when there is a validation set. */
   validation?: readonly number[];
 }
 
 /** Size and title of the plot. */
 export interface LossPlotOptions {
+  /** Heading above the plot. */
   title?: string;
-  /** Pixels (default 640 × 400). */
+  /** Width in pixels (default 640). */
   width?: number;
+  /** Height in pixels (default 400). */
   height?: number;
 }
 

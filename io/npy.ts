@@ -29,8 +29,11 @@ export type NpyData =
 
 /** An n-dimensional array in C order; complex data holds 2 values per element. */
 export interface NpyArray {
+  /** Element type. */
   dtype: NpyDtype;
+  /** Dimensions; [] for a 0-d array. */
   shape: number[];
+  /** Elements in C order (complex: interleaved re, im). */
   data: NpyData;
 }
 

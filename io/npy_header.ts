@@ -28,11 +28,15 @@ export type NpyDtype =
 export interface NpyHeader {
   /** Format major version (1, 2 or 3). */
   version: number;
+  /** Element type. */
   dtype: NpyDtype;
   /** Bytes per element (for `U`, 4 × the character count). */
   itemSize: number;
+  /** Byte order of the stored data. */
   littleEndian: boolean;
+  /** Whether the stored data is in Fortran (column-major) order. */
   fortranOrder: boolean;
+  /** Dimensions; [] for a 0-d array. */
   shape: number[];
   /** Number of elements (product of the shape). */
   size: number;

@@ -9,15 +9,21 @@ import { colormapLut, type ColormapName } from "./colormap.ts";
 
 /** A real image, row-major, `data.length === width * height`. */
 export interface RealImage {
+  /** Columns. */
   width: number;
+  /** Rows. */
   height: number;
+  /** Values, row-major. */
   data: ArrayLike<number>;
 }
 
 /** An 8-bit RGB image, 3 bytes per pixel, row-major. */
 export interface RgbImage {
+  /** Columns. */
   width: number;
+  /** Rows. */
   height: number;
+  /** R, G, B bytes per pixel, row-major. */
   rgb: Uint8Array;
 }
 

@@ -43,12 +43,17 @@ export function fileSource(file: Deno.FsFile): ByteSource {
 
 /** One archive member as listed in the central directory. */
 export interface ZipEntry {
+  /** Path inside the archive. */
   name: string;
   /** 0 = stored, 8 = deflate. */
   method: number;
+  /** CRC-32 of the uncompressed bytes. */
   crc32: number;
+  /** Bytes stored in the archive. */
   compressedSize: number;
+  /** Bytes after decompression. */
   size: number;
+  /** Where the member's local header starts. */
   localHeaderOffset: number;
 }
 
@@ -92,10 +97,16 @@ export class ZipReader {
   readonly entries: ZipEntry[];
 
   /** Parses the directory; `file` names the archive in error messages. */
-  constructor(readonly source: ByteSource, readonly file: string) {
+  constructor(
+    /** Where the archive bytes come from. */
+    readonly source: ByteSource,
+    /** The archive's name in error messages. */
+    readonly file: string,
+  ) {
     this.entries = this.readDirectory();
   }
 
+  /** Throws a {@link PtychoInputError} naming the archive. */
   private fail(problem: string): never {
     throw new PtychoInputError(this.file, problem);
   }
@@ -108,6 +119,7 @@ export class ZipReader {
     return this.source.read(offset, length);
   }
 
+  /** Finds the end-of-directory record (zip64 aware) and parses every directory entry. */
   private readDirectory(): ZipEntry[] {
     const size = this.source.size;
     if (size < 22) this.fail("not a zip archive (too short)");
