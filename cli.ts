@@ -6,9 +6,10 @@
  */
 import { type Command, helpText, parseArgs, UsageError } from "./io/args.ts";
 import { PtychoInputError } from "./io/errors.ts";
+import { evaluateCommand } from "./model/evaluate_command.ts";
 import { simulateCommand } from "./model/simulate_command.ts";
 
-const commands: readonly Command[] = [simulateCommand];
+const commands: readonly Command[] = [simulateCommand, evaluateCommand];
 
 function usage(): string {
   return `usage: deno task <command> [flags]\ncommands: ${
