@@ -136,7 +136,7 @@ export function simulateDataset(recipe: SimulationRecipe): SimulatedDataset {
     throw new PtychoInputError(
       recipe.object === "image" ? recipe.amplitudePng! : "--object_size",
       `the object (${object.width}×${object.height}) is too small for ${n}×${n} windows ` +
-        `(needs at least ${n + 2} px per side)`,
+        `(needs at least ${n + 1} px per side)`,
     );
   }
   const scanRng = seededStream(recipe.seed, 2);

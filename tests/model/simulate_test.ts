@@ -9,12 +9,8 @@ import { writeNpzFile } from "../../io/npz.ts";
 import { type ComplexImage, grfObject } from "../../model/objects.ts";
 import { diffract } from "../../model/physics.ts";
 import { randomScan, scanBounds } from "../../model/scan.ts";
-import {
-  datasetArrays,
-  extractObjectPatches,
-  simulateDiffraction,
-} from "../../model/simulate.ts";
-import { type SimulationRecipe, simulateDataset } from "../../model/simulate_dataset.ts";
+import { datasetArrays, extractObjectPatches, simulateDiffraction } from "../../model/simulate.ts";
+import { simulateDataset, type SimulationRecipe } from "../../model/simulate_dataset.ts";
 import { idealDiskProbe } from "../../model/simulate_probe.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../assert.ts";
 
@@ -110,7 +106,8 @@ Deno.test("object windows: the patch at (x, y) is O[y − N/2 + i, x − N/2 + j
     }
   }
   // Fractional positions: bilinear weights keep the centroid at (r0 − y + N/2, c0 − x + N/2).
-  const fx = Float64Array.from([c0 + 0.25, c0 - 2.5]), fy = Float64Array.from([r0 - 0.75, r0 + 1.5]);
+  const fx = Float64Array.from([c0 + 0.25, c0 - 2.5]),
+    fy = Float64Array.from([r0 - 0.75, r0 + 1.5]);
   const frac = extractObjectPatches(object, { x: fx, y: fy }, n);
   for (let m = 0; m < 2; m++) {
     let total = 0, ci = 0, cj = 0;
