@@ -16,21 +16,29 @@
  */
 import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
-/** Output channels and pixels per invocation of the direct kernel. */
-export const CONV_BLOCK = 8;
+/** Output pixels (along a row) per invocation of the direct kernel. */
+export const CONV_PX = 8;
+/** Output channels per invocation of the direct kernel (a multiple of 4). */
+export const CONV_OB = 8;
 
-/** Weight re-layout; uniforms (n, icn, ocn, ocPad, kh, kw, flip). */
-export function convWeightPrepWgsl(): string {
-  return `struct P { n: u32, icn: u32, ocn: u32, ocPad: u32, kh: u32, kw: u32, flip: u32 }
+/**
+ * Weight re-layout to W[ot][ic][ky][kx][OB] (output channels in blocks of OB, zero-padded), so
+ * each invocation of the direct kernel streams its own weights contiguously; with `flip`, the
+ * flipped, channel-transposed kernel of the input gradient. Uniforms (n, icn, ocn, kh, kw, flip).
+ */
+export function convWeightPrepWgsl(OB = CONV_OB): string {
+  return `struct P { n: u32, icn: u32, ocn: u32, kh: u32, kw: u32, flip: u32 }
 ${UNIFORM_P}${readBuf(1, "w")}${writeBuf(2, "y")}
 ${
     flatMain(`  if (i >= p.n) { return; }
-  let oc = i % p.ocPad;
-  var t = i / p.ocPad;
+  let q = i % ${OB}u;
+  var t = i / ${OB}u;
   let kx = t % p.kw;
   t = t / p.kw;
   let ky = t % p.kh;
-  let ic = t / p.kh;
+  t = t / p.kh;
+  let ic = t % p.icn;
+  let oc = (t / p.icn) * ${OB}u + q;
   if (oc >= p.ocn) { y[i] = 0.0; return; }
   var src = ((oc * p.icn + ic) * p.kh + ky) * p.kw + kx;
   if (p.flip == 1u) {
@@ -41,13 +49,13 @@ ${
 }
 
 /**
- * Direct convolution with a KH × KW kernel; uniforms (n, c, h, w, o, outH, outW, padTop,
- * padLeft, tilesX, tilesO, ocPad4).
+ * Direct convolution with a KH × KW kernel, PX output pixels × OB output channels per
+ * invocation; uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, tilesX, tilesO).
  */
-export function convDirectWgsl(KH: number, KW: number): string {
-  const B = CONV_BLOCK;
-  const L = B + KW - 1;
-  const js = [...Array(B).keys()];
+export function convDirectWgsl(KH: number, KW: number, PX = CONV_PX, OB = CONV_OB): string {
+  const L = PX + KW - 1;
+  const js = [...Array(PX).keys()];
+  const hs = [...Array(OB / 4).keys()];
   const out: string[] = [];
   out.push(`  let total = p.n * p.outH * p.tilesX * p.tilesO;
   if (i >= total) { return; }
@@ -57,17 +65,16 @@ export function convDirectWgsl(KH: number, KW: number): string {
   t = t / p.tilesX;
   let oy = t % p.outH;
   let b = t / p.outH;
-  let x0 = i32(xt * ${B}u);
+  let x0 = i32(xt * ${PX}u);
   let hw = p.h * p.w;`);
   for (let s = 0; s < L; s++) {
     out.push(`  let ix${s} = x0 + ${s} - p.padLeft;
   let cOk${s} = ix${s} >= 0 && ix${s} < i32(p.w);
   let cx${s} = u32(clamp(ix${s}, 0, i32(p.w) - 1));`);
   }
-  for (const j of js) out.push(`  var acc${j}a = vec4f(0.0);\n  var acc${j}b = vec4f(0.0);`);
+  for (const j of js) for (const h of hs) out.push(`  var acc${j}_${h} = vec4f(0.0);`);
   out.push(`  var xBase = b * p.c * hw;
-  var wIdx = ot * 2u;
-  let wStep = p.ocPad4;
+  var wIdx = ot * p.c * ${KH * KW * OB / 4}u;
   for (var ic = 0u; ic < p.c; ic++) {`);
   for (let ky = 0; ky < KH; ky++) {
     out.push(`    {
@@ -78,13 +85,10 @@ export function convDirectWgsl(KH: number, KW: number): string {
       out.push(`      let r${s} = select(0.0, X[rowOff + cx${s}], rOk && cOk${s});`);
     }
     for (let kx = 0; kx < KW; kx++) {
-      out.push(
-        `      let w${kx}a = W[wIdx];\n      let w${kx}b = W[wIdx + 1u];\n      wIdx += wStep;`,
-      );
+      for (const h of hs) out.push(`      let w${kx}_${h} = W[wIdx + ${h}u];`);
+      out.push(`      wIdx += ${OB / 4}u;`);
       for (const j of js) {
-        out.push(
-          `      acc${j}a += r${j + kx} * w${kx}a;\n      acc${j}b += r${j + kx} * w${kx}b;`,
-        );
+        for (const h of hs) out.push(`      acc${j}_${h} += r${j + kx} * w${kx}_${h};`);
       }
     }
     out.push("    }");
@@ -92,82 +96,98 @@ export function convDirectWgsl(KH: number, KW: number): string {
   out.push(`    xBase += hw;
   }
   let ohw = p.outH * p.outW;
-  let yBase = (b * p.o + ot * ${B}u) * ohw + oy * p.outW + u32(x0);`);
+  let yBase = (b * p.o + ot * ${OB}u) * ohw + oy * p.outW + u32(x0);`);
   for (const j of js) {
     out.push(`  if (u32(x0) + ${j}u < p.outW) {`);
-    for (let q = 0; q < B; q++) {
-      const v = `acc${j}${q < 4 ? "a" : "b"}[${q % 4}]`;
-      out.push(`    if (ot * ${B}u + ${q}u < p.o) { Y[yBase + ${q}u * ohw + ${j}u] = ${v}; }`);
+    for (let q = 0; q < OB; q++) {
+      const v = `acc${j}_${q >> 2}[${q % 4}]`;
+      out.push(`    if (ot * ${OB}u + ${q}u < p.o) { Y[yBase + ${q}u * ohw + ${j}u] = ${v}; }`);
     }
     out.push("  }");
   }
   return `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32, padTop: i32,
-  padLeft: i32, tilesX: u32, tilesO: u32, ocPad4: u32 }
+  padLeft: i32, tilesX: u32, tilesO: u32 }
 ${UNIFORM_P}${readBuf(1, "X")}${readBuf(2, "W", "vec4f")}${writeBuf(3, "Y")}
 ${flatMain(out.join("\n"))}`;
 }
 
+/** Output channels × input channels of dw per invocation of the weight-gradient kernel. */
+export const GRADW_OB = 8;
+/** See {@link GRADW_OB}. */
+export const GRADW_CB = 4;
+
 /**
- * Weight gradient partials: part[s, o, c, ky, kx] = Σ over image rows of chunk s of dy·x;
- * uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, kh, kw, tilesO, tilesC, rowsPerSplit,
- * splits).
+ * Weight gradient partials: part[s, o, c, ky, kx] = Σ over the image rows of chunk s of dy·x.
+ * Each invocation owns GRADW_OB output channels × GRADW_CB input channels × all KW taps of one
+ * kernel row ky, and walks each image row keeping a sliding window of the KW input values per
+ * channel in registers: per output pixel it loads OB + CB values for OB·CB·KW multiply-adds.
+ * Uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, kh, tilesO, tilesC, rowsPerSplit, splits).
  */
-export function convGradWeightWgsl(): string {
-  const B = CONV_BLOCK;
-  const qs = [...Array(B).keys()];
+export function convGradWeightWgsl(KW: number): string {
+  const OB = GRADW_OB, CB = GRADW_CB;
+  const rs = [...Array(OB).keys()];
+  const cs = [...Array(CB).keys()];
+  const ks = [...Array(KW).keys()];
   const out: string[] = [];
-  out.push(`  let total = p.splits * p.tilesO * p.kh * p.kw * p.tilesC;
+  out.push(`  let total = p.splits * p.tilesO * p.kh * p.tilesC;
   if (i >= total) { return; }
   let ct = i % p.tilesC;
   var t = i / p.tilesC;
-  let kx = t % p.kw;
-  t = t / p.kw;
   let ky = t % p.kh;
   t = t / p.kh;
   let ot = t % p.tilesO;
   let s = t / p.tilesO;
   let hw = p.h * p.w;
-  let ohw = p.outH * p.outW;`);
-  for (const q of qs) {
-    out.push(`  let xc${q} = min(ct * ${B}u + ${q}u, p.c - 1u) * hw;`);
-    out.push(`  let dyo${q} = min(ot * ${B}u + ${q}u, p.o - 1u) * ohw;`);
-    out.push(`  var acc${q}a = vec4f(0.0);\n  var acc${q}b = vec4f(0.0);`);
+  let ohw = p.outH * p.outW;
+  let wMax = i32(p.w) - 1;`);
+  for (const c of cs) out.push(`  let xc${c} = min(ct * ${CB}u + ${c}u, p.c - 1u) * hw;`);
+  for (const r of rs) out.push(`  let dyo${r} = min(ot * ${OB}u + ${r}u, p.o - 1u) * ohw;`);
+  for (const r of rs) {
+    for (const c of cs) for (const k of ks) out.push(`  var a${r}_${c}_${k} = 0.0;`);
   }
-  out.push(`  let xLo = u32(max(0, p.padLeft - i32(kx)));
-  let xHi = u32(clamp(i32(p.w) + p.padLeft - i32(kx), 0, i32(p.outW)));
-  let g1 = min((s + 1u) * p.rowsPerSplit, p.n * p.outH);
+  out.push(`  let g1 = min((s + 1u) * p.rowsPerSplit, p.n * p.outH);
   for (var g = s * p.rowsPerSplit; g < g1; g++) {
     let b = g / p.outH;
     let oy = g % p.outH;
     let iy = i32(oy) + i32(ky) - p.padTop;
     if (iy < 0 || iy >= i32(p.h)) { continue; }
-    let xRow = b * p.c * hw + u32(iy) * p.w + u32(i32(kx) - p.padLeft);
-    let dRow = b * p.o * ohw + oy * p.outW;
-    for (var ox = xLo; ox < xHi; ox++) {
-      let xi = xRow + ox;
-      let di = dRow + ox;
-      let xa = vec4f(X[xi + xc0], X[xi + xc1], X[xi + xc2], X[xi + xc3]);
-      let xb = vec4f(X[xi + xc4], X[xi + xc5], X[xi + xc6], X[xi + xc7]);`);
-  for (const q of qs) {
-    out.push(`      let d${q} = DY[di + dyo${q}];
-      acc${q}a += d${q} * xa;
-      acc${q}b += d${q} * xb;`);
+    let xRow = b * p.c * hw + u32(iy) * p.w;
+    let dRow = b * p.o * ohw + oy * p.outW;`);
+  const ld = (c: number, ix: string) =>
+    `select(0.0, X[xRow + xc${c} + u32(clamp(${ix}, 0, wMax))], ${ix} >= 0 && ${ix} <= wMax)`;
+  for (const c of cs) {
+    for (const k of ks.slice(0, KW - 1)) {
+      out.push(`    var x${c}_${k} = ${ld(c, `${k} - p.padLeft`)};`);
+    }
+    out.push(`    var x${c}_${KW - 1} = 0.0;`);
+  }
+  out.push(`    for (var ox = 0u; ox < p.outW; ox++) {
+      let ixNew = i32(ox) + ${KW - 1} - p.padLeft;`);
+  for (const c of cs) out.push(`      x${c}_${KW - 1} = ${ld(c, "ixNew")};`);
+  for (const r of rs) {
+    out.push(`      let d${r} = DY[dRow + dyo${r} + ox];`);
+    for (const c of cs) {
+      for (const k of ks) out.push(`      a${r}_${c}_${k} += d${r} * x${c}_${k};`);
+    }
+  }
+  for (const c of cs) {
+    for (const k of ks.slice(0, KW - 1)) out.push(`      x${c}_${k} = x${c}_${k + 1};`);
   }
   out.push(`    }
   }
-  let taps = p.kh * p.kw;
-  let tap = ky * p.kw + kx;`);
-  for (const r of qs) {
-    out.push(`  if (ot * ${B}u + ${r}u < p.o) {
-    let base = ((s * p.o + ot * ${B}u + ${r}u) * p.c + ct * ${B}u) * taps + tap;`);
-    for (const q of qs) {
-      const v = `acc${r}${q < 4 ? "a" : "b"}[${q % 4}]`;
-      out.push(`    if (ct * ${B}u + ${q}u < p.c) { Y[base + ${q}u * taps] = ${v}; }`);
+  let taps = p.kh * ${KW}u;`);
+  for (const r of rs) {
+    out.push(`  if (ot * ${OB}u + ${r}u < p.o) {
+    let base = ((s * p.o + ot * ${OB}u + ${r}u) * p.c + ct * ${CB}u) * taps + ky * ${KW}u;`);
+    for (const c of cs) {
+      out.push(`    if (ct * ${CB}u + ${c}u < p.c) {`);
+      for (const k of ks) out.push(`      Y[base + ${c}u * taps + ${k}u] = a${r}_${c}_${k};`);
+      out.push("    }");
     }
     out.push("  }");
   }
   return `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32, padTop: i32,
-  padLeft: i32, kh: u32, kw: u32, tilesO: u32, tilesC: u32, rowsPerSplit: u32, splits: u32 }
+  padLeft: i32, kh: u32, tilesO: u32, tilesC: u32, rowsPerSplit: u32, splits: u32 }
 ${UNIFORM_P}${readBuf(1, "X")}${readBuf(2, "DY")}${writeBuf(3, "Y")}
 ${flatMain(out.join("\n"))}`;
 }

@@ -5,10 +5,13 @@
 import type { Conv2dGeometry } from "../backend.ts";
 import { FLAT_WG } from "../../shaders/common.ts";
 import {
-  CONV_BLOCK,
+  CONV_OB,
+  CONV_PX,
   convDirectWgsl,
   convGradWeightWgsl,
   convWeightPrepWgsl,
+  GRADW_CB,
+  GRADW_OB,
 } from "../../shaders/conv2d.ts";
 import { MATMUL_RM, MATMUL_RN, matmulPackWgsl, matmulWgsl } from "../../shaders/matmul.ts";
 import { fillWgsl } from "../../shaders/elementwise.ts";
@@ -82,8 +85,8 @@ export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, d: MatmulDi
 }
 
 /**
- * Weights re-laid as W4[ic][ky][kx][oc] (oc padded to a multiple of 8); with `flip`, the
- * flipped, channel-transposed kernel of the input gradient.
+ * Weights re-laid as W[ot][ic][ky][kx][OB] (see shaders/conv2d.ts); with `flip`, the flipped,
+ * channel-transposed kernel of the input gradient.
  */
 function prepWeights(
   rt: GpuRuntime,
@@ -94,10 +97,9 @@ function prepWeights(
   kw: number,
   flip: boolean,
 ): GpuStorage {
-  const ocPad = ceilDiv(ocn, CONV_BLOCK) * CONV_BLOCK;
-  const n = icn * kh * kw * ocPad;
+  const n = ceilDiv(ocn, CONV_OB) * CONV_OB * icn * kh * kw;
   const y = rt.alloc(n);
-  const params = new Uint32Array([n, icn, ocn, ocPad, kh, kw, flip ? 1 : 0]);
+  const params = new Uint32Array([n, icn, ocn, kh, kw, flip ? 1 : 0]);
   rt.dispatch(convWeightPrepWgsl(), params, [w, y], ceilDiv(n, FLAT_WG));
   return y;
 }
@@ -105,8 +107,8 @@ function prepWeights(
 /** Direct convolution of x (n, c, h, w) with prepared weights into (n, o, outH, outW). */
 function direct(rt: GpuRuntime, x: GpuStorage, w4: GpuStorage, g: Conv2dGeometry): GpuStorage {
   const y = rt.alloc(g.n * g.o * g.outH * g.outW);
-  const tilesX = ceilDiv(g.outW, CONV_BLOCK);
-  const tilesO = ceilDiv(g.o, CONV_BLOCK);
+  const tilesX = ceilDiv(g.outW, CONV_PX);
+  const tilesO = ceilDiv(g.o, CONV_OB);
   const params = new Uint32Array([
     g.n,
     g.c,
@@ -119,7 +121,6 @@ function direct(rt: GpuRuntime, x: GpuStorage, w4: GpuStorage, g: Conv2dGeometry
     g.padLeft,
     tilesX,
     tilesO,
-    tilesO * 2,
   ]);
   const total = g.n * g.outH * tilesX * tilesO;
   rt.dispatch(convDirectWgsl(g.kh, g.kw), params, [x, w4, y], ceilDiv(total, FLAT_WG));
@@ -171,10 +172,10 @@ export function conv2dGradWeight(
   dy: GpuStorage,
   g: Conv2dGeometry,
 ): GpuStorage {
-  const tilesO = ceilDiv(g.o, CONV_BLOCK);
-  const tilesC = ceilDiv(g.c, CONV_BLOCK);
+  const tilesO = ceilDiv(g.o, GRADW_OB);
+  const tilesC = ceilDiv(g.c, GRADW_CB);
   const taps = g.kh * g.kw;
-  const perSplit = tilesO * taps * tilesC;
+  const perSplit = tilesO * g.kh * tilesC;
   const rows = g.n * g.outH;
   const wanted = Math.min(Math.max(1, rows), ceilDiv(TARGET_INVOCATIONS, perSplit));
   const rowsPerSplit = Math.max(1, ceilDiv(rows, wanted));
@@ -192,13 +193,12 @@ export function conv2dGradWeight(
     g.padTop,
     g.padLeft,
     g.kh,
-    g.kw,
     tilesO,
     tilesC,
     rowsPerSplit,
     splits,
   ]);
-  rt.dispatch(convGradWeightWgsl(), params, [x, dy, part], ceilDiv(splits * perSplit, FLAT_WG));
+  rt.dispatch(convGradWeightWgsl(g.kw), params, [x, dy, part], ceilDiv(splits * perSplit, FLAT_WG));
   if (splits === 1) return part;
   const dw = rt.alloc(size);
   const sumParams = new Uint32Array([1, splits, size, splits, 1]);
