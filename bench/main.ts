@@ -5,6 +5,7 @@
 
 import type { Backend } from "../engine/backend.ts";
 import { cpuBackend } from "../engine/cpu/backend.ts";
+import { createWebGpuBackend, WebGpuBackend } from "../engine/webgpu/backend.ts";
 import { benchKernels } from "./kernels.ts";
 
 /** A benchmark section: a title, table columns, and a function producing rows for a backend. */
@@ -31,11 +32,42 @@ export const SECTIONS: BenchSection[] = [
         r.gflops.toFixed(2),
       ]),
   },
+  {
+    title: "Batched fft2: 64 images 64×64 complex, forward",
+    columns: ["backend", "median ms (wall, with readback)", "median ms (device, timestamps)"],
+    rows: async (backend) => [[backend.name, ...(await benchFft2(backend))]],
+  },
 ];
 
-/** The backends to measure. */
-function backends(): Backend[] {
-  return [cpuBackend()];
+/** Median wall ms (each call read back) and, on WebGPU, median device ms of a batched fft2. */
+async function benchFft2(backend: Backend): Promise<string[]> {
+  const [batch, h, w, runs] = [64, 64, 64, 5];
+  const x = backend.upload(new Float32Array(batch * h * w * 2).map((_, i) => Math.sin(i)));
+  const median = (t: number[]) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
+  const wall: number[] = [];
+  const device: number[] = [];
+  for (let r = 0; r <= runs; r++) {
+    const start = performance.now();
+    const y = backend.fft2(x, batch, h, w, false, 1);
+    await backend.read(y);
+    if (r > 0) wall.push(performance.now() - start);
+    backend.release(y);
+    if (backend instanceof WebGpuBackend) {
+      const ms = await backend.deviceTimeMs(() =>
+        backend.release(backend.fft2(x, batch, h, w, false, 1))
+      );
+      if (ms !== null && r > 0) device.push(ms);
+    }
+  }
+  backend.release(x);
+  return [median(wall).toFixed(1), device.length ? median(device).toFixed(1) : "–"];
+}
+
+/** The backends to measure: CPU, and WebGPU when an adapter exists. */
+async function backends(): Promise<Backend[]> {
+  const gpu = await createWebGpuBackend();
+  if (!gpu) console.log("no WebGPU adapter: only the CPU backend is measured\n");
+  return gpu ? [cpuBackend(), gpu] : [cpuBackend()];
 }
 
 /** A Markdown table. */
@@ -45,9 +77,10 @@ export function markdownTable(columns: string[], rows: string[][]): string {
 }
 
 if (import.meta.main) {
+  const measured = await backends();
   for (const section of SECTIONS) {
     const rows: string[][] = [];
-    for (const backend of backends()) rows.push(...(await section.rows(backend)));
+    for (const backend of measured) rows.push(...(await section.rows(backend)));
     console.log(`## ${section.title}\n\n${markdownTable(section.columns, rows)}\n`);
   }
 }
