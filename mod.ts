@@ -17,3 +17,4 @@ export type {
 } from "./engine/backend.ts";
 export type { Node } from "./engine/tensor.ts";
 export { CpuBackend } from "./engine/cpu/backend.ts";
+export * from "./io/mod.ts";

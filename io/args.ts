@@ -42,9 +42,13 @@ export type ParsedFlags = Record<string, string | number | boolean | undefined>;
 
 /** A parsed command line: flag values, positional arguments, and deprecation notes to print. */
 export interface ParsedArgs {
+  /** Flag values (defaults filled in) by snake_case name. */
   flags: ParsedFlags;
+  /** Arguments that are not flags, in order. */
   positional: string[];
+  /** Deprecation notes to print once. */
   notes: string[];
+  /** `--help` or `-h` was given. */
   help: boolean;
 }
 

@@ -1,0 +1,50 @@
+/** The I/O layer's public surface: NumPy files, the dataset contract, images, plots, bundles. */
+export { PtychoInputError } from "./errors.ts";
+export {
+  DEFAULT_NPHOTONS,
+  loadDataset,
+  type LoadDatasetOptions,
+  minimumPositions,
+  type PtychoDataset,
+} from "./dataset.ts";
+export {
+  decodeNpy,
+  encodeNpy,
+  type NpyArray,
+  type NpyData,
+  type NpyDtype,
+  readNpyFile,
+  writeNpyFile,
+} from "./npy.ts";
+export {
+  encodeNpz,
+  type NamedArrays,
+  NpzReader,
+  openNpz,
+  readNpzFile,
+  writeNpzFile,
+} from "./npz.ts";
+export {
+  BUNDLE_FORMAT_VERSION,
+  type BundleContents,
+  type BundleManifest,
+  type BundleParameter,
+  type BundleParameters,
+  loadBundle,
+  type ModelBundle,
+  type ParameterShapes,
+  saveBundle,
+} from "./bundle.ts";
+export {
+  type ColormapOptions,
+  encodeColormapPng,
+  encodeGrayPng,
+  encodeRgbPng,
+  finiteRange,
+  type RealImage,
+  renderColormap,
+  type RgbImage,
+  type ValueRange,
+} from "./png.ts";
+export { colormapLut, type ColormapName } from "./colormap.ts";
+export { lossCurveSvg, type LossHistory, type LossPlotOptions } from "./loss_plot.ts";
