@@ -1,0 +1,100 @@
+/**
+ * The trained model as a bundle (SPEC A7, io/bundle.ts): what model.zip's manifest holds for
+ * PtychoPINN, writing it from a live model, and rebuilding a model from it.
+ *
+ * weights.npz holds every generator parameter by its stable name plus `log_scale` [1];
+ * probe.npy is the probe actually used (after normalisation).
+ */
+import type { Tensor } from "../engine/mod.ts";
+import { type BundleParameter, encodeBundle, loadBundle, type ModelBundle } from "../io/bundle.ts";
+import { PtychoInputError } from "../io/errors.ts";
+import { type NetworkConfig, SUPPORTED_N } from "./network.ts";
+import { modelParameterShapes, PtychoPinn } from "./pinn.ts";
+
+/** Identifies a PtychoPINN bundle in `manifest.model`. */
+export const MODEL_KIND = "ptychopinn-cnn";
+
+/** PtychoPINN fields of `manifest.json` (the bundle adds formatVersion, parameters, probeShape). */
+export interface PinnManifest {
+  /** Always {@link MODEL_KIND}. */
+  model: string;
+  /** Pattern side. */
+  n: number;
+  /** Group side (C = gridsize² channels). */
+  gridsize: number;
+  /** Filter multiplier. */
+  nFiltersScale: number;
+  /** Fixed architecture switches of SPEC A2. */
+  objectBig: boolean;
+  probeBig: boolean;
+  padObject: boolean;
+  amplitudeActivation: "sigmoid";
+  /** Trained intensity scale s = exp(log_scale). */
+  intensityScale: number;
+  /** Initial intensity scale s0 = sqrt(nphotons)/(N/2); network input = s0·X/s. */
+  intensityScaleInitial: number;
+  /** Photon count used for s0. */
+  nphotons: number;
+  /** Amplitude normalisation factor of the training data (B2.1). */
+  normalizationFactor: number;
+  /** probe_scale used to normalise the probe (A1). */
+  probeScale: number;
+  /** Training data: file, sha256 of its bytes, pattern count. */
+  trainingData: { file: string; sha256: string; patterns: number };
+  /** Every resolved training setting. */
+  config: Record<string, unknown>;
+}
+
+/** The network configuration a manifest describes. */
+export function networkConfigOf(manifest: PinnManifest): NetworkConfig {
+  return { n: manifest.n, gridsize: manifest.gridsize, nFiltersScale: manifest.nFiltersScale };
+}
+
+/** Host copies of every model parameter, named as in the bundle. */
+export async function readParameters(model: PtychoPinn): Promise<Map<string, BundleParameter>> {
+  const out = new Map<string, BundleParameter>();
+  for (const [name, t] of model.parameters()) out.set(name, await hostParameter(t));
+  return out;
+}
+
+async function hostParameter(t: Tensor): Promise<BundleParameter> {
+  return { shape: [...t.shape], data: await t.data() };
+}
+
+/** The bundle bytes of `model` with manifest `fields` (intensityScale is filled in here). */
+export async function encodeModelBundle(
+  model: PtychoPinn,
+  fields: Omit<PinnManifest, "intensityScale">,
+  probe: Float32Array,
+): Promise<{ bytes: Uint8Array; parameters: Map<string, BundleParameter> }> {
+  const parameters = await readParameters(model);
+  const logScale = parameters.get("log_scale")!.data[0];
+  const manifest: PinnManifest = { ...fields, intensityScale: Math.exp(logScale) };
+  const bytes = encodeBundle({ manifest: { ...manifest }, parameters, probe });
+  return { bytes, parameters };
+}
+
+/** Loads model.zip (or a checkpoint) and checks it is a PtychoPINN bundle of a known shape. */
+export function loadModelBundle(path: string): { bundle: ModelBundle; manifest: PinnManifest } {
+  const peek = loadBundle(path);
+  const m = peek.manifest as unknown as PinnManifest;
+  if (m.model !== MODEL_KIND) {
+    throw new PtychoInputError(path, `not a PtychoPINN model bundle (model '${m.model}')`);
+  }
+  const ok = SUPPORTED_N.includes(m.n) && Number.isInteger(m.gridsize) && m.gridsize >= 1 &&
+    m.nFiltersScale > 0;
+  if (!ok) throw new PtychoInputError(path, "manifest.json has an unsupported N/gridsize");
+  const bundle = loadBundle(path, { expectedShapes: modelParameterShapes(networkConfigOf(m)) });
+  return { bundle, manifest: m };
+}
+
+/** Rebuilds the model held by a loaded bundle on the current backend. */
+export function modelFromBundle(bundle: ModelBundle, manifest: PinnManifest): PtychoPinn {
+  const values = new Map([...bundle.parameters].map(([k, p]) => [k, p.data]));
+  return new PtychoPinn(
+    networkConfigOf(manifest),
+    values,
+    bundle.probe,
+    manifest.intensityScaleInitial,
+  );
+}

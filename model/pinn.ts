@@ -1,0 +1,121 @@
+/**
+ * PtychoPINN as one trainable model: the generator, the trainable photon scale
+ * s = exp(log_scale), the fixed probe and the physics (SPEC A1–A3).
+ *
+ * Network input = s0·X/s (so it is X while s = s0); targets k = (s0·X)², fixed; predicted
+ * intensity λ = s²·|F(P·O')|², with O' the group's patches after merge → re-extract when
+ * gridsize > 1 (object_big).
+ */
+import {
+  add,
+  detach,
+  div,
+  exp,
+  mul,
+  noGrad,
+  reshape,
+  square,
+  type Tensor,
+  tensor,
+} from "../engine/mod.ts";
+import { lnFactorialMean, type LossKind, trainingLoss } from "./losses.ts";
+import { Generator, type NetworkConfig, parameterShapes } from "./network.ts";
+import { diffractIntensity, overlapConstraint } from "./physics.ts";
+
+/** Name of the scalar log-scale parameter in checkpoints and bundles. */
+export const LOG_SCALE = "log_scale";
+
+/** Every trainable parameter's shape: the generator's plus log_scale [1]. */
+export function modelParameterShapes(cfg: NetworkConfig): Map<string, number[]> {
+  const shapes = parameterShapes(cfg);
+  shapes.set(LOG_SCALE, [1]);
+  return shapes;
+}
+
+/** One batch on the device: normalised amplitudes X [B, C, N, N] and offsets [B, C, 2]. */
+export interface Batch {
+  x: Tensor;
+  offsets: Tensor;
+}
+
+/** The model's loss on a batch: what to back-propagate and what to report. */
+export interface BatchLoss {
+  /** The training objective (mean over elements). */
+  loss: Tensor;
+  /** The reported value: the objective plus mean ln Γ(k+1) for Poisson (no gradient). */
+  reported: Tensor;
+}
+
+/** Generator + scale + probe + physics. */
+export class PtychoPinn {
+  /** The CNN. */
+  readonly generator: Generator;
+  /** log s, trainable, shape [1]. */
+  readonly logScale: Tensor;
+  /** The probe used in the forward model, [N, N, 2]. */
+  readonly probe: Tensor;
+
+  /**
+   * `values` holds every parameter of {@link modelParameterShapes} (log_scale included);
+   * `probe` is the (already normalised) complex probe; `s0` the initial intensity scale.
+   */
+  constructor(
+    readonly config: NetworkConfig,
+    values: Map<string, Float32Array>,
+    probe: Float32Array,
+    readonly s0: number,
+  ) {
+    this.generator = new Generator(config, values);
+    const logScale = values.get(LOG_SCALE);
+    if (logScale === undefined) throw new Error(`missing parameter '${LOG_SCALE}'`);
+    this.logScale = tensor(logScale, [1], { requiresGrad: true });
+    this.probe = tensor(probe, [config.n, config.n, 2]);
+  }
+
+  /** Every trainable tensor by name (generator order, then log_scale). */
+  parameters(): Map<string, Tensor> {
+    return new Map([...this.generator.params, [LOG_SCALE, this.logScale]]);
+  }
+
+  /** s = exp(log_scale), shape [1]. */
+  scale(): Tensor {
+    return exp(this.logScale);
+  }
+
+  /** Object patches from the network alone: [B, Cout, N, N, 2] for input X [B, C, N, N]. */
+  patches(x: Tensor): Tensor {
+    const rank4 = reshape(div(this.s0, this.scale()), [1, 1, 1, 1]);
+    return this.generator.forward(mul(x, rank4));
+  }
+
+  /** Unscaled far-field intensity |F(P·O')|² [B, C, N, N] of a batch. */
+  intensity(batch: Batch): Tensor {
+    let patches = this.patches(batch.x);
+    if (this.config.gridsize > 1) {
+      patches = overlapConstraint(patches, batch.offsets, this.config.gridsize);
+    }
+    return diffractIntensity(patches, this.probe);
+  }
+
+  /** Targets k = (s0·X)². */
+  counts(x: Tensor): Tensor {
+    return square(mul(x, this.s0));
+  }
+
+  /** Training objective and reported value of one batch. */
+  loss(batch: Batch, kind: LossKind): BatchLoss {
+    const counts = this.counts(batch.x);
+    const loss = trainingLoss(kind, this.intensity(batch), this.scale(), counts);
+    const reported = noGrad(() =>
+      kind === "poisson" ? add(detach(loss), lnFactorialMean(counts)) : detach(loss)
+    );
+    return { loss, reported };
+  }
+
+  /** Release every tensor. */
+  dispose(): void {
+    this.generator.dispose();
+    this.logScale.dispose();
+    this.probe.dispose();
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * The training loop (SPEC A4, B5.2): seeded shuffled batches each epoch, Adam, an epoch-wise LR
+ * schedule, gradient accumulation, validation, early stopping, checkpoints (last + best-k),
+ * metrics.csv and loss_curve.svg, and resumption from checkpoints/last.zip.
+ *
+ * Every training step runs in one `tidy`; the loss stays on the device (a running sum) and is
+ * read back only every `logEvery` steps and at the end of the epoch.
+ */
+import {
+  Adam,
+  add,
+  backward,
+  ConstantLr,
+  div,
+  ExponentialLr,
+  getBackend,
+  type LrScheduler,
+  mul,
+  noGrad,
+  ReduceOnPlateauLr,
+  type Tensor,
+  tidy,
+  WarmupCosineLr,
+  zeros,
+} from "../engine/mod.ts";
+import { PtychoInputError } from "../io/errors.ts";
+import { writeFileAtomic } from "../io/files.ts";
+import { lossCurveSvg } from "../io/loss_plot.ts";
+import {
+  type BestCheckpoint,
+  encodeCheckpoint,
+  type EpochRecord,
+  restoreCheckpoint,
+  type TrainingState,
+} from "./checkpoint.ts";
+import type { LossKind } from "./losses.ts";
+import { encodeModelBundle, type PinnManifest } from "./model_bundle.ts";
+import type { PtychoPinn } from "./pinn.ts";
+import { formatDuration, ProgressBar } from "./progress.ts";
+import { chunk, epochOrder, type GroupedPatterns } from "./train_data.ts";
+
+/** Learning-rate schedule names (SPEC B5.2). */
+export type SchedulerKind = "constant" | "exponential" | "cosine" | "plateau";
+
+/** The settings the loop uses. */
+export interface LoopSettings {
+  maxEpochs: number;
+  batchSize: number;
+  learningRate: number;
+  loss: LossKind;
+  scheduler: SchedulerKind;
+  earlyStopPatience: number;
+  checkpointSaveTopK: number;
+  /** "val_loss" or "train_loss" (already resolved: val_loss needs validation data). */
+  monitor: "val_loss" | "train_loss";
+  accumulateGradBatches: number;
+  logEvery: number;
+  seed: number;
+  /** Write metrics.csv. */
+  csv: boolean;
+  outputDir: string;
+}
+
+/** What the loop trains on and how it reports. */
+export interface LoopInputs {
+  model: PtychoPinn;
+  train: GroupedPatterns;
+  val: GroupedPatterns | null;
+  /** Manifest fields of the bundle and checkpoints. */
+  manifest: Omit<PinnManifest, "intensityScale">;
+  /** The probe stored in bundles (host copy of the one in the model). */
+  probe: Float32Array;
+  /** Resume from this checkpoint (its weights must already be in `model`). */
+  resumeFrom: string | null;
+  /** Settings that must match between a run and its resumption. */
+  fingerprint: Record<string, unknown>;
+  /** Prints one line (epoch summaries). */
+  log: (line: string) => void;
+  /** Draw a progress bar. */
+  progress: boolean;
+  /** Polled between steps: true asks the loop to checkpoint and stop (SIGINT). */
+  interrupted: () => boolean;
+}
+
+/** How the run ended. */
+export interface LoopResult {
+  history: EpochRecord[];
+  /** "completed", "early-stopped" or "interrupted". */
+  outcome: "completed" | "early-stopped" | "interrupted";
+  /** Paths written. */
+  modelPath: string | null;
+  lastCheckpoint: string;
+}
+
+/** The schedule of `kind` with the upstream defaults (B5.2). */
+export function makeScheduler(kind: SchedulerKind, lr: number, maxEpochs: number): LrScheduler {
+  switch (kind) {
+    case "exponential":
+      return new ExponentialLr(lr, 0.95);
+    case "cosine":
+      return new WarmupCosineLr(lr, maxEpochs, 0, 0.1);
+    case "plateau":
+      return new ReduceOnPlateauLr(lr, 0.5, 2, 5e-5, 0);
+    default:
+      return new ConstantLr(lr);
+  }
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+function monitored(r: EpochRecord, monitor: LoopSettings["monitor"]): number {
+  return monitor === "val_loss" ? r.valLoss ?? NaN : r.trainLoss;
+}
+
+/** Mean reported loss of `data` under the current weights (no gradients), one readback. */
+export async function evaluate(
+  model: PtychoPinn,
+  data: GroupedPatterns,
+  batchSize: number,
+  kind: LossKind,
+): Promise<number> {
+  let total: Tensor = zeros([1]);
+  for (const groups of chunk([...Array(data.count).keys()], batchSize)) {
+    const next: Tensor = noGrad(() =>
+      tidy(() => add(total, mul(model.loss(data.batch(groups), kind).reported, groups.length)))
+    );
+    total.dispose();
+    total = next;
+  }
+  const value = (await total.data())[0] / data.count;
+  total.dispose();
+  return value;
+}
+
+function metricsCsv(history: readonly EpochRecord[]): string {
+  const rows = history.map((r) =>
+    [r.epoch, r.trainLoss, r.valLoss ?? "", r.lr, r.seconds.toFixed(3)].join(",")
+  );
+  return ["epoch,train_loss,val_loss,lr,seconds", ...rows].join("\n") + "\n";
+}
+
+function diverged(file: string, epoch: number, step: number, last: string): PtychoInputError {
+  return new PtychoInputError(
+    file,
+    `training diverged: non-finite loss in epoch ${epoch} (seen at step ${step}); the last good ` +
+      `checkpoint is ${last}; try a lower --learning-rate`,
+  );
+}
+
+/** Runs (or resumes) training; writes checkpoints, metrics and finally model.zip. */
+export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<LoopResult> {
+  const { model, train } = inp;
+  const dir = s.outputDir;
+  const ckptDir = `${dir}/checkpoints`;
+  const lastPath = `${ckptDir}/last.zip`;
+  Deno.mkdirSync(ckptDir, { recursive: true });
+  const params = [...model.parameters().values()];
+  const optimizer = new Adam(params, { lr: s.learningRate, beta1: 0.9, beta2: 0.999 });
+  const scheduler = makeScheduler(s.scheduler, s.learningRate, s.maxEpochs);
+  let state: TrainingState = {
+    epoch: 0,
+    batchInEpoch: 0,
+    partialLossSum: 0,
+    partialSeconds: 0,
+    optimizerSteps: 0,
+    history: [],
+    best: [],
+    earlyStop: { best: null, bad: 0 },
+    fingerprint: inp.fingerprint,
+  };
+  if (inp.resumeFrom !== null) {
+    state = restoreCheckpoint(inp.resumeFrom, model, optimizer);
+    const want = JSON.stringify(inp.fingerprint), have = JSON.stringify(state.fingerprint);
+    if (want !== have) {
+      throw new PtychoInputError(
+        inp.resumeFrom,
+        `cannot resume: the checkpoint was made with different settings (${have}, now ${want})`,
+      );
+    }
+    // Replay the schedule so a stateful one (plateau) is where the interrupted run left it.
+    state.history.forEach((_, e) =>
+      scheduler.lrForEpoch(e, e > 0 ? monitored(state.history[e - 1], s.monitor) : undefined)
+    );
+  }
+
+  const writeCheckpoint = async (extraBest: BestCheckpoint | null, evicted: string[]) => {
+    const bytes = await encodeCheckpoint(model, optimizer, state, inp.manifest, inp.probe);
+    writeFileAtomic(lastPath, bytes);
+    if (extraBest !== null) writeFileAtomic(`${ckptDir}/${extraBest.file}`, bytes);
+    for (const f of evicted) Deno.removeSync(`${ckptDir}/${f}`);
+  };
+
+  const perEpoch = chunk(epochOrder(train.count, s.seed, 0), s.batchSize).length;
+  let outcome: LoopResult["outcome"] = "completed";
+  for (let epoch = state.epoch; epoch < s.maxEpochs; epoch++) {
+    const prev = state.history.at(-1);
+    optimizer.lr = scheduler.lrForEpoch(epoch, prev ? monitored(prev, s.monitor) : undefined);
+    const batches = chunk(epochOrder(train.count, s.seed, epoch), s.batchSize);
+    const label = `epoch ${epoch + 1}/${s.maxEpochs}`;
+    const bar = new ProgressBar(perEpoch, label, inp.progress);
+    const t0 = performance.now() - state.partialSeconds * 1000;
+    let lossSum: Tensor = zeros([1]);
+    let groupsDone = batches.slice(0, state.batchInEpoch).reduce((n, b) => n + b.length, 0);
+    const hostSum = state.partialLossSum;
+    let lastRead: number | null = null;
+    let b = state.batchInEpoch;
+    for (; b < batches.length; b++) {
+      const groups = batches[b];
+      const next = tidy(() => {
+        const { loss, reported } = model.loss(train.batch(groups), s.loss);
+        backward(s.accumulateGradBatches > 1 ? div(loss, s.accumulateGradBatches) : loss);
+        return add(lossSum, mul(reported, groups.length));
+      });
+      lossSum.dispose();
+      lossSum = next;
+      groupsDone += groups.length;
+      const boundary = (b + 1) % s.accumulateGradBatches === 0 || b === batches.length - 1;
+      if (boundary) {
+        optimizer.step();
+        optimizer.zeroGrad();
+      }
+      getBackend().flush();
+      if ((b + 1) % s.logEvery === 0) {
+        const sum = hostSum + (await lossSum.data())[0];
+        if (!Number.isFinite(sum)) {
+          throw diverged(inp.manifest.trainingData.file, epoch + 1, b + 1, lastPath);
+        }
+        lastRead = sum / groupsDone;
+      }
+      bar.update(b + 1, lastRead);
+      await yieldToEventLoop();
+      if (boundary && inp.interrupted() && b < batches.length - 1) break;
+    }
+    const sumAll = hostSum + (await lossSum.data())[0];
+    lossSum.dispose();
+    bar.finish();
+    if (!Number.isFinite(sumAll)) {
+      throw diverged(inp.manifest.trainingData.file, epoch + 1, b, lastPath);
+    }
+    if (b < batches.length) {
+      state = {
+        ...state,
+        epoch,
+        batchInEpoch: b + 1,
+        partialLossSum: sumAll,
+        partialSeconds: (performance.now() - t0) / 1000,
+        optimizerSteps: optimizer.t,
+      };
+      await writeCheckpoint(null, []);
+      outcome = "interrupted";
+      break;
+    }
+    const trainLoss = sumAll / groupsDone;
+    const valLoss = inp.val ? await evaluate(model, inp.val, s.batchSize, s.loss) : null;
+    const record: EpochRecord = {
+      epoch: epoch + 1,
+      trainLoss,
+      valLoss,
+      lr: optimizer.lr,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    const value = monitored(record, s.monitor);
+    const history = [...state.history, record];
+    // Best-k bookkeeping (lower is better).
+    let best = state.best, newBest: BestCheckpoint | null = null, evicted: string[] = [];
+    const worst = best.at(-1);
+    if (
+      s.checkpointSaveTopK > 0 && Number.isFinite(value) &&
+      (best.length < s.checkpointSaveTopK || value < worst!.value)
+    ) {
+      const file = `epoch=${String(epoch + 1).padStart(3, "0")}-${s.monitor}=${
+        value.toPrecision(6)
+      }.zip`;
+      newBest = { file, epoch: epoch + 1, value };
+      best = [...best, newBest].sort((p, q) => p.value - q.value);
+      evicted = best.slice(s.checkpointSaveTopK).map((c) => c.file);
+      best = best.slice(0, s.checkpointSaveTopK);
+    }
+    const improved = state.earlyStop.best === null || value < state.earlyStop.best;
+    const earlyStop = improved
+      ? { best: value, bad: 0 }
+      : { ...state.earlyStop, bad: state.earlyStop.bad + 1 };
+    state = {
+      ...state,
+      epoch: epoch + 1,
+      batchInEpoch: 0,
+      partialLossSum: 0,
+      partialSeconds: 0,
+      optimizerSteps: optimizer.t,
+      history,
+      best,
+      earlyStop,
+    };
+    await writeCheckpoint(newBest, evicted);
+    if (s.csv) writeFileAtomic(`${dir}/metrics.csv`, new TextEncoder().encode(metricsCsv(history)));
+    const svg = lossCurveSvg({
+      train: history.map((r) => r.trainLoss),
+      validation: inp.val ? history.map((r) => r.valLoss ?? NaN) : undefined,
+    }, { title: `PtychoPINN training loss (${s.loss})` });
+    writeFileAtomic(`${dir}/loss_curve.svg`, new TextEncoder().encode(svg));
+    inp.log(
+      `${label}  train_loss ${trainLoss.toPrecision(6)}` +
+        (valLoss === null ? "" : `  val_loss ${valLoss.toPrecision(6)}`) +
+        `  lr ${optimizer.lr.toExponential(2)}  ${formatDuration(record.seconds)}`,
+    );
+    if (inp.interrupted()) {
+      outcome = "interrupted";
+      break;
+    }
+    if (earlyStop.bad >= s.earlyStopPatience) {
+      inp.log(`early stopping: ${s.monitor} has not improved for ${earlyStop.bad} epochs`);
+      outcome = "early-stopped";
+      break;
+    }
+  }
+  let modelPath: string | null = null;
+  if (outcome !== "interrupted") {
+    modelPath = `${dir}/model.zip`;
+    const { bytes } = await encodeModelBundle(model, inp.manifest, inp.probe);
+    writeFileAtomic(modelPath, bytes);
+  }
+  optimizer.zeroGrad();
+  for (const [, t] of optimizer.state()) t.dispose();
+  return { history: state.history, outcome, modelPath, lastCheckpoint: lastPath };
+}

@@ -1,0 +1,81 @@
+/**
+ * A dataset prepared for training or validation: grouped (SPEC B2.3), normalised (B2.1), and
+ * cut into batches that are uploaded to the current backend on demand.
+ */
+import { Rng, tensor } from "../engine/mod.ts";
+import type { PtychoDataset } from "../io/dataset.ts";
+import { groupPositions, type Groups, selectGroups } from "./grouping.ts";
+import { normalizationFactor } from "./normalize.ts";
+import type { Batch } from "./pinn.ts";
+
+/** How to group a dataset. */
+export interface PrepareOptions {
+  nGroups: number;
+  gridsize: number;
+  neighbours: number;
+  /** Seed of the grouping draw. */
+  seed: number;
+}
+
+/** Grouped, normalised patterns of one dataset. */
+export class GroupedPatterns {
+  /** Pattern side N. */
+  readonly n: number;
+
+  /** Wraps `dataset` with its `groups` and amplitude normalisation `factor`. */
+  constructor(
+    readonly dataset: PtychoDataset,
+    readonly groups: Groups,
+    readonly factor: number,
+  ) {
+    this.n = dataset.n;
+  }
+
+  /** Number of groups. */
+  get count(): number {
+    return this.groups.count;
+  }
+
+  /** Groups `order` as a device batch: X_norm [B, C, N, N] and offsets [B, C, 2]. */
+  batch(order: readonly number[]): Batch {
+    const { indices, offsets } = selectGroups(this.groups, order);
+    const pixels = this.n * this.n;
+    const x = new Float32Array(indices.length * pixels);
+    const src = this.dataset.diffraction;
+    indices.forEach((p, j) => {
+      const from = p * pixels;
+      for (let q = 0; q < pixels; q++) x[j * pixels + q] = src[from + q] * this.factor;
+    });
+    const b = order.length, c = this.groups.size;
+    return { x: tensor(x, [b, c, this.n, this.n]), offsets: tensor(offsets, [b, c, 2]) };
+  }
+}
+
+/** Group `dataset` with a seeded draw and compute its normalisation factor. */
+export function prepareDataset(dataset: PtychoDataset, opts: PrepareOptions): GroupedPatterns {
+  const groups = groupPositions(
+    dataset.xcoordsStart,
+    dataset.ycoordsStart,
+    { nGroups: opts.nGroups, gridsize: opts.gridsize, neighbours: opts.neighbours },
+    new Rng(opts.seed),
+  );
+  const factor = normalizationFactor(dataset.diffraction, dataset.n, groups.indices);
+  return new GroupedPatterns(dataset, groups, factor);
+}
+
+/** Split `order` into consecutive batches of `size` (the last one may be shorter). */
+export function chunk(order: readonly number[], size: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; i += size) out.push(order.slice(i, i + size));
+  return out;
+}
+
+/** The seed of epoch `epoch`'s shuffle, derived from the run seed (resumable without RNG state). */
+export function epochSeed(seed: number, epoch: number): number {
+  return (Math.imul(seed >>> 0, 0x9e3779b1) + Math.imul(epoch + 1, 0x85ebca6b)) >>> 0;
+}
+
+/** The group order of epoch `epoch`: a seeded shuffle of 0..count−1. */
+export function epochOrder(count: number, seed: number, epoch: number): number[] {
+  return new Rng(epochSeed(seed, epoch)).shuffle([...Array(count).keys()]);
+}
