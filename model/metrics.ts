@@ -107,37 +107,75 @@ function mean(image: RealImage): number {
   return sum / image.data.length;
 }
 
+/** The four images the metrics compare, after alignment (all of one shape). */
+export interface AlignedChannels {
+  /** Ground-truth amplitude. */
+  amplitudeTruth: RealImage;
+  /** Reconstructed amplitude scaled by {@link AlignedChannels.amplitudeScale}. */
+  amplitude: RealImage;
+  /** Ground-truth phase with its plane (or mean) removed. */
+  phaseTruth: RealImage;
+  /** Reconstructed phase with its plane (or mean) removed. */
+  phase: RealImage;
+  /** mean(truth amplitude) / mean(reconstructed amplitude). */
+  amplitudeScale: number;
+  /** Residual shift (x, y) undone when registering, else null. */
+  shiftXY: [number, number] | null;
+}
+
+/**
+ * Aligns a reconstruction with the full ground-truth object (both complex; see
+ * {@link alignForEvaluation}), scales the amplitude to the truth's mean and flattens both phases.
+ */
+export function alignChannels(
+  recon: ComplexImage,
+  truth: ComplexImage,
+  options: EvaluateOptions = {},
+): AlignedChannels {
+  const aligned = alignForEvaluation(recon, truth, options);
+  const amplitudeTruth = amplitudeOf(aligned.truth);
+  const ampRaw = amplitudeOf(aligned.recon);
+  const predMean = mean(ampRaw);
+  const amplitudeScale = predMean > 0 ? mean(amplitudeTruth) / predMean : 1;
+  const flatten = options.phaseAlign === "mean" ? removeMean : removePlane;
+  return {
+    amplitudeTruth,
+    amplitude: scaled(ampRaw, amplitudeScale),
+    phaseTruth: flatten(phaseOf(aligned.truth)),
+    phase: flatten(phaseOf(aligned.recon)),
+    amplitudeScale,
+    shiftXY: aligned.shiftXY,
+  };
+}
+
+/** The SPEC A8 metrics of images aligned by {@link alignChannels}. */
+export function channelsMetrics(ch: AlignedChannels): ReconstructionMetrics {
+  const { amplitudeTruth, amplitude, phaseTruth, phase } = ch;
+  return {
+    amplitude: channelMetrics(
+      amplitudeTruth,
+      amplitude,
+      amplitudeTruth,
+      amplitude,
+      dataRange(amplitudeTruth),
+    ),
+    phase: channelMetrics(phaseTruth, phase, phaseToUnit(phaseTruth), phaseToUnit(phase), 1),
+    shape: [amplitudeTruth.height, amplitudeTruth.width],
+    amplitudeScale: ch.amplitudeScale,
+    shiftXY: ch.shiftXY,
+  };
+}
+
 /**
  * The SPEC A8 metrics of a reconstruction against the full ground-truth object (both complex):
- * {@link alignForEvaluation}, then amplitude and phase metrics.
+ * {@link alignChannels}, then amplitude and phase metrics.
  */
 export function evaluateReconstruction(
   recon: ComplexImage,
   truth: ComplexImage,
   options: EvaluateOptions = {},
 ): ReconstructionMetrics {
-  const aligned = alignForEvaluation(recon, truth, options);
-  const ampTruth = amplitudeOf(aligned.truth);
-  const ampRaw = amplitudeOf(aligned.recon);
-  const predMean = mean(ampRaw);
-  const amplitudeScale = predMean > 0 ? mean(ampTruth) / predMean : 1;
-  const ampPred = scaled(ampRaw, amplitudeScale);
-  const flatten = options.phaseAlign === "mean" ? removeMean : removePlane;
-  const phaseTruth = flatten(phaseOf(aligned.truth));
-  const phasePred = flatten(phaseOf(aligned.recon));
-  return {
-    amplitude: channelMetrics(ampTruth, ampPred, ampTruth, ampPred, dataRange(ampTruth)),
-    phase: channelMetrics(
-      phaseTruth,
-      phasePred,
-      phaseToUnit(phaseTruth),
-      phaseToUnit(phasePred),
-      1,
-    ),
-    shape: [aligned.truth.height, aligned.truth.width],
-    amplitudeScale,
-    shiftXY: aligned.shiftXY,
-  };
+  return channelsMetrics(alignChannels(recon, truth, options));
 }
 
 /** JSON-ready form: snake_case keys, non-finite numbers as null, FRC curves included. */
