@@ -14,7 +14,7 @@ import type {
 import { adamWgsl } from "../../shaders/adam.ts";
 import { axes8, FLAT_WG, MAX_RANK } from "../../shaders/common.ts";
 import { binaryWgsl, cmulWgsl, fillWgsl, polarWgsl, unaryWgsl } from "../../shaders/elementwise.ts";
-import { fftLineWgsl, fftTwiddles } from "../../shaders/fft.ts";
+import { fftLineWgsl } from "../../shaders/fft.ts";
 import { padWgsl, permuteWgsl, roll2dWgsl } from "../../shaders/layout.ts";
 import { maxPoolGradWgsl, maxPoolWgsl } from "../../shaders/pool.ts";
 import { reduceWgsl } from "../../shaders/reduce.ts";
@@ -56,7 +56,6 @@ export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
   /** Device-side state: pool, pipelines, pending command encoder. */
   readonly rt: GpuRuntime;
-  private twiddles = new Map<string, GpuStorage>();
 
   /** Wrap an opened device; use {@link createWebGpuBackend} to get one. */
   constructor(device: GPUDevice, readonly description: string) {
@@ -354,15 +353,9 @@ export class WebGpuBackend implements Backend {
     scale: number,
   ): GpuStorage {
     if (N === 1) return this.st(this.unary(x, "affine", scale, 0));
-    const key = `${N}:${inverse}`;
-    let tw = this.twiddles.get(key);
-    if (!tw) {
-      tw = this.st(this.upload(fftTwiddles(N, inverse)));
-      this.twiddles.set(key, tw);
-    }
     const y = this.rt.alloc(x.size);
     const params = new Uint32Array([lines, inner, outerStride, es, f32bits(scale)]);
-    this.rt.dispatch(fftLineWgsl(N), params, [x, tw, y], groups(lines));
+    this.rt.dispatch(fftLineWgsl(N, inverse), params, [x, y], groups(lines));
     return y;
   }
 

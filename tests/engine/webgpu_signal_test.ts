@@ -3,7 +3,7 @@ import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest("fft2 and inverse fft2 match the CPU on square and non-square sizes", async (g) => {
   const inp = new Inputs(21);
-  const sizes = [[3, 32, 32], [1, 64, 128], [2, 256, 32], [1, 8, 2], [2, 128, 64], [1, 1, 16]];
+  const sizes = [[3, 32, 32], [1, 64, 128], [2, 256, 32], [1, 8, 2], [1, 1, 16]];
   for (const [b, h, w] of sizes) {
     const [xg, xc] = inp.pair(g, b * h * w * 2);
     for (const inverse of [false, true]) {
