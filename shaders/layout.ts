@@ -43,7 +43,7 @@ ${
     let c = i32(rem % s) - ${at("p.before", "du")};
     rem = rem / s;
     inside = inside && c >= 0 && c < i32(${at("p.inShape", "du")});
-    src += u32(max(c, 0)) * ${at("p.inStride", "du")};
+    src += u32(clamp(c, 0, i32(${at("p.inShape", "du")}) - 1)) * ${at("p.inStride", "du")};
   }
   y[i] = select(0.0, x[src], inside);`)
   }`;

@@ -95,7 +95,10 @@ export class WebGpuBackend implements Backend {
 
   /** Release a storage; its buffer is reused only after the submit that last used it. */
   release(s: Storage): void {
-    this.rt.free(this.st(s));
+    if (!(s instanceof GpuStorage)) {
+      throw new Error("storage does not belong to the WebGPU backend");
+    }
+    this.rt.free(s);
   }
 
   /** Submit pending work without waiting. */

@@ -1,0 +1,58 @@
+/** WebGPU backend plumbing: buffer reuse hazards, lazy submission, device loss, identity. */
+import { createWebGpuBackend } from "../../engine/webgpu/backend.ts";
+import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
+import { gpuTest } from "./webgpu_test_util.ts";
+
+gpuTest(
+  "a released input is not overwritten before the work that reads it is submitted",
+  async (g) => {
+    const n = 4096;
+    const a = g.upload(new Float32Array(n).fill(3));
+    const y = g.unary(a, "square", 0, 0); // recorded, not submitted
+    g.release(a);
+    // Same size class: must not receive a's buffer while the square is still unsubmitted.
+    const b = g.upload(new Float32Array(n).fill(-7));
+    if ((b as GpuStorage).buffer === (a as GpuStorage).buffer) {
+      throw new Error("a buffer was reused before its submit");
+    }
+    const out = await g.read(y);
+    if (out.some((v) => v !== 9)) throw new Error(`expected 9 everywhere, got ${out[0]}`);
+    // After the submit, the buffer is back in the pool and is reused.
+    const c = g.fill(n, 1);
+    if ((c as GpuStorage).buffer !== (a as GpuStorage).buffer) {
+      throw new Error("the released buffer was not reused after its submit");
+    }
+    for (const s of [y, b, c]) g.release(s);
+  },
+);
+
+gpuTest("kernels record lazily; using a released storage throws", async (g) => {
+  const x = g.fill(10, 2);
+  g.release(x);
+  let threw = false;
+  try {
+    g.unary(x, "neg", 0, 0);
+  } catch {
+    threw = true;
+  }
+  if (!threw) throw new Error("expected an error for a released storage");
+  if (g.readSync(g.fill(1, 0)) !== null) throw new Error("readSync must be null");
+  if (!g.description) throw new Error("empty adapter description");
+  await Promise.resolve();
+});
+
+gpuTest("a lost device gives a clear error", async () => {
+  const other = await createWebGpuBackend();
+  if (!other) throw new Error("adapter disappeared");
+  const x = other.fill(4, 1);
+  other.rt.device.destroy();
+  await other.rt.device.lost;
+  await new Promise((r) => setTimeout(r, 0));
+  let message = "";
+  try {
+    other.unary(x, "neg", 0, 0);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  if (!message.includes("WebGPU device lost")) throw new Error(`unexpected: "${message}"`);
+});
