@@ -19,6 +19,7 @@ import {
   noGrad,
   ReduceOnPlateauLr,
   type Tensor,
+  tensor,
   tidy,
   WarmupCosineLr,
   zeros,
@@ -199,9 +200,10 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
     const label = `epoch ${epoch + 1}/${s.maxEpochs}`;
     const bar = new ProgressBar(perEpoch, label, inp.progress);
     const t0 = performance.now() - state.partialSeconds * 1000;
-    let lossSum: Tensor = zeros([1]);
+    // The running sum continues from the checkpointed partial sum, so a resumed epoch adds the
+    // same f32 values in the same order as an uninterrupted one.
+    let lossSum: Tensor = tensor(Float32Array.of(state.partialLossSum), [1]);
     let groupsDone = batches.slice(0, state.batchInEpoch).reduce((n, b) => n + b.length, 0);
-    const hostSum = state.partialLossSum;
     let lastRead: number | null = null;
     let b = state.batchInEpoch;
     for (; b < batches.length; b++) {
@@ -221,7 +223,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       }
       getBackend().flush();
       if ((b + 1) % s.logEvery === 0) {
-        const sum = hostSum + (await lossSum.data())[0];
+        const sum = (await lossSum.data())[0];
         if (!Number.isFinite(sum)) {
           throw diverged(inp.manifest.trainingData.file, epoch + 1, b + 1, lastPath);
         }
@@ -231,7 +233,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       await yieldToEventLoop();
       if (boundary && inp.interrupted() && b < batches.length - 1) break;
     }
-    const sumAll = hostSum + (await lossSum.data())[0];
+    const sumAll = (await lossSum.data())[0];
     lossSum.dispose();
     bar.finish();
     if (!Number.isFinite(sumAll)) {
