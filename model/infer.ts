@@ -1,0 +1,160 @@
+/**
+ * Inference (SPEC A5, B6.1): group the scan like the model was trained (every position seeds
+ * one group), normalise the patterns with the test data's own factor (B2.1), predict object
+ * patches batch by batch and stitch them as they come, so memory holds one batch and the canvas
+ * whatever the number of patterns.
+ *
+ * gridsize 1: each pattern's predicted patch sits at its scan position. gridsize > 1: a group's
+ * patches are merged on the model's canvas (the masked per-group merge of the physics, SPEC A1)
+ * and the central N × N of that canvas is the group's object, placed at the group's mean
+ * position (upstream's `trimmed_obj` at `coords_offsets`).
+ */
+import { noGrad, reshape, slice, type Tensor, tidy } from "../engine/mod.ts";
+import type { PtychoDataset } from "../io/dataset.ts";
+import { canvasSize, mergePatches } from "./physics.ts";
+import type { PtychoPinn } from "./pinn.ts";
+import { defaultStitchCrop, PatchStitcher, type StitchedObject, stitchLayout } from "./stitch.ts";
+import { chunk, type GroupedPatterns, prepareDataset } from "./train_data.ts";
+
+/** Seed of the grouping draw at inference (upstream's TF inference seeds with 45). */
+export const INFERENCE_SEED = 45;
+
+/** How to run inference. */
+export interface InferOptions {
+  /** Use only the first `nImages` patterns of the file (default: all). */
+  nImages?: number;
+  /** Groups per forward pass (default 32). */
+  batchSize?: number;
+  /** Central crop kept per patch when stitching (default 20·N/64). */
+  stitchCrop?: number;
+  /** Nearest neighbours searched per group seed when gridsize > 1 (default 4). */
+  neighbours?: number;
+  /** Called after each batch with the number of groups done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A reconstruction and how it was made. */
+export interface Reconstruction {
+  /** The stitched object on the object's pixel grid. */
+  stitched: StitchedObject;
+  /** Where each stitched patch was placed: group mean positions (object pixels). */
+  xcoords: Float64Array;
+  /** Where each stitched patch was placed: group mean positions (object pixels). */
+  ycoords: Float64Array;
+  /** Central crop kept per patch. */
+  stitchCrop: number;
+  /** Patterns used. */
+  patterns: number;
+  /** Groups predicted. */
+  groups: number;
+  /** Seconds spent predicting (forward passes and reading results back). */
+  predictSeconds: number;
+  /** Seconds spent stitching. */
+  stitchSeconds: number;
+}
+
+/** The first `count` patterns of a dataset (views, no copies). */
+export function firstPatterns(dataset: PtychoDataset, count: number): PtychoDataset {
+  if (count >= dataset.patternCount) return dataset;
+  const pixels = dataset.n * dataset.n;
+  return {
+    ...dataset,
+    diffraction: dataset.diffraction.subarray(0, count * pixels),
+    patternCount: count,
+    xcoords: dataset.xcoords.subarray(0, count),
+    ycoords: dataset.ycoords.subarray(0, count),
+    xcoordsStart: dataset.xcoordsStart.subarray(0, count),
+    ycoordsStart: dataset.ycoordsStart.subarray(0, count),
+    scanIndex: dataset.scanIndex.subarray(0, count),
+  };
+}
+
+/** Groups every position of `dataset` the way the model expects (see the module comment). */
+export function groupForInference(
+  model: PtychoPinn,
+  dataset: PtychoDataset,
+  neighbours = 4,
+): GroupedPatterns {
+  return prepareDataset(dataset, {
+    nGroups: dataset.patternCount,
+    gridsize: model.config.gridsize,
+    neighbours,
+    seed: INFERENCE_SEED,
+  });
+}
+
+/** The object patch of each group of a batch: [B, N, N, 2] (see the module comment). */
+export function predictObjects(model: PtychoPinn, x: Tensor, offsets: Tensor): Tensor {
+  return noGrad(() =>
+    tidy(() => {
+      const { n, gridsize } = model.config;
+      const patches = model.patches(x);
+      const b = patches.shape[0];
+      if (gridsize === 1) return reshape(patches, [b, n, n, 2]);
+      const m = canvasSize(n, gridsize);
+      const lo = (m - n) >> 1;
+      return slice(mergePatches(patches, offsets, m), [0, lo, lo, 0], [b, n, n, 2]);
+    })
+  );
+}
+
+/** Predicts and stitches the object of `dataset` with `model` (see the module comment). */
+export async function reconstruct(
+  model: PtychoPinn,
+  dataset: PtychoDataset,
+  options: InferOptions = {},
+): Promise<Reconstruction> {
+  const n = model.config.n;
+  if (dataset.n !== n) {
+    throw new RangeError(`the patterns are ${dataset.n}×${dataset.n}, the model needs N=${n}`);
+  }
+  const used = firstPatterns(dataset, options.nImages ?? dataset.patternCount);
+  const grouped = groupForInference(model, used, options.neighbours);
+  const count = grouped.count;
+  const centers = grouped.groups.centers;
+  const xcoords = new Float64Array(count);
+  const ycoords = new Float64Array(count);
+  for (let g = 0; g < count; g++) {
+    xcoords[g] = centers[2 * g];
+    ycoords[g] = centers[2 * g + 1];
+  }
+  const stitchCrop = options.stitchCrop ?? defaultStitchCrop(n);
+  const stitcher = new PatchStitcher(stitchLayout(xcoords, ycoords, n, stitchCrop));
+  let predictSeconds = 0, stitchSeconds = 0;
+  let done = 0;
+  for (const order of chunk([...Array(count).keys()], options.batchSize ?? 32)) {
+    const t0 = performance.now();
+    const batch = grouped.batch(order);
+    let host: Float32Array;
+    try {
+      const objects = predictObjects(model, batch.x, batch.offsets);
+      try {
+        host = await objects.data();
+      } finally {
+        objects.dispose();
+      }
+    } finally {
+      batch.x.dispose();
+      batch.offsets.dispose();
+    }
+    const t1 = performance.now();
+    stitcher.add(host, order.map((g) => xcoords[g]), order.map((g) => ycoords[g]));
+    stitchSeconds += (performance.now() - t1) / 1000;
+    predictSeconds += (t1 - t0) / 1000;
+    done += order.length;
+    options.onProgress?.(done, count);
+  }
+  const t2 = performance.now();
+  const stitched = stitcher.result();
+  stitchSeconds += (performance.now() - t2) / 1000;
+  return {
+    stitched,
+    xcoords,
+    ycoords,
+    stitchCrop,
+    patterns: used.patternCount,
+    groups: count,
+    predictSeconds,
+    stitchSeconds,
+  };
+}

@@ -1,0 +1,285 @@
+import { assert, assertAlmostEquals, assertEquals } from "../assert.ts";
+import { main } from "../../cli.ts";
+import { cpuBackend, Rng, setBackend } from "../../engine/mod.ts";
+import { encodeBundle } from "../../io/bundle.ts";
+import { loadDataset } from "../../io/dataset.ts";
+import { writeFileAtomic } from "../../io/files.ts";
+import { readNpzFile } from "../../io/npz.ts";
+import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
+import { reconstruct } from "../../model/infer.ts";
+import { encodeModelBundle, MODEL_KIND, type PinnManifest } from "../../model/model_bundle.ts";
+import { initialParameters, type NetworkConfig } from "../../model/network.ts";
+import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../../model/normalize.ts";
+import { LOG_SCALE, PtychoPinn } from "../../model/pinn.ts";
+
+const DATA = new URL("../../fixtures/sim_lines_n32_test.npz", import.meta.url).pathname;
+
+/** A randomly initialised small model for `dataset`'s probe. */
+function smallModel(n: number, gridsize: number, probe: Float32Array): PtychoPinn {
+  setBackend(cpuBackend());
+  const net: NetworkConfig = { n, gridsize, nFiltersScale: 0.25 };
+  const values = initialParameters(net, new Rng(5));
+  const s0 = initialIntensityScale(1e9, n);
+  values.set(LOG_SCALE, Float32Array.of(Math.log(s0)));
+  return new PtychoPinn(net, values, normalizeProbe(probe, n, PROBE_SCALE), s0);
+}
+
+/** Writes `dir/model.zip` for a small random model. */
+async function writeModel(dir: string, n: number, gridsize: number): Promise<string> {
+  const probe = new Float32Array(2 * n * n).fill(0.1);
+  const model = smallModel(n, gridsize, probe);
+  const fields: Omit<PinnManifest, "intensityScale"> = {
+    model: MODEL_KIND,
+    n,
+    gridsize,
+    nFiltersScale: 0.25,
+    objectBig: gridsize > 1,
+    probeBig: true,
+    padObject: true,
+    amplitudeActivation: "sigmoid",
+    intensityScaleInitial: model.s0,
+    nphotons: 1e9,
+    normalizationFactor: 1,
+    probeScale: PROBE_SCALE,
+    trainingData: { file: "none", sha256: "0", patterns: 0 },
+    config: { neighborCount: 4 },
+  };
+  const { bytes } = await encodeModelBundle(model, fields, normalizeProbe(probe, n));
+  model.dispose();
+  Deno.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(`${dir}/model.zip`, bytes);
+  return `${dir}/model.zip`;
+}
+
+async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log, error = console.error;
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  console.error = (...a: unknown[]) => err.push(a.join(" "));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+Deno.test("the seed's infer command writes every A6 output (gridsize 1, folder as model_path)", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    await writeModel(`${dir}/train`, 32, 1);
+    const out = `${dir}/out`;
+    const r = await runCli([
+      "infer",
+      "--model_path",
+      `${dir}/train`,
+      "--test_data",
+      DATA,
+      "--output_dir",
+      out,
+      "--n_images",
+      "16",
+      "--accelerator",
+      "cpu",
+      "--quiet",
+    ]);
+    assertEquals(r.code, 0, r.err);
+    const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+    assertEquals(names, [
+      "comparison.png",
+      "frc_curve.svg",
+      "metrics.json",
+      "reconstructed_amplitude.png",
+      "reconstructed_phase.png",
+      "reconstruction.npz",
+    ]);
+    const arrays = readNpzFile(`${out}/reconstruction.npz`);
+    assertEquals(arrays.get("object")!.dtype, "c8");
+    assertEquals(arrays.get("xcoords")!.shape, [16]);
+    const json = JSON.parse(Deno.readTextFileSync(`${out}/metrics.json`));
+    assertEquals(json.patterns, 16);
+    for (const key of ["mae", "mse", "psnr_255", "psnr_data_range", "ssim", "frc50"]) {
+      assert(typeof json.amplitude[key] === "number", key);
+      assert(typeof json.phase[key] === "number", key);
+    }
+    assert(r.out.includes("reconstructed 16 patterns"), r.out);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("numpy reads reconstruction.npz without pickle", async () => {
+  const python = "/usr/bin/python3";
+  try {
+    Deno.statSync(python);
+  } catch {
+    console.log("skipped: no /usr/bin/python3");
+    return;
+  }
+  const dir = Deno.makeTempDirSync();
+  try {
+    await writeModel(`${dir}/train`, 32, 1);
+    const r = await runCli([
+      "infer",
+      "--model_path",
+      `${dir}/train/model.zip`,
+      "--test_data",
+      DATA,
+      "--output_dir",
+      dir,
+      "--n_images",
+      "9",
+      "--accelerator",
+      "cpu",
+      "--quiet",
+    ]);
+    assertEquals(r.code, 0, r.err);
+    const script = "import numpy as np, sys\n" +
+      "d = np.load(sys.argv[1], allow_pickle=False)\n" +
+      "o = d['object']\n" +
+      "assert o.dtype == np.complex64 and o.shape == d['amplitude'].shape == d['phase'].shape\n" +
+      "assert np.allclose(np.abs(o), d['amplitude'], atol=1e-6)\n" +
+      "print(sorted(d.files), int(d['stitch_crop']))\n";
+    const run = await new Deno.Command(python, {
+      args: ["-c", script, `${dir}/reconstruction.npz`],
+    }).output();
+    const text = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr);
+    if (text.includes("No module named 'numpy'")) {
+      console.log("skipped: numpy is not installed");
+      return;
+    }
+    assert(run.success, text);
+    assert(text.includes("'object'") && text.trim().endsWith("10"), text);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("batching does not change the reconstruction (gridsize 2 merge path)", async () => {
+  const dataset = loadDataset(DATA, { gridsize: 2, onWarning: () => {} });
+  const model = smallModel(32, 2, dataset.probe);
+  try {
+    const a = await reconstruct(model, dataset, { nImages: 20, batchSize: 3 });
+    const b = await reconstruct(model, dataset, { nImages: 20, batchSize: 20 });
+    assertEquals(a.groups, 20);
+    assertEquals([a.stitched.height, a.stitched.width], [b.stitched.height, b.stitched.width]);
+    for (let i = 0; i < a.stitched.data.length; i++) {
+      assertAlmostEquals(a.stitched.data[i], b.stitched.data[i], 1e-5);
+    }
+    // Patches sit at the group means, inside the scanned area.
+    for (let g = 0; g < a.groups; g++) {
+      assert(a.xcoords[g] >= 16 && a.xcoords[g] <= 112 && a.ycoords[g] >= 16, `${a.xcoords[g]}`);
+    }
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("a model of another N is refused in one line, exit 2, nothing written", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    await writeModel(`${dir}/m64`, 64, 1);
+    const out = `${dir}/out`;
+    const r = await runCli([
+      "infer",
+      "--model_path",
+      `${dir}/m64`,
+      "--test_data",
+      DATA,
+      "--output_dir",
+      out,
+      "--accelerator",
+      "cpu",
+    ]);
+    assertEquals(r.code, 2);
+    assert(r.err.includes("trained at N=64") && r.err.includes("32×32"), r.err);
+    assertEquals(r.err.split("\n").length, 1, r.err);
+    let exists = true;
+    try {
+      Deno.statSync(out);
+    } catch {
+      exists = false;
+    }
+    assert(!exists, "no output folder on a refused model");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a bundle of an unknown format version is refused in one line, exit 2", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const bytes = encodeBundle({
+      manifest: { model: MODEL_KIND },
+      parameters: {},
+      probe: new Float32Array(2 * 32 * 32),
+    });
+    // Rewrite the stored manifest's formatVersion, keeping the zip valid.
+    const zip = new ZipReader(memorySource(bytes), "model.zip");
+    const members = new Map(zip.entries.map((e) => [e.name, zip.read(e)]));
+    const manifest = JSON.parse(new TextDecoder().decode(members.get("manifest.json")!));
+    manifest.formatVersion = 99;
+    members.set("manifest.json", new TextEncoder().encode(JSON.stringify(manifest)));
+    writeFileAtomic(`${dir}/model.zip`, encodeZip(members, true));
+    const r = await runCli([
+      "infer",
+      "--model_path",
+      `${dir}/model.zip`,
+      "--test_data",
+      DATA,
+      "--output_dir",
+      `${dir}/out`,
+    ]);
+    assertEquals(r.code, 2);
+    assert(r.err.includes("format version 99"), r.err);
+    assertEquals(r.err.split("\n").length, 1, r.err);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("infer: missing model, wrong gridsize and bad flags are one-line errors", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    let r = await runCli([
+      "infer",
+      "--model_path",
+      `${dir}/nothing`,
+      "--test_data",
+      DATA,
+      "--output_dir",
+      `${dir}/out`,
+    ]);
+    assertEquals(r.code, 2);
+    assert(r.err.includes("no such file or folder"), r.err);
+    r = await runCli([
+      "infer",
+      "--model_path",
+      dir,
+      "--test_data",
+      DATA,
+      "--output_dir",
+      `${dir}/out`,
+    ]);
+    assertEquals(r.code, 2);
+    assert(r.err.includes("holds no model.zip"), r.err);
+    await writeModel(`${dir}/m`, 32, 1);
+    r = await runCli([
+      "infer",
+      "--model_path",
+      `${dir}/m`,
+      "--test_data",
+      DATA,
+      "--output_dir",
+      `${dir}/out`,
+      "--gridsize",
+      "2",
+    ]);
+    assertEquals(r.code, 2);
+    assert(r.err.includes("trained with gridsize 1"), r.err);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
