@@ -100,8 +100,8 @@ function check(ok: boolean, message: string): void {
   if (!ok) throw new UsageError(message);
 }
 
-/** The recipe from parsed flags; every out-of-range value is a one-line UsageError. */
-function recipeFromFlags(f: ParsedArgs["flags"]): SimulationRecipe {
+/** The recipe from parsed `simulate` flags; every out-of-range value is a one-line UsageError. */
+export function recipeFromFlags(f: ParsedArgs["flags"]): SimulationRecipe {
   const int = (k: string) => f[k] as number | undefined;
   const num = (k: string) => f[k] as number | undefined;
   const str = (k: string) => f[k] as string | undefined;
