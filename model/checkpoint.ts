@@ -14,17 +14,25 @@ import type { PtychoPinn } from "./pinn.ts";
 
 /** One finished epoch in the history. */
 export interface EpochRecord {
+  /** Epoch number (1-based). */
   epoch: number;
+  /** Mean reported training loss of the epoch. */
   trainLoss: number;
+  /** Mean reported validation loss (null without validation data). */
   valLoss: number | null;
+  /** Learning rate used in the epoch. */
   lr: number;
+  /** Wall time of the epoch in seconds. */
   seconds: number;
 }
 
 /** A kept best checkpoint. */
 export interface BestCheckpoint {
+  /** File name inside checkpoints/. */
   file: string;
+  /** Epoch number (1-based). */
   epoch: number;
+  /** Monitored loss of that epoch. */
   value: number;
 }
 

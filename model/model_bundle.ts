@@ -24,10 +24,13 @@ export interface PinnManifest {
   gridsize: number;
   /** Filter multiplier. */
   nFiltersScale: number;
-  /** Fixed architecture switches of SPEC A2. */
+  /** object_big: the group is merged and re-extracted (gridsize > 1). */
   objectBig: boolean;
+  /** probe_big: the decoders' border path is on. */
   probeBig: boolean;
+  /** pad_object: the central N/2 window is zero-padded to N. */
   padObject: boolean;
+  /** Amplitude head activation (SPEC A2). */
   amplitudeActivation: "sigmoid";
   /** Trained intensity scale s = exp(log_scale). */
   intensityScale: number;

@@ -34,7 +34,9 @@ export function modelParameterShapes(cfg: NetworkConfig): Map<string, number[]> 
 
 /** One batch on the device: normalised amplitudes X [B, C, N, N] and offsets [B, C, 2]. */
 export interface Batch {
+  /** Normalised amplitudes X [B, C, N, N]. */
   x: Tensor;
+  /** Relative offsets coords_relative [B, C, 2] = (x, y). */
   offsets: Tensor;
 }
 

@@ -45,27 +45,41 @@ export type SchedulerKind = "constant" | "exponential" | "cosine" | "plateau";
 
 /** The settings the loop uses. */
 export interface LoopSettings {
+  /** Epochs to run in total. */
   maxEpochs: number;
+  /** Groups per batch. */
   batchSize: number;
+  /** Initial Adam learning rate. */
   learningRate: number;
+  /** Training loss. */
   loss: LossKind;
+  /** Learning-rate schedule. */
   scheduler: SchedulerKind;
+  /** Epochs without improvement before stopping. */
   earlyStopPatience: number;
+  /** Best checkpoints to keep (0 = only last.zip). */
   checkpointSaveTopK: number;
   /** "val_loss" or "train_loss" (already resolved: val_loss needs validation data). */
   monitor: "val_loss" | "train_loss";
+  /** Batches per optimizer step. */
   accumulateGradBatches: number;
+  /** Steps between loss readbacks. */
   logEvery: number;
+  /** Run seed (grouping, init, epoch shuffles). */
   seed: number;
   /** Write metrics.csv. */
   csv: boolean;
+  /** Output directory. */
   outputDir: string;
 }
 
 /** What the loop trains on and how it reports. */
 export interface LoopInputs {
+  /** The model to train. */
   model: PtychoPinn;
+  /** Training groups. */
   train: GroupedPatterns;
+  /** Validation groups, if any. */
   val: GroupedPatterns | null;
   /** Manifest fields of the bundle and checkpoints. */
   manifest: Omit<PinnManifest, "intensityScale">;
@@ -85,11 +99,13 @@ export interface LoopInputs {
 
 /** How the run ended. */
 export interface LoopResult {
+  /** Finished epochs. */
   history: EpochRecord[];
   /** "completed", "early-stopped" or "interrupted". */
   outcome: "completed" | "early-stopped" | "interrupted";
-  /** Paths written. */
+  /** model.zip, or null when interrupted. */
   modelPath: string | null;
+  /** checkpoints/last.zip. */
   lastCheckpoint: string;
 }
 

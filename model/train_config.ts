@@ -161,30 +161,55 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
 
 /** Every resolved setting of a training run. */
 export interface TrainConfig {
+  /** Training dataset path. */
   trainDataFile: string;
+  /** Validation dataset path, or null. */
   testDataFile: string | null;
+  /** Output directory. */
   outputDir: string;
+  /** Epochs to run in total. */
   maxEpochs: number;
+  /** Number of groups (n_images). */
   nImages: number;
+  /** Group side (C = gridsize²). */
   gridsize: number;
+  /** Groups per batch. */
   batchSize: number;
+  /** Initial Adam learning rate. */
   learningRate: number;
+  /** Requested backend. */
   accelerator: AcceleratorKind;
+  /** Seeded run. */
   deterministic: boolean;
+  /** Run seed (grouping, init, epoch shuffles). */
   seed: number;
+  /** Accepted for compatibility (unused). */
   numWorkers: number;
+  /** Training loss. */
   loss: LossKind;
+  /** CNN filter multiplier. */
   nFiltersScale: number;
+  /** Learning-rate schedule. */
   scheduler: SchedulerKind;
+  /** Epochs without improvement before stopping. */
   earlyStopPatience: number;
+  /** Best checkpoints to keep (0 = only last.zip). */
   checkpointSaveTopK: number;
+  /** Loss that ranks checkpoints. */
   checkpointMonitor: "val_loss" | "train_loss";
+  /** Batches per optimizer step. */
   accumulateGradBatches: number;
+  /** Continue from checkpoints/last.zip. */
   resume: boolean;
+  /** csv writes metrics.csv. */
   logger: "none" | "csv";
+  /** Steps between loss readbacks. */
   logEvery: number;
+  /** K nearest neighbours per seed. */
   neighborCount: number;
+  /** No progress bar or epoch lines. */
   quiet: boolean;
+  /** Print stack traces. */
   debug: boolean;
 }
 

@@ -10,8 +10,11 @@ import type { Batch } from "./pinn.ts";
 
 /** How to group a dataset. */
 export interface PrepareOptions {
+  /** Number of groups. */
   nGroups: number;
+  /** Group side (C = gridsize²). */
   gridsize: number;
+  /** K nearest neighbours per seed. */
   neighbours: number;
   /** Seed of the grouping draw. */
   seed: number;
