@@ -13,15 +13,21 @@ import { readFileOrFail } from "../io/files.ts";
 
 /** A complex image: `data` holds height·width (re, im) pairs, row-major. */
 export interface ComplexImage {
+  /** Rows. */
   height: number;
+  /** Columns. */
   width: number;
+  /** height·width (re, im) pairs, row-major. */
   data: Float32Array;
 }
 
 /** A real image, row-major, f64. */
 export interface RealImage64 {
+  /** Rows. */
   height: number;
+  /** Columns. */
   width: number;
+  /** height·width values, row-major. */
   data: Float64Array;
 }
 

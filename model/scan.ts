@@ -9,14 +9,19 @@ import type { Rng } from "../engine/mod.ts";
 
 /** Scan positions (x = column, y = row), one entry per pattern. */
 export interface ScanPositions {
+  /** Columns, object pixels. */
   x: Float64Array;
+  /** Rows, object pixels. */
   y: Float64Array;
 }
 
 /** The box scan positions must stay in: [lo, hiX] × [lo, hiY]. */
 export interface ScanBounds {
+  /** Smallest x and y: N/2. */
   lo: number;
+  /** Largest x: W − N/2 − 1. */
   hiX: number;
+  /** Largest y: H − N/2 − 1. */
   hiY: number;
 }
 

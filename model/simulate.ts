@@ -156,9 +156,13 @@ export function simulateDiffraction(input: SimulationInput): SimulationResult {
 
 /** Everything written into a simulated dataset. */
 export interface SimulatedDataset {
+  /** The object, written as `objectGuess`. */
   object: ComplexImage;
+  /** The probe, written as `probeGuess`. */
   probe: ComplexImage;
+  /** The scan positions, written as `xcoords`/`ycoords` (and the `_start` twins). */
   positions: ScanPositions;
+  /** The patterns, written as `diffraction` (and `Y` when patches were kept). */
   result: SimulationResult;
   /** The `_metadata` JSON object (nphotons, generator parameters, seed, version, ...). */
   metadata: Record<string, unknown>;
