@@ -3,20 +3,22 @@
  * per element: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
  * p ← p − lr·wd·p − lr·(m/bc1)/(sqrt(v/bc2) + eps).
  */
-import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** Adam kernel; uniforms (n, lr, beta1, beta2, eps, weightDecay, bc1, bc2). */
 export function adamWgsl(): string {
   return `struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32 }
 ${UNIFORM_P}${writeBuf(1, "prm")}${readBuf(2, "g")}${writeBuf(3, "m")}${writeBuf(4, "v")}
 ${
-    flatMain(`  if (i >= p.n) { return; }
-  let gi = g[i];
+    gridMain(
+      "p.n",
+      `  let gi = g[i];
   let mi = p.b1 * m[i] + (1.0 - p.b1) * gi;
   let vi = p.b2 * v[i] + (1.0 - p.b2) * gi * gi;
   m[i] = mi;
   v[i] = vi;
   let pi = prm[i];
-  prm[i] = pi - p.lr * p.wd * pi - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);`)
+  prm[i] = pi - p.lr * p.wd * pi - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);`,
+    )
   }`;
 }

@@ -24,6 +24,57 @@ ${body}
 `;
 }
 
+/** Most workgroups a grid-stride kernel is launched with (see {@link gridMain}). */
+export const GRID_MAX_GROUPS = 512;
+
+/**
+ * Entry point of a grid-stride kernel: `body` runs once per item `i` < `count` (a WGSL
+ * expression over the uniforms) inside a helper function, so `return` ends that item only.
+ * Launched with at most GRID_MAX_GROUPS workgroups (`gridGroups`): on llvmpipe every workgroup
+ * costs about a microsecond of scheduling, which made one-invocation-per-element kernels over
+ * millions of elements about 8× slower than looping (ReLU over 4M values: 98 ms → 12 ms).
+ * Each workgroup walks one contiguous range with its lanes side by side, so reads coalesce on
+ * a GPU and each CPU thread of llvmpipe reads sequentially.
+ */
+export function gridMain(count: string, body: string, wg: number = FLAT_WG): string {
+  return `fn item(i: u32) {
+${body}
+}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let count = ${count};
+  let groups = nwg.x * nwg.y;
+  let per = ((count + groups - 1u) / groups + ${wg - 1}u) / ${wg}u * ${wg}u;
+  let start = (wid.y * nwg.x + wid.x) * per;
+  let end = min(start + per, count);
+  for (var i = start + lid; i < end; i += ${wg}u) {
+    item(i);
+  }
+}
+`;
+}
+
+/** Workgroups to launch a grid-stride kernel over `n` items with. */
+export function gridGroups(n: number): number {
+  return Math.min(Math.ceil(n / FLAT_WG), GRID_MAX_GROUPS);
+}
+
+/**
+ * WGSL `udiv(x, d)` = x / d for u32 and `umod`. Vector CPUs have no integer divide, so llvmpipe
+ * runs `/` lane by lane; below 2^24 this goes through one f32 division (exact inputs, result off
+ * by at most one, then corrected), above it falls back to the integer divide.
+ */
+export const UDIV_FNS = `fn udiv(x: u32, d: u32) -> u32 {
+  if (x >= 16777216u) { return x / d; }
+  var q = u32(f32(x) / f32(d));
+  if (q * d > x) { q -= 1u; }
+  if ((q + 1u) * d <= x) { q += 1u; }
+  return q;
+}
+fn umod(x: u32, d: u32) -> u32 { return x - udiv(x, d) * d; }
+`;
+
 /** A read-only f32 storage binding named `name` at `binding`. */
 export function readBuf(binding: number, name: string, type = "f32"): string {
   return `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${type}>;\n`;

@@ -14,7 +14,7 @@
  *   dw for one tap (ky, kx) and sums dy·x over a fixed range of image rows; the backend splits
  *   the rows into chunks (partials) and sums the partials in a fixed order with the reduce kernel.
  */
-import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { flatMain, gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** Output pixels (along a row) per invocation of the direct kernel. */
 export const CONV_PX = 8;
@@ -30,8 +30,9 @@ export function convWeightPrepWgsl(OB = CONV_OB): string {
   return `struct P { n: u32, icn: u32, ocn: u32, kh: u32, kw: u32, flip: u32 }
 ${UNIFORM_P}${readBuf(1, "w")}${writeBuf(2, "y")}
 ${
-    flatMain(`  if (i >= p.n) { return; }
-  let q = i % ${OB}u;
+    gridMain(
+      "p.n",
+      `  let q = i % ${OB}u;
   var t = i / ${OB}u;
   let kx = t % p.kw;
   t = t / p.kw;
@@ -44,7 +45,8 @@ ${
   if (p.flip == 1u) {
     src = ((ic * p.ocn + oc) * p.kh + (p.kh - 1u - ky)) * p.kw + (p.kw - 1u - kx);
   }
-  y[i] = w[src];`)
+  y[i] = w[src];`,
+    )
   }`;
 }
 

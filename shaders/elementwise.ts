@@ -4,7 +4,7 @@
  * memory bound, so the only design goal is contiguous reads and writes across neighbouring lanes.
  */
 import type { BinaryOp, UnaryOp } from "../engine/backend.ts";
-import { at, flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { at, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** WGSL helper functions the unary table refers to. */
 const UNARY_HELPERS = `
@@ -60,14 +60,14 @@ export function unaryWgsl(op: UnaryOp): string {
   return `struct P { n: u32, a: f32, b: f32, pad: u32 }
 ${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}${UNARY_HELPERS}
 fn f(v: f32) -> f32 { return ${UNARY_EXPR[op]}; }
-${flatMain("  if (i >= p.n) { return; }\n  y[i] = f(x[i]);")}`;
+${gridMain("p.n", "  y[i] = f(x[i]);")}`;
 }
 
 /** Fill kernel: y[i] = value; uniforms (n: u32, value: f32). */
 export function fillWgsl(): string {
   return `struct P { n: u32, value: f32 }
 ${UNIFORM_P}${writeBuf(1, "y")}
-${flatMain("  if (i >= p.n) { return; }\n  y[i] = p.value;")}`;
+${gridMain("p.n", "  y[i] = p.value;")}`;
 }
 
 const BINARY_EXPR: Record<BinaryOp, string> = {
@@ -83,7 +83,7 @@ const BINARY_EXPR: Record<BinaryOp, string> = {
  * The uniform struct of the strided kernels: element count, rank, the output shape and the
  * element strides of the two inputs along the output axes (0 where an input broadcasts).
  */
-const STRIDED_P = `struct P { n: u32, rank: u32, pad0: u32, pad1: u32,
+const STRIDED_P = `${UDIV_FNS}struct P { n: u32, rank: u32, pad0: u32, pad1: u32,
   shape: array<vec4u, 2>, sa: array<vec4u, 2>, sb: array<vec4u, 2> }
 `;
 
@@ -95,8 +95,9 @@ function stridedOffsets(flat: string): string {
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
     let du = u32(d);
     let s = ${at("p.shape", "du")};
-    let c = rem % s;
-    rem = rem / s;
+    let q = udiv(rem, s);
+    let c = rem - q * s;
+    rem = q;
     ia += c * ${at("p.sa", "du")};
     ib += c * ${at("p.sb", "du")};
   }
@@ -110,10 +111,10 @@ export function binaryWgsl(op: BinaryOp, sameShape: boolean): string {
   if (sameShape) {
     return `struct P { n: u32 }
 ${UNIFORM_P}${bufs}${fn}
-${flatMain("  if (i >= p.n) { return; }\n  y[i] = f(a[i], b[i]);")}`;
+${gridMain("p.n", "  y[i] = f(a[i], b[i]);")}`;
   }
   return `${STRIDED_P}${UNIFORM_P}${bufs}${fn}
-${flatMain(`  if (i >= p.n) { return; }\n${stridedOffsets("i")}  y[i] = f(a[ia], b[ib]);`)}`;
+${gridMain("p.n", `${stridedOffsets("i")}  y[i] = f(a[ia], b[ib]);`)}`;
 }
 
 /**
@@ -127,10 +128,12 @@ export function cmulWgsl(conjB: boolean): string {
     writeBuf(3, "y", "vec2f")
   }
 ${
-    flatMain(`  if (i >= p.n) { return; }
-${stridedOffsets("i")}  let u = a[ia];
+    gridMain(
+      "p.n",
+      `${stridedOffsets("i")}  let u = a[ia];
   let v = b[ib];
-  y[i] = vec2f(${re}, ${im});`)
+  y[i] = vec2f(${re}, ${im});`,
+    )
   }`;
 }
 
@@ -139,9 +142,11 @@ export function polarWgsl(): string {
   return `struct P { n: u32 }
 ${UNIFORM_P}${readBuf(1, "amp")}${readBuf(2, "phase")}${writeBuf(3, "y", "vec2f")}
 ${
-    flatMain(`  if (i >= p.n) { return; }
-  let r = amp[i];
+    gridMain(
+      "p.n",
+      `  let r = amp[i];
   let t = phase[i];
-  y[i] = vec2f(r * cos(t), r * sin(t));`)
+  y[i] = vec2f(r * cos(t), r * sin(t));`,
+    )
   }`;
 }

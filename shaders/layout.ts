@@ -3,7 +3,7 @@
  * one invocation per output element computes where its value comes from, so writes are
  * contiguous and no two invocations touch the same output.
  */
-import { at, flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { at, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
 /**
  * Strided gather: y[i] = x[Σ_d c_d·stride_d] where c is the coordinate of i in `shape`;
@@ -12,18 +12,21 @@ import { at, flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 export function permuteWgsl(): string {
   return `struct P { n: u32, rank: u32, pad0: u32, pad1: u32,
   shape: array<vec4u, 2>, stride: array<vec4u, 2> }
-${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-    flatMain(`  if (i >= p.n) { return; }
-  var rem = i;
+    gridMain(
+      "p.n",
+      `  var rem = i;
   var src = 0u;
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
     let du = u32(d);
     let s = ${at("p.shape", "du")};
-    src += (rem % s) * ${at("p.stride", "du")};
-    rem = rem / s;
+    let q = udiv(rem, s);
+    src += (rem - q * s) * ${at("p.stride", "du")};
+    rem = q;
   }
-  y[i] = x[src];`)
+  y[i] = x[src];`,
+    )
   }`;
 }
 
@@ -31,38 +34,43 @@ ${
 export function padWgsl(): string {
   return `struct P { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4u, 2>,
   inShape: array<vec4u, 2>, inStride: array<vec4u, 2>, before: array<vec4i, 2> }
-${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-    flatMain(`  if (i >= p.n) { return; }
-  var rem = i;
+    gridMain(
+      "p.n",
+      `  var rem = i;
   var src = 0u;
   var inside = true;
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
     let du = u32(d);
     let s = ${at("p.shape", "du")};
-    let c = i32(rem % s) - ${at("p.before", "du")};
-    rem = rem / s;
+    let q = udiv(rem, s);
+    let c = i32(rem - q * s) - ${at("p.before", "du")};
+    rem = q;
     inside = inside && c >= 0 && c < i32(${at("p.inShape", "du")});
     src += u32(clamp(c, 0, i32(${at("p.inShape", "du")}) - 1)) * ${at("p.inStride", "du")};
   }
-  y[i] = select(0.0, x[src], inside);`)
+  y[i] = select(0.0, x[src], inside);`,
+    )
   }`;
 }
 
 /** Circular shift of (batch, h, w, inner): y[(y+sy) mod h, (x+sx) mod w] = x[y, x]. */
 export function roll2dWgsl(): string {
   return `struct P { n: u32, h: u32, w: u32, inner: u32, sy: u32, sx: u32 }
-${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-    flatMain(`  if (i >= p.n) { return; }
-  let c = i % p.inner;
-  var t = i / p.inner;
-  let ox = t % p.w;
-  t = t / p.w;
-  let oy = t % p.h;
-  let b = t / p.h;
+    gridMain(
+      "p.n",
+      `  let c = umod(i, p.inner);
+  var t = udiv(i, p.inner);
+  let ox = umod(t, p.w);
+  t = udiv(t, p.w);
+  let oy = umod(t, p.h);
+  let b = udiv(t, p.h);
   let sxx = (ox + p.w - p.sx) % p.w;
   let syy = (oy + p.h - p.sy) % p.h;
-  y[i] = x[((b * p.h + syy) * p.w + sxx) * p.inner + c];`)
+  y[i] = x[((b * p.h + syy) * p.w + sxx) * p.inner + c];`,
+    )
   }`;
 }

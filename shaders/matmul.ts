@@ -12,7 +12,7 @@
  * lane's reads sequential, which measured 2-3× faster than reading B along its rows. On a real
  * GPU neighbouring lanes take neighbouring column blocks, so A reads are broadcast.
  */
-import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { flatMain, gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** Rows (of A) and columns (of B) of the output block owned by one invocation. */
 export const MATMUL_RM = 8;
@@ -28,13 +28,15 @@ export function matmulPackWgsl(): string {
   kStride: u32 }
 ${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-    flatMain(`  if (i >= p.n) { return; }
-  let kk = i % p.kPad;
+    gridMain(
+      "p.n",
+      `  let kk = i % p.kPad;
   let t = i / p.kPad;
   let r = t % p.rows;
   let b = t / p.rows;
   let src = b * p.batchStride + r * p.rowStride + min(kk, p.k - 1u) * p.kStride;
-  y[i] = select(0.0, x[src], kk < p.k);`)
+  y[i] = select(0.0, x[src], kk < p.k);`,
+    )
   }`;
 }
 

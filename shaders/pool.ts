@@ -3,9 +3,9 @@
  * and its gradient. The gradient is a gather: each input pixel recomputes its window's first
  * maximum (row-major) and takes dy if it is that pixel, so no two invocations write one value.
  */
-import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
-const POOL_P = "struct P { planes: u32, h: u32, w: u32, oh: u32, ow: u32 }\n";
+const POOL_P = UDIV_FNS + "struct P { planes: u32, h: u32, w: u32, oh: u32, ow: u32 }\n";
 
 /** WGSL: index of the first maximum of the window (oy, ox) of `plane`, as a flat input index. */
 const ARGMAX_FN = `fn window_argmax(plane: u32, oy: u32, ox: u32) -> u32 {
@@ -31,10 +31,13 @@ const ARGMAX_FN = `fn window_argmax(plane: u32, oy: u32, ox: u32) -> u32 {
 export function maxPoolWgsl(): string {
   return `${POOL_P}${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}${ARGMAX_FN}
 ${
-    flatMain(`  if (i >= p.planes * p.oh * p.ow) { return; }
-  let ox = i % p.ow;
-  let t = i / p.ow;
-  y[i] = x[window_argmax(t / p.oh, t % p.oh, ox)];`)
+    gridMain(
+      "p.planes * p.oh * p.ow",
+      `  let ox = umod(i, p.ow);
+  let t = udiv(i, p.ow);
+  let plane = udiv(t, p.oh);
+  y[i] = x[window_argmax(plane, t - plane * p.oh, ox)];`,
+    )
   }`;
 }
 
@@ -42,14 +45,16 @@ ${
 export function maxPoolGradWgsl(): string {
   return `${POOL_P}${UNIFORM_P}${readBuf(1, "x")}${readBuf(2, "dy")}${writeBuf(3, "dx")}${ARGMAX_FN}
 ${
-    flatMain(`  if (i >= p.planes * p.h * p.w) { return; }
-  let xx = i % p.w;
-  let t = i / p.w;
-  let yy = t % p.h;
-  let plane = t / p.h;
+    gridMain(
+      "p.planes * p.h * p.w",
+      `  let xx = umod(i, p.w);
+  let t = udiv(i, p.w);
+  let yy = umod(t, p.h);
+  let plane = udiv(t, p.h);
   let oy = yy / 2u;
   let ox = xx / 2u;
   let hit = window_argmax(plane, oy, ox) == i;
-  dx[i] = select(0.0, dy[(plane * p.oh + oy) * p.ow + ox], hit);`)
+  dx[i] = select(0.0, dy[(plane * p.oh + oy) * p.ow + ox], hit);`,
+    )
   }`;
 }

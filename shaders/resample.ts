@@ -2,36 +2,40 @@
  * Nearest 2× upsampling and its adjoint (sum of each 2×2 block), one invocation per output
  * element (gathers, so the adjoint needs no atomics).
  */
-import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** (planes, h, w) → (planes, 2h, 2w); uniforms (planes, h, w). */
 export function upsample2xWgsl(): string {
   return `struct P { planes: u32, h: u32, w: u32 }
-${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-    flatMain(`  let w2 = 2u * p.w;
+    gridMain(
+      "p.planes * 4u * p.h * p.w",
+      `  let w2 = 2u * p.w;
   let h2 = 2u * p.h;
-  if (i >= p.planes * h2 * w2) { return; }
-  let xx = i % w2;
-  let t = i / w2;
-  let yy = t % h2;
-  let plane = t / h2;
-  y[i] = x[(plane * p.h + yy / 2u) * p.w + xx / 2u];`)
+  let xx = umod(i, w2);
+  let t = udiv(i, w2);
+  let yy = umod(t, h2);
+  let plane = udiv(t, h2);
+  y[i] = x[(plane * p.h + yy / 2u) * p.w + xx / 2u];`,
+    )
   }`;
 }
 
 /** (planes, 2h, 2w) → (planes, h, w) summing each block; uniforms (planes, h, w). */
 export function sumPool2x2Wgsl(): string {
   return `struct P { planes: u32, h: u32, w: u32 }
-${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-    flatMain(`  if (i >= p.planes * p.h * p.w) { return; }
-  let xx = i % p.w;
-  let t = i / p.w;
-  let yy = t % p.h;
-  let plane = t / p.h;
+    gridMain(
+      "p.planes * p.h * p.w",
+      `  let xx = umod(i, p.w);
+  let t = udiv(i, p.w);
+  let yy = umod(t, p.h);
+  let plane = udiv(t, p.h);
   let w2 = 2u * p.w;
   let j = (plane * 2u * p.h + 2u * yy) * w2 + 2u * xx;
-  y[i] = (x[j] + x[j + 1u]) + (x[j + w2] + x[j + w2 + 1u]);`)
+  y[i] = (x[j] + x[j + 1u]) + (x[j + w2] + x[j + w2 + 1u]);`,
+    )
   }`;
 }

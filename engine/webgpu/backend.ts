@@ -12,7 +12,7 @@ import type {
   UnaryOp,
 } from "../backend.ts";
 import { adamWgsl } from "../../shaders/adam.ts";
-import { axes8, FLAT_WG, MAX_RANK } from "../../shaders/common.ts";
+import { axes8, FLAT_WG, gridGroups, MAX_RANK } from "../../shaders/common.ts";
 import { binaryWgsl, cmulWgsl, fillWgsl, polarWgsl, unaryWgsl } from "../../shaders/elementwise.ts";
 import { fftLineWgsl } from "../../shaders/fft.ts";
 import { padWgsl, permuteWgsl, roll2dWgsl } from "../../shaders/layout.ts";
@@ -24,8 +24,11 @@ import { openGpuDevice } from "./device.ts";
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
 
-/** Workgroups for one invocation per element of `n`. */
-function groups(n: number): number {
+/** Workgroups for a grid-stride kernel over `n` items. */
+const groups = gridGroups;
+
+/** Workgroups for a kernel with one invocation per item of `n`. */
+function flatGroups(n: number): number {
   return Math.ceil(n / FLAT_WG);
 }
 
@@ -218,7 +221,7 @@ export class WebGpuBackend implements Backend {
     const n = outer * chunks * inner;
     const y = this.rt.alloc(n);
     const params = new Uint32Array([outer, mid, inner, chunkLen, chunks]);
-    this.rt.dispatch(reduceWgsl(op), params, [x, y], groups(n));
+    this.rt.dispatch(reduceWgsl(op), params, [x, y], flatGroups(n));
     return y;
   }
 
@@ -358,7 +361,7 @@ export class WebGpuBackend implements Backend {
     if (N === 1) return this.st(this.unary(x, "affine", scale, 0));
     const y = this.rt.alloc(x.size);
     const params = new Uint32Array([lines, inner, outerStride, es, f32bits(scale)]);
-    this.rt.dispatch(fftLineWgsl(N, inverse), params, [x, y], groups(lines));
+    this.rt.dispatch(fftLineWgsl(N, inverse), params, [x, y], flatGroups(lines));
     return y;
   }
 

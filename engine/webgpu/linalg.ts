@@ -3,7 +3,7 @@
  * passes. Tiling choices are explained in shaders/matmul.ts and shaders/conv2d.ts.
  */
 import type { Conv2dGeometry } from "../backend.ts";
-import { FLAT_WG } from "../../shaders/common.ts";
+import { FLAT_WG, gridGroups } from "../../shaders/common.ts";
 import {
   CONV_OB,
   CONV_PX,
@@ -52,7 +52,7 @@ function kMajor(
   const y = rt.alloc(n);
   const [rowStride, kStride] = rowsAlongK ? [k, 1] : [1, rows];
   const params = new Uint32Array([n, rows, k, kPad, rows * k, rowStride, kStride]);
-  rt.dispatch(matmulPackWgsl(), params, [x, y], ceilDiv(n, FLAT_WG));
+  rt.dispatch(matmulPackWgsl(), params, [x, y], gridGroups(n));
   return { s: y, packed: true };
 }
 
@@ -61,7 +61,7 @@ export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, d: MatmulDi
   const batch = Math.max(d.batchA, d.batchB);
   const y = rt.alloc(batch * d.m * d.n);
   if (d.k === 0) {
-    rt.dispatch(fillWgsl(), new Uint32Array([y.size, 0]), [y], ceilDiv(y.size, FLAT_WG));
+    rt.dispatch(fillWgsl(), new Uint32Array([y.size, 0]), [y], gridGroups(y.size));
     return y;
   }
   const ak = kMajor(rt, a, d.batchA, d.m, d.k, !d.transA);
@@ -100,7 +100,7 @@ function prepWeights(
   const n = ceilDiv(ocn, CONV_OB) * CONV_OB * icn * kh * kw;
   const y = rt.alloc(n);
   const params = new Uint32Array([n, icn, ocn, kh, kw, flip ? 1 : 0]);
-  rt.dispatch(convWeightPrepWgsl(), params, [w, y], ceilDiv(n, FLAT_WG));
+  rt.dispatch(convWeightPrepWgsl(), params, [w, y], gridGroups(n));
   return y;
 }
 
