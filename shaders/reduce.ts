@@ -7,7 +7,7 @@
  * partials (outer, chunks, inner) and then reduce the partials with the same kernel.
  */
 import type { ReduceOp } from "../engine/backend.ts";
-import { flatMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
 /**
  * y[o, ch, i] = reduce over m in [ch·chunkLen, min(mid, (ch+1)·chunkLen)) of x[o, m, i];
@@ -19,8 +19,9 @@ export function reduceWgsl(op: ReduceOp): string {
   return `struct P { outer: u32, mid: u32, inner: u32, chunkLen: u32, chunks: u32 }
 ${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-    flatMain(`  let per = p.chunks * p.inner;
-  if (i >= p.outer * per) { return; }
+    gridMain(
+      "p.outer * p.chunks * p.inner",
+      `  let per = p.chunks * p.inner;
   let o = i / per;
   let r = i % per;
   let ch = r / p.inner;
@@ -34,6 +35,7 @@ ${
     ${step}
     idx += p.inner;
   }
-  y[i] = acc;`)
+  y[i] = acc;`,
+    )
   }`;
 }

@@ -221,7 +221,7 @@ export class WebGpuBackend implements Backend {
     const n = outer * chunks * inner;
     const y = this.rt.alloc(n);
     const params = new Uint32Array([outer, mid, inner, chunkLen, chunks]);
-    this.rt.dispatch(reduceWgsl(op), params, [x, y], flatGroups(n));
+    this.rt.dispatch(reduceWgsl(op), params, [x, y], groups(n));
     return y;
   }
 

@@ -202,7 +202,7 @@ export function conv2dGradWeight(
   if (splits === 1) return part;
   const dw = rt.alloc(size);
   const sumParams = new Uint32Array([1, splits, size, splits, 1]);
-  rt.dispatch(reduceWgsl("sum"), sumParams, [part, dw], ceilDiv(size, FLAT_WG));
+  rt.dispatch(reduceWgsl("sum"), sumParams, [part, dw], gridGroups(size));
   rt.free(part);
   return dw;
 }
