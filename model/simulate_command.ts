@@ -38,7 +38,8 @@ const flags: readonly FlagSpec[] = [
   {
     name: "grf_exponent",
     type: "number",
-    help: "grf object: power spectrum ∝ k^-exponent (default 0.4)",
+    help:
+      "grf object: power spectrum ∝ k^-exponent (default 0.4 = upstream, near white noise; 3 gives smooth clouds)",
   },
   { name: "phase_scale", type: "number", default: 1, help: "multiplies the object's phase" },
   {
