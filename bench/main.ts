@@ -6,6 +6,7 @@
 import type { Backend } from "../engine/backend.ts";
 import { cpuBackend } from "../engine/cpu/backend.ts";
 import { createWebGpuBackend, WebGpuBackend } from "../engine/webgpu/backend.ts";
+import { benchInference } from "./infer.ts";
 import { benchKernels } from "./kernels.ts";
 
 /** A benchmark section: a title, table columns, and a function producing rows for a backend. */
@@ -36,6 +37,26 @@ export const SECTIONS: BenchSection[] = [
     title: "Batched fft2: 64 images 64×64 complex, forward",
     columns: ["backend", "median ms (wall, with readback)", "median ms (device, timestamps)"],
     rows: async (backend) => [[backend.name, ...(await benchFft2(backend))]],
+  },
+  {
+    title: "Inference at N=64 (gridsize 2, n_filters_scale 2, fixtures/sim_lines_n64.npz)",
+    columns: [
+      "backend",
+      "patterns",
+      "predict patterns/s",
+      "predict + stitch patterns/s",
+      "seed infer command, 16 patterns (s, in-process)",
+    ],
+    rows: async (backend) => {
+      const r = await benchInference(backend);
+      return [[
+        backend.name,
+        String(r.patterns),
+        r.predictRate.toFixed(2),
+        r.totalRate.toFixed(2),
+        r.seedCommandSeconds.toFixed(1),
+      ]];
+    },
   },
 ];
 
