@@ -51,6 +51,18 @@ export interface RasterOptions {
   jitter?: number;
 }
 
+/** Grid size (points along x, along y) that {@link rasterScan} makes for these options. */
+export function rasterGrid(bounds: ScanBounds, options: RasterOptions): [number, number] {
+  if (options.step !== undefined) {
+    return [
+      Math.floor((bounds.hiX - bounds.lo) / options.step) + 1,
+      Math.floor((bounds.hiY - bounds.lo) / options.step) + 1,
+    ];
+  }
+  const k = Math.max(1, Math.ceil(Math.sqrt(options.count ?? 1)));
+  return [k, k];
+}
+
 /** Grid coordinates along one axis: `k` points spaced `step`, centred in [lo, hi]. */
 function axisPoints(lo: number, hi: number, k: number, step: number): number[] {
   const start = lo + (hi - lo - (k - 1) * step) / 2;
@@ -63,17 +75,9 @@ function axisPoints(lo: number, hi: number, k: number, step: number): number[] {
  */
 export function rasterScan(bounds: ScanBounds, rng: Rng, options: RasterOptions): ScanPositions {
   const { lo, hiX, hiY } = bounds;
-  let kx: number, ky: number, stepX: number, stepY: number;
-  if (options.step !== undefined) {
-    stepX = stepY = options.step;
-    kx = Math.floor((hiX - lo) / options.step) + 1;
-    ky = Math.floor((hiY - lo) / options.step) + 1;
-  } else {
-    const k = Math.max(1, Math.ceil(Math.sqrt(options.count ?? 1)));
-    kx = ky = k;
-    stepX = k > 1 ? (hiX - lo) / (k - 1) : 0;
-    stepY = k > 1 ? (hiY - lo) / (k - 1) : 0;
-  }
+  const [kx, ky] = rasterGrid(bounds, options);
+  const stepX = options.step ?? (kx > 1 ? (hiX - lo) / (kx - 1) : 0);
+  const stepY = options.step ?? (ky > 1 ? (hiY - lo) / (ky - 1) : 0);
   const xs = axisPoints(lo, hiX, kx, stepX), ys = axisPoints(lo, hiY, ky, stepY);
   const jitter = options.jitter ?? 0.3;
   const clamp = (v: number, a: number, b: number) => Math.min(b, Math.max(a, v));

@@ -96,6 +96,9 @@ const flags: readonly FlagSpec[] = [
   { name: "debug", type: "boolean", default: false, help: "print stack traces of errors" },
 ];
 
+/** Largest generated object side (the lines canvas is twice as wide, in f64). */
+const MAX_OBJECT_SIZE = 2048;
+
 /** Throws a UsageError unless `ok`. */
 function check(ok: boolean, message: string): void {
   if (!ok) throw new UsageError(message);
@@ -113,7 +116,10 @@ export function recipeFromFlags(f: ParsedArgs["flags"]): SimulationRecipe {
   );
   const object = str("object") as ObjectKind;
   const size = int("object_size");
-  check(size === undefined || size >= 1, `--object_size must be positive, got ${size}`);
+  check(
+    size === undefined || (size >= 1 && size <= MAX_OBJECT_SIZE),
+    `--object_size must be in [1, ${MAX_OBJECT_SIZE}], got ${size}`,
+  );
   check(
     object !== "image" || size === undefined,
     "--object_size does not apply to the image object",

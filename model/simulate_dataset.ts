@@ -15,7 +15,7 @@ import {
   imageObject,
   linesObject,
 } from "./objects.ts";
-import { randomScan, rasterScan, scanBounds, type ScanPositions } from "./scan.ts";
+import { randomScan, rasterGrid, rasterScan, scanBounds, type ScanPositions } from "./scan.ts";
 import { PTYCHO_VERSION, type SimulatedDataset, simulateDiffraction } from "./simulate.ts";
 import { idealDiskProbe, probeFromFile } from "./simulate_probe.ts";
 
@@ -66,6 +66,9 @@ export interface SimulationRecipe {
 
 /** Default number of scan positions (upstream `simulate_and_save.py --n-images`). */
 export const DEFAULT_POSITION_COUNT = 500;
+
+/** Most diffraction values one dataset may hold (2 GiB of float32). */
+const MAX_PATTERN_VALUES = 2 ** 29;
 
 /** Stream `stream` of `seed`: `new Rng(8·seed + stream)`. */
 export function seededStream(seed: number, stream: number): Rng {
@@ -139,15 +142,22 @@ export function simulateDataset(recipe: SimulationRecipe): SimulatedDataset {
         `(needs at least ${n + 1} px per side)`,
     );
   }
-  const scanRng = seededStream(recipe.seed, 2);
+  const count = recipe.count ?? DEFAULT_POSITION_COUNT;
   const jitter = recipe.jitter ?? 0.3;
+  const raster = { count, step: recipe.step, jitter };
+  const patterns = recipe.scan === "random"
+    ? count
+    : rasterGrid(bounds, raster).reduce((a, b) => a * b);
+  if (patterns * n * n > MAX_PATTERN_VALUES) {
+    throw new PtychoInputError(
+      recipe.step !== undefined ? "--step" : "--n_images",
+      `${patterns} patterns of ${n}×${n} exceed ${MAX_PATTERN_VALUES} values (2 GiB of float32)`,
+    );
+  }
+  const scanRng = seededStream(recipe.seed, 2);
   const positions: ScanPositions = recipe.scan === "random"
-    ? randomScan(recipe.count ?? DEFAULT_POSITION_COUNT, bounds, scanRng)
-    : rasterScan(bounds, scanRng, {
-      count: recipe.count ?? DEFAULT_POSITION_COUNT,
-      step: recipe.step,
-      jitter,
-    });
+    ? randomScan(count, bounds, scanRng)
+    : rasterScan(bounds, scanRng, raster);
   const result = simulateDiffraction({
     object,
     probe,

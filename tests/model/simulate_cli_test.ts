@@ -1,7 +1,9 @@
 /**
- * `deno task simulate` end to end as a subprocess: a good run writes a loadable file; bad flag
- * values, bad input files and unwritable outputs exit 2 with a one-line message and leave no file.
+ * `deno task simulate` end to end: as a subprocess, a good run writes a loadable file and a bad
+ * one exits 2; through the CLI's `main`, bad flag values, bad input files and unwritable outputs
+ * return exit code 2 with a one-line message and leave no file.
  */
+import { main } from "../../cli.ts";
 import { loadDataset } from "../../io/dataset.ts";
 import { writeNpzFile } from "../../io/npz.ts";
 import { assert, assertEquals } from "../assert.ts";
@@ -42,10 +44,28 @@ Deno.test("simulate writes a dataset that loads, prints one summary line, and no
     assertEquals(a.metadata, b.metadata);
     assertEquals(a.nphotons, 1e5);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.npz", "b.npz"]);
+    const bad = await simulate(["--output", "c.npz", "--N", "30"], dir);
+    assertEquals([bad.code, bad.stdout, bad.stderrLines.length], [2, "", 2]);
+    assert(bad.stderrLines[0].includes("--N must be a power of two"), bad.stderrLines[0]);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+/** Runs the CLI's `main` in process, capturing what it prints. */
+async function simulateInProcess(args: string[]) {
+  const { log, error } = console;
+  const stdout: string[] = [], stderr: string[] = [];
+  console.log = (...parts: unknown[]) => stdout.push(parts.join(" "));
+  console.error = (...parts: unknown[]) => stderr.push(parts.join(" "));
+  try {
+    const code = await main(["simulate", ...args]);
+    return { code, stdout: stdout.join("\n"), stderrLines: stderr.join("\n").split("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
 
 Deno.test("simulate: bad flags, bad inputs and unwritable outputs exit 2 with one line, no file", async () => {
   const dir = Deno.makeTempDirSync();
@@ -56,7 +76,7 @@ Deno.test("simulate: bad flags, bad inputs and unwritable outputs exit 2 with on
     Deno.writeTextFileSync(`${dir}/junk.png`, "not a png");
     const probe = { dtype: "c8" as const, shape: [16, 16], data: new Float32Array(512).fill(1) };
     writeNpzFile(`${dir}/p16.npz`, { probeGuess: probe });
-    const o = ["--output", "out/x.npz"];
+    const o = ["--output", `${dir}/out/x.npz`];
     // [flags, text the message must contain, usage error (help hint on a second line)?]
     const cases: [string[], string, boolean][] = [
       [[...o, "--N", "30"], "--N must be a power of two", true],
@@ -70,16 +90,29 @@ Deno.test("simulate: bad flags, bad inputs and unwritable outputs exit 2 with on
       [[...o, "--bogus", "1"], "unknown flag --bogus", true],
       [["--N", "16"], "--output is required", true],
       [[...o, "--N", "32", "--object_size", "32"], "too small for 32×32 windows", false],
-      [[...o, "--probe_from", "missing.npz"], "missing.npz: cannot open: no such file", false],
-      [[...o, "--probe_from", "junk.npz"], "junk.npz", false],
-      [[...o, "--N", "32", "--probe_from", "p16.npz"], "the probe is 16×16 but N is 32", false],
-      [[...o, "--object", "image", "--amplitude_png", "junk.png"], "not a readable PNG", false],
-      [["--output", "nowhere/x.npz"], "cannot write: folder 'nowhere' does not exist", false],
-      [["--output", "taken.npz"], "taken.npz: is a directory", false],
+      [
+        [...o, "--probe_from", `${dir}/missing.npz`],
+        "missing.npz: cannot open: no such file",
+        false,
+      ],
+      [[...o, "--probe_from", `${dir}/junk.npz`], "junk.npz", false],
+      [
+        [...o, "--N", "32", "--probe_from", `${dir}/p16.npz`],
+        "the probe is 16×16 but N is 32",
+        false,
+      ],
+      [
+        [...o, "--object", "image", "--amplitude_png", `${dir}/junk.png`],
+        "not a readable PNG",
+        false,
+      ],
+      [[...o, "--object_size", "5000"], "--object_size must be in [1, 2048]", true],
+      [[...o, "--step", "0.0001"], "--step: ", false],
+      [["--output", `${dir}/nowhere/x.npz`], "nowhere' does not exist", false],
+      [["--output", `${dir}/taken.npz`], "taken.npz: is a directory", false],
     ];
-    const results = await Promise.all(cases.map(([args]) => simulate(args, dir)));
-    results.forEach((r, k) => {
-      const [args, message, usage] = cases[k];
+    for (const [args, message, usage] of cases) {
+      const r = await simulateInProcess(args);
       const where = `simulate ${args.join(" ")}`;
       assertEquals(r.code, 2, `${where}: exit code (stderr: ${r.stderrLines.join(" | ")})`);
       assertEquals(r.stdout, "", where);
@@ -91,7 +124,7 @@ Deno.test("simulate: bad flags, bad inputs and unwritable outputs exit 2 with on
         assertEquals(r.stderrLines.length, 1, `${where}: ${r.stderrLines.join(" | ")}`);
         assert(r.stderrLines[0].startsWith("error: "), where);
       }
-    });
+    }
     assertEquals([...Deno.readDirSync(`${dir}/out`)], [], "no partial or temporary files");
     assertEquals(
       [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
