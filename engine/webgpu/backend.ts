@@ -12,46 +12,21 @@ import type {
   UnaryOp,
 } from "../backend.ts";
 import { adamWgsl } from "../../shaders/adam.ts";
-import { axes8, FLAT_WG, gridGroups, MAX_RANK } from "../../shaders/common.ts";
+import { axes8, gridGroups, MAX_RANK } from "../../shaders/common.ts";
 import { binaryWgsl, cmulWgsl, fillWgsl, polarWgsl, unaryWgsl } from "../../shaders/elementwise.ts";
-import { fftLineWgsl } from "../../shaders/fft.ts";
 import { padWgsl, permuteWgsl, roll2dWgsl } from "../../shaders/layout.ts";
 import { maxPoolGradWgsl, maxPoolWgsl } from "../../shaders/pool.ts";
 import { reduceWgsl } from "../../shaders/reduce.ts";
 import { sumPool2x2Wgsl, upsample2xWgsl } from "../../shaders/resample.ts";
 import { translateWgsl } from "../../shaders/translate.ts";
 import { openGpuDevice } from "./device.ts";
+import { stridedParams, stridesOf } from "./strided.ts";
+import { fft2 } from "./fft.ts";
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
 
 /** Workgroups for a grid-stride kernel over `n` items. */
 const groups = gridGroups;
-
-/** Workgroups for a kernel with one invocation per item of `n`. */
-function flatGroups(n: number): number {
-  return Math.ceil(n / FLAT_WG);
-}
-
-/** Row-major strides of a shape. */
-function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1] * shape[d + 1];
-  return s;
-}
-
-/**
- * Broadcast strides of `shapes` (each equal-rank to `out`) along the output axes, with size-1
- * output axes dropped; throws past the kernels' maximum rank.
- */
-function broadcastAxes(out: readonly number[], shapes: (readonly number[])[]) {
-  const keep = out.map((n, d) => [n, d]).filter(([n]) => n !== 1).map(([, d]) => d);
-  if (keep.length > MAX_RANK) throw new Error(`WebGPU kernels support rank <= ${MAX_RANK}`);
-  const strides = shapes.map((shape) => {
-    const st = stridesOf(shape);
-    return keep.map((d) => (shape[d] === 1 ? 0 : st[d]));
-  });
-  return { shape: keep.map((d) => out[d]), strides };
-}
 
 /** The WebGPU implementation of {@link Backend}. */
 export class WebGpuBackend implements Backend {
@@ -141,7 +116,7 @@ export class WebGpuBackend implements Backend {
     const n = outShape.reduce((p, q) => p * q, 1);
     const y = this.rt.alloc(n);
     const same = a.size === n && b.size === n;
-    const params = same ? new Uint32Array([n]) : this.stridedParams(n, outShape, [aShape, bShape]);
+    const params = same ? new Uint32Array([n]) : stridedParams(n, outShape, [aShape, bShape]);
     this.rt.dispatch(binaryWgsl(op, same), params, [this.st(a), this.st(b), y], groups(n));
     return y;
   }
@@ -158,30 +133,13 @@ export class WebGpuBackend implements Backend {
     const n = outShape.reduce((p, q) => p * q, 1);
     const y = this.rt.alloc(n);
     const pairs = n / 2;
-    const params = this.stridedParams(
+    const params = stridedParams(
       pairs,
       outShape.slice(0, -1),
       [aShape.slice(0, -1), bShape.slice(0, -1)],
     );
     this.rt.dispatch(cmulWgsl(conjB), params, [this.st(a), this.st(b), y], groups(pairs));
     return y;
-  }
-
-  private stridedParams(
-    n: number,
-    outShape: readonly number[],
-    shapes: (readonly number[])[],
-  ): Uint32Array {
-    const { shape, strides } = broadcastAxes(outShape, shapes);
-    return new Uint32Array([
-      n,
-      shape.length,
-      0,
-      0,
-      ...axes8(shape),
-      ...axes8(strides[0]),
-      ...axes8(strides[1]),
-    ]);
   }
 
   /** Interleaved (amp cos φ, amp sin φ). */
@@ -341,28 +299,7 @@ export class WebGpuBackend implements Backend {
 
   /** Batched 2-D DFT over (h, w) of (batch, h, w, 2): a row pass then a column pass. */
   fft2(x: Storage, batch: number, h: number, w: number, inverse: boolean, scale: number): Storage {
-    const rows = this.fftPass(this.st(x), w, batch * h, 1, w, 1, inverse, h === 1 ? scale : 1);
-    if (h === 1) return rows;
-    const out = this.fftPass(rows, h, batch * w, w, h * w, w, inverse, scale);
-    this.rt.free(rows);
-    return out;
-  }
-
-  private fftPass(
-    x: GpuStorage,
-    N: number,
-    lines: number,
-    inner: number,
-    outerStride: number,
-    es: number,
-    inverse: boolean,
-    scale: number,
-  ): GpuStorage {
-    if (N === 1) return this.st(this.unary(x, "affine", scale, 0));
-    const y = this.rt.alloc(x.size);
-    const params = new Uint32Array([lines, inner, outerStride, es, f32bits(scale)]);
-    this.rt.dispatch(fftLineWgsl(N, inverse), params, [x, y], flatGroups(lines));
-    return y;
+    return fft2(this.rt, this.st(x), batch, h, w, inverse, scale);
   }
 
   /** Circular shift of the (h, w) axes of (batch, h, w, inner). */

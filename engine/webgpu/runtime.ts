@@ -33,6 +33,7 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private timestampQuery: GPUQuerySet | null = null;
+  private profiling: { querySet: GPUQuerySet; labels: string[] } | null = null;
   private generation = 0;
   private lost: string | null = null;
   private error: string | null = null;
@@ -125,10 +126,76 @@ export class GpuRuntime {
     const x = Math.min(workgroups, this.maxGroups);
     const y = Math.ceil(workgroups / x);
     if (y > this.maxGroups) throw new Error(`dispatch of ${workgroups} workgroups is too large`);
+    if (this.profiling) this.profiledPass();
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y);
+    if (this.profiling) this.endPass();
+  }
+
+  /**
+   * Start timing every dispatch separately (one compute pass each, with timestamps), labelled
+   * by the backend method that issued it; for finding hot kernels, not for production runs.
+   */
+  startProfile(maxDispatches = 2048): void {
+    if (!this.device.features.has("timestamp-query")) throw new Error("no timestamp queries");
+    this.flush();
+    const querySet = this.device.createQuerySet({ type: "timestamp", count: 2 * maxDispatches });
+    this.profiling = { querySet, labels: [] };
+  }
+
+  /** Stop profiling: device milliseconds and dispatch counts per label, slowest first. */
+  async stopProfile(): Promise<[string, { ms: number; count: number }][]> {
+    const prof = this.profiling;
+    if (!prof) throw new Error("not profiling");
+    this.profiling = null;
+    this.endPass();
+    const n = 2 * prof.labels.length;
+    const totals = new Map<string, { ms: number; count: number }>();
+    if (n > 0) {
+      const resolve = this.device.createBuffer({
+        size: 8 * n,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+      const staging = this.device.createBuffer({
+        size: 8 * n,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      const enc = this.commandEncoder();
+      enc.resolveQuerySet(prof.querySet, 0, n, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, staging, 0, 8 * n);
+      this.flush();
+      await staging.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      for (const b of [resolve, staging]) b.destroy();
+      prof.labels.forEach((label, k) => {
+        const entry = totals.get(label) ?? { ms: 0, count: 0 };
+        entry.ms += Number(t[2 * k + 1] - t[2 * k]) / 1e6;
+        entry.count++;
+        totals.set(label, entry);
+      });
+    }
+    prof.querySet.destroy();
+    return [...totals].sort((a, b) => b[1].ms - a[1].ms);
+  }
+
+  private profiledPass(): void {
+    const prof = this.profiling!;
+    this.endPass();
+    const k = prof.labels.length;
+    if (2 * k + 2 > prof.querySet.count) return;
+    const frames = (new Error().stack ?? "").split("\n");
+    const caller = frames.find((f) => f.includes("WebGpuBackend.")) ?? "";
+    prof.labels.push(/WebGpuBackend\.(\w+)/.exec(caller)?.[1] ?? "other");
+    this.pass = this.commandEncoder().beginComputePass({
+      timestampWrites: {
+        querySet: prof.querySet,
+        beginningOfPassWriteIndex: 2 * k,
+        endOfPassWriteIndex: 2 * k + 1,
+      },
+    });
   }
 
   /** Submit everything recorded so far, without waiting. */

@@ -44,6 +44,8 @@ gpuTest("binary ops broadcast like the CPU", async (g) => {
     [[1, 1], [2, 9], [2, 9]],
     [[2, 3, 1, 7, 1], [2, 1, 4, 1, 3], [2, 3, 4, 7, 3]],
     [[1, 1, 1], [1, 1, 1], [1, 1, 1]],
+    [[4, 3, 5, 6], [1, 3, 1, 1], [4, 3, 5, 6]],
+    [[1, 3, 5, 6], [4, 3, 5, 6], [4, 3, 5, 6]],
   ];
   for (const op of ["add", "sub", "mul", "div", "eq", "gt"] as BinaryOp[]) {
     for (const [as, bs, os] of cases) {
