@@ -110,16 +110,32 @@ function loadInputs(f: ParsedArgs["flags"], warn: (m: string) => void) {
   return { modelPath, bundle, manifest, neighbours, dataset, nImages, batchSize, crop };
 }
 
-/** Creates `dir` if needed and proves it writable, before any work. */
-function ensureWritableDir(dir: string): void {
+/**
+ * Proves before any work that `dir` exists and is writable or can be created; a folder created
+ * for the check is removed again (it is made for real when the outputs are written), so a failed
+ * run leaves nothing behind.
+ */
+function checkOutputDir(dir: string): void {
+  let created = false;
   try {
-    Deno.mkdirSync(dir, { recursive: true });
+    try {
+      if (!Deno.statSync(dir).isDirectory) {
+        throw new PtychoInputError(dir, "exists and is not a directory");
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      Deno.mkdirSync(dir, { recursive: true });
+      created = true;
+    }
     const probe = `${dir}/.ptycho-write-test-${crypto.randomUUID().slice(0, 8)}`;
     Deno.writeFileSync(probe, new Uint8Array(0));
     Deno.removeSync(probe);
   } catch (e) {
+    if (e instanceof PtychoInputError) throw e;
     const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new PtychoInputError(dir, `the output directory is not writable (${why})`);
+  } finally {
+    if (created) Deno.removeSync(dir);
   }
 }
 
@@ -162,7 +178,7 @@ async function run(args: ParsedArgs): Promise<void> {
   const started = performance.now();
   const inputs = loadInputs(f, (m) => console.error(`warning: ${m}`));
   const outDir = (f.output_dir as string).replace(/\/+$/, "") || "/";
-  ensureWritableDir(outDir);
+  checkOutputDir(outDir);
   let accelerator = f.accelerator as AcceleratorKind;
   if (accelerator === "auto" && f.device !== undefined) {
     accelerator = f.device === "cpu" ? "cpu" : "webgpu";
@@ -199,6 +215,7 @@ async function run(args: ParsedArgs): Promise<void> {
     alignment: "ground truth cut to the scan box ± stitch_crop/2 on the object grid, 2 px trim, " +
       "amplitude scaled to the truth's mean, phase planes removed",
   });
+  Deno.mkdirSync(outDir, { recursive: true });
   for (const [name, bytes] of files) writeFileAtomic(`${outDir}/${name}`, bytes);
   const total = (performance.now() - started) / 1000;
   const rate = recon.patterns / recon.predictSeconds;

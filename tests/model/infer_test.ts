@@ -279,6 +279,20 @@ Deno.test("infer: missing model, wrong gridsize and bad flags are one-line error
     ]);
     assertEquals(r.code, 2);
     assert(r.err.includes("trained with gridsize 1"), r.err);
+    Deno.writeTextFileSync(`${dir}/a_file`, "");
+    r = await runCli([
+      "infer",
+      "--model_path",
+      `${dir}/m`,
+      "--test_data",
+      DATA,
+      "--output_dir",
+      `${dir}/a_file`,
+      "--accelerator",
+      "cpu",
+    ]);
+    assertEquals(r.code, 2);
+    assert(r.err.includes("not a directory"), r.err);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
