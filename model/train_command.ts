@@ -165,7 +165,7 @@ async function run(args: ParsedArgs): Promise<void> {
       ` batch=${cfg.batchSize} epochs=${cfg.maxEpochs} lr=${cfg.learningRate} loss=${cfg.loss}` +
       ` n_filters_scale=${cfg.nFiltersScale} params=${parameterCount(net) + 1}` +
       ` nphotons=${train.nphotons} seed=${cfg.seed} backend=${backend.name} (${backend.description})` +
-      (cfg.resume ? ` resume=${lastPath}` : ""),
+      ` monitor=${monitor}` + (cfg.resume ? ` resume=${lastPath}` : ""),
   );
 
   let interrupted = false;
