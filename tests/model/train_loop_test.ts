@@ -114,6 +114,12 @@ Deno.test("best-k keeps the k lowest epochs; accumulation matches a larger batch
   assert(differing < 0.002 * total, `${differing} of ${total} weights differ`);
 });
 
+Deno.test("the loop releases every tensor it creates", async () => {
+  const before = cpuBackend().memory().liveStorages;
+  await run(`${work}/leak`, { maxEpochs: 2, accumulateGradBatches: 2, batchSize: 2 });
+  assertEquals(cpuBackend().memory().liveStorages, before);
+});
+
 Deno.test("early stopping after `patience` epochs without improvement", async () => {
   const r = await run(`${work}/stop`, { learningRate: 1e-30, earlyStopPatience: 1, maxEpochs: 5 });
   assertEquals(r.result.outcome, "early-stopped");
