@@ -116,6 +116,12 @@ async function run(args: ParsedArgs): Promise<void> {
     neighbours: cfg.neighborCount,
     seed: cfg.seed + 1,
   });
+  if (trainData.count < cfg.nImages) {
+    console.error(
+      `note: --n_images ${cfg.nImages} asks for more groups than the ${train.patternCount} ` +
+        `positions allow at gridsize 1; training on ${trainData.count}`,
+    );
+  }
   const fingerprintSha = await sha256(cfg.trainDataFile);
   let model: PtychoPinn;
   let probe: Float32Array;
