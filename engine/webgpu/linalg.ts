@@ -5,8 +5,7 @@
 import type { Conv2dGeometry } from "../backend.ts";
 import { FLAT_WG, gridGroups } from "../../shaders/common.ts";
 import {
-  CONV_OB,
-  CONV_PX,
+  convDirectBlock,
   convDirectWgsl,
   convGradWeightWgsl,
   convWeightPrepWgsl,
@@ -96,19 +95,32 @@ function prepWeights(
   kh: number,
   kw: number,
   flip: boolean,
+  OB: number,
 ): GpuStorage {
-  const n = ceilDiv(ocn, CONV_OB) * CONV_OB * icn * kh * kw;
+  const n = ceilDiv(ocn, OB) * OB * icn * kh * kw;
   const y = rt.alloc(n);
   const params = new Uint32Array([n, icn, ocn, kh, kw, flip ? 1 : 0]);
-  rt.dispatch(convWeightPrepWgsl(), params, [w, y], gridGroups(n));
+  rt.dispatch(convWeightPrepWgsl(OB), params, [w, y], gridGroups(n));
   return y;
 }
 
-/** Direct convolution of x (n, c, h, w) with prepared weights into (n, o, outH, outW). */
-function direct(rt: GpuRuntime, x: GpuStorage, w4: GpuStorage, g: Conv2dGeometry): GpuStorage {
+/**
+ * Direct convolution of x (n, c, h, w) into (n, o, outH, outW), reading the weights w with
+ * layout (o, c, kh, kw), or — with `flip` — the input-gradient kernel derived from weights of
+ * layout (c, o, kh, kw).
+ */
+function direct(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  w: GpuStorage,
+  g: Conv2dGeometry,
+  flip: boolean,
+): GpuStorage {
+  const { PX, OB } = convDirectBlock(g.outW, g.o);
+  const w4 = prepWeights(rt, w, g.c, g.o, g.kh, g.kw, flip, OB);
   const y = rt.alloc(g.n * g.o * g.outH * g.outW);
-  const tilesX = ceilDiv(g.outW, CONV_PX);
-  const tilesO = ceilDiv(g.o, CONV_OB);
+  const tilesX = ceilDiv(g.outW, PX);
+  const tilesO = ceilDiv(g.o, OB);
   const params = new Uint32Array([
     g.n,
     g.c,
@@ -123,7 +135,8 @@ function direct(rt: GpuRuntime, x: GpuStorage, w4: GpuStorage, g: Conv2dGeometry
     tilesO,
   ]);
   const total = g.n * g.outH * tilesX * tilesO;
-  rt.dispatch(convDirectWgsl(g.kh, g.kw), params, [x, w4, y], ceilDiv(total, FLAT_WG));
+  rt.dispatch(convDirectWgsl(g.kh, g.kw, PX, OB), params, [x, w4, y], ceilDiv(total, FLAT_WG));
+  rt.free(w4);
   return y;
 }
 
@@ -134,10 +147,7 @@ export function conv2dForward(
   w: GpuStorage,
   g: Conv2dGeometry,
 ): GpuStorage {
-  const w4 = prepWeights(rt, w, g.c, g.o, g.kh, g.kw, false);
-  const y = direct(rt, x, w4, g);
-  rt.free(w4);
-  return y;
+  return direct(rt, x, w, g, false);
 }
 
 /** conv2d input gradient: the direct convolution of dy with the flipped, transposed kernel. */
@@ -147,8 +157,7 @@ export function conv2dGradInput(
   w: GpuStorage,
   g: Conv2dGeometry,
 ): GpuStorage {
-  const w4 = prepWeights(rt, w, g.o, g.c, g.kh, g.kw, true);
-  const dx = direct(rt, dy, w4, {
+  return direct(rt, dy, w, {
     n: g.n,
     c: g.o,
     h: g.outH,
@@ -160,9 +169,7 @@ export function conv2dGradInput(
     padLeft: g.kw - 1 - g.padLeft,
     outH: g.h,
     outW: g.w,
-  });
-  rt.free(w4);
-  return dx;
+  }, true);
 }
 
 /** conv2d weight gradient: row-chunk partials summed in a fixed order. */
