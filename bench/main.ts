@@ -1,13 +1,18 @@
 /**
  * `deno task bench`: runs each benchmark section on each available backend and prints one
  * Markdown table per section. Add a backend to `backends()` or a section to `SECTIONS`.
+ * Then ours against the PyTorch peer (bench/compare.ts), and the run's JSON record in
+ * bench/results/. Flags: `--quick` (the one-minute subset: one training-step pair against the
+ * peer on the last backend, no sections), `--reps=N` (peer-comparison repetitions, default 5).
  */
 
 import type { Backend } from "../engine/backend.ts";
 import { cpuBackend } from "../engine/cpu/backend.ts";
 import { createWebGpuBackend, WebGpuBackend } from "../engine/webgpu/backend.ts";
+import { compareWithPeer, COMPARISON_COLUMNS, comparisonRows } from "./compare.ts";
 import { benchInference } from "./infer.ts";
 import { benchKernels } from "./kernels.ts";
+import { type SectionTable, writeResults } from "./report.ts";
 
 /** A benchmark section: a title, table columns, and a function producing rows for a backend. */
 export interface BenchSection {
@@ -98,10 +103,19 @@ export function markdownTable(columns: string[], rows: string[][]): string {
 }
 
 if (import.meta.main) {
+  const quick = Deno.args.includes("--quick");
+  const repsFlag = Deno.args.find((a) => a.startsWith("--reps="));
+  const reps = repsFlag ? Number(repsFlag.slice("--reps=".length)) : undefined;
   const measured = await backends();
-  for (const section of SECTIONS) {
+  const tables: SectionTable[] = [];
+  for (const section of quick ? [] : SECTIONS) {
     const rows: string[][] = [];
     for (const backend of measured) rows.push(...(await section.rows(backend)));
     console.log(`## ${section.title}\n\n${markdownTable(section.columns, rows)}\n`);
+    tables.push({ title: section.title, columns: section.columns, rows });
   }
+  const comparison = await compareWithPeer({ backends: measured, quick, reps });
+  const table = markdownTable(COMPARISON_COLUMNS, comparisonRows(comparison.figures));
+  console.log(`## Ours against the PyTorch peer (interleaved pairs)\n\n${table}\n`);
+  console.log(`results: ${writeResults(measured, tables, comparison, { quick, reps })}`);
 }

@@ -89,7 +89,7 @@ class ConvUp(nn.Module):
 
 
 class DecoderHead(nn.Module):
-    """pad_object + probe_big head: central N/2 core (activation, zero pad) + masked swish border."""
+    """pad_object + probe_big head: central N/2 core (activation, zero pad) + swish border."""
 
     BORDER_CHANNELS = 4
 
@@ -376,7 +376,7 @@ class Peer:
     def __init__(self):
         self.benches = {}
 
-    def train(self, gridsize, repeats, steps, warmup=2, n=64, batch=16):
+    def train(self, gridsize, repeats, steps, warmup=1, n=64, batch=16):
         """Training groups/s at batch 16 (one group = gridsize^2 patterns)."""
         key = ("train", n, gridsize, batch)
         fresh = key not in self.benches
@@ -387,7 +387,7 @@ class Peer:
         return dict(stats, unit="groups/s", n=n, gridsize=gridsize, batch=batch, steps=steps,
                     parameters=parameter_count(bench.model.generator))
 
-    def infer(self, repeats, steps, warmup=2, n=64, gridsize=1, batch=64):
+    def infer(self, repeats, steps, warmup=1, n=64, gridsize=1, batch=64):
         """Inference patterns/s: generator only, no_grad, batch 64 (patterns = groups * gs^2)."""
         key = ("infer", n, gridsize, batch)
         fresh = key not in self.benches
@@ -524,7 +524,7 @@ def stitch(re, im, offsets, crop=20):
 
 
 def command_infer(args):
-    """Reconstruct the first --n-images groups and stitch; write reconstruction.npz."""
+    """Reconstruct the first --n-images patterns (one group each) and stitch; write .npz."""
     with open(os.path.join(args.model, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
     n, gridsize = manifest["N"], manifest["gridsize"]
@@ -532,10 +532,12 @@ def command_infer(args):
     model = PtychoPINN(n, gridsize, torch.from_numpy(normalise_probe(probe)), manifest["nphotons"])
     weights = np.load(os.path.join(args.model, "weights.npz"))
     model.load_state_dict({k: torch.from_numpy(weights[k]) for k in weights.files})
+    count = min(args.n_images, len(xy))  # the first n patterns, each seeding one group
+    diff, xy = diff[:count], xy[:count]
     if gridsize == 1:
-        groups = np.arange(min(args.n_images, len(xy)))[:, None]
+        groups = np.arange(count)[:, None]
     else:
-        groups = make_groups(xy, args.n_images, gridsize)
+        groups = make_groups(xy, count, gridsize, seed=45)
     x, rel, pos = grouped_inputs(diff, xy, groups)
     with torch.no_grad():
         re, im = model.objects(x)

@@ -1,0 +1,295 @@
+/**
+ * Ours against the PyTorch peer, figure by figure and backend by backend, interleaved
+ * (ours, peer, ours, peer …) so that machine drift hits both sides alike; medians and min–max
+ * over the repetitions and the ratio ours/peer pair by pair. Also peak RSS of the smokes and the
+ * bytes the WebGPU pool held. Writes bench/results/<date>-<host>.json and prints Markdown.
+ */
+import type { Backend } from "../engine/backend.ts";
+import {
+  cannotMeasure,
+  heldBytes,
+  InferenceBench,
+  oursInferArgv,
+  oursTrainArgv,
+  oursTrainRate,
+  runMeasured,
+  SMOKE_DATA,
+} from "./end_to_end.ts";
+import { type PeerFigure, peerInferArgv, PeerServer, peerTrainArgv } from "./peer_runner.ts";
+
+/** Median, range and every value of one side of a figure. */
+export interface Stats {
+  /** Median of `values`. */
+  median: number;
+  /** Smallest value. */
+  min: number;
+  /** Largest value. */
+  max: number;
+  /** Every repetition, in order. */
+  values: number[];
+}
+
+/** One figure on one backend. */
+export interface FigureResult {
+  /** Figure id: train_gs2, train_gs1, infer, smoke_train, smoke_infer. */
+  figure: string;
+  /** What it measures, in words. */
+  label: string;
+  /** Our backend ("cpu", "webgpu"); the peer is PyTorch on the CPU. */
+  backend: string;
+  /** groups/s, patterns/s or s. */
+  unit: string;
+  /** Our values, or null with `oursNote`. */
+  ours: Stats | null;
+  /** Why ours is missing. */
+  oursNote?: string;
+  /** The peer's values, or null with `peerNote`. */
+  peer: Stats | null;
+  /** Why the peer is missing. */
+  peerNote?: string;
+  /** ours/peer for each interleaved pair (>1 is faster for rates, slower for seconds). */
+  ratio: Stats | null;
+  /** Peak RSS in bytes over the repetitions (smokes only). */
+  peakRssBytes?: { ours: number | null; peer: number | null };
+  /**
+   * WebGPU only: bytes the buffer pool held (live + pooled) before and after the figure. The pool
+   * keeps every buffer it made, so `after` is the process's peak so far, and `after − before`
+   * what this figure added.
+   */
+  gpuPoolBytes?: { before: number; after: number };
+}
+
+/** Summary statistics of a non-empty list. */
+export function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], values };
+}
+
+/** A step of a figure: measures one repetition `i`, returns the value (and may note RSS). */
+type Measure = (i: number) => Promise<number>;
+
+/** Runs ours and the peer alternately `reps` times; a side that throws is dropped with a note. */
+async function interleave(
+  base: Omit<FigureResult, "ours" | "peer" | "ratio">,
+  reps: number,
+  ours: Measure | string,
+  peer: Measure | string,
+): Promise<FigureResult> {
+  const o: number[] = [], p: number[] = [];
+  let oursNote = typeof ours === "string" ? ours : undefined;
+  let peerNote = typeof peer === "string" ? peer : undefined;
+  for (let i = 0; i < reps; i++) {
+    if (typeof ours !== "string" && oursNote === undefined) {
+      try {
+        o.push(await ours(i));
+      } catch (e) {
+        oursNote = `failed: ${e instanceof Error ? e.message : e}`;
+      }
+    }
+    if (typeof peer !== "string" && peerNote === undefined) {
+      try {
+        p.push(await peer(i));
+      } catch (e) {
+        peerNote = `failed: ${e instanceof Error ? e.message : e}`;
+      }
+    }
+  }
+  const pairs = Math.min(o.length, p.length);
+  const ratios = o.slice(0, pairs).map((v, i) => v / p[i]);
+  const result: FigureResult = {
+    ...base,
+    ours: o.length ? stats(o) : null,
+    peer: p.length ? stats(p) : null,
+    ratio: pairs ? stats(ratios) : null,
+  };
+  if (oursNote) result.oursNote = oursNote;
+  if (peerNote) result.peerNote = peerNote;
+  return result;
+}
+
+/** What to run. */
+export interface CompareOptions {
+  /** Our backends (CPU first, then WebGPU when present). */
+  backends: Backend[];
+  /** The one-minute subset: one train_gs2 pair on the last backend only, no smokes. */
+  quick: boolean;
+  /** Repetitions per figure (default 5; 1 with quick). */
+  reps?: number;
+}
+
+/** Everything the comparison measured. */
+export interface Comparison {
+  /** Figure results in run order. */
+  figures: FigureResult[];
+  /** The peer's golden check (or why it did not run). */
+  peerGolden: Record<string, unknown> | string;
+  /** The peer's environment (torch, numpy, python versions, threads), or why it is missing. */
+  peerEnvironment: Record<string, unknown> | string;
+}
+
+/** Runs every figure on every backend, interleaved with the peer. */
+export async function compareWithPeer(opts: CompareOptions): Promise<Comparison> {
+  const reps = opts.reps ?? (opts.quick ? 1 : 5);
+  const backends = opts.quick ? opts.backends.slice(-1) : opts.backends;
+  const started = await PeerServer.start();
+  const peer = typeof started === "string" ? null : started;
+  const why = typeof started === "string" ? `peer unavailable: ${started}` : "";
+  const figures: FigureResult[] = [];
+  const peerGolden = peer ? await peer.golden() : why;
+  const peerFigure = (name: string): Measure | string =>
+    peer ? async () => (await peer.measure(name, 1, 1) as PeerFigure).median : why;
+  try {
+    for (const backend of backends) {
+      const gpu = backend.name === "webgpu";
+      for (const gridsize of opts.quick ? [2] : [2, 1]) {
+        const before = heldBytes(backend);
+        const base = {
+          figure: `train_gs${gridsize}`,
+          label: `training, N=64 gridsize ${gridsize} batch 16`,
+          backend: backend.name,
+          unit: "groups/s",
+        };
+        const ours: Measure = (i) => oursTrainRate(backend, gridsize, i === 0);
+        const r = await interleave(base, reps, ours, peerFigure(`train_gs${gridsize}`));
+        if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
+        figures.push(r);
+      }
+      if (opts.quick) continue;
+      const before = heldBytes(backend);
+      const infer = new InferenceBench(backend);
+      const base = {
+        figure: "infer",
+        label: "inference, generator only, N=64 gridsize 1 batch 64",
+        backend: backend.name,
+        unit: "patterns/s",
+      };
+      const r = await interleave(base, reps, () => infer.rate(), peerFigure("infer"));
+      infer.dispose();
+      if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
+      figures.push(r);
+      figures.push(...await smokes(backend.name, reps, peer !== null, why));
+    }
+  } finally {
+    await peer?.close();
+  }
+  return { figures, peerGolden, peerEnvironment: peer ? peer.environment : why };
+}
+
+/** The train and infer smokes as separate processes, ours and the peer's, interleaved. */
+async function smokes(
+  accelerator: string,
+  reps: number,
+  peerOk: boolean,
+  why: string,
+): Promise<FigureResult[]> {
+  const dir = await Deno.makeTempDir({ prefix: "ptycho-bench-" });
+  try {
+    const rss = { ours: [] as number[], peer: [] as number[] };
+    const side = (argv: string[], into: number[]): Measure | string => {
+      const cannot = cannotMeasure(argv);
+      if (cannot !== null) return cannot;
+      return async () => {
+        const s = await runMeasured(argv);
+        into.push(s.peakRssBytes);
+        return s.wallSeconds;
+      };
+    };
+    const ours = oursTrainArgv(accelerator, SMOKE_DATA, `${dir}/ours`);
+    const theirs = peerTrainArgv(SMOKE_DATA, `${dir}/peer`);
+    const train = await interleave(
+      {
+        figure: "smoke_train",
+        label: "train smoke: process start → 1 epoch of 16 groups (gs 2) → exit",
+        backend: accelerator,
+        unit: "s",
+      },
+      reps,
+      side(ours, rss.ours),
+      peerOk ? side(theirs, rss.peer) : why,
+    );
+    train.peakRssBytes = peakOf(rss);
+    rss.ours = [];
+    rss.peer = [];
+    const infer = await interleave(
+      {
+        figure: "smoke_infer",
+        label: "inference smoke: process start → 16 patterns predicted and stitched → exit",
+        backend: accelerator,
+        unit: "s",
+      },
+      reps,
+      train.ours
+        ? side(oursInferArgv(accelerator, SMOKE_DATA, `${dir}/ours`, `${dir}/ours_out`), rss.ours)
+        : "no model: the train smoke failed",
+      peerOk && train.peer
+        ? side(peerInferArgv(SMOKE_DATA, `${dir}/peer`, `${dir}/peer_out`), rss.peer)
+        : why || "no model: the peer's train smoke failed",
+    );
+    infer.peakRssBytes = peakOf(rss);
+    return [train, infer];
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function peakOf(rss: { ours: number[]; peer: number[] }) {
+  const max = (v: number[]) => (v.length ? Math.max(...v) : null);
+  return { ours: max(rss.ours), peer: max(rss.peer) };
+}
+
+/** Number formatting for the table: 3 significant digits. */
+function fmt(v: number): string {
+  return v >= 100
+    ? v.toFixed(0)
+    : v >= 10
+    ? v.toFixed(1)
+    : v >= 1
+    ? v.toFixed(2)
+    : v.toPrecision(3);
+}
+
+function cell(s: Stats | null, note?: string): string {
+  if (s === null) return note ?? "–";
+  return s.values.length > 1 ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : fmt(s.median);
+}
+
+const MIB = 2 ** 20;
+
+/** The comparison as Markdown rows (see {@link COMPARISON_COLUMNS}). */
+export function comparisonRows(figures: FigureResult[]): string[][] {
+  return figures.map((f) => {
+    const memory: string[] = [];
+    if (f.peakRssBytes) {
+      const m = (b: number | null) => (b === null ? "–" : `${(b / MIB).toFixed(0)} MiB`);
+      memory.push(`RSS ours ${m(f.peakRssBytes.ours)}, peer ${m(f.peakRssBytes.peer)}`);
+    }
+    if (f.gpuPoolBytes) {
+      const { before, after } = f.gpuPoolBytes;
+      memory.push(
+        `GPU pool ${(after / MIB).toFixed(0)} MiB (+${((after - before) / MIB).toFixed(0)})`,
+      );
+    }
+    return [
+      f.label,
+      f.backend,
+      f.unit,
+      cell(f.ours, f.oursNote),
+      cell(f.peer, f.peerNote),
+      cell(f.ratio),
+      memory.join("; ") || "–",
+    ];
+  });
+}
+
+/** Columns of {@link comparisonRows}. */
+export const COMPARISON_COLUMNS = [
+  "figure",
+  "ours on",
+  "unit",
+  "ours: median (min–max)",
+  "PyTorch peer (CPU)",
+  "ratio ours/peer",
+  "peak memory",
+];
