@@ -6,12 +6,19 @@
  */
 import { type Command, helpText, parseArgs, UsageError } from "./io/args.ts";
 import { PtychoInputError } from "./io/errors.ts";
+import { demoCommand } from "./model/demo_command.ts";
 import { evaluateCommand } from "./model/evaluate_command.ts";
 import { inferCommand } from "./model/infer_command.ts";
 import { simulateCommand } from "./model/simulate_command.ts";
 import { trainCommand } from "./model/train_command.ts";
 
-const commands: readonly Command[] = [simulateCommand, trainCommand, inferCommand, evaluateCommand];
+const commands: readonly Command[] = [
+  demoCommand,
+  simulateCommand,
+  trainCommand,
+  inferCommand,
+  evaluateCommand,
+];
 
 function usage(): string {
   return `usage: deno task <command> [flags]\ncommands: ${
