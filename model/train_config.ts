@@ -114,7 +114,7 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     name: "accumulate-grad-batches",
     type: "int",
     default: 1,
-    help: "batches whose gradients are summed per optimizer step",
+    help: "batches per optimizer step (their gradients are averaged)",
   },
   {
     name: "resume",
