@@ -7,10 +7,9 @@ import { FLAT_WG, gridGroups } from "../../shaders/common.ts";
 import {
   convDirectBlock,
   convDirectWgsl,
+  convGradWeightBlock,
   convGradWeightWgsl,
   convWeightPrepWgsl,
-  GRADW_CB,
-  GRADW_OB,
 } from "../../shaders/conv2d.ts";
 import { MATMUL_RM, MATMUL_RN, matmulPackWgsl, matmulWgsl } from "../../shaders/matmul.ts";
 import { fillWgsl } from "../../shaders/elementwise.ts";
@@ -179,8 +178,9 @@ export function conv2dGradWeight(
   dy: GpuStorage,
   g: Conv2dGeometry,
 ): GpuStorage {
-  const tilesO = ceilDiv(g.o, GRADW_OB);
-  const tilesC = ceilDiv(g.c, GRADW_CB);
+  const { OB, CB } = convGradWeightBlock(g.o, g.c);
+  const tilesO = ceilDiv(g.o, OB);
+  const tilesC = ceilDiv(g.c, CB);
   const taps = g.kh * g.kw;
   const perSplit = tilesO * g.kh * tilesC;
   const rows = g.n * g.outH;
@@ -205,7 +205,12 @@ export function conv2dGradWeight(
     rowsPerSplit,
     splits,
   ]);
-  rt.dispatch(convGradWeightWgsl(g.kw), params, [x, dy, part], ceilDiv(splits * perSplit, FLAT_WG));
+  rt.dispatch(
+    convGradWeightWgsl(g.kw, OB, CB),
+    params,
+    [x, dy, part],
+    ceilDiv(splits * perSplit, FLAT_WG),
+  );
   if (splits === 1) return part;
   const dw = rt.alloc(size);
   const sumParams = new Uint32Array([1, splits, size, splits, 1]);
