@@ -106,6 +106,8 @@ async function interleave(
   };
   if (oursNote) result.oursNote = oursNote;
   if (peerNote) result.peerNote = peerNote;
+  const progress = comparisonRows([result])[0].slice(0, 6).join(" | ");
+  console.error(`bench: ${progress}`);
   return result;
 }
 
@@ -192,7 +194,7 @@ async function smokes(
       if (cannot !== null) return cannot;
       return async () => {
         const s = await runMeasured(argv);
-        into.push(s.peakRssBytes);
+        if (s.peakRssBytes !== null) into.push(s.peakRssBytes);
         return s.wallSeconds;
       };
     };

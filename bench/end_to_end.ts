@@ -101,8 +101,11 @@ export class InferenceBench {
 export interface ProcessStats {
   /** Seconds from spawn to exit. */
   wallSeconds: number;
-  /** Peak RSS in bytes (GNU time %M, else the last VmHWM polled from /proc). */
-  peakRssBytes: number;
+  /**
+   * Peak RSS in bytes: GNU time's %M, else the last VmHWM polled from /proc (Deno allows that
+   * only under --allow-all); null when neither could be read.
+   */
+  peakRssBytes: number | null;
 }
 
 function exists(path: string): boolean {
@@ -119,13 +122,13 @@ function mayRun(command: string): boolean {
   return Deno.permissions.querySync({ name: "run", command }).state === "granted";
 }
 
-/** VmHWM (peak RSS) of a live process in bytes; 0 once it has gone. */
+/** VmHWM (peak RSS) of a live process in bytes; 0 once it has gone or when /proc is closed. */
 function vmHwmBytes(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
-    return 0;
+    return 0; // gone, or Deno refused /proc (it needs --allow-all)
   }
 }
 
@@ -169,7 +172,7 @@ export async function runMeasured(argv: string[], cwd = REPO_ROOT): Promise<Proc
     const tail = stderr.trim().split("\n").slice(-3).join(" | ");
     throw new Error(`${argv.slice(0, 4).join(" ")} … exited ${status.code}: ${tail}`);
   }
-  return { wallSeconds, peakRssBytes: peak };
+  return { wallSeconds, peakRssBytes: peak > 0 ? peak : null };
 }
 
 /** `deno task train`: 1 epoch of 16 groups, gridsize 2, batch 16, on `accelerator`. */

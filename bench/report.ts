@@ -15,25 +15,17 @@ export interface SectionTable {
   rows: string[][];
 }
 
-/** The first match of `pattern` in a text file, or null (file absent, no match). */
-function grep(path: string, pattern: RegExp): string | null {
-  try {
-    return pattern.exec(Deno.readTextFileSync(path))?.[1]?.trim() ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** What the machine is: OS, CPU model and count, memory, load when the run started. */
+/**
+ * What the machine is: OS, logical CPUs, memory, load when the run started (the CPU model comes
+ * with the peer's environment: Deno reads /proc only under --allow-all).
+ */
 export function machineInfo(): Record<string, unknown> {
-  const memKib = grep("/proc/meminfo", /MemTotal:\s+(\d+) kB/);
   return {
     hostname: Deno.hostname(),
     os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
-    cpuModel: grep("/proc/cpuinfo", /model name\s*:\s*(.*)/),
     logicalCpus: navigator.hardwareConcurrency,
-    memoryBytes: memKib === null ? null : Number(memKib) * 1024,
-    loadAverage: grep("/proc/loadavg", /^(\S+ \S+ \S+)/),
+    memoryBytes: Deno.systemMemoryInfo().total,
+    loadAverage: Deno.loadavg(),
   };
 }
 

@@ -637,9 +637,22 @@ def smoke(kind, repeats):
 # ---------------------------------------------------------------------------------------------
 
 
+def cpu_model():
+    """The CPU model name from /proc/cpuinfo (None where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def environment():
     """Versions and machine facts printed with every result."""
     return {
+        "cpu_model": cpu_model(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": sys.version.split()[0],
