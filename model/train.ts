@@ -107,6 +107,8 @@ export interface LoopResult {
   modelPath: string | null;
   /** checkpoints/last.zip. */
   lastCheckpoint: string;
+  /** Where an interrupted run stopped: "after epoch 2" or "in epoch 3 after 5 of 8 batches". */
+  stoppedAt: string | null;
 }
 
 /** The schedule of `kind` with the upstream defaults (B5.2). */
@@ -164,11 +166,118 @@ function diverged(file: string, epoch: number, step: number, last: string): Ptyc
   );
 }
 
+/** Best-k bookkeeping (lower is better): the new list, the entry to write, the files to delete. */
+function rankBest(
+  best: readonly BestCheckpoint[],
+  record: EpochRecord,
+  value: number,
+  s: LoopSettings,
+): { best: BestCheckpoint[]; added: BestCheckpoint | null; evicted: string[] } {
+  const k = s.checkpointSaveTopK;
+  const worst = best.at(-1);
+  if (k === 0 || !Number.isFinite(value) || (best.length >= k && value >= worst!.value)) {
+    return { best: [...best], added: null, evicted: [] };
+  }
+  const epoch = String(record.epoch).padStart(3, "0");
+  const added = {
+    file: `epoch=${epoch}-${s.monitor}=${value.toPrecision(6)}.zip`,
+    epoch: record.epoch,
+    value,
+  };
+  const ranked = [...best, added].sort((p, q) => p.value - q.value);
+  return { best: ranked.slice(0, k), added, evicted: ranked.slice(k).map((c) => c.file) };
+}
+
+/** metrics.csv (csv logger) and loss_curve.svg after each epoch. */
+function writeEpochLogs(
+  s: LoopSettings,
+  history: readonly EpochRecord[],
+  validated: boolean,
+): void {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  if (s.csv) writeFileAtomic(`${s.outputDir}/metrics.csv`, encode(metricsCsv(history)));
+  const svg = lossCurveSvg({
+    train: history.map((r) => r.trainLoss),
+    validation: validated ? history.map((r) => r.valLoss ?? NaN) : undefined,
+  }, { title: `PtychoPINN training loss (${s.loss})` });
+  writeFileAtomic(`${s.outputDir}/loss_curve.svg`, encode(svg));
+}
+
+/** Where an epoch's steps ended: the device loss sum, the groups seen, the next batch. */
+interface EpochSteps {
+  lossSum: number;
+  groupsDone: number;
+  /** Index of the next batch: batches.length when the epoch finished, less when interrupted. */
+  next: number;
+}
+
+/**
+ * Runs the batches of one epoch from `state.batchInEpoch`: each step in one `tidy`, Adam every
+ * `accumulateGradBatches` batches, a loss readback every `logEvery` steps, and a stop at an
+ * optimizer-step boundary when interrupted.
+ */
+async function runEpochSteps(
+  s: LoopSettings,
+  inp: LoopInputs,
+  optimizer: Adam,
+  state: TrainingState,
+  batches: number[][],
+  bar: ProgressBar,
+  lastPath: string,
+): Promise<EpochSteps> {
+  const { model, train } = inp;
+  // The running sum continues from the checkpointed partial sum, so a resumed epoch adds the
+  // same f32 values in the same order as an uninterrupted one.
+  let lossSum: Tensor = tensor(Float32Array.of(state.partialLossSum), [1]);
+  let groupsDone = batches.slice(0, state.batchInEpoch).reduce((n, b) => n + b.length, 0);
+  let lastRead: number | null = null;
+  let b = state.batchInEpoch;
+  try {
+    for (; b < batches.length; b++) {
+      const groups = batches[b];
+      const next = tidy(() => {
+        const { loss, reported } = model.loss(train.batch(groups), s.loss);
+        backward(s.accumulateGradBatches > 1 ? div(loss, s.accumulateGradBatches) : loss);
+        return add(lossSum, mul(reported, groups.length));
+      });
+      lossSum.dispose();
+      lossSum = next;
+      groupsDone += groups.length;
+      const boundary = (b + 1) % s.accumulateGradBatches === 0 || b === batches.length - 1;
+      if (boundary) {
+        optimizer.step();
+        optimizer.zeroGrad();
+      }
+      getBackend().flush();
+      if ((b + 1) % s.logEvery === 0) {
+        const sum = (await lossSum.data())[0];
+        if (!Number.isFinite(sum)) {
+          throw diverged(inp.manifest.trainingData.file, state.epoch + 1, b + 1, lastPath);
+        }
+        lastRead = sum / groupsDone;
+      }
+      bar.update(b + 1, lastRead);
+      await yieldToEventLoop();
+      if (boundary && inp.interrupted() && b < batches.length - 1) {
+        b++;
+        break;
+      }
+    }
+    const sum = (await lossSum.data())[0];
+    if (!Number.isFinite(sum)) {
+      throw diverged(inp.manifest.trainingData.file, state.epoch + 1, b, lastPath);
+    }
+    return { lossSum: sum, groupsDone, next: b };
+  } finally {
+    lossSum.dispose();
+    bar.finish();
+  }
+}
+
 /** Runs (or resumes) training; writes checkpoints, metrics and finally model.zip. */
 export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<LoopResult> {
-  const { model, train } = inp;
-  const dir = s.outputDir;
-  const ckptDir = `${dir}/checkpoints`;
+  const { model } = inp;
+  const ckptDir = `${s.outputDir}/checkpoints`;
   const lastPath = `${ckptDir}/last.zip`;
   Deno.mkdirSync(ckptDir, { recursive: true });
   const params = [...model.parameters().values()];
@@ -200,100 +309,49 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
     );
   }
 
-  const writeCheckpoint = async (extraBest: BestCheckpoint | null, evicted: string[]) => {
+  const writeCheckpoint = async (added: BestCheckpoint | null, evicted: string[]) => {
     const bytes = await encodeCheckpoint(model, optimizer, state, inp.manifest, inp.probe);
     writeFileAtomic(lastPath, bytes);
-    if (extraBest !== null) writeFileAtomic(`${ckptDir}/${extraBest.file}`, bytes);
+    if (added !== null) writeFileAtomic(`${ckptDir}/${added.file}`, bytes);
     for (const f of evicted) Deno.removeSync(`${ckptDir}/${f}`);
   };
 
-  const perEpoch = chunk(epochOrder(train.count, s.seed, 0), s.batchSize).length;
   let outcome: LoopResult["outcome"] = "completed";
+  let stoppedAt: string | null = null;
   for (let epoch = state.epoch; epoch < s.maxEpochs; epoch++) {
     const prev = state.history.at(-1);
     optimizer.lr = scheduler.lrForEpoch(epoch, prev ? monitored(prev, s.monitor) : undefined);
-    const batches = chunk(epochOrder(train.count, s.seed, epoch), s.batchSize);
+    const batches = chunk(epochOrder(inp.train.count, s.seed, epoch), s.batchSize);
     const label = `epoch ${epoch + 1}/${s.maxEpochs}`;
-    const bar = new ProgressBar(perEpoch, label, inp.progress);
     const t0 = performance.now() - state.partialSeconds * 1000;
-    // The running sum continues from the checkpointed partial sum, so a resumed epoch adds the
-    // same f32 values in the same order as an uninterrupted one.
-    let lossSum: Tensor = tensor(Float32Array.of(state.partialLossSum), [1]);
-    let groupsDone = batches.slice(0, state.batchInEpoch).reduce((n, b) => n + b.length, 0);
-    let lastRead: number | null = null;
-    let b = state.batchInEpoch;
-    for (; b < batches.length; b++) {
-      const groups = batches[b];
-      const next = tidy(() => {
-        const { loss, reported } = model.loss(train.batch(groups), s.loss);
-        backward(s.accumulateGradBatches > 1 ? div(loss, s.accumulateGradBatches) : loss);
-        return add(lossSum, mul(reported, groups.length));
-      });
-      lossSum.dispose();
-      lossSum = next;
-      groupsDone += groups.length;
-      const boundary = (b + 1) % s.accumulateGradBatches === 0 || b === batches.length - 1;
-      if (boundary) {
-        optimizer.step();
-        optimizer.zeroGrad();
-      }
-      getBackend().flush();
-      if ((b + 1) % s.logEvery === 0) {
-        const sum = (await lossSum.data())[0];
-        if (!Number.isFinite(sum)) {
-          throw diverged(inp.manifest.trainingData.file, epoch + 1, b + 1, lastPath);
-        }
-        lastRead = sum / groupsDone;
-      }
-      bar.update(b + 1, lastRead);
-      await yieldToEventLoop();
-      if (boundary && inp.interrupted() && b < batches.length - 1) break;
-    }
-    const sumAll = (await lossSum.data())[0];
-    lossSum.dispose();
-    bar.finish();
-    if (!Number.isFinite(sumAll)) {
-      throw diverged(inp.manifest.trainingData.file, epoch + 1, b, lastPath);
-    }
-    if (b < batches.length) {
+    state = { ...state, epoch };
+    const bar = new ProgressBar(batches.length, label, inp.progress);
+    const steps = await runEpochSteps(s, inp, optimizer, state, batches, bar, lastPath);
+    const seconds = () => (performance.now() - t0) / 1000;
+    if (steps.next < batches.length) {
       state = {
         ...state,
-        epoch,
-        batchInEpoch: b + 1,
-        partialLossSum: sumAll,
-        partialSeconds: (performance.now() - t0) / 1000,
+        batchInEpoch: steps.next,
+        partialLossSum: steps.lossSum,
+        partialSeconds: seconds(),
         optimizerSteps: optimizer.t,
       };
       await writeCheckpoint(null, []);
       outcome = "interrupted";
+      stoppedAt = `in epoch ${epoch + 1} after ${steps.next} of ${batches.length} batches`;
       break;
     }
-    const trainLoss = sumAll / groupsDone;
+    const trainLoss = steps.lossSum / steps.groupsDone;
     const valLoss = inp.val ? await evaluate(model, inp.val, s.batchSize, s.loss) : null;
     const record: EpochRecord = {
       epoch: epoch + 1,
       trainLoss,
       valLoss,
       lr: optimizer.lr,
-      seconds: (performance.now() - t0) / 1000,
+      seconds: seconds(),
     };
     const value = monitored(record, s.monitor);
-    const history = [...state.history, record];
-    // Best-k bookkeeping (lower is better).
-    let best = state.best, newBest: BestCheckpoint | null = null, evicted: string[] = [];
-    const worst = best.at(-1);
-    if (
-      s.checkpointSaveTopK > 0 && Number.isFinite(value) &&
-      (best.length < s.checkpointSaveTopK || value < worst!.value)
-    ) {
-      const file = `epoch=${String(epoch + 1).padStart(3, "0")}-${s.monitor}=${
-        value.toPrecision(6)
-      }.zip`;
-      newBest = { file, epoch: epoch + 1, value };
-      best = [...best, newBest].sort((p, q) => p.value - q.value);
-      evicted = best.slice(s.checkpointSaveTopK).map((c) => c.file);
-      best = best.slice(0, s.checkpointSaveTopK);
-    }
+    const { best, added, evicted } = rankBest(state.best, record, value, s);
     const improved = state.earlyStop.best === null || value < state.earlyStop.best;
     const earlyStop = improved
       ? { best: value, bad: 0 }
@@ -305,17 +363,12 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       partialLossSum: 0,
       partialSeconds: 0,
       optimizerSteps: optimizer.t,
-      history,
+      history: [...state.history, record],
       best,
       earlyStop,
     };
-    await writeCheckpoint(newBest, evicted);
-    if (s.csv) writeFileAtomic(`${dir}/metrics.csv`, new TextEncoder().encode(metricsCsv(history)));
-    const svg = lossCurveSvg({
-      train: history.map((r) => r.trainLoss),
-      validation: inp.val ? history.map((r) => r.valLoss ?? NaN) : undefined,
-    }, { title: `PtychoPINN training loss (${s.loss})` });
-    writeFileAtomic(`${dir}/loss_curve.svg`, new TextEncoder().encode(svg));
+    await writeCheckpoint(added, evicted);
+    writeEpochLogs(s, state.history, inp.val !== null);
     inp.log(
       `${label}  train_loss ${trainLoss.toPrecision(6)}` +
         (valLoss === null ? "" : `  val_loss ${valLoss.toPrecision(6)}`) +
@@ -323,6 +376,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
     );
     if (inp.interrupted()) {
       outcome = "interrupted";
+      stoppedAt = `after epoch ${epoch + 1}`;
       break;
     }
     if (earlyStop.bad >= s.earlyStopPatience) {
@@ -333,11 +387,11 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
   }
   let modelPath: string | null = null;
   if (outcome !== "interrupted") {
-    modelPath = `${dir}/model.zip`;
+    modelPath = `${s.outputDir}/model.zip`;
     const { bytes } = await encodeModelBundle(model, inp.manifest, inp.probe);
     writeFileAtomic(modelPath, bytes);
   }
   optimizer.zeroGrad();
   for (const [, t] of optimizer.state()) t.dispose();
-  return { history: state.history, outcome, modelPath, lastCheckpoint: lastPath };
+  return { history: state.history, outcome, modelPath, lastCheckpoint: lastPath, stoppedAt };
 }

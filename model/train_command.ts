@@ -222,7 +222,8 @@ async function run(args: ParsedArgs): Promise<void> {
     });
     if (result.outcome === "interrupted") {
       console.error(
-        `interrupted: checkpoint written to ${result.lastCheckpoint}; continue with --resume`,
+        `interrupted ${result.stoppedAt}: checkpoint written to ${result.lastCheckpoint}; ` +
+          "continue with --resume",
       );
       Deno.exit(INTERRUPTED_EXIT_CODE);
     }

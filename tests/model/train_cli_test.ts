@@ -158,6 +158,7 @@ Deno.test("SIGINT writes a checkpoint; --resume reaches the uninterrupted result
   ]);
   assertEquals(status.code, 130, errText);
   assert(errText.includes("--resume"), errText);
+  console.log(errText.trim().split("\n").at(-1));
   assert(exists(`${dir}/checkpoints/last.zip`));
   assert(!exists(`${dir}/model.zip`), "an interrupted run must not write model.zip");
   const r = await train([...BASE, "--output_dir", dir, "--resume"]);
