@@ -12,7 +12,7 @@ import type {
   UnaryOp,
 } from "../backend.ts";
 import { adamWgsl } from "../../shaders/adam.ts";
-import { axes8, gridGroups, MAX_RANK } from "../../shaders/common.ts";
+import { gridGroups } from "../../shaders/common.ts";
 import { binaryWgsl, cmulWgsl, fillWgsl, polarWgsl, unaryWgsl } from "../../shaders/elementwise.ts";
 import { padWgsl, permuteWgsl, roll2dWgsl } from "../../shaders/layout.ts";
 import { maxPoolGradWgsl, maxPoolWgsl } from "../../shaders/pool.ts";
@@ -20,7 +20,7 @@ import { reduceWgsl } from "../../shaders/reduce.ts";
 import { sumPool2x2Wgsl, upsample2xWgsl } from "../../shaders/resample.ts";
 import { translateWgsl } from "../../shaders/translate.ts";
 import { openGpuDevice } from "./device.ts";
-import { stridedParams, stridesOf } from "./strided.ts";
+import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
@@ -185,21 +185,9 @@ export class WebGpuBackend implements Backend {
 
   /** Transpose: out axis i is input axis perm[i]. */
   permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage {
-    const n = x.size;
-    const inStrides = stridesOf(shape);
-    const outShape = perm.map((p) => shape[p]);
-    const keep = perm.map((_, d) => d).filter((d) => outShape[d] !== 1);
-    if (keep.length > MAX_RANK) throw new Error(`WebGPU kernels support rank <= ${MAX_RANK}`);
-    const y = this.rt.alloc(n);
-    const params = new Uint32Array([
-      n,
-      keep.length,
-      0,
-      0,
-      ...axes8(keep.map((d) => outShape[d])),
-      ...axes8(keep.map((d) => inStrides[perm[d]])),
-    ]);
-    this.rt.dispatch(permuteWgsl(), params, [this.st(x), y], groups(n));
+    const y = this.rt.alloc(x.size);
+    const params = permuteParams(x.size, shape, perm);
+    this.rt.dispatch(permuteWgsl(), params, [this.st(x), y], groups(x.size));
     return y;
   }
 
@@ -210,24 +198,13 @@ export class WebGpuBackend implements Backend {
     before: readonly number[],
     after: readonly number[],
   ): Storage {
-    if (shape.length > MAX_RANK) throw new Error(`WebGPU kernels support rank <= ${MAX_RANK}`);
-    const outShape = shape.map((s, d) => s + before[d] + after[d]);
-    const n = outShape.reduce((p, q) => p * q, 1);
+    const n = shape.reduce((p, s, d) => p * (s + before[d] + after[d]), 1);
     const y = this.rt.alloc(n);
     if (x.size === 0) {
       this.rt.dispatch(fillWgsl(), new Uint32Array([n, 0]), [y], groups(n));
       return y;
     }
-    const params = new Uint32Array([
-      n,
-      shape.length,
-      0,
-      0,
-      ...axes8(outShape),
-      ...axes8(shape),
-      ...axes8(stridesOf(shape)),
-      ...axes8(before),
-    ]);
+    const params = padParams(n, shape, before, after);
     this.rt.dispatch(padWgsl(), params, [this.st(x), y], groups(n));
     return y;
   }

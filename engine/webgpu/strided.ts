@@ -50,3 +50,60 @@ export function stridedParams(
     ...axes8(strides[1]),
   ]);
 }
+
+/**
+ * Uniforms of the permute kernel: output shape and the input stride of each output axis, with
+ * size-1 axes dropped and output axes merged where they are adjacent, in order, in the input.
+ */
+export function permuteParams(
+  n: number,
+  shape: readonly number[],
+  perm: readonly number[],
+): Uint32Array {
+  const inStrides = stridesOf(shape);
+  const axes = perm.filter((p) => shape[p] !== 1);
+  const outShape = axes.map((p) => shape[p]);
+  const strides = axes.map((p) => inStrides[p]);
+  for (let d = axes.length - 2; d >= 0; d--) {
+    if (strides[d] === strides[d + 1] * outShape[d + 1]) {
+      outShape.splice(d, 2, outShape[d] * outShape[d + 1]);
+      strides.splice(d, 1);
+    }
+  }
+  if (outShape.length > MAX_RANK) throw new Error(`WebGPU kernels support rank <= ${MAX_RANK}`);
+  return new Uint32Array([n, outShape.length, 0, 0, ...axes8(outShape), ...axes8(strides)]);
+}
+
+/**
+ * Uniforms of the pad kernel: output shape, input shape and strides, and `before` per axis,
+ * with each axis that is neither padded nor cropped merged into the axis outside it (an
+ * unpadded inner axis makes the pair one contiguous axis whose padding scales by its length).
+ */
+export function padParams(
+  n: number,
+  shape: readonly number[],
+  before: readonly number[],
+  after: readonly number[],
+): Uint32Array {
+  const inShape = [...shape], lo = [...before], hi = [...after];
+  for (let d = inShape.length - 2; d >= 0; d--) {
+    if (lo[d + 1] === 0 && hi[d + 1] === 0) {
+      const inner = inShape[d + 1];
+      inShape.splice(d, 2, inShape[d] * inner);
+      lo.splice(d, 2, lo[d] * inner);
+      hi.splice(d, 2, hi[d] * inner);
+    }
+  }
+  if (inShape.length > MAX_RANK) throw new Error(`WebGPU kernels support rank <= ${MAX_RANK}`);
+  const outShape = inShape.map((s, d) => s + lo[d] + hi[d]);
+  return new Uint32Array([
+    n,
+    inShape.length,
+    0,
+    0,
+    ...axes8(outShape),
+    ...axes8(inShape),
+    ...axes8(stridesOf(inShape)),
+    ...axes8(lo),
+  ]);
+}

@@ -111,6 +111,9 @@ gpuTest("permute, pad/crop and roll2d match the CPU", async (g) => {
     [[3, 4], [1, 0]],
     [[2, 3, 5, 7], [0, 2, 3, 1]],
     [[2, 1, 3, 4, 2], [4, 3, 1, 0, 2]],
+    [[2, 3, 4, 5], [0, 1, 3, 2]],
+    [[2, 3, 4, 5], [2, 3, 0, 1]],
+    [[3, 1, 5], [0, 1, 2]],
   ];
   for (const [shape, perm] of perms) {
     const [xg, xc] = inp.pair(g, shape.reduce((p, q) => p * q, 1));
@@ -126,6 +129,9 @@ gpuTest("permute, pad/crop and roll2d match the CPU", async (g) => {
     [[5, 6], [1, 2], [3, 0]],
     [[2, 3, 7, 9], [0, 0, -1, 2], [0, 1, 3, -2]],
     [[4, 4], [-1, -2], [-1, -1]],
+    [[3, 4, 5], [1, 0, 0], [2, 0, 0]],
+    [[2, 3, 4, 5], [0, 0, 1, 0], [0, 0, 1, 0]],
+    [[2, 3, 4, 5], [0, -1, 0, 0], [0, 1, 0, 0]],
   ];
   for (const [shape, before, after] of pads) {
     const [xg, xc] = inp.pair(g, shape.reduce((p, q) => p * q, 1));
