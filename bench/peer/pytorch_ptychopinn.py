@@ -93,9 +93,9 @@ class DecoderHead(nn.Module):
 
     BORDER_CHANNELS = 4
 
-    def __init__(self, c_in, c_out, n, activation):
+    def __init__(self, c_in, c_out, n, nfs, activation):
         super().__init__()
-        nfs_border = 2 * 2048 // n
+        nfs_border = nfs * 2048 // n
         self.central = conv3x3(c_in - self.BORDER_CHANNELS, c_out)
         self.border_up = ConvUp(self.BORDER_CHANNELS, nfs_border)
         self.border = conv3x3(nfs_border, c_out)
@@ -136,8 +136,8 @@ class Generator(nn.Module):
             return nn.Sequential(*ups)
 
         self.amp_base, self.phase_base = decoder_base(), decoder_base()
-        self.amp_head = DecoderHead(dec[-1], c_out, n, torch.sigmoid)
-        self.phase_head = DecoderHead(dec[-1], c_out, n, lambda t: math.pi * torch.tanh(t))
+        self.amp_head = DecoderHead(dec[-1], c_out, n, nfs, torch.sigmoid)
+        self.phase_head = DecoderHead(dec[-1], c_out, n, nfs, lambda t: math.pi * torch.tanh(t))
 
     def forward(self, x):
         z = self.encoder(x)
@@ -200,16 +200,15 @@ class OverlapConstraint:
         count = weight.sum(dim=1, keepdim=True)  # (B, 1, M, M)
         self.inv_count = torch.where(count > 1e-6, 1.0 / count.clamp_min(1e-6), torch.zeros(()))
 
+    def merge(self, comp):
+        """One real component (B, C, N, N) of the patches -> the group canvases (B, 1, M, M)."""
+        moved = self.merge_y @ comp @ self.merge_x.transpose(-1, -2) * self.weight
+        return moved.sum(dim=1, keepdim=True) * self.inv_count
+
     def __call__(self, re, im):
         """Merge (B, C, N, N) patches per group and extract them again."""
-        mx_t = self.merge_x.transpose(-1, -2)
         ex_t = self.extract_x.transpose(-1, -2)
-        out = []
-        for comp in (re, im):
-            moved = self.merge_y @ comp @ mx_t * self.weight
-            canvas = moved.sum(dim=1, keepdim=True) * self.inv_count
-            out.append(self.extract_y @ canvas @ ex_t)
-        return out[0], out[1]
+        return tuple(self.extract_y @ self.merge(comp) @ ex_t for comp in (re, im))
 
 
 def diffraction_intensity(re, im, probe, scale):
@@ -541,11 +540,13 @@ def command_infer(args):
     x, rel, pos = grouped_inputs(diff, xy, groups)
     with torch.no_grad():
         re, im = model.objects(x)
-        if gridsize > 1:
-            re, im = OverlapConstraint(rel, n, gridsize)(re, im)
+        if gridsize > 1:  # a group's object: the central N x N of its merged canvas
+            overlap = OverlapConstraint(rel, n, gridsize)
+            lo = (canvas_size(n, gridsize) - n) // 2
+            re, im = (overlap.merge(c)[..., lo : lo + n, lo : lo + n] for c in (re, im))
         centre = torch.from_numpy(pos.mean(axis=1))  # one patch per group, at the group mean
         offsets = centre - centre.mean(dim=0)
-        obj_re, obj_im = stitch(re[:, 0], im[:, 0], offsets)
+        obj_re, obj_im = stitch(re[:, 0], im[:, 0], offsets, crop=20 * n // 64)
     os.makedirs(args.out, exist_ok=True)
     obj = (obj_re.numpy() + 1j * obj_im.numpy()).astype(np.complex64)
     np.savez(os.path.join(args.out, "reconstruction.npz"), object=obj, amplitude=np.abs(obj),
