@@ -40,6 +40,7 @@ export class WebGpuBackend implements Backend {
     this.rt = new GpuRuntime(device);
   }
 
+  /** The GPU storage behind `s`; throws for foreign or released storages. */
   private st(s: Storage): GpuStorage {
     if (!(s instanceof GpuStorage)) {
       throw new Error("storage does not belong to the WebGPU backend");
@@ -167,6 +168,7 @@ export class WebGpuBackend implements Backend {
     return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op);
   }
 
+  /** One reduce dispatch over chunks of `chunkLen` along mid. */
   private reducePass(
     x: GpuStorage,
     outer: number,

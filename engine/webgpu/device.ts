@@ -20,6 +20,7 @@ const RAISED_LIMITS = [
 
 /** An opened device and what the logs say about it. */
 export interface GpuDevice {
+  /** The device, with raised limits. */
   device: GPUDevice;
   /** The adapter's one-line description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   description: string;

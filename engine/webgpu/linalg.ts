@@ -18,12 +18,19 @@ import type { GpuRuntime, GpuStorage } from "./runtime.ts";
 
 /** Dimensions of a batched matmul, as in the backend contract. */
 export interface MatmulDims {
+  /** Batch of A (1 broadcasts). */
   batchA: number;
+  /** Batch of B (1 broadcasts). */
   batchB: number;
+  /** Rows of the output. */
   m: number;
+  /** The summed dimension. */
   k: number;
+  /** Columns of the output. */
   n: number;
+  /** A is stored (batch, k, m). */
   transA: boolean;
+  /** B is stored (batch, n, k). */
   transB: boolean;
 }
 

@@ -24,6 +24,7 @@ export class BufferPool {
   /** Bytes held in the free lists and the deferred list. */
   pooledBytes = 0;
 
+  /** A pool allocating from `device`. */
   constructor(private device: GPUDevice) {}
 
   /** A buffer of at least `bytes`, from the pool when one of that class is free. */
@@ -51,6 +52,7 @@ export class BufferPool {
     this.deferred.length = 0;
   }
 
+  /** Put a buffer on the free list of its size class. */
   private pushFree(buf: GPUBuffer): void {
     const list = this.free.get(buf.size);
     if (list) list.push(buf);
@@ -64,8 +66,11 @@ const BLOCK_ALIGN = 256;
 
 /** A uniform block: where its data lives for a bind group entry. */
 export interface UniformBlock {
+  /** The chunk buffer. */
   buffer: GPUBuffer;
+  /** Byte offset of the block (256-aligned). */
   offset: number;
+  /** Bytes bound for the block. */
   size: number;
 }
 
@@ -78,6 +83,7 @@ export class UniformArena {
   private used: { buffer: GPUBuffer; host: Uint8Array<ArrayBuffer> }[] = [];
   private offset = CHUNK_BYTES;
 
+  /** An arena allocating chunks from `device`. */
   constructor(private device: GPUDevice) {}
 
   /** Stage `data` (at most 256 bytes) and return its block. */

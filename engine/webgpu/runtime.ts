@@ -10,9 +10,10 @@ import { BufferPool, UniformArena } from "./pool.ts";
 /** A backend storage: `size` f32 values in a pooled GPU buffer. */
 export class GpuStorage implements Storage {
   /** Set by release; any later use throws. */
-  released = false;
+  released: boolean = false;
   /** Generation (submit counter) of the command buffer that last used this storage. */
-  lastUse = -1;
+  lastUse: number = -1;
+  /** Wrap `buffer` as a storage of `size` f32 values. */
   constructor(readonly size: number, readonly buffer: GPUBuffer) {}
 }
 
@@ -41,6 +42,7 @@ export class GpuRuntime {
   /** Live (unreleased) storages and their buffer bytes. */
   live = { storages: 0, bytes: 0 };
 
+  /** Set up pools and error/loss hooks on `device`. */
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device);
     this.uniforms = new UniformArena(device);
@@ -181,6 +183,7 @@ export class GpuRuntime {
     return [...totals].sort((a, b) => b[1].ms - a[1].ms);
   }
 
+  /** Open a one-dispatch pass with timestamps for the profiler. */
   private profiledPass(): void {
     const prof = this.profiling!;
     this.endPass();
@@ -270,11 +273,13 @@ export class GpuRuntime {
     return Number(t[1] - t[0]) / 1e6;
   }
 
+  /** The pending command encoder, created on first use. */
   private commandEncoder(): GPUCommandEncoder {
     this.encoder ??= this.device.createCommandEncoder();
     return this.encoder;
   }
 
+  /** The open compute pass, begun on first use. */
   private computePass(): GPUComputePassEncoder {
     if (!this.pass) {
       const q = this.timestampQuery;
@@ -289,6 +294,7 @@ export class GpuRuntime {
     return this.pass;
   }
 
+  /** End the open compute pass, if any. */
   private endPass(): void {
     this.pass?.end();
     this.pass = null;
