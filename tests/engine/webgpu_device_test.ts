@@ -1,7 +1,9 @@
 /** WebGPU backend plumbing: buffer reuse hazards, lazy submission, device loss, identity. */
 import { createWebGpuBackend } from "../../engine/webgpu/backend.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
-import { gpuTest } from "./webgpu_test_util.ts";
+import { FLAT_WG } from "../../shaders/common.ts";
+import { unaryWgsl } from "../../shaders/elementwise.ts";
+import { gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest(
   "a released input is not overwritten before the work that reads it is submitted",
@@ -55,4 +57,48 @@ gpuTest("a lost device gives a clear error", async () => {
     message = (e as Error).message;
   }
   if (!message.includes("WebGPU device lost")) throw new Error(`unexpected: "${message}"`);
+});
+
+gpuTest("dispatches beyond 65535 workgroups use a 2-D grid and cover every element", async (g) => {
+  const groups = 70000;
+  const n = groups * FLAT_WG;
+  const x = g.fill(n, 2);
+  const y = g.rt.alloc(n);
+  g.rt.dispatch(unaryWgsl("neg"), new Uint32Array([n, 0, 0, 0]), [x as GpuStorage, y], groups);
+  const out = await g.read(y);
+  const bad = out.findIndex((v) => v !== -2);
+  if (bad >= 0) throw new Error(`element ${bad} is ${out[bad]}`);
+  for (const s of [x, y]) g.release(s);
+});
+
+gpuTest("reductions and conv gradients are bit-identical across runs", async (g) => {
+  const inp = new Inputs(31);
+  const geo = {
+    n: 2,
+    c: 5,
+    h: 9,
+    w: 11,
+    o: 6,
+    kh: 3,
+    kw: 3,
+    padTop: 1,
+    padLeft: 1,
+    outH: 9,
+    outW: 11,
+  };
+  const [x] = inp.pair(g, 2 * 5 * 9 * 11);
+  const [dy] = inp.pair(g, 2 * 6 * 9 * 11);
+  const runs: Float32Array[][] = [];
+  for (let r = 0; r < 2; r++) {
+    const dw = g.conv2dGradWeight(x, dy, geo);
+    const sum = g.reduce(x, 1, x.size, 1, "sum");
+    runs.push([await g.read(dw), await g.read(sum)]);
+    for (const s of [dw, sum]) g.release(s);
+  }
+  for (let k = 0; k < 2; k++) {
+    if (runs[0][k].some((v, i) => !Object.is(v, runs[1][k][i]))) {
+      throw new Error(`run ${k} differs`);
+    }
+  }
+  for (const s of [x, dy]) g.release(s);
 });
