@@ -47,6 +47,7 @@ DEFAULT_NPHOTONS = 1e9
 PROBE_SCALE = 4.0
 SELF = os.path.abspath(__file__)
 GNU_TIME = "/usr/bin/time"
+SMOKE_FIXTURE = os.path.join(os.path.dirname(SELF), "..", "..", "fixtures", "sim_lines_n64.npz")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,12 +598,20 @@ SMOKE_DIR = None
 
 
 def smoke_paths():
-    """A temp dir with a simulated dataset and one trained model (made once per process)."""
+    """A temp dir with the smoke dataset and one trained model (made once per process).
+
+    The dataset is the repository's fixtures/sim_lines_n64.npz (what `deno task bench` gives
+    both sides), or random patterns where that file is absent.
+    """
     global SMOKE_DIR
     if SMOKE_DIR is None:
         SMOKE_DIR = tempfile.mkdtemp(prefix="ptycho-peer-")
         atexit.register(shutil.rmtree, SMOKE_DIR, True)
-        simulate_dataset(os.path.join(SMOKE_DIR, "data.npz"))
+        data = os.path.join(SMOKE_DIR, "data.npz")
+        if os.path.exists(SMOKE_FIXTURE):
+            shutil.copyfile(SMOKE_FIXTURE, data)
+        else:
+            simulate_dataset(data)
         run_measured(train_argv(SMOKE_DIR))
     return SMOKE_DIR
 
