@@ -86,26 +86,50 @@ export async function encodeCheckpoint(
   return encodeZip(members, false);
 }
 
-/** Read the optimizer moments and training state of a checkpoint; restores them into `optimizer`. */
+/** The training state of a checkpoint (a one-line PtychoInputError when it is not one). */
+export function readCheckpointState(path: string): TrainingState {
+  return JSON.parse(new TextDecoder().decode(checkpointMember(path, STATE)));
+}
+
+/** Reads one member of a checkpoint zip (JSON members are checked to parse). */
+function checkpointMember(path: string, name: string): Uint8Array {
+  const zip = new ZipReader(memorySource(readFileOrFail(path)), path);
+  const e = zip.find(name);
+  if (!e) throw new PtychoInputError(path, `not a training checkpoint (no ${name})`);
+  const bytes = zip.read(e);
+  if (name.endsWith(".json")) {
+    try {
+      JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new PtychoInputError(path, `${name} is not valid JSON`);
+    }
+  }
+  return bytes;
+}
+
+/** Throws unless the checkpoint was made with the same run-defining settings. */
+export function checkResumable(
+  path: string,
+  state: TrainingState,
+  fingerprint: Record<string, unknown>,
+): void {
+  const want = JSON.stringify(fingerprint), have = JSON.stringify(state.fingerprint);
+  if (want !== have) {
+    throw new PtychoInputError(
+      path,
+      `cannot resume: the checkpoint was made with other settings (${have}; now ${want})`,
+    );
+  }
+}
+
+/** Reads the training state of a checkpoint and restores its Adam moments into `optimizer`. */
 export function restoreCheckpoint(
   path: string,
   model: PtychoPinn,
   optimizer: Adam,
 ): TrainingState {
-  const zip = new ZipReader(memorySource(readFileOrFail(path)), path);
-  const member = (name: string) => {
-    const e = zip.find(name);
-    if (!e) throw new PtychoInputError(path, `not a training checkpoint (no ${name})`);
-    return zip.read(e);
-  };
-  let state: TrainingState;
-  try {
-    state = JSON.parse(new TextDecoder().decode(member(STATE)));
-  } catch (e) {
-    if (e instanceof PtychoInputError) throw e;
-    throw new PtychoInputError(path, `${STATE} is not valid JSON`);
-  }
-  const npz = NpzReader.fromBytes(member(OPTIMIZER), `${path} (${OPTIMIZER})`);
+  const state = readCheckpointState(path);
+  const npz = NpzReader.fromBytes(checkpointMember(path, OPTIMIZER), `${path} (${OPTIMIZER})`);
   const moments = optimizer.state();
   const names = [...model.parameters().keys()];
   names.forEach((name, i) => {

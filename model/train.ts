@@ -29,6 +29,7 @@ import { writeFileAtomic } from "../io/files.ts";
 import { lossCurveSvg } from "../io/loss_plot.ts";
 import {
   type BestCheckpoint,
+  checkResumable,
   encodeCheckpoint,
   type EpochRecord,
   restoreCheckpoint,
@@ -296,13 +297,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
   };
   if (inp.resumeFrom !== null) {
     state = restoreCheckpoint(inp.resumeFrom, model, optimizer);
-    const want = JSON.stringify(inp.fingerprint), have = JSON.stringify(state.fingerprint);
-    if (want !== have) {
-      throw new PtychoInputError(
-        inp.resumeFrom,
-        `cannot resume: the checkpoint was made with different settings (${have}, now ${want})`,
-      );
-    }
+    checkResumable(inp.resumeFrom, state, inp.fingerprint);
     // Replay the schedule so a stateful one (plateau) is where the interrupted run left it.
     state.history.forEach((_, e) =>
       scheduler.lrForEpoch(e, e > 0 ? monitored(state.history[e - 1], s.monitor) : undefined)

@@ -9,6 +9,7 @@ import { loadDataset, type PtychoDataset } from "../io/dataset.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { chooseBackend } from "./accelerator.ts";
+import { checkResumable, readCheckpointState } from "./checkpoint.ts";
 import { loadModelBundle, MODEL_KIND, modelFromBundle, type PinnManifest } from "./model_bundle.ts";
 import { initialParameters, type NetworkConfig, parameterCount, SUPPORTED_N } from "./network.ts";
 import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "./normalize.ts";
@@ -123,6 +124,21 @@ async function run(args: ParsedArgs): Promise<void> {
     );
   }
   const fingerprintSha = await sha256(cfg.trainDataFile);
+  // Settings a resumed run must share with the run that wrote the checkpoint.
+  const fingerprint = {
+    n,
+    gridsize: cfg.gridsize,
+    nFiltersScale: cfg.nFiltersScale,
+    nImages: cfg.nImages,
+    batchSize: cfg.batchSize,
+    seed: cfg.seed,
+    loss: cfg.loss,
+    scheduler: cfg.scheduler,
+    learningRate: cfg.learningRate,
+    accumulateGradBatches: cfg.accumulateGradBatches,
+    trainData: fingerprintSha,
+  };
+  if (cfg.resume) checkResumable(lastPath, readCheckpointState(lastPath), fingerprint);
   let model: PtychoPinn;
   let probe: Float32Array;
   if (cfg.resume) {
@@ -203,19 +219,7 @@ async function run(args: ParsedArgs): Promise<void> {
       manifest,
       probe,
       resumeFrom: cfg.resume ? lastPath : null,
-      fingerprint: {
-        n,
-        gridsize: cfg.gridsize,
-        nFiltersScale: cfg.nFiltersScale,
-        nImages: cfg.nImages,
-        batchSize: cfg.batchSize,
-        seed: cfg.seed,
-        loss: cfg.loss,
-        scheduler: cfg.scheduler,
-        learningRate: cfg.learningRate,
-        accumulateGradBatches: cfg.accumulateGradBatches,
-        trainData: fingerprintSha,
-      },
+      fingerprint,
       log: say,
       progress: !cfg.quiet && Deno.stderr.isTerminal(),
       interrupted: () => interrupted,

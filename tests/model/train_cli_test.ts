@@ -233,3 +233,16 @@ Deno.test("a process that fails on input exits with code 2", async () => {
   assertEquals(r.code, 2);
   assert(r.stderr.startsWith("error: "), r.stderr);
 });
+
+Deno.test("--resume with other settings is refused before anything is written", async () => {
+  const dir = `${work}/a`;
+  if (!exists(`${dir}/model.zip`)) {
+    assertEquals((await train([...BASE, "--output_dir", dir])).code, 0);
+  }
+  const config = Deno.readTextFileSync(`${dir}/config.json`);
+  const changed = BASE.map((a) => (a === "5e-3" ? "1e-3" : a));
+  const r = await trainInProcess([...changed, "--output_dir", dir, "--resume"]);
+  assertEquals(r.code, 2, r.stderr);
+  assert(r.stderr.includes("cannot resume: the checkpoint was made with other settings"), r.stderr);
+  assertEquals(Deno.readTextFileSync(`${dir}/config.json`), config);
+});
