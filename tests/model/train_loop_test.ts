@@ -6,7 +6,7 @@ import { cpuBackend, Rng, setBackend } from "../../engine/mod.ts";
 import { loadDataset } from "../../io/dataset.ts";
 import { PtychoInputError } from "../../io/errors.ts";
 import { memorySource, ZipReader } from "../../io/zip.ts";
-import { MODEL_KIND } from "../../model/model_bundle.ts";
+import { loadModelBundle, MODEL_KIND, modelFromBundle } from "../../model/model_bundle.ts";
 import { initialParameters, type NetworkConfig } from "../../model/network.ts";
 import { initialIntensityScale, normalizeProbe } from "../../model/normalize.ts";
 import { LOG_SCALE, PtychoPinn } from "../../model/pinn.ts";
@@ -44,11 +44,20 @@ function settings(dir: string, extra: Partial<LoopSettings> = {}): LoopSettings 
   };
 }
 
-async function run(dir: string, extra: Partial<LoopSettings> = {}, logScale = Math.log(s0)) {
+async function run(
+  dir: string,
+  extra: Partial<LoopSettings> = {},
+  logScale = Math.log(s0),
+  resume = false,
+) {
   Deno.mkdirSync(dir, { recursive: true });
   const values = initialParameters(net, new Rng(3));
   values.set(LOG_SCALE, Float32Array.of(logScale));
-  const model = new PtychoPinn(net, values, probe, s0);
+  const last = `${dir}/checkpoints/last.zip`;
+  const saved = resume ? loadModelBundle(last) : null;
+  const model = saved
+    ? modelFromBundle(saved.bundle, saved.manifest)
+    : new PtychoPinn(net, values, probe, s0);
   const lines: string[] = [];
   try {
     const result = await runTraining(settings(dir, extra), {
@@ -72,7 +81,7 @@ async function run(dir: string, extra: Partial<LoopSettings> = {}, logScale = Ma
         config: {},
       },
       probe,
-      resumeFrom: null,
+      resumeFrom: resume ? last : null,
       fingerprint: {},
       log: (l) => lines.push(l),
       progress: false,
@@ -140,4 +149,22 @@ Deno.test("a non-finite loss stops the run with a message and writes nothing", a
   assert(error.message.includes("non-finite loss in epoch 1"), error.message);
   assertEquals([...Deno.readDirSync(`${dir}/checkpoints`)].length, 0);
   assert(![...Deno.readDirSync(dir)].some((e) => e.name === "model.zip"));
+});
+
+Deno.test("MAE loss with the exponential schedule", async () => {
+  const r = await run(`${work}/mae`, { loss: "mae", scheduler: "exponential", maxEpochs: 2 });
+  assertEquals(r.result.history.map((h) => h.lr), [1e-3, 1e-3 * 0.95]);
+  assert(r.result.history.every((h) => Number.isFinite(h.trainLoss) && h.trainLoss > 0));
+});
+
+Deno.test("a resumed plateau schedule halves the rate where the uninterrupted one does", async () => {
+  const flat = { scheduler: "plateau" as const, learningRate: 1e-30, maxEpochs: 5 };
+  const whole = await run(`${work}/plateau`, flat);
+  const rates = whole.result.history.map((h) => h.lr);
+  // No improvement (lr ≈ 0): the rate stays for epochs 1–4 and the schedule acts at epoch 5.
+  assertEquals(rates.slice(0, 4), [1e-30, 1e-30, 1e-30, 1e-30]);
+  assert(rates[4] !== 1e-30, `plateau never acted: ${rates}`);
+  await run(`${work}/plateau2`, { ...flat, maxEpochs: 3 });
+  const resumed = await run(`${work}/plateau2`, flat, Math.log(s0), true);
+  assertEquals(resumed.result.history.map((h) => h.lr), rates);
 });
