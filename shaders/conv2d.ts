@@ -150,7 +150,7 @@ export function convGradWeightBlock(o: number, c: number): { OB: number; CB: num
  * channel in registers: per output pixel it loads OB + CB values for OB·CB·KW multiply-adds.
  * Uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, kh, tilesO, tilesC, rowsPerSplit, splits).
  */
-export function convGradWeightWgsl(KW: number, OB: number, CB: number): string {
+export function convGradWeightWgsl(KW: number, OB: number, CB: number, U = 2): string {
   const rs = [...Array(OB).keys()];
   const cs = [...Array(CB).keys()];
   const ks = [...Array(KW).keys()];
@@ -181,23 +181,39 @@ export function convGradWeightWgsl(KW: number, OB: number, CB: number): string {
     let dRow = b * p.o * ohw + oy * p.outW;`);
   const ld = (c: number, ix: string) =>
     `select(0.0, X[xRow + xc${c} + u32(clamp(${ix}, 0, wMax))], ${ix} >= 0 && ${ix} <= wMax)`;
+  // Window x{c}_{k} = x[c, ox + k − padLeft] for k < KW + U − 1: U pixels per iteration, so each
+  // accumulator takes U terms per load/store (most accumulators live on the stack on llvmpipe).
+  const win = KW + U - 1;
   for (const c of cs) {
     for (const k of ks.slice(0, KW - 1)) {
       out.push(`    var x${c}_${k} = ${ld(c, `${k} - p.padLeft`)};`);
     }
-    out.push(`    var x${c}_${KW - 1} = 0.0;`);
+    for (let k = KW - 1; k < win; k++) out.push(`    var x${c}_${k} = 0.0;`);
   }
-  out.push(`    for (var ox = 0u; ox < p.outW; ox++) {
-      let ixNew = i32(ox) + ${KW - 1} - p.padLeft;`);
-  for (const c of cs) out.push(`      x${c}_${KW - 1} = ${ld(c, "ixNew")};`);
+  out.push(`    for (var ox = 0u; ox < p.outW; ox += ${U}u) {`);
+  for (let u = 0; u < U; u++) {
+    out.push(`      let ix${u} = i32(ox) + ${KW - 1 + u} - p.padLeft;`);
+    for (const c of cs) out.push(`      x${c}_${KW - 1 + u} = ${ld(c, `ix${u}`)};`);
+  }
   for (const r of rs) {
-    out.push(`      let d${r} = DY[dRow + dyo${r} + ox];`);
+    for (let u = 0; u < U; u++) {
+      const di = `dRow + dyo${r} + min(ox + ${u}u, p.outW - 1u)`;
+      out.push(
+        `      let d${r}_${u} = ${
+          u === 0 ? `DY[${di}]` : `select(0.0, DY[${di}], ox + ${u}u < p.outW)`
+        };`,
+      );
+    }
     for (const c of cs) {
-      for (const k of ks) out.push(`      a${r}_${c}_${k} += d${r} * x${c}_${k};`);
+      for (const k of ks) {
+        let sum = `a${r}_${c}_${k}`;
+        for (let u = 0; u < U; u++) sum = `(${sum} + d${r}_${u} * x${c}_${k + u})`;
+        out.push(`      a${r}_${c}_${k} = ${sum};`);
+      }
     }
   }
   for (const c of cs) {
-    for (const k of ks.slice(0, KW - 1)) out.push(`      x${c}_${k} = x${c}_${k + 1};`);
+    for (const k of ks.slice(0, KW - 1)) out.push(`      x${c}_${k} = x${c}_${k + U};`);
   }
   out.push(`    }
   }
