@@ -15,7 +15,7 @@
 import { flatMain, gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** Rows (of A) and columns (of B) of the output block owned by one invocation. */
-export const MATMUL_RM = 8;
+export const MATMUL_RM = 16;
 /** See {@link MATMUL_RM}; a multiple of 4. */
 export const MATMUL_RN = 16;
 
@@ -72,8 +72,14 @@ export function matmulWgsl(RM = MATMUL_RM, RN = MATMUL_RN): string {
       const c = [0, 1, 2, 3].map((u) => `b${4 * h + u}[${t}]`).join(", ");
       L.push(`    let bt${t}_${h} = vec4f(${c});`);
     }
-    for (const j of rows) {
-      for (const h of quads) L.push(`    acc${j}_${h} += a${j}[${t}] * bt${t}_${h};`);
+  }
+  // Each accumulator takes its 4 terms of this k-step in one statement (same order as one by
+  // one), so it is loaded and stored once per step where it lives on the stack (llvmpipe).
+  for (const j of rows) {
+    for (const h of quads) {
+      let sum = `acc${j}_${h}`;
+      for (const t of [0, 1, 2, 3]) sum = `(${sum} + a${j}[${t}] * bt${t}_${h})`;
+      L.push(`    acc${j}_${h} = ${sum};`);
     }
   }
   L.push("  }");
