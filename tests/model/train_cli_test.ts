@@ -76,13 +76,17 @@ const BASE = [
   ...SMALL,
 ];
 
-Deno.test("the seed's smoke command runs and writes every output", async () => {
+/** The committed simulated fixture (fixtures/README.md), else the test's own tiny dataset. */
+const FIXTURE = new URL("../../fixtures/sim_lines_n32_train.npz", import.meta.url).pathname;
+const seedData = exists(FIXTURE) ? FIXTURE : data;
+
+Deno.test("the seed's smoke command runs on a fixture and writes every output", async () => {
   const dir = `${work}/seed`;
   const r = await train([
     "--train_data_file",
-    data,
+    seedData,
     "--test_data_file",
-    data,
+    seedData,
     "--output_dir",
     dir,
     "--max_epochs",
