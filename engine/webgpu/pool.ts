@@ -24,8 +24,11 @@ export class BufferPool {
   /** Bytes held in the free lists and the deferred list. */
   pooledBytes = 0;
 
-  /** A pool allocating from `device`. */
-  constructor(private device: GPUDevice) {}
+  /**
+   * A pool allocating from `device`; free buffers beyond `maxPooledBytes` are destroyed instead
+   * of kept (a training step at N=64, batch 16 keeps about 1 GB in the pool).
+   */
+  constructor(private device: GPUDevice, private maxPooledBytes = 4 * 2 ** 30) {}
 
   /** A buffer of at least `bytes`, from the pool when one of that class is free. */
   acquire(bytes: number): GPUBuffer {
@@ -52,8 +55,13 @@ export class BufferPool {
     this.deferred.length = 0;
   }
 
-  /** Put a buffer on the free list of its size class. */
+  /** Put a buffer on the free list of its size class, or destroy it when the pool is full. */
   private pushFree(buf: GPUBuffer): void {
+    if (this.pooledBytes > this.maxPooledBytes) {
+      this.pooledBytes -= buf.size;
+      buf.destroy();
+      return;
+    }
     const list = this.free.get(buf.size);
     if (list) list.push(buf);
     else this.free.set(buf.size, [buf]);

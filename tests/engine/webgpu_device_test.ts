@@ -1,5 +1,6 @@
 /** WebGPU backend plumbing: buffer reuse hazards, lazy submission, device loss, identity. */
 import { createWebGpuBackend } from "../../engine/webgpu/backend.ts";
+import { BufferPool } from "../../engine/webgpu/pool.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
 import { FLAT_WG } from "../../shaders/common.ts";
 import { unaryWgsl } from "../../shaders/elementwise.ts";
@@ -101,4 +102,15 @@ gpuTest("reductions and conv gradients are bit-identical across runs", async (g)
     }
   }
   for (const s of [x, dy]) g.release(s);
+});
+
+gpuTest("the pool destroys free buffers beyond its byte cap", async (g) => {
+  const pool = new BufferPool(g.rt.device, 1024);
+  const [a, b] = [pool.acquire(1000), pool.acquire(1000)];
+  pool.release(a, false);
+  pool.release(b, true);
+  pool.submitted();
+  if (pool.pooledBytes !== 1024) throw new Error(`pooled ${pool.pooledBytes} bytes, cap 1024`);
+  if (pool.acquire(1000) !== a) throw new Error("the kept buffer was not reused");
+  await Promise.resolve();
 });
