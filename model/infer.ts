@@ -7,9 +7,10 @@
  * gridsize 1: each pattern's predicted patch sits at its scan position. gridsize > 1: a group's
  * patches are merged on the model's canvas (the masked per-group merge of the physics, SPEC A1)
  * and the central N × N of that canvas is the group's object, placed at the group's mean
- * position (upstream's `trimmed_obj` at `coords_offsets`).
+ * position (upstream's `trimmed_obj` at `coords_offsets`); canvas pixels no patch's central
+ * window reached are empty and get weight 0 in the stitched average.
  */
-import { noGrad, reshape, slice, type Tensor, tidy } from "../engine/mod.ts";
+import { concat, noGrad, ones, reshape, slice, type Tensor, tidy, zeros } from "../engine/mod.ts";
 import type { PtychoDataset } from "../io/dataset.ts";
 import { canvasSize, mergePatches } from "./physics.ts";
 import type { PtychoPinn } from "./pinn.ts";
@@ -47,6 +48,8 @@ export interface Reconstruction {
   patterns: number;
   /** Groups predicted. */
   groups: number;
+  /** Pixels between the patch positions that no central crop reached (holes; 0 is good). */
+  holes: number;
   /** Seconds spent predicting (forward passes and reading results back). */
   predictSeconds: number;
   /** Seconds spent stitching. */
@@ -83,17 +86,31 @@ export function groupForInference(
   });
 }
 
-/** The object patch of each group of a batch: [B, N, N, 2] (see the module comment). */
-export function predictObjects(model: PtychoPinn, x: Tensor, offsets: Tensor): Tensor {
+/**
+ * The object patch of each group of a batch, [B, N, N, 2], and for gridsize > 1 its coverage
+ * [B, N, N] (1 where the merge had a patch, 0 where the canvas is empty; see the module comment).
+ */
+export function predictObjects(
+  model: PtychoPinn,
+  x: Tensor,
+  offsets: Tensor,
+): { objects: Tensor; coverage: Tensor | null } {
   return noGrad(() =>
     tidy(() => {
       const { n, gridsize } = model.config;
       const patches = model.patches(x);
-      const b = patches.shape[0];
-      if (gridsize === 1) return reshape(patches, [b, n, n, 2]);
+      const [b, c] = patches.shape;
+      if (gridsize === 1) return { objects: reshape(patches, [b, n, n, 2]), coverage: null };
       const m = canvasSize(n, gridsize);
       const lo = (m - n) >> 1;
-      return slice(mergePatches(patches, offsets, m), [0, lo, lo, 0], [b, n, n, 2]);
+      const centre = (t: Tensor) => slice(t, [0, lo, lo, 0], [b, n, n, 2]);
+      // Merging all-ones patches gives 1 wherever the masked merge had weight, else 0.
+      const unit = concat([ones([b, c, n, n, 1]), zeros([b, c, n, n, 1])], 4);
+      const covered = slice(centre(mergePatches(unit, offsets, m)), [0, 0, 0, 0], [b, n, n, 1]);
+      return {
+        objects: centre(mergePatches(patches, offsets, m)),
+        coverage: reshape(covered, [b, n, n]),
+      };
     })
   );
 }
@@ -126,19 +143,22 @@ export async function reconstruct(
     const t0 = performance.now();
     const batch = grouped.batch(order);
     let host: Float32Array;
+    let weights: Float32Array | undefined;
     try {
-      const objects = predictObjects(model, batch.x, batch.offsets);
+      const { objects, coverage } = predictObjects(model, batch.x, batch.offsets);
       try {
         host = await objects.data();
+        weights = coverage === null ? undefined : await coverage.data();
       } finally {
         objects.dispose();
+        coverage?.dispose();
       }
     } finally {
       batch.x.dispose();
       batch.offsets.dispose();
     }
     const t1 = performance.now();
-    stitcher.add(host, order.map((g) => xcoords[g]), order.map((g) => ycoords[g]));
+    stitcher.add(host, order.map((g) => xcoords[g]), order.map((g) => ycoords[g]), weights);
     stitchSeconds += (performance.now() - t1) / 1000;
     predictSeconds += (t1 - t0) / 1000;
     done += order.length;
@@ -152,9 +172,36 @@ export async function reconstruct(
     xcoords,
     ycoords,
     stitchCrop,
+    holes: countHoles(stitched, xcoords, ycoords),
     patterns: used.patternCount,
     groups: count,
     predictSeconds,
     stitchSeconds,
   };
+}
+
+/**
+ * Uncovered pixels inside the box spanned by the patch positions: where neighbouring positions
+ * are farther apart than the stitch crop, the stitched image has empty gaps.
+ */
+export function countHoles(
+  stitched: StitchedObject,
+  xcoords: ArrayLike<number>,
+  ycoords: ArrayLike<number>,
+): number {
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  for (let i = 0; i < xcoords.length; i++) {
+    minX = Math.min(minX, xcoords[i]);
+    maxX = Math.max(maxX, xcoords[i]);
+    minY = Math.min(minY, ycoords[i]);
+    maxY = Math.max(maxY, ycoords[i]);
+  }
+  const { originX, originY, width, height, coverage } = stitched;
+  let holes = 0;
+  for (let r = Math.max(0, Math.ceil(minY - originY)); r <= maxY - originY && r < height; r++) {
+    for (let c = Math.max(0, Math.ceil(minX - originX)); c <= maxX - originX && c < width; c++) {
+      if (coverage[r * width + c] <= 0) holes++;
+    }
+  }
+  return holes;
 }

@@ -203,6 +203,12 @@ async function run(args: ParsedArgs): Promise<void> {
     model.dispose();
   }
   if (!quiet) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+  if (recon.holes > 0) {
+    console.error(
+      `warning: ${recon.holes} px between the scan positions are covered by no patch's central ` +
+        `${recon.stitchCrop} px (left at 0); a larger --stitch-crop closes the gaps`,
+    );
+  }
   const manifest: PinnManifest = inputs.manifest;
   const { files, table } = inferenceOutputs(recon, inputs.dataset, {
     model: inputs.modelPath,
@@ -212,6 +218,7 @@ async function run(args: ParsedArgs): Promise<void> {
     gridsize: manifest.gridsize,
     n: manifest.n,
     stitch_crop: recon.stitchCrop,
+    uncovered_px_between_positions: recon.holes,
     alignment: "ground truth cut to the scan box ± stitch_crop/2 on the object grid, 2 px trim, " +
       "amplitude scaled to the truth's mean, phase planes removed",
   });

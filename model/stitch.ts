@@ -5,7 +5,8 @@
  *
  * Geometry (SPEC A1): the patch at scan position (x, y) shows O[y − N/2 + i, x − N/2 + j], so
  * patch pixel (i, j) lands at object pixel (y − N/2 + i, x − N/2 + j) — the physically correct
- * placement, canvas centre + (pos − mean pos), not its mirror image. The canvas is laid on the
+ * placement, canvas centre + (pos − mean pos), not its mirror image. Optional per-pixel weights
+ * (e.g. 0 where a merged group canvas had no patch) turn the average into a weighted one. The canvas is laid on the
  * object's pixel grid: its pixel (r, c) is object pixel (r + originY, c + originX), which makes the
  * comparison with a ground-truth object exact. Patches are added in batches; memory holds only the
  * canvas, whatever the number of patterns.
@@ -85,7 +86,7 @@ export interface StitchedObject {
   originX: number;
   /** Object row of pixel row 0. */
   originY: number;
-  /** Patches per pixel (bilinear weights summed); 0 where no patch reached. */
+  /** Patches per pixel (bilinear and pixel weights summed); 0 where no patch reached. */
   coverage: Float32Array;
 }
 
@@ -109,8 +110,15 @@ export class PatchStitcher {
   /**
    * Adds a batch of patches: `patches` holds B complex N×N patches, interleaved (re, im),
    * shape (B, N, N, 2); `xcoords`/`ycoords` give each one's scan position (length B).
+   * Optional `weights` (B, N, N) weigh each pixel in the average (default 1; 0 = the patch
+   * says nothing there).
    */
-  add(patches: ArrayLike<number>, xcoords: ArrayLike<number>, ycoords: ArrayLike<number>): void {
+  add(
+    patches: ArrayLike<number>,
+    xcoords: ArrayLike<number>,
+    ycoords: ArrayLike<number>,
+    weights?: ArrayLike<number>,
+  ): void {
     const { n, crop, originX, originY, width, height } = this.layout;
     const batch = xcoords.length;
     if (patches.length !== batch * n * n * 2 || ycoords.length !== batch) {
@@ -118,6 +126,9 @@ export class PatchStitcher {
         `expected ${batch} patches of ${n}×${n} complex (${batch * n * n * 2} values), ` +
           `got ${patches.length} values and ${ycoords.length} y coordinates`,
       );
+    }
+    if (weights !== undefined && weights.length !== batch * n * n) {
+      throw new RangeError(`expected ${batch * n * n} weights, got ${weights.length}`);
     }
     const s = cropStart(n, crop);
     const d = s - n / 2;
@@ -145,9 +156,10 @@ export class PatchStitcher {
             if (c < 0 || c >= width) continue;
             const at = r * width + c;
             const from = row + (s + l) * 2;
-            this.#re[at] += w * patches[from];
-            this.#im[at] += w * patches[from + 1];
-            this.#count[at] += w;
+            const wp = weights === undefined ? w : w * weights[from >> 1];
+            this.#re[at] += wp * patches[from];
+            this.#im[at] += wp * patches[from + 1];
+            this.#count[at] += wp;
           }
         }
       }

@@ -6,7 +6,8 @@ import { loadDataset } from "../../io/dataset.ts";
 import { writeFileAtomic } from "../../io/files.ts";
 import { readNpzFile } from "../../io/npz.ts";
 import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
-import { reconstruct } from "../../model/infer.ts";
+import { countHoles, reconstruct } from "../../model/infer.ts";
+import { stitchPatches } from "../../model/stitch.ts";
 import { encodeModelBundle, MODEL_KIND, type PinnManifest } from "../../model/model_bundle.ts";
 import { initialParameters, type NetworkConfig } from "../../model/network.ts";
 import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../../model/normalize.ts";
@@ -296,4 +297,14 @@ Deno.test("infer: missing model, wrong gridsize and bad flags are one-line error
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("gaps wider than the stitch crop are counted as holes", () => {
+  const n = 16;
+  const patches = new Float32Array(4 * n * n * 2).fill(1);
+  const near = stitchPatches(patches, [20, 28, 20, 28], [20, 20, 28, 28], n, 8);
+  assertEquals(countHoles(near, [20, 28, 20, 28], [20, 20, 28, 28]), 0);
+  const far = stitchPatches(patches, [20, 40, 20, 40], [20, 20, 40, 40], n, 8);
+  // The 21×21 box between the positions holds a 12 px wide empty cross.
+  assert(countHoles(far, [20, 40, 20, 40], [20, 20, 40, 40]) > 100);
 });

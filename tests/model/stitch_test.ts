@@ -118,3 +118,20 @@ Deno.test("stitcher rejects a batch of the wrong size", () => {
   const stitcher = new PatchStitcher(stitchLayout([10], [10], 8, 4));
   assertThrows(() => stitcher.add(new Float32Array(10), [10], [10]), RangeError, "expected 1");
 });
+
+Deno.test("per-pixel weights: a zero-weight pixel says nothing, the other patch fills in", () => {
+  const n = 8;
+  const patches = new Float32Array(2 * n * n * 2);
+  for (let i = 0; i < n * n; i++) {
+    patches[2 * i] = 1; // patch 0: value 1
+    patches[2 * (n * n + i)] = 3; // patch 1: value 3, same place
+  }
+  const weights = new Float32Array(2 * n * n).fill(1);
+  weights.fill(0, 0, n * n / 2); // patch 0 silent in its top half
+  const stitcher = new PatchStitcher(stitchLayout([10, 10], [10, 10], n, n));
+  stitcher.add(patches, [10, 10], [10, 10], weights);
+  const out = stitcher.result();
+  assertAlmostEquals(out.data[0], 3, 1e-6);
+  assertAlmostEquals(out.data[2 * (out.width * (n - 1))], 2, 1e-6);
+  assertAlmostEquals(out.coverage[0], 1, 1e-6);
+});
