@@ -1,18 +1,18 @@
 /**
  * Stride-1 2-D convolution kernels (NCHW), direct (no im2col buffer):
  *
- * - `convWeightPrepWgsl` re-lays the weights as W4[ic][ky][kx][oc] with oc padded to a multiple
- *   of 8 and read as vec4, flipping and transposing them for the input gradient, which is the
- *   same direct convolution of dy with the flipped kernel.
- * - `convDirectWgsl` is the forward (and input-gradient) kernel: each invocation computes 8
- *   consecutive output pixels of one row × 8 output channels (8 × 2 vec4 accumulators). Per input
- *   channel and kernel row it loads the 8 + KW − 1 input pixels it needs once and reuses them for
- *   all KW taps: on llvmpipe this register block ran 3× faster than one pixel per invocation
- *   (LLVMPIPE.md); on a GPU neighbouring lanes share the input row (broadcast) and read
- *   neighbouring weight vectors. KH and KW are baked into the text so the taps unroll.
- * - `convGradWeightWgsl`: each invocation owns an 8 (output channel) × 8 (input channel) block of
- *   dw for one tap (ky, kx) and sums dy·x over a fixed range of image rows; the backend splits
- *   the rows into chunks (partials) and sums the partials in a fixed order with the reduce kernel.
+ * - `convWeightPrepWgsl` re-lays the weights as W[ot][ic][ky][kx][OB] (output channels in
+ *   zero-padded blocks of OB, read as vec4), flipping and transposing them for the input
+ *   gradient, which is the same direct convolution of dy with the flipped kernel.
+ * - `convDirectWgsl` is the forward (and input-gradient) kernel: each invocation computes PX
+ *   consecutive output pixels of one row × OB output channels (`convDirectBlock`). Per input
+ *   channel it loads the KH rows of PX + KW − 1 input pixels it needs once and reuses them for
+ *   all taps; on llvmpipe big register blocks like this are what make convolution fast
+ *   (LLVMPIPE.md). On a GPU neighbouring lanes share the input rows (broadcast) and read
+ *   neighbouring weight blocks. KH, KW, PX and OB are baked into the text so everything unrolls.
+ * - `convGradWeightWgsl`: each invocation owns OB output × CB input channels × the KW taps of
+ *   one kernel row of dw and sums dy·x over a fixed range of image rows; the backend splits the
+ *   rows into chunks (partials) and sums the partials in a fixed order with the reduce kernel.
  */
 import { flatMain, gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
