@@ -1,5 +1,5 @@
 /**
- * Fused Adam/AdamW update, in place on the parameter and both moment buffers, one invocation
+ * Fused Adam/AdamW update, in place on the parameter and both moment buffers, one grid item
  * per element: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
  * p ← p − lr·wd·p − lr·(m/bc1)/(sqrt(v/bc2) + eps).
  */

@@ -7,7 +7,7 @@
  * 65535 workgroups), and recover a flat invocation index `i` from it.
  */
 
-/** Workgroup size of the flat (one invocation per output element) kernels. */
+/** Workgroup size of the flat and grid-stride kernels. */
 export const FLAT_WG = 64;
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Elementwise kernels: unary functions, broadcasting binary ops, complex multiply, polar, fill.
- * One invocation per output element (per complex pair for `cmul`/`polar`): these kernels are
+ * One grid item (see `gridMain`) per output element (per complex pair for `cmul`/`polar`): these kernels are
  * memory bound, so the only design goal is contiguous reads and writes across neighbouring lanes.
  */
 import type { BinaryOp, UnaryOp } from "../engine/backend.ts";

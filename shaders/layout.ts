@@ -1,6 +1,6 @@
 /**
  * Layout kernels: permute (transpose), pad/crop and the 2-D circular shift. Each is a gather:
- * one invocation per output element computes where its value comes from, so writes are
+ * one grid item per output element computes where its value comes from, so writes are
  * contiguous and no two invocations touch the same output.
  */
 import { at, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";

@@ -1,7 +1,7 @@
 /**
  * Reduction over the middle axis of an (outer, mid, inner) view, in a fixed order.
  *
- * One invocation owns one output and walks its `mid` range sequentially, so sums are
+ * One grid item owns one output and walks its `mid` range sequentially, so sums are
  * deterministic (no atomics) and neighbouring lanes read neighbouring `inner` elements. To keep
  * long reductions parallel, the backend may first reduce fixed-length chunks of `mid` into
  * partials (outer, chunks, inner) and then reduce the partials with the same kernel.

@@ -1,5 +1,5 @@
 /**
- * Nearest 2× upsampling and its adjoint (sum of each 2×2 block), one invocation per output
+ * Nearest 2× upsampling and its adjoint (sum of each 2×2 block), one grid item per output
  * element (gathers, so the adjoint needs no atomics).
  */
 import { gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
