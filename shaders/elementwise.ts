@@ -1,7 +1,8 @@
 /**
  * Elementwise kernels: unary functions, broadcasting binary ops, complex multiply, polar, fill.
- * One grid item (see `gridMain`) per output element (per complex pair for `cmul`/`polar`): these kernels are
- * memory bound, so the only design goal is contiguous reads and writes across neighbouring lanes.
+ * One grid item (see `gridMain`) per output element (per complex pair for `cmul`/`polar`):
+ * these kernels are memory bound, so the design goal is contiguous reads and writes across
+ * neighbouring lanes and little index arithmetic per element.
  */
 import type { BinaryOp, UnaryOp } from "../engine/backend.ts";
 import { at, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
