@@ -89,6 +89,27 @@ function loadInputs(cfg: TrainConfig, warn: (m: string) => void) {
   return { train, test, lastPath };
 }
 
+/**
+ * The model to train: the checkpoint's weights and probe with --resume, else seeded Glorot
+ * weights, log_scale = ln s0 and the dataset's probe after normalisation (SPEC A1).
+ */
+function buildModel(
+  cfg: TrainConfig,
+  train: PtychoDataset,
+  net: NetworkConfig,
+  s0: number,
+  lastPath: string,
+): { model: PtychoPinn; probe: Float32Array } {
+  if (cfg.resume) {
+    const { bundle, manifest } = loadModelBundle(lastPath);
+    return { model: modelFromBundle(bundle, manifest), probe: bundle.probe };
+  }
+  const probe = normalizeProbe(train.probe, net.n, PROBE_SCALE);
+  const values = initialParameters(net, new Rng(cfg.seed));
+  values.set(LOG_SCALE, Float32Array.of(Math.log(s0)));
+  return { model: new PtychoPinn(net, values, probe, s0), probe };
+}
+
 async function run(args: ParsedArgs): Promise<void> {
   if (args.positional.length > 0) {
     throw new PtychoInputError("arguments", `unexpected argument '${args.positional[0]}'`);
@@ -139,18 +160,7 @@ async function run(args: ParsedArgs): Promise<void> {
     trainData: fingerprintSha,
   };
   if (cfg.resume) checkResumable(lastPath, readCheckpointState(lastPath), fingerprint);
-  let model: PtychoPinn;
-  let probe: Float32Array;
-  if (cfg.resume) {
-    const { bundle, manifest } = loadModelBundle(lastPath);
-    model = modelFromBundle(bundle, manifest);
-    probe = bundle.probe;
-  } else {
-    probe = normalizeProbe(train.probe, n, PROBE_SCALE);
-    const values = initialParameters(net, new Rng(cfg.seed));
-    values.set(LOG_SCALE, Float32Array.of(Math.log(s0)));
-    model = new PtychoPinn(net, values, probe, s0);
-  }
+  const { model, probe } = buildModel(cfg, train, net, s0, lastPath);
   const monitor = cfg.checkpointMonitor === "val_loss" && valData === null
     ? "train_loss"
     : cfg.checkpointMonitor;
