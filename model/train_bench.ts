@@ -17,6 +17,8 @@ export interface TrainBenchOptions {
   warmupSteps: number;
   /** Timed steps. */
   steps: number;
+  /** Called after every step (tests use it to watch memory). */
+  afterStep?: () => void;
 }
 
 /** Measured throughput. */
@@ -54,6 +56,7 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     optimizer.step();
     optimizer.zeroGrad();
     getBackend().flush();
+    opts.afterStep?.();
     return loss;
   };
   for (let i = 0; i < opts.warmupSteps; i++) step().dispose();

@@ -44,3 +44,20 @@ gpuTest(
     }
   },
 );
+
+gpuTest("device memory stays flat over training steps", async (gpu) => {
+  const before = getBackend();
+  try {
+    setBackend(gpu);
+    const live: number[] = [];
+    await benchTrainingSteps({
+      ...small,
+      warmupSteps: 0,
+      steps: 8,
+      afterStep: () => live.push(gpu.memory().liveStorages),
+    });
+    assert(live.slice(2).every((v) => v === live[1]), `live storages per step: ${live}`);
+  } finally {
+    setBackend(before);
+  }
+});
