@@ -45,7 +45,13 @@ export class WebGpuBackend implements Backend {
     if (!(s instanceof GpuStorage)) {
       throw new Error("storage does not belong to the WebGPU backend");
     }
+    if (s.released) throw new Error("WebGPU storage used after release");
     return s;
+  }
+
+  /** Throw before anything is allocated if an input is foreign or released. */
+  private validate(...inputs: Storage[]): void {
+    for (const s of inputs) this.st(s);
   }
 
   /** Copy host data into a new storage. */
@@ -98,6 +104,7 @@ export class WebGpuBackend implements Backend {
 
   /** out[i] = f(x[i]). */
   unary(x: Storage, op: UnaryOp, a: number, b: number): Storage {
+    this.validate(x);
     const n = x.size;
     const y = this.rt.alloc(n);
     const params = new Uint32Array([n, f32bits(a), f32bits(b), 0]);
@@ -114,6 +121,7 @@ export class WebGpuBackend implements Backend {
     outShape: readonly number[],
     op: BinaryOp,
   ): Storage {
+    this.validate(a, b);
     const n = outShape.reduce((p, q) => p * q, 1);
     const y = this.rt.alloc(n);
     const same = a.size === n && b.size === n;
@@ -131,6 +139,7 @@ export class WebGpuBackend implements Backend {
     outShape: readonly number[],
     conjB: boolean,
   ): Storage {
+    this.validate(a, b);
     const n = outShape.reduce((p, q) => p * q, 1);
     const y = this.rt.alloc(n);
     const pairs = n / 2;
@@ -145,6 +154,7 @@ export class WebGpuBackend implements Backend {
 
   /** Interleaved (amp cos φ, amp sin φ). */
   polar(amp: Storage, phase: Storage): Storage {
+    this.validate(amp, phase);
     const n = amp.size;
     const y = this.rt.alloc(2 * n);
     const params = new Uint32Array([n]);
@@ -154,6 +164,7 @@ export class WebGpuBackend implements Backend {
 
   /** Reduce the middle axis of an (outer, mid, inner) view in a fixed order. */
   reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage {
+    this.validate(x);
     const outputs = outer * inner;
     // Few outputs with a long axis: reduce fixed chunks first so enough lanes work, then
     // reduce the partials; the order is fixed by the shape, so results are deterministic.
@@ -187,6 +198,7 @@ export class WebGpuBackend implements Backend {
 
   /** Transpose: out axis i is input axis perm[i]. */
   permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage {
+    this.validate(x);
     const y = this.rt.alloc(x.size);
     const params = permuteParams(x.size, shape, perm);
     this.rt.dispatch(permuteWgsl(), params, [this.st(x), y], groups(x.size));
@@ -200,6 +212,7 @@ export class WebGpuBackend implements Backend {
     before: readonly number[],
     after: readonly number[],
   ): Storage {
+    this.validate(x);
     const n = shape.reduce((p, s, d) => p * (s + before[d] + after[d]), 1);
     const y = this.rt.alloc(n);
     if (x.size === 0) {
@@ -245,6 +258,7 @@ export class WebGpuBackend implements Backend {
 
   /** 2×2 max pool, stride 2, "same" padding. */
   maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage {
+    this.validate(x);
     const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
     const y = this.rt.alloc(n * c * oh * ow);
     const params = new Uint32Array([n * c, h, w, oh, ow]);
@@ -254,6 +268,7 @@ export class WebGpuBackend implements Backend {
 
   /** Gradient of maxPool2d (to the first maximum of each window). */
   maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage {
+    this.validate(x, dy);
     const params = new Uint32Array([n * c, h, w, Math.ceil(h / 2), Math.ceil(w / 2)]);
     const dx = this.rt.alloc(n * c * h * w);
     this.rt.dispatch(maxPoolGradWgsl(), params, [this.st(x), this.st(dy), dx], groups(dx.size));
@@ -262,6 +277,7 @@ export class WebGpuBackend implements Backend {
 
   /** Nearest 2× upsampling of (planes, h, w). */
   upsample2x(x: Storage, planes: number, h: number, w: number): Storage {
+    this.validate(x);
     const y = this.rt.alloc(planes * 4 * h * w);
     const params = new Uint32Array([planes, h, w]);
     this.rt.dispatch(upsample2xWgsl(), params, [this.st(x), y], groups(y.size));
@@ -270,6 +286,7 @@ export class WebGpuBackend implements Backend {
 
   /** Sum of each 2×2 block: (planes, 2h, 2w) → (planes, h, w). */
   sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage {
+    this.validate(x);
     const y = this.rt.alloc(planes * h * w);
     const params = new Uint32Array([planes, h, w]);
     this.rt.dispatch(sumPool2x2Wgsl(), params, [this.st(x), y], groups(y.size));
@@ -291,6 +308,7 @@ export class WebGpuBackend implements Backend {
     shiftY: number,
     shiftX: number,
   ): Storage {
+    this.validate(x);
     const mod = (a: number, m: number) => ((a % m) + m) % m;
     const n = batch * h * w * inner;
     const y = this.rt.alloc(n);
@@ -309,6 +327,7 @@ export class WebGpuBackend implements Backend {
     inner: number,
     adjoint: boolean,
   ): Storage {
+    this.validate(x, offsets);
     const n = batch * h * w * inner;
     const y = this.rt.alloc(n);
     const params = new Uint32Array([n, h, w, inner]);

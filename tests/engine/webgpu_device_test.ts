@@ -32,6 +32,7 @@ gpuTest(
 gpuTest("kernels record lazily; using a released storage throws", async (g) => {
   const x = g.fill(10, 2);
   g.release(x);
+  const live = g.memory().liveStorages;
   let threw = false;
   try {
     g.unary(x, "neg", 0, 0);
@@ -39,6 +40,7 @@ gpuTest("kernels record lazily; using a released storage throws", async (g) => {
     threw = true;
   }
   if (!threw) throw new Error("expected an error for a released storage");
+  if (g.memory().liveStorages !== live) throw new Error("a failed kernel call leaked a storage");
   if (g.readSync(g.fill(1, 0)) !== null) throw new Error("readSync must be null");
   if (!g.description) throw new Error("empty adapter description");
   await Promise.resolve();
