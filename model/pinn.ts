@@ -7,7 +7,6 @@
  * gridsize > 1 (object_big).
  */
 import {
-  add,
   detach,
   div,
   exp,
@@ -18,7 +17,7 @@ import {
   type Tensor,
   tensor,
 } from "../engine/mod.ts";
-import { lnFactorialMean, type LossKind, trainingLoss } from "./losses.ts";
+import { type LossKind, poissonNllReported, trainingLoss } from "./losses.ts";
 import { Generator, type NetworkConfig, parameterShapes } from "./network.ts";
 import { diffractIntensity, overlapConstraint } from "./physics.ts";
 
@@ -107,9 +106,12 @@ export class PtychoPinn {
   /** Training objective and reported value of one batch. */
   loss(batch: Batch, kind: LossKind): BatchLoss {
     const counts = this.counts(batch.x);
-    const loss = trainingLoss(kind, this.intensity(batch), this.scale(), counts);
+    const intensity = this.intensity(batch), scale = this.scale();
+    const loss = trainingLoss(kind, intensity, scale, counts);
     const reported = noGrad(() =>
-      kind === "poisson" ? add(detach(loss), lnFactorialMean(counts)) : detach(loss)
+      kind === "poisson"
+        ? poissonNllReported(detach(intensity), detach(scale), counts)
+        : detach(loss)
     );
     return { loss, reported };
   }

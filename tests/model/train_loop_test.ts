@@ -130,7 +130,13 @@ Deno.test("the loop releases every tensor it creates", async () => {
 });
 
 Deno.test("early stopping after `patience` epochs without improvement", async () => {
-  const r = await run(`${work}/stop`, { learningRate: 1e-30, earlyStopPatience: 1, maxEpochs: 5 });
+  // lr ≈ 0 and one batch per epoch: every epoch reports exactly the same loss.
+  const r = await run(`${work}/stop`, {
+    learningRate: 1e-30,
+    earlyStopPatience: 1,
+    maxEpochs: 5,
+    batchSize: 8,
+  });
   assertEquals(r.result.outcome, "early-stopped");
   assertEquals(r.result.history.length, 2);
   assert(r.lines.some((l) => l.startsWith("early stopping")));
@@ -158,7 +164,7 @@ Deno.test("MAE loss with the exponential schedule", async () => {
 });
 
 Deno.test("a resumed plateau schedule halves the rate where the uninterrupted one does", async () => {
-  const flat = { scheduler: "plateau" as const, learningRate: 1e-30, maxEpochs: 5 };
+  const flat = { scheduler: "plateau" as const, learningRate: 1e-30, maxEpochs: 5, batchSize: 8 };
   const whole = await run(`${work}/plateau`, flat);
   const rates = whole.result.history.map((h) => h.lr);
   // No improvement (lr ≈ 0): the rate stays for epochs 1–4 and the schedule acts at epoch 5.
