@@ -18,7 +18,7 @@ import { runTraining } from "./train.ts";
 import { resolveTrainConfig, TRAIN_FLAGS, type TrainConfig } from "./train_config.ts";
 import { prepareDataset } from "./train_data.ts";
 
-/** Exit code of a run stopped by SIGINT after writing its checkpoint. */
+/** Exit code of a run stopped by SIGINT (or SIGTERM) after writing its checkpoint. */
 export const INTERRUPTED_EXIT_CODE = 130;
 
 function checkN(ds: PtychoDataset): void {
@@ -206,7 +206,9 @@ async function run(args: ParsedArgs): Promise<void> {
     interrupted = true;
     console.error("\ninterrupt: finishing the current step and writing a checkpoint...");
   };
-  Deno.addSignalListener("SIGINT", onSigint);
+  // SIGTERM (a scheduler's preemption) is treated like Ctrl-C where the platform has it.
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, onSigint);
   try {
     const result = await runTraining({
       maxEpochs: cfg.maxEpochs,
@@ -246,7 +248,7 @@ async function run(args: ParsedArgs): Promise<void> {
     outputs.push(`${cfg.outputDir}/loss_curve.svg`);
     console.log(`wrote ${outputs.join(", ")}`);
   } finally {
-    Deno.removeSignalListener("SIGINT", onSigint);
+    for (const signal of signals) Deno.removeSignalListener(signal, onSigint);
     model.dispose();
   }
 }
