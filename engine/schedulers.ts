@@ -72,7 +72,8 @@ export class ReduceOnPlateauLr implements LrScheduler {
         this.#best = lastValLoss;
         this.#bad = 0;
       } else if (++this.#bad > this.patience) {
-        this.#lr = Math.max(this.minLr, this.#lr * this.factor);
+        // Never raise the rate: a schedule started below minLr stays where it is.
+        this.#lr = Math.min(this.#lr, Math.max(this.minLr, this.#lr * this.factor));
         this.#bad = 0;
       }
     }

@@ -102,6 +102,8 @@ Deno.test("learning-rate schedules", () => {
   const losses = [5, 4, 4, 4, 4, 4, 4, 4, 4];
   const lrs = losses.map((l, e) => plateau.lrForEpoch(e + 1, l));
   assertEquals(lrs, [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25]);
+  const low = new E.ReduceOnPlateauLr(0.01, 0.5, 0, 0.1);
+  assertEquals([3, 3, 3].map((l, e) => low.lrForEpoch(e + 1, l)), [0.01, 0.01, 0.01]);
 });
 
 Deno.test("Rng: same seed same stream, sane moments, shuffles and choices", () => {
