@@ -15,9 +15,12 @@ export interface SectionTable {
   rows: string[][];
 }
 
+/** Load average (1, 5, 15 min) when this module was loaded, i.e. when the bench started. */
+const LOAD_AT_START = Deno.loadavg();
+
 /**
- * What the machine is: OS, logical CPUs, memory, load when the run started (the CPU model comes
- * with the peer's environment: Deno reads /proc only under --allow-all).
+ * What the machine is: OS, logical CPUs, memory, load at the start and end of the run (the CPU
+ * model comes with the peer's environment: Deno reads /proc only under --allow-all).
  */
 export function machineInfo(): Record<string, unknown> {
   return {
@@ -25,7 +28,8 @@ export function machineInfo(): Record<string, unknown> {
     os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
     logicalCpus: navigator.hardwareConcurrency,
     memoryBytes: Deno.systemMemoryInfo().total,
-    loadAverage: Deno.loadavg(),
+    loadAverageAtStart: LOAD_AT_START,
+    loadAverageAtEnd: Deno.loadavg(),
   };
 }
 
@@ -58,6 +62,7 @@ export function writeResults(
   const record = {
     date: date.toISOString(),
     command: `deno task bench ${Deno.args.join(" ")}`.trim(),
+    elapsedSeconds: Math.round(performance.now() / 1000),
     options,
     machine,
     adapters: backends.map((b) => ({ backend: b.name, description: b.description })),
