@@ -295,3 +295,21 @@ export const COMPARISON_COLUMNS = [
   "ratio ours/peer",
   "peak memory",
 ];
+
+/** How to read the ratio column. */
+export const COMPARISON_NOTE =
+  "Ratio ours/peer per interleaved pair: above 1 means ours is faster for groups/s and " +
+  "patterns/s, slower for seconds. The peer is PyTorch on all CPU cores.";
+
+/** One line on the peer's golden check (SPEC A1 fixtures). */
+export function goldenLine(golden: Comparison["peerGolden"]): string {
+  if (typeof golden === "string") return `peer golden check: not run (${golden})`;
+  const parts = Object.entries(golden).map(([name, r]) => {
+    const c = r as Record<string, unknown>;
+    if (typeof c.skipped === "string") return `${name} skipped (${c.skipped})`;
+    const fwd = Number(c.forward_max_err_rel_to_max).toExponential(1);
+    const loss = Number(c.poisson_loss_rel_err).toExponential(1);
+    return `${name} ${c.pass ? "pass" : "FAIL"} (forward ${fwd}, loss ${loss})`;
+  });
+  return `peer golden check: ${parts.join("; ")}`;
+}

@@ -9,7 +9,13 @@
 import type { Backend } from "../engine/backend.ts";
 import { cpuBackend } from "../engine/cpu/backend.ts";
 import { createWebGpuBackend, WebGpuBackend } from "../engine/webgpu/backend.ts";
-import { compareWithPeer, COMPARISON_COLUMNS, comparisonRows } from "./compare.ts";
+import {
+  compareWithPeer,
+  COMPARISON_COLUMNS,
+  COMPARISON_NOTE,
+  comparisonRows,
+  goldenLine,
+} from "./compare.ts";
 import { benchInference } from "./infer.ts";
 import { benchKernels } from "./kernels.ts";
 import { type SectionTable, writeResults } from "./report.ts";
@@ -117,5 +123,6 @@ if (import.meta.main) {
   const comparison = await compareWithPeer({ backends: measured, quick, reps });
   const table = markdownTable(COMPARISON_COLUMNS, comparisonRows(comparison.figures));
   console.log(`## Ours against the PyTorch peer (interleaved pairs)\n\n${table}\n`);
+  console.log(`${COMPARISON_NOTE}\n${goldenLine(comparison.peerGolden)}\n`);
   console.log(`results: ${writeResults(measured, tables, comparison, { quick, reps })}`);
 }
