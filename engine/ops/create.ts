@@ -18,7 +18,11 @@ export function tensor(
 }
 
 /** A tensor of the given shape filled with `value`. */
-export function full(shape: readonly number[], value: number, backend: Backend = getBackend()): Tensor {
+export function full(
+  shape: readonly number[],
+  value: number,
+  backend: Backend = getBackend(),
+): Tensor {
   return wrap(backend, backend.fill(shapeSize(shape), value), shape);
 }
 
