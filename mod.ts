@@ -18,3 +18,4 @@ export type {
 export type { Node } from "./engine/tensor.ts";
 export { CpuBackend } from "./engine/cpu/backend.ts";
 export * from "./io/mod.ts";
+export * from "./model/mod.ts";

@@ -187,7 +187,7 @@ export function stitchPatches(
   xcoords: ArrayLike<number>,
   ycoords: ArrayLike<number>,
   n: number,
-  crop = defaultStitchCrop(n),
+  crop: number = defaultStitchCrop(n),
 ): StitchedObject {
   const stitcher = new PatchStitcher(stitchLayout(xcoords, ycoords, n, crop));
   stitcher.add(patches, xcoords, ycoords);

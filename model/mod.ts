@@ -1,0 +1,37 @@
+/** The model layer's public surface: PtychoPINN, its physics, data preparation and evaluation. */
+export { type Batch, type BatchLoss, PtychoPinn } from "./pinn.ts";
+export {
+  Generator,
+  type NetworkConfig,
+  parameterCount,
+  parameterShapes,
+  SUPPORTED_N,
+} from "./network.ts";
+export {
+  canvasSize,
+  diffract,
+  diffractIntensity,
+  extractPatches,
+  illuminate,
+  mergePatches,
+  overlapConstraint,
+} from "./physics.ts";
+export { amplitudeMae, type LossKind, poissonNll, poissonNllReported } from "./losses.ts";
+export { type GroupingOptions, groupPositions, type Groups } from "./grouping.ts";
+export { initialIntensityScale, normalizationFactor, normalizeProbe } from "./normalize.ts";
+export {
+  type AlignOptions,
+  type ChannelMetrics,
+  type ComplexImage,
+  type EvaluateOptions,
+  evaluateReconstruction,
+  type ReconstructionMetrics,
+  type ScanBounds,
+} from "./metrics.ts";
+export { defaultStitchCrop, type StitchedObject, stitchPatches } from "./stitch.ts";
+export { type InferOptions, reconstruct, type Reconstruction } from "./infer.ts";
+export { type ObjectKind, simulateDataset, type SimulationRecipe } from "./simulate_dataset.ts";
+export type { SimulatedDataset, SimulationResult } from "./simulate.ts";
+export type { ComplexImage as ObjectImage } from "./objects.ts";
+export type { ScanPositions } from "./scan.ts";
+export { loadModelBundle, modelFromBundle, type PinnManifest } from "./model_bundle.ts";
