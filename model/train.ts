@@ -120,7 +120,8 @@ export function makeScheduler(kind: SchedulerKind, lr: number, maxEpochs: number
     case "cosine":
       return new WarmupCosineLr(lr, maxEpochs, 0, 0.1);
     case "plateau":
-      return new ReduceOnPlateauLr(lr, 0.5, 2, 5e-5, 0);
+      // Upstream floor 5e-5; a run that starts near or below it gets 1 % of its own rate.
+      return new ReduceOnPlateauLr(lr, 0.5, 2, Math.min(5e-5, lr * 0.01), 0);
     default:
       return new ConstantLr(lr);
   }
