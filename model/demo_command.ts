@@ -18,10 +18,10 @@ export const DEMO_TRAINING: Readonly<Record<string, string>> = {
   gridsize: "2",
   n_filters_scale: "0.25",
   n_images: "256",
-  batch_size: "8",
-  "learning-rate": "0.004",
+  batch_size: "4",
+  "learning-rate": "0.003",
   scheduler: "cosine",
-  "log-every": "8",
+  "log-every": "16",
 };
 
 const flags: readonly FlagSpec[] = [
@@ -29,8 +29,8 @@ const flags: readonly FlagSpec[] = [
   {
     name: "max_epochs",
     type: "int",
-    default: 20,
-    help: "training epochs (more = sharper images; 4–9 s each on 2 cores)",
+    default: 12,
+    help: "training epochs (more = sharper images; about 6 s each on 2 cores)",
   },
   {
     name: "accelerator",
@@ -89,7 +89,7 @@ async function run(args: ParsedArgs): Promise<void> {
 /** The `demo` subcommand. */
 export const demoCommand: Command = {
   name: "demo",
-  usage: "demo [--output_dir demo_out] [--max_epochs 20] [--accelerator auto|cpu|webgpu]",
+  usage: "demo [--output_dir demo_out] [--max_epochs 12] [--accelerator auto|cpu|webgpu]",
   summary:
     "Train a small PtychoPINN on the bundled simulated scan (fixtures/sim_lines_n32_*.npz), " +
     "reconstruct the held-out scan of the same object and write the amplitude/phase images, " +
