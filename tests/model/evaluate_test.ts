@@ -1,26 +1,10 @@
 import { assert, assertAlmostEquals, assertEquals } from "../assert.ts";
-import { main } from "../../cli.ts";
+import { runCli } from "../cli_run.ts";
 import { writeFileAtomic } from "../../io/files.ts";
 import { readNpzFile, writeNpzFile } from "../../io/npz.ts";
 import { encodeReconstructionNpz, readReconstructionNpz } from "../../model/evaluate_files.ts";
 import { stitchPatches } from "../../model/stitch.ts";
 import { asymmetricObject, extractPatches, rasterScan } from "./metrics_helpers.ts";
-
-/** Runs the CLI in-process, capturing console output. */
-async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 /** A ground-truth dataset file and a reconstruction stitched from its exact patches. */
 function makeFiles(dir: string, mirrored = false): { recon: string; truth: string } {

@@ -1,5 +1,5 @@
 import { assert, assertAlmostEquals, assertEquals } from "../assert.ts";
-import { main } from "../../cli.ts";
+import { runCli } from "../cli_run.ts";
 import { cpuBackend, Rng, setBackend } from "../../engine/mod.ts";
 import { encodeBundle } from "../../io/bundle.ts";
 import { loadDataset } from "../../io/dataset.ts";
@@ -50,21 +50,6 @@ async function writeModel(dir: string, n: number, gridsize: number): Promise<str
   Deno.mkdirSync(dir, { recursive: true });
   writeFileAtomic(`${dir}/model.zip`, bytes);
   return `${dir}/model.zip`;
-}
-
-async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
 }
 
 Deno.test("the seed's infer command writes every A6 output (gridsize 1, folder as model_path)", async () => {
