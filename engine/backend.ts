@@ -45,7 +45,8 @@ export type BinaryOp =
   | "mul"
   | "div"
   | "eq" // 1 where a == b, else 0
-  | "gt"; // 1 where a > b, else 0
+  | "gt" // 1 where a > b, else 0
+  | "reluGrad"; // a where b > 0, else 0 (the ReLU gradient, b being the ReLU's output)
 
 /** Reductions over the middle axis of an (outer, mid, inner) view. */
 export type ReduceOp = "sum" | "max";
@@ -126,8 +127,10 @@ export interface Kernels {
   /**
    * 2-D cross-correlation, stride 1, zero padding: x (n, c, h, w), w (o, c, kh, kw) →
    * out (n, o, outH, outW), out[n,o,y,x] = Σ_{c,i,j} x[n, c, y+i-padTop, x+j-padLeft]·w[o,c,i,j].
+   * With an epilogue, each output value then gets bias[o] added and/or max(·, 0) applied in the
+   * same pass (a fused layer saves two full passes over the activation).
    */
-  conv2d(x: Storage, w: Storage, g: Conv2dGeometry): Storage;
+  conv2d(x: Storage, w: Storage, g: Conv2dGeometry, epilogue?: ConvEpilogue): Storage;
   /** Gradient of conv2d w.r.t. x: dy (n, o, outH, outW), w → dx (n, c, h, w). */
   conv2dGradInput(dy: Storage, w: Storage, g: Conv2dGeometry): Storage;
   /** Gradient of conv2d w.r.t. w: x, dy → dw (o, c, kh, kw). */
@@ -209,6 +212,14 @@ export interface Conv2dGeometry {
   outH: number;
   /** Output width. */
   outW: number;
+}
+
+/** What {@link Kernels.conv2d} applies to each output value before storing it. */
+export interface ConvEpilogue {
+  /** Per-output-channel bias (o values), added first; null for none. */
+  bias: Storage | null;
+  /** Apply max(·, 0) after the bias. */
+  relu: boolean;
 }
 
 /** Dimensions of a batched matmul (see {@link Kernels.matmul}). */

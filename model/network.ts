@@ -15,11 +15,11 @@
 import {
   add,
   conv2d,
+  type ConvActivation,
   maxPool2d,
   mul,
   pad,
   polar,
-  relu,
   type Rng,
   sigmoid,
   silu,
@@ -162,12 +162,14 @@ export class Generator {
     this.#borderMask = tensor(borderMaskValues(config.n), [1, 1, config.n, config.n]);
   }
 
-  #conv(x: Tensor, name: string): Tensor {
-    return conv2d(x, this.params.get(`${name}.weight`)!, this.params.get(`${name}.bias`)!);
+  #conv(x: Tensor, name: string, activation: ConvActivation = "none"): Tensor {
+    const w = this.params.get(`${name}.weight`)!, b = this.params.get(`${name}.bias`)!;
+    return conv2d(x, w, b, "same", activation);
   }
 
+  /** conv → ReLU → conv → ReLU, each conv with its bias and ReLU fused into one kernel. */
   #block(x: Tensor, name: string): Tensor {
-    return relu(this.#conv(relu(this.#conv(x, `${name}.conv1`)), `${name}.conv2`));
+    return this.#conv(this.#conv(x, `${name}.conv1`, "relu"), `${name}.conv2`, "relu");
   }
 
   #decoder(h: Tensor, head: string, activation: (t: Tensor) => Tensor): Tensor {

@@ -60,9 +60,16 @@ ${
 
 /**
  * Direct convolution with a KH × KW kernel, PX output pixels × OB output channels per
- * invocation; uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, tilesX, tilesO).
+ * invocation, optionally adding a per-channel bias (binding 4) and applying ReLU on store;
+ * uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, tilesX, tilesO).
  */
-export function convDirectWgsl(KH: number, KW: number, PX: number, OB: number): string {
+export function convDirectWgsl(
+  KH: number,
+  KW: number,
+  PX: number,
+  OB: number,
+  epilogue: { bias: boolean; relu: boolean } = { bias: false, relu: false },
+): string {
   const L = PX + KW - 1;
   const js = [...Array(PX).keys()];
   const hs = [...Array(OB / 4).keys()];
@@ -122,14 +129,22 @@ export function convDirectWgsl(KH: number, KW: number, PX: number, OB: number): 
   for (const j of js) {
     out.push(`  if (u32(x0) + ${j}u < p.outW) {`);
     for (let q = 0; q < OB; q++) {
-      const v = `acc${j}_${q >> 2}[${q % 4}]`;
-      out.push(`    if (ot * ${OB}u + ${q}u < p.o) { Y[yBase + ${q}u * ohw + ${j}u] = ${v}; }`);
+      // The fused epilogue (bias, then ReLU) costs nothing next to the C·KH·KW terms per value
+      // and saves the separate bias and activation passes over the whole output.
+      let v = `acc${j}_${q >> 2}[${q % 4}]`;
+      if (epilogue.bias) v = `${v} + B[ot * ${OB}u + ${q}u]`;
+      const store = epilogue.relu
+        ? `let v = ${v}; Y[yBase + ${q}u * ohw + ${j}u] = select(0.0, v, v > 0.0);`
+        : `Y[yBase + ${q}u * ohw + ${j}u] = ${v};`;
+      out.push(`    if (ot * ${OB}u + ${q}u < p.o) { ${store} }`);
     }
     out.push("  }");
   }
   return `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32, padTop: i32,
   padLeft: i32, tilesX: u32, tilesO: u32 }
-${UNIFORM_P}${readBuf(1, "X")}${readBuf(2, "W", "vec4f")}${writeBuf(3, "Y")}
+${UNIFORM_P}${readBuf(1, "X")}${readBuf(2, "W", "vec4f")}${writeBuf(3, "Y")}${
+    epilogue.bias ? readBuf(4, "B") : ""
+  }
 ${flatMain(out.join("\n"))}`;
 }
 

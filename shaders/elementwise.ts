@@ -78,6 +78,7 @@ const BINARY_EXPR: Record<BinaryOp, string> = {
   div: "u / v",
   eq: "select(0.0, 1.0, u == v)",
   gt: "select(0.0, 1.0, u > v)",
+  reluGrad: "select(0.0, u, v > 0.0)",
 };
 
 /**

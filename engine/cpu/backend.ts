@@ -8,12 +8,13 @@ import type {
   Backend,
   BinaryOp,
   Conv2dGeometry,
+  ConvEpilogue,
   ReduceOp,
   Storage,
   UnaryOp,
 } from "../backend.ts";
 import { adam } from "./adam.ts";
-import { conv2d, conv2dGradInput, conv2dGradWeight } from "./conv.ts";
+import { conv2d, conv2dGradInput, conv2dGradWeight, convEpilogue } from "./conv.ts";
 import { binary, cmul, polar, unary } from "./elementwise.ts";
 import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d } from "./layout.ts";
@@ -133,9 +134,11 @@ export class CpuBackend implements Backend {
     return this.#wrap(matmul(dataOf(a), dataOf(b), dims));
   }
 
-  /** Stride-1 2-D cross-correlation with zero padding. */
-  conv2d(x: Storage, w: Storage, g: Conv2dGeometry): Storage {
-    return this.#wrap(conv2d(dataOf(x), dataOf(w), g));
+  /** Stride-1 2-D cross-correlation with zero padding, then the optional bias and ReLU. */
+  conv2d(x: Storage, w: Storage, g: Conv2dGeometry, epilogue?: ConvEpilogue): Storage {
+    const out = conv2d(dataOf(x), dataOf(w), g);
+    if (epilogue) convEpilogue(out, g, epilogue.bias && dataOf(epilogue.bias), epilogue.relu);
+    return this.#wrap(out);
   }
 
   /** Gradient of conv2d w.r.t. its input. */

@@ -75,6 +75,23 @@ export function conv2d(x: Float32Array, wt: Float32Array, g: Conv2dGeometry): Fl
   return out;
 }
 
+/** In place on out (n, o, outH, outW): add bias[o] (when given), then max(·, 0) with `relu`. */
+export function convEpilogue(
+  out: Float32Array,
+  g: Conv2dGeometry,
+  bias: Float32Array | null,
+  relu: boolean,
+): void {
+  const hw = g.outH * g.outW;
+  for (let plane = 0; plane < g.n * g.o; plane++) {
+    const b = bias ? bias[plane % g.o] : 0;
+    for (let i = plane * hw; i < (plane + 1) * hw; i++) {
+      const v = out[i] + b;
+      out[i] = relu && !(v > 0) ? 0 : v;
+    }
+  }
+}
+
 /** dx (n, c, h, w) = Σ over output positions of dy · w, i.e. col2im(Wᵀ · dy) per image. */
 export function conv2dGradInput(
   dy: Float32Array,

@@ -189,6 +189,9 @@ function binaryRow(
     case "gt":
       for (let t = 0; t < len; t++) out[o + t] = a[ai + t * aStep] > b[bi + t * bStep] ? 1 : 0;
       break;
+    case "reluGrad":
+      for (let t = 0; t < len; t++) out[o + t] = b[bi + t * bStep] > 0 ? a[ai + t * aStep] : 0;
+      break;
     default:
       throw new Error(`unknown binary op ${op satisfies never}`);
   }

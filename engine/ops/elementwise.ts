@@ -47,8 +47,8 @@ export const abs = (x: Tensor): Tensor => unary(x, "abs", (g) => mul(g, sign(x))
 export const sign = (x: Tensor): Tensor => unary(x, "sign", null);
 /** 1 where x > 0, else 0 (no gradient). */
 export const step = (x: Tensor): Tensor => unary(x, "step", null);
-/** max(x, 0) */
-export const relu = (x: Tensor): Tensor => unary(x, "relu", (g) => mul(g, step(x)));
+/** max(x, 0); its gradient is one {@link reluGrad} pass on the output. */
+export const relu = (x: Tensor): Tensor => unary(x, "relu", (g, y) => reluGrad(g, y));
 /** Logistic sigmoid. */
 export const sigmoid = (x: Tensor): Tensor =>
   unary(x, "sigmoid", (g, y) => mul(g, mul(y, sub(1, y))));
@@ -178,6 +178,14 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
     n[0] ? sumTo(div(g, b), a.shape) : null,
     n[1] ? sumTo(neg(div(mul(g, a), square(b))), b.shape) : null,
   ]);
+}
+
+/**
+ * The ReLU gradient in one pass: g where y > 0, else 0, with y the ReLU's output (same mask as
+ * its input's, since y > 0 exactly where x > 0). Linear in g; y only selects.
+ */
+export function reluGrad(g: Tensor, y: Tensor): Tensor {
+  return binary(g, y, "reluGrad", (gg, n) => [n[0] ? sumTo(reluGrad(gg, y), g.shape) : null, null]);
 }
 
 /** 1 where a == b, else 0 (broadcasting, no gradient). */

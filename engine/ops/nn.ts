@@ -2,7 +2,7 @@
 import type { Conv2dGeometry } from "../backend.ts";
 import { commonBackend, record } from "../autograd.ts";
 import { shapeSize, type Tensor } from "../tensor.ts";
-import { add } from "./elementwise.ts";
+import { reluGrad } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
 import { reshape } from "./shape.ts";
 
@@ -63,13 +63,43 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 /** "same" (TF: output = input size, extra padding at the end) or "valid" (no padding). */
 export type Padding = "same" | "valid";
 
-function conv2dRaw(x: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
-  const backend = commonBackend("conv2d", [x, w]);
-  const storage = backend.conv2d(x.storage, w.storage, g);
-  return record("conv2d", [x, w], backend, storage, [g.n, g.o, g.outH, g.outW], (dy, needs) => [
-    needs[0] ? conv2dGradInput(dy, w, g) : null,
-    needs[1] ? conv2dGradWeight(x, dy, g) : null,
-  ]);
+/** Activation applied inside {@link conv2d}'s kernel: "none" or "relu". */
+export type ConvActivation = "none" | "relu";
+
+/**
+ * One fused layer: z = conv(x, w) (+ bias) (then ReLU), in one kernel pass. The backward pass
+ * masks dy once (ReLU), then feeds it to both conv gradients and sums it for the bias.
+ */
+function conv2dLayer(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  g: Conv2dGeometry,
+  relu: boolean,
+): Tensor {
+  const inputs = bias === null ? [x, w] : [x, w, bias];
+  const backend = commonBackend("conv2d", inputs);
+  const storage = backend.conv2d(x.storage, w.storage, g, {
+    bias: bias?.storage ?? null,
+    relu,
+  });
+  const z: Tensor = record(
+    "conv2d",
+    inputs,
+    backend,
+    storage,
+    [g.n, g.o, g.outH, g.outW],
+    (dz, needs) => {
+      const dy = relu ? reluGrad(dz, z) : dz;
+      const grads = [
+        needs[0] ? conv2dGradInput(dy, w, g) : null,
+        needs[1] ? conv2dGradWeight(x, dy, g) : null,
+      ];
+      if (bias !== null) grads.push(needs[2] ? sum(dy, [0, 2, 3]) : null);
+      return grads;
+    },
+  );
+  return z;
 }
 
 function conv2dGradInput(dy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
@@ -97,17 +127,21 @@ function conv2dGradWeight(x: Tensor, dy: Tensor, g: Conv2dGeometry): Tensor {
 }
 
 /**
- * 2-D convolution (cross-correlation, stride 1) of x (n, c, h, w) with w (o, c, kh, kw) and an
- * optional bias (o).
+ * 2-D convolution (cross-correlation, stride 1) of x (n, c, h, w) with w (o, c, kh, kw), an
+ * optional bias (o) and an optional ReLU, all in one kernel pass.
  */
 export function conv2d(
   x: Tensor,
   w: Tensor,
   bias: Tensor | null = null,
   padding: Padding = "same",
+  activation: ConvActivation = "none",
 ): Tensor {
   if (x.rank !== 4 || w.rank !== 4 || x.shape[1] !== w.shape[1]) {
     throw new Error(`conv2d: input [${x.shape}] and weight [${w.shape}] do not match (NCHW, OCKK)`);
+  }
+  if (bias !== null && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) {
+    throw new Error(`conv2d: bias [${bias.shape}] does not match weight [${w.shape}]`);
   }
   const [n, c, h, wd] = x.shape, [o, , kh, kw] = w.shape;
   const same = padding === "same";
@@ -127,8 +161,7 @@ export function conv2d(
   if (g.outH < 1 || g.outW < 1) {
     throw new Error(`conv2d: kernel [${kh}, ${kw}] larger than image [${h}, ${wd}]`);
   }
-  const y = conv2dRaw(x, w, g);
-  return bias === null ? y : add(y, reshape(bias, [1, o, 1, 1]));
+  return conv2dLayer(x, w, bias, g, activation === "relu");
 }
 
 /** 2×2 max pooling, stride 2, TF "same" padding: (n, c, h, w) → (n, c, ⌈h/2⌉, ⌈w/2⌉). */

@@ -7,6 +7,7 @@ import type {
   Backend,
   BinaryOp,
   Conv2dGeometry,
+  ConvEpilogue,
   ReduceOp,
   Storage,
   UnaryOp,
@@ -241,9 +242,10 @@ export class WebGpuBackend implements Backend {
     return matmul(this.rt, this.st(a), this.st(b), dims);
   }
 
-  /** Stride-1 2-D cross-correlation with zero padding. */
-  conv2d(x: Storage, w: Storage, g: Conv2dGeometry): Storage {
-    return conv2dForward(this.rt, this.st(x), this.st(w), g);
+  /** Stride-1 2-D cross-correlation with zero padding, then the optional bias and ReLU. */
+  conv2d(x: Storage, w: Storage, g: Conv2dGeometry, epilogue?: ConvEpilogue): Storage {
+    const bias = epilogue?.bias ? this.st(epilogue.bias) : null;
+    return conv2dForward(this.rt, this.st(x), this.st(w), g, bias, epilogue?.relu ?? false);
   }
 
   /** Gradient of conv2d w.r.t. its input. */

@@ -121,6 +121,8 @@ function direct(
   w: GpuStorage,
   g: Conv2dGeometry,
   flip: boolean,
+  bias: GpuStorage | null = null,
+  relu = false,
 ): GpuStorage {
   const { PX, OB } = convDirectBlock(g.outW, g.o);
   const w4 = prepWeights(rt, w, g.c, g.o, g.kh, g.kw, flip, OB);
@@ -141,19 +143,26 @@ function direct(
     tilesO,
   ]);
   const total = g.n * g.outH * tilesX * tilesO;
-  rt.dispatch(convDirectWgsl(g.kh, g.kw, PX, OB), params, [x, w4, y], ceilDiv(total, FLAT_WG));
+  rt.dispatch(
+    convDirectWgsl(g.kh, g.kw, PX, OB, { bias: bias !== null, relu }),
+    params,
+    bias ? [x, w4, y, bias] : [x, w4, y],
+    ceilDiv(total, FLAT_WG),
+  );
   rt.free(w4);
   return y;
 }
 
-/** conv2d forward. */
+/** conv2d forward, with the bias and ReLU of a fused layer applied on store. */
 export function conv2dForward(
   rt: GpuRuntime,
   x: GpuStorage,
   w: GpuStorage,
   g: Conv2dGeometry,
+  bias: GpuStorage | null = null,
+  relu = false,
 ): GpuStorage {
-  return direct(rt, x, w, g, false);
+  return direct(rt, x, w, g, false, bias, relu);
 }
 
 /** conv2d input gradient: the direct convolution of dy with the flipped, transposed kernel. */

@@ -34,7 +34,7 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private timestampQuery: GPUQuerySet | null = null;
-  private profiling: { querySet: GPUQuerySet; labels: string[] } | null = null;
+  private profiling: { querySet: GPUQuerySet; labels: string[]; detail: boolean } | null = null;
   private generation = 0;
   private lost: string | null = null;
   private error: string | null = null;
@@ -128,7 +128,10 @@ export class GpuRuntime {
     const x = Math.min(workgroups, this.maxGroups);
     const y = Math.ceil(workgroups / x);
     if (y > this.maxGroups) throw new Error(`dispatch of ${workgroups} workgroups is too large`);
-    if (this.profiling) this.profiledPass();
+    if (this.profiling) {
+      const p = this.profiling.detail ? `[${params.slice(0, 8).join(",")}] wg${workgroups}` : "";
+      this.profiledPass(p);
+    }
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -139,12 +142,14 @@ export class GpuRuntime {
   /**
    * Start timing every dispatch separately (one compute pass each, with timestamps), labelled
    * by the backend method that issued it; for finding hot kernels, not for production runs.
+   * With `detail`, each label also carries the first 8 uniform words (the shape) and the
+   * workgroup count, so every distinct shape is its own entry.
    */
-  startProfile(maxDispatches = 2048): void {
+  startProfile(maxDispatches = 2048, detail = false): void {
     if (!this.device.features.has("timestamp-query")) throw new Error("no timestamp queries");
     this.flush();
     const querySet = this.device.createQuerySet({ type: "timestamp", count: 2 * maxDispatches });
-    this.profiling = { querySet, labels: [] };
+    this.profiling = { querySet, labels: [], detail };
   }
 
   /** Stop profiling: device milliseconds and dispatch counts per label, slowest first. */
@@ -184,14 +189,14 @@ export class GpuRuntime {
   }
 
   /** Open a one-dispatch pass with timestamps for the profiler. */
-  private profiledPass(): void {
+  private profiledPass(detail: string): void {
     const prof = this.profiling!;
     this.endPass();
     const k = prof.labels.length;
     if (2 * k + 2 > prof.querySet.count) return;
     const frames = (new Error().stack ?? "").split("\n");
     const caller = frames.find((f) => f.includes("WebGpuBackend.")) ?? "";
-    prof.labels.push(/WebGpuBackend\.(\w+)/.exec(caller)?.[1] ?? "other");
+    prof.labels.push((/WebGpuBackend\.(\w+)/.exec(caller)?.[1] ?? "other") + detail);
     this.pass = this.commandEncoder().beginComputePass({
       timestampWrites: {
         querySet: prof.querySet,

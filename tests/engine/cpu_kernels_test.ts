@@ -146,6 +146,7 @@ const binaryRefs: [BinaryOp, (x: number, y: number) => number][] = [
   ["div", (x, y) => x / y],
   ["eq", (x, y) => (x === y ? 1 : 0)],
   ["gt", (x, y) => (x > y ? 1 : 0)],
+  ["reluGrad", (x, y) => (y > 0 ? x : 0)],
 ];
 
 const broadcastCases: [number[], number[], number[]][] = [

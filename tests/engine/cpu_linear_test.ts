@@ -87,7 +87,14 @@ Deno.test("cpu conv2d: forward against direct loops", () => {
     const x = randomArray(rand, g.n * g.c * g.h * g.w);
     const w = randomArray(rand, g.o * g.c * g.kh * g.kw);
     const out = run(be.conv2d(up(x), up(w), g));
-    assertClose(out, naiveConv(x, w, g), 1e-5, 1e-5, `conv2d ${JSON.stringify(g)}`);
+    const ref = naiveConv(x, w, g);
+    assertClose(out, ref, 1e-5, 1e-5, `conv2d ${JSON.stringify(g)}`);
+    // Fused epilogue: + bias[o], then max(·, 0).
+    const bias = randomArray(rand, g.o);
+    const hw = g.outH * g.outW;
+    const fused = ref.map((v, i) => Math.max(v + bias[Math.floor(i / hw) % g.o], 0));
+    const outFused = run(be.conv2d(up(x), up(w), g, { bias: up(bias), relu: true }));
+    assertClose(outFused, fused, 1e-5, 1e-5, `conv2d + bias + relu ${JSON.stringify(g)}`);
   }
 });
 

@@ -290,6 +290,41 @@ Deno.test("conv2d: same and valid padding, odd and even kernels, bias; gradients
   }
 });
 
+Deno.test("conv2d with a fused ReLU equals relu(conv2d + bias); gradients for x, w, b", () => {
+  const cases: [number[], number[], E.Padding][] = [
+    [[2, 3, 5, 6], [4, 3, 3, 3], "same"],
+    [[1, 2, 6, 7], [3, 2, 3, 2], "valid"],
+  ];
+  for (const [xs, ws, padding] of cases) {
+    // Keep every pre-activation off the kink, so central differences never straddle it: x and
+    // w are multiples of 1/4 in [-1, 1] and the bias an odd multiple of 1/32, so each output is
+    // an odd multiple of 1/32 (|z| ≥ 0.031), and a ±0.01 step of one value moves it by ≤ 0.01.
+    const quarter = (n: number) => randomArray(rng, n).map((v) => Math.round(4 * v) / 4);
+    const xv = quarter(E.shapeSize(xs)), wv = quarter(E.shapeSize(ws));
+    const bv = randomArray(rng, ws[0]).map((v) => Math.round(16 * v) / 16 + 1 / 32);
+    const [fused, plain] = tidy(() => {
+      const x = tensor(xv, xs), w = tensor(wv, ws), b = tensor(bv, [ws[0]]);
+      return [host(E.conv2d(x, w, b, padding, "relu")), host(E.relu(E.conv2d(x, w, b, padding)))];
+    });
+    assertEquals(fused, plain);
+    assert(fused.some((v) => v === 0) && fused.some((v) => v > 0), "ReLU both clips and passes");
+    expectGrad((t) => E.conv2d(t[0], t[1], t[2], padding, "relu"), [xs, ws, [ws[0]]], {
+      values: [xv, wv, bv],
+    });
+  }
+  assertThrows(
+    () => E.conv2d(E.zeros([1, 2, 4, 4]), E.zeros([3, 2, 3, 3]), E.zeros([2])),
+    Error,
+    "bias [2] does not match",
+  );
+});
+
+Deno.test("reluGrad: g where y > 0, and linear in g", () => {
+  const g = [1, -2, 3, 4, 5], y = [0.5, 0, -1, 2, 1e-30];
+  assertEquals([...tidy(() => host(E.reluGrad(tensor(g), tensor(y))))], [1, 0, 0, 4, 5]);
+  expectGrad((t) => E.reluGrad(t[0], tensor(y)), [[5]], { values: [Float32Array.from(g)] });
+});
+
 Deno.test("maxPool2d (odd sizes), upsample2x, sumPool2x2: forward and gradients", () => {
   const v = distinct(2 * 5 * 7);
   const y = tidy(() => E.maxPool2d(tensor(v, [1, 2, 5, 7])));

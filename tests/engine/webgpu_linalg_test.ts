@@ -81,6 +81,18 @@ gpuTest("conv2d forward, input gradient and weight gradient match the CPU", asyn
     // Absolute error relative to the output scale; an off-by-one tap changes outputs by O(1).
     const tol = { atol: 1e-6, rtol: 1e-5, scaleTol: 3e-7 * Math.sqrt(terms) };
     await expectClose(g, g.conv2d(xg, wg, geo), cpu.conv2d(xc, wc, geo), `conv2d ${what}`, tol);
+    // The fused epilogues: bias, ReLU, both (the ReLU zeroes about half the outputs).
+    const [bg, bc] = inp.pair(g, o);
+    for (const [bias, relu] of [[true, false], [false, true], [true, true]]) {
+      await expectClose(
+        g,
+        g.conv2d(xg, wg, geo, { bias: bias ? bg : null, relu }),
+        cpu.conv2d(xc, wc, geo, { bias: bias ? bc : null, relu }),
+        `conv2d bias=${bias} relu=${relu} ${what}`,
+        tol,
+      );
+    }
+    g.release(bg);
     const tolIn = { ...tol, scaleTol: 3e-7 * Math.sqrt(o * kh * kw) };
     await expectClose(
       g,

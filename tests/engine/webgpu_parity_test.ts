@@ -47,12 +47,17 @@ gpuTest("binary ops broadcast like the CPU", async (g) => {
     [[4, 3, 5, 6], [1, 3, 1, 1], [4, 3, 5, 6]],
     [[1, 3, 5, 6], [4, 3, 5, 6], [4, 3, 5, 6]],
   ];
-  for (const op of ["add", "sub", "mul", "div", "eq", "gt"] as BinaryOp[]) {
+  for (const op of ["add", "sub", "mul", "div", "eq", "gt", "reluGrad"] as BinaryOp[]) {
     for (const [as, bs, os] of cases) {
       const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
       const [ag, ac, ad] = inp.pair(g, size(as), 0.5, 2);
       const bd = new Float32Array(size(bs)).map((_, i) => op === "eq" ? ad[i % ad.length] : 0);
-      const [bg, bc] = op === "eq" ? [g.upload(bd), cpu.upload(bd)] : inp.pair(g, size(bs), 0.5, 2);
+      // reluGrad's mask input needs both signs; the others stay away from 0 (div).
+      const [bg, bc] = op === "eq"
+        ? [g.upload(bd), cpu.upload(bd)]
+        : op === "reluGrad"
+        ? inp.pair(g, size(bs))
+        : inp.pair(g, size(bs), 0.5, 2);
       await expectClose(
         g,
         g.binary(ag, as, bg, bs, os, op),
