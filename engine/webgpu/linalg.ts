@@ -8,6 +8,7 @@ import {
   convDirectBlock,
   convDirectWgsl,
   convGradWeightBlock,
+  convGradWeightVec4Wgsl,
   convGradWeightWgsl,
   convWeightPrepWgsl,
 } from "../../shaders/conv2d.ts";
@@ -143,8 +144,10 @@ function direct(
     tilesO,
   ]);
   const total = g.n * g.outH * tilesX * tilesO;
+  // Aligned vec4 row loads when rows are a multiple of 4 long (see shaders/conv2d.ts).
+  const vecPadLeft = g.w % 4 === 0 && PX % 4 === 0 ? g.padLeft : null;
   rt.dispatch(
-    convDirectWgsl(g.kh, g.kw, PX, OB, { bias: bias !== null, relu }),
+    convDirectWgsl(g.kh, g.kw, PX, OB, { bias: bias !== null, relu }, vecPadLeft),
     params,
     bias ? [x, w4, y, bias] : [x, w4, y],
     ceilDiv(total, FLAT_WG),
@@ -222,7 +225,10 @@ export function conv2dGradWeight(
     splits,
   ]);
   rt.dispatch(
-    convGradWeightWgsl(g.kw, OB, CB),
+    // Rows a multiple of 4 long: the all-vec4 kernel (about 1.5× faster on llvmpipe).
+    g.w % 4 === 0 && g.outW % 4 === 0
+      ? convGradWeightVec4Wgsl(g.kw, OB, CB, g.padLeft)
+      : convGradWeightWgsl(g.kw, OB, CB),
     params,
     [x, dy, part],
     ceilDiv(splits * perSplit, FLAT_WG),

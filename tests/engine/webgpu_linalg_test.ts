@@ -66,6 +66,12 @@ function geometries(): Conv2dGeometry[] {
   add(2, 16, 20, 24, 12, 5, 5, 2, 2, 2, 2);
   add(1, 3, 6, 40, 20, 3, 3, 1, 1, 1, 1);
   add(2, 5, 3, 70, 4, 1, 3, 0, 2, 0, 0);
+  // Rows a multiple of 4 long take the vec4 kernels; with asymmetric or no padding the forward,
+  // input-gradient and weight-gradient passes each pick a different variant.
+  add(2, 5, 6, 16, 6, 3, 3, 0, 0, 0, 0);
+  add(1, 3, 5, 18, 7, 3, 3, 1, 0, 1, 0);
+  add(2, 4, 4, 12, 5, 3, 3, 1, 2, 1, 2);
+  add(1, 2, 9, 8, 3, 3, 3, 1, 1, 1, 1);
   return list;
 }
 
