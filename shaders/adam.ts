@@ -5,10 +5,16 @@
  */
 import { gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
-/** Adam kernel; uniforms (n, lr, beta1, beta2, eps, weightDecay, bc1, bc2). */
-export function adamWgsl(): string {
+/**
+ * Adam kernel; uniforms (n, lr, beta1, beta2, eps, weightDecay, bc1, bc2). With `vec4` every
+ * item is 4 elements (n counts vec4; the same expressions hold componentwise).
+ */
+export function adamWgsl(vec4 = false): string {
+  const t = vec4 ? "vec4f" : "f32";
   return `struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32 }
-${UNIFORM_P}${writeBuf(1, "prm")}${readBuf(2, "g")}${writeBuf(3, "m")}${writeBuf(4, "v")}
+${UNIFORM_P}${writeBuf(1, "prm", t)}${readBuf(2, "g", t)}${writeBuf(3, "m", t)}${
+    writeBuf(4, "v", t)
+  }
 ${
     gridMain(
       "p.n",

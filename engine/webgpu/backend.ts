@@ -62,10 +62,16 @@ export class WebGpuBackend implements Backend {
     return s;
   }
 
+  /** Fill the first `size` elements of s with `value` (vec4 items when size allows). */
+  #fill(s: GpuStorage, size: number, value: number): void {
+    const v = size % 4 === 0, n = v ? size / 4 : size;
+    this.rt.dispatch(fillWgsl(v), new Uint32Array([n, f32bits(value)]), [s], groups(n));
+  }
+
   /** A new storage filled with `value`. */
   fill(size: number, value: number): Storage {
     const s = this.rt.alloc(size);
-    this.rt.dispatch(fillWgsl(), new Uint32Array([size, f32bits(value)]), [s], groups(size));
+    this.#fill(s, size, value);
     return s;
   }
 
@@ -108,8 +114,10 @@ export class WebGpuBackend implements Backend {
     this.validate(x);
     const n = x.size;
     const y = this.rt.alloc(n);
-    const params = new Uint32Array([n, f32bits(a), f32bits(b), 0]);
-    this.rt.dispatch(unaryWgsl(op), params, [this.st(x), y], groups(n));
+    // vec4 items when the size allows (memory-bound; see shaders/elementwise.ts).
+    const v = n % 4 === 0, items = v ? n / 4 : n;
+    const params = new Uint32Array([items, f32bits(a), f32bits(b), 0]);
+    this.rt.dispatch(unaryWgsl(op, v), params, [this.st(x), y], groups(items));
     return y;
   }
 
@@ -126,8 +134,10 @@ export class WebGpuBackend implements Backend {
     const n = outShape.reduce((p, q) => p * q, 1);
     const y = this.rt.alloc(n);
     const same = a.size === n && b.size === n;
-    const params = same ? new Uint32Array([n]) : stridedParams(n, outShape, [aShape, bShape]);
-    this.rt.dispatch(binaryWgsl(op, same), params, [this.st(a), this.st(b), y], groups(n));
+    const v = same && n % 4 === 0, items = v ? n / 4 : n;
+    const params = same ? new Uint32Array([items]) : stridedParams(n, outShape, [aShape, bShape]);
+    const bufs = [this.st(a), this.st(b), y];
+    this.rt.dispatch(binaryWgsl(op, same, v), params, bufs, groups(items));
     return y;
   }
 
@@ -217,7 +227,7 @@ export class WebGpuBackend implements Backend {
     const n = shape.reduce((p, s, d) => p * (s + before[d] + after[d]), 1);
     const y = this.rt.alloc(n);
     if (x.size === 0) {
-      this.rt.dispatch(fillWgsl(), new Uint32Array([n, 0]), [y], groups(n));
+      this.#fill(y, n, 0);
       return y;
     }
     const params = padParams(n, shape, before, after);
@@ -340,14 +350,14 @@ export class WebGpuBackend implements Backend {
 
   /** Fused Adam/AdamW step, in place on p, m and v. */
   adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void {
-    const n = p.size;
+    const vec = p.size % 4 === 0, n = vec ? p.size / 4 : p.size;
     const params = new Uint32Array([
       n,
       ...[h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.biasCorrection1, h.biasCorrection2]
         .map(f32bits),
     ]);
     const bufs = [this.st(p), this.st(g), this.st(m), this.st(v)];
-    this.rt.dispatch(adamWgsl(), params, bufs, groups(n));
+    this.rt.dispatch(adamWgsl(vec), params, bufs, groups(n));
   }
 }
 

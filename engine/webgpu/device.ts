@@ -3,6 +3,7 @@
  * (the spec defaults cap storage bindings at 128 MiB, workgroup storage at 16 KiB and 8 storage
  * buffers per stage), and a device-lost hook.
  */
+import { CPU_GRID_MAX_GROUPS, GRID_MAX_GROUPS, setGridCap } from "../../shaders/common.ts";
 
 /** Limits raised from the spec defaults to the adapter's values. */
 const RAISED_LIMITS = [
@@ -45,5 +46,8 @@ export async function openGpuDevice(): Promise<GpuDevice | null> {
   const description = info.description || [info.vendor, info.architecture, info.device]
     .filter((s) => s).join(" ") ||
     "unknown WebGPU adapter";
+  // A software adapter runs workgroups on a few CPU threads: cap grid-stride launches lower.
+  const cpuAdapter = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(description);
+  setGridCap(cpuAdapter ? CPU_GRID_MAX_GROUPS : GRID_MAX_GROUPS);
   return { device, description, timestamps };
 }

@@ -1,4 +1,5 @@
 /** WebGPU against the CPU reference: fft2, translate, pooling, resampling and Adam. */
+import type { Backend } from "../../engine/backend.ts";
 import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest("fft2 and inverse fft2 match the CPU on square and non-square sizes", async (g) => {
@@ -82,7 +83,11 @@ gpuTest("max pool, its gradient, upsample and sumPool match the CPU", async (g) 
 
 gpuTest("fused Adam updates p, m and v like the CPU", async (g) => {
   const inp = new Inputs(24);
-  const n = 999;
+  // 999: one element per item; 1000: the vec4 kernel.
+  for (const n of [999, 1000]) await adamCase(g, inp, n);
+});
+
+async function adamCase(g: Backend, inp: Inputs, n: number): Promise<void> {
   const [pg, pc] = inp.pair(g, n);
   const [gg, gc] = inp.pair(g, n);
   const [mg, mc] = inp.pair(g, n, -0.1, 0.1);
@@ -101,7 +106,7 @@ gpuTest("fused Adam updates p, m and v like the CPU", async (g) => {
     cpu.adam(pc, gc, mc, vc, h);
   }
   for (const [s, c, what] of [[pg, pc, "p"], [mg, mc, "m"], [vg, vc, "v"]] as const) {
-    await expectClose(g, s, c, `adam ${what}`, { atol: 1e-6, rtol: 1e-5 });
+    await expectClose(g, s, c, `adam ${what} n=${n}`, { atol: 1e-6, rtol: 1e-5 });
   }
   g.release(gg);
-});
+}
