@@ -188,21 +188,23 @@ async function run(args: ParsedArgs): Promise<void> {
   if (!quiet) console.log(`backend: ${backend.name} (${backend.description})`);
   const model = modelFromBundle(inputs.bundle, inputs.manifest);
   let recon: Reconstruction;
+  // A progress line redrawn in place only on a terminal; logs get the summary line alone.
+  const progress = !quiet && Deno.stderr.isTerminal();
   try {
     recon = await reconstruct(model, inputs.dataset, {
       nImages: inputs.nImages,
       batchSize: inputs.batchSize,
       stitchCrop: inputs.crop,
       neighbours: inputs.neighbours,
-      onProgress: quiet
-        ? undefined
-        : (done, total) =>
-          Deno.stderr.writeSync(new TextEncoder().encode(`\rpredicted ${done}/${total} groups`)),
+      onProgress: progress
+        ? (done, total) =>
+          Deno.stderr.writeSync(new TextEncoder().encode(`\rpredicted ${done}/${total} groups`))
+        : undefined,
     });
   } finally {
     model.dispose();
   }
-  if (!quiet) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+  if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
   if (recon.holes > 0) {
     console.error(
       `warning: ${recon.holes} px between the scan positions are covered by no patch's central ` +
