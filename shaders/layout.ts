@@ -30,11 +30,16 @@ ${
   }`;
 }
 
-/** Pad/crop: y[c] = x[c - before] inside the input, else 0 (`before` may be negative). */
-export function padWgsl(): string {
+/**
+ * Pad/crop: y[c] = x[c - before] inside the input, else 0 (`before` may be negative). With
+ * `vec4`, elements are groups of 4 along the last axis (the backend divides that axis's size and
+ * padding by 4 when all are multiples of 4): a quarter of the index arithmetic and loads.
+ */
+export function padWgsl(vec4 = false): string {
+  const t = vec4 ? "vec4f" : "f32";
   return `struct P { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4u, 2>,
   inShape: array<vec4u, 2>, inStride: array<vec4u, 2>, before: array<vec4i, 2> }
-${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x", t)}${writeBuf(2, "y", t)}
 ${
     gridMain(
       "p.n",
@@ -50,7 +55,7 @@ ${
     inside = inside && c >= 0 && c < i32(${at("p.inShape", "du")});
     src += u32(clamp(c, 0, i32(${at("p.inShape", "du")}) - 1)) * ${at("p.inStride", "du")};
   }
-  y[i] = select(0.0, x[src], inside);`,
+  y[i] = select(${t}(0.0), x[src], inside);`,
     )
   }`;
 }

@@ -230,8 +230,13 @@ export class WebGpuBackend implements Backend {
       this.#fill(y, n, 0);
       return y;
     }
-    const params = padParams(n, shape, before, after);
-    this.rt.dispatch(padWgsl(), params, [this.st(x), y], groups(n));
+    // Groups of 4 along the last axis when its size and both paddings allow.
+    const last = shape.length - 1;
+    const v = last >= 0 && [shape[last], before[last], after[last]].every((d) => d % 4 === 0);
+    const quarter = (a: readonly number[]) => v ? [...a.slice(0, last), a[last] / 4] : a;
+    const items = v ? n / 4 : n;
+    const params = padParams(items, quarter(shape), quarter(before), quarter(after));
+    this.rt.dispatch(padWgsl(v), params, [this.st(x), y], groups(items));
     return y;
   }
 

@@ -142,6 +142,10 @@ gpuTest("permute, pad/crop and roll2d match the CPU", async (g) => {
     [[3, 4, 5], [1, 0, 0], [2, 0, 0]],
     [[2, 3, 4, 5], [0, 0, 1, 0], [0, 0, 1, 0]],
     [[2, 3, 4, 5], [0, -1, 0, 0], [0, 1, 0, 0]],
+    // Last axis and its padding multiples of 4: the vec4 kernel (crop, pad, both).
+    [[3, 5, 8], [-1, 1, 0], [0, 2, 0]],
+    [[2, 6, 12], [1, 0, 4], [0, -2, -8]],
+    [[4], [8], [-4]],
   ];
   for (const [shape, before, after] of pads) {
     const [xg, xc] = inp.pair(g, shape.reduce((p, q) => p * q, 1));
