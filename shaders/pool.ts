@@ -58,3 +58,66 @@ ${
     )
   }`;
 }
+
+/**
+ * WGSL: the row-major position (0..3) of the first maximum of a 2×2 window given as its values
+ * in row-major order, with the scalar kernels' comparisons (strictly greater replaces).
+ */
+const ARGMAX4_FN = `fn argmax4(a: f32, b: f32, c: f32, d: f32) -> u32 {
+  var k = 0u;
+  var m = a;
+  if (b > m) { k = 1u; m = b; }
+  if (c > m) { k = 2u; m = c; }
+  if (d > m) { k = 3u; }
+  return k;
+}
+fn pick4(a: f32, b: f32, c: f32, d: f32, k: u32) -> f32 {
+  return select(select(select(a, b, k == 1u), c, k == 2u), d, k == 3u);
+}
+`;
+
+/** Index decoding shared by the vec kernels: item = two windows (plane, oy, pair q). */
+const PAIR_ITEM = `  let quads = p.w / 4u;
+  let q = umod(i, quads);
+  let t = udiv(i, quads);
+  let oy = umod(t, p.oh);
+  let plane = udiv(t, p.oh);
+  let row0 = (plane * p.h + 2u * oy) * quads + q;
+  let r0 = x[row0];
+  let r1 = x[row0 + quads];
+  let k0 = argmax4(r0.x, r0.y, r1.x, r1.y);
+  let k1 = argmax4(r0.z, r0.w, r1.z, r1.w);`;
+
+/**
+ * {@link maxPoolWgsl} for even heights and widths a multiple of 4 (no edge windows): two
+ * windows per item, read as one vec4 from each input row, written as a vec2.
+ */
+export function maxPoolVecWgsl(): string {
+  return `${POOL_P}${UNIFORM_P}${readBuf(1, "x", "vec4f")}${writeBuf(2, "y", "vec2f")}${ARGMAX4_FN}
+${
+    gridMain(
+      "p.planes * p.oh * (p.w / 4u)",
+      `${PAIR_ITEM}
+  y[i] = vec2f(pick4(r0.x, r0.y, r1.x, r1.y, k0), pick4(r0.z, r0.w, r1.z, r1.w, k1));`,
+    )
+  }`;
+}
+
+/** {@link maxPoolGradWgsl} for the shapes of {@link maxPoolVecWgsl}: two windows per item. */
+export function maxPoolGradVecWgsl(): string {
+  return `${POOL_P}${UNIFORM_P}${readBuf(1, "x", "vec4f")}${readBuf(2, "dy", "vec2f")}${
+    writeBuf(3, "dx", "vec4f")
+  }${ARGMAX4_FN}
+${
+    gridMain(
+      "p.planes * p.oh * (p.w / 4u)",
+      `${PAIR_ITEM}
+  let d = dy[i];
+  let z = 0.0;
+  dx[row0] = vec4f(select(z, d.x, k0 == 0u), select(z, d.x, k0 == 1u),
+                   select(z, d.y, k1 == 0u), select(z, d.y, k1 == 1u));
+  dx[row0 + quads] = vec4f(select(z, d.x, k0 == 2u), select(z, d.x, k0 == 3u),
+                           select(z, d.y, k1 == 2u), select(z, d.y, k1 == 3u));`,
+    )
+  }`;
+}

@@ -39,3 +39,47 @@ ${
     )
   }`;
 }
+
+/**
+ * {@link upsample2xWgsl} for even widths, one output vec4 per item (two input values, each
+ * twice): a quarter of the items and whole-vector loads and stores (on llvmpipe every access
+ * is a per-lane loop, so wider accesses are cheaper per value).
+ */
+export function upsample2xVecWgsl(): string {
+  return `struct P { planes: u32, h: u32, w: u32 }
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x", "vec2f")}${writeBuf(2, "y", "vec4f")}
+${
+    gridMain(
+      "p.planes * p.h * p.w",
+      `  let half = p.w / 2u;
+  let q = umod(i, half);
+  let t = udiv(i, half);
+  let yy = umod(t, 2u * p.h);
+  let plane = udiv(t, 2u * p.h);
+  let a = x[(plane * p.h + yy / 2u) * half + q];
+  y[i] = vec4f(a.x, a.x, a.y, a.y);`,
+    )
+  }`;
+}
+
+/**
+ * {@link sumPool2x2Wgsl} for even output widths: two outputs per item from one vec4 of each of
+ * the two input rows, summed in the same order as the scalar kernel.
+ */
+export function sumPool2x2VecWgsl(): string {
+  return `struct P { planes: u32, h: u32, w: u32 }
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x", "vec4f")}${writeBuf(2, "y", "vec2f")}
+${
+    gridMain(
+      "p.planes * p.h * (p.w / 2u)",
+      `  let half = p.w / 2u;
+  let q = umod(i, half);
+  let t = udiv(i, half);
+  let yy = umod(t, p.h);
+  let plane = udiv(t, p.h);
+  let r0 = x[(plane * 2u * p.h + 2u * yy) * half + q];
+  let r1 = x[(plane * 2u * p.h + 2u * yy + 1u) * half + q];
+  y[i] = vec2f((r0.x + r0.y) + (r1.x + r1.y), (r0.z + r0.w) + (r1.z + r1.w));`,
+    )
+  }`;
+}

@@ -16,9 +16,19 @@ import { adamWgsl } from "../../shaders/adam.ts";
 import { gridGroups } from "../../shaders/common.ts";
 import { binaryWgsl, cmulWgsl, fillWgsl, polarWgsl, unaryWgsl } from "../../shaders/elementwise.ts";
 import { padWgsl, permuteWgsl, roll2dWgsl } from "../../shaders/layout.ts";
-import { maxPoolGradWgsl, maxPoolWgsl } from "../../shaders/pool.ts";
+import {
+  maxPoolGradVecWgsl,
+  maxPoolGradWgsl,
+  maxPoolVecWgsl,
+  maxPoolWgsl,
+} from "../../shaders/pool.ts";
 import { reduceWgsl } from "../../shaders/reduce.ts";
-import { sumPool2x2Wgsl, upsample2xWgsl } from "../../shaders/resample.ts";
+import {
+  sumPool2x2VecWgsl,
+  sumPool2x2Wgsl,
+  upsample2xVecWgsl,
+  upsample2xWgsl,
+} from "../../shaders/resample.ts";
 import { translateWgsl } from "../../shaders/translate.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
@@ -279,7 +289,10 @@ export class WebGpuBackend implements Backend {
     const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
     const y = this.rt.alloc(n * c * oh * ow);
     const params = new Uint32Array([n * c, h, w, oh, ow]);
-    this.rt.dispatch(maxPoolWgsl(), params, [this.st(x), y], groups(y.size));
+    // Two windows per item, vec4 rows, when no window crosses the edge and rows are vec4s.
+    const v = h % 2 === 0 && w % 4 === 0;
+    const wgsl = v ? maxPoolVecWgsl() : maxPoolWgsl();
+    this.rt.dispatch(wgsl, params, [this.st(x), y], groups(v ? y.size / 2 : y.size));
     return y;
   }
 
@@ -288,7 +301,14 @@ export class WebGpuBackend implements Backend {
     this.validate(x, dy);
     const params = new Uint32Array([n * c, h, w, Math.ceil(h / 2), Math.ceil(w / 2)]);
     const dx = this.rt.alloc(n * c * h * w);
-    this.rt.dispatch(maxPoolGradWgsl(), params, [this.st(x), this.st(dy), dx], groups(dx.size));
+    const v = h % 2 === 0 && w % 4 === 0;
+    const wgsl = v ? maxPoolGradVecWgsl() : maxPoolGradWgsl();
+    this.rt.dispatch(
+      wgsl,
+      params,
+      [this.st(x), this.st(dy), dx],
+      groups(v ? dx.size / 8 : dx.size),
+    );
     return dx;
   }
 
@@ -297,7 +317,10 @@ export class WebGpuBackend implements Backend {
     this.validate(x);
     const y = this.rt.alloc(planes * 4 * h * w);
     const params = new Uint32Array([planes, h, w]);
-    this.rt.dispatch(upsample2xWgsl(), params, [this.st(x), y], groups(y.size));
+    // One output vec4 per item for even widths.
+    const v = w % 2 === 0;
+    const wgsl = v ? upsample2xVecWgsl() : upsample2xWgsl();
+    this.rt.dispatch(wgsl, params, [this.st(x), y], groups(v ? y.size / 4 : y.size));
     return y;
   }
 
@@ -306,7 +329,9 @@ export class WebGpuBackend implements Backend {
     this.validate(x);
     const y = this.rt.alloc(planes * h * w);
     const params = new Uint32Array([planes, h, w]);
-    this.rt.dispatch(sumPool2x2Wgsl(), params, [this.st(x), y], groups(y.size));
+    const v = w % 2 === 0;
+    const wgsl = v ? sumPool2x2VecWgsl() : sumPool2x2Wgsl();
+    this.rt.dispatch(wgsl, params, [this.st(x), y], groups(v ? y.size / 2 : y.size));
     return y;
   }
 
