@@ -64,15 +64,17 @@ ${
 
 /**
  * Direct convolution with a KH × KW kernel, PX output pixels × OB output channels per
- * invocation, optionally adding a per-channel bias (binding 4) and applying ReLU on store;
- * uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, tilesX, tilesO).
+ * invocation, adding a per-channel bias B (binding 4, read as vec4; a bias's buffer is padded
+ * by the pool's size classes) when p.bias is 1 and applying ReLU when p.relu is 1; uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, tilesX,
+ * tilesO, bias, relu). The epilogue is switched by uniforms, not baked into the text, so the
+ * forward pass of every layer and the input-gradient pass share one pipeline: each big variant
+ * costs seconds of llvmpipe compile time on a cold shader cache.
  */
 export function convDirectWgsl(
   KH: number,
   KW: number,
   PX: number,
   OB: number,
-  epilogue: { bias: boolean; relu: boolean } = { bias: false, relu: false },
   vecPadLeft: number | null = null,
 ): string {
   const L = PX + KW - 1;
@@ -163,25 +165,34 @@ export function convDirectWgsl(
   }
   let ohw = p.outH * p.outW;
   let yBase = (b * p.o + ot * ${OB}u) * ohw + oy * p.outW + u32(x0);`);
+  // The fused epilogue (bias, then ReLU) costs nothing next to the C·KH·KW terms per value and
+  // saves the separate bias and activation passes over the whole output. It is switched by
+  // uniforms (so forward and input-gradient passes share one pipeline) and kept branch-free on
+  // whole vec4 accumulators: per-value branches made llvmpipe's compile 3× slower (~14 s).
+  for (const h of hs) {
+    out.push(`  let bias${h} = select(vec4f(0.0), B[ot * ${OB / 4}u + ${h}u], p.bias == 1u);`);
+  }
+  out.push("  let relu = p.relu == 1u;");
+  for (const j of js) {
+    for (const h of hs) {
+      const a = `acc${j}_${h}`;
+      out.push(`  ${a} += bias${h};
+  ${a} = select(${a}, select(vec4f(0.0), ${a}, ${a} > vec4f(0.0)), relu);`);
+    }
+  }
   for (const j of js) {
     out.push(`  if (u32(x0) + ${j}u < p.outW) {`);
     for (let q = 0; q < OB; q++) {
-      // The fused epilogue (bias, then ReLU) costs nothing next to the C·KH·KW terms per value
-      // and saves the separate bias and activation passes over the whole output.
-      let v = `acc${j}_${q >> 2}[${q % 4}]`;
-      if (epilogue.bias) v = `${v} + B[ot * ${OB}u + ${q}u]`;
-      const store = epilogue.relu
-        ? `let v = ${v}; Y[yBase + ${q}u * ohw + ${j}u] = select(0.0, v, v > 0.0);`
-        : `Y[yBase + ${q}u * ohw + ${j}u] = ${v};`;
-      out.push(`    if (ot * ${OB}u + ${q}u < p.o) { ${store} }`);
+      const v = `acc${j}_${q >> 2}[${q % 4}]`;
+      out.push(`    if (ot * ${OB}u + ${q}u < p.o) { Y[yBase + ${q}u * ohw + ${j}u] = ${v}; }`);
     }
     out.push("  }");
   }
   return `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32, padTop: i32,
-  padLeft: i32, tilesX: u32, tilesO: u32 }
+  padLeft: i32, tilesX: u32, tilesO: u32, bias: u32, relu: u32 }
 ${UNIFORM_P}${readBuf(1, "X", vec ? "vec4f" : "f32")}${readBuf(2, "W", "vec4f")}${
     writeBuf(3, "Y")
-  }${epilogue.bias ? readBuf(4, "B") : ""}
+  }${readBuf(4, "B", "vec4f")}
 ${flatMain(out.join("\n"))}`;
 }
 

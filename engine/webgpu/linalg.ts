@@ -142,14 +142,17 @@ function direct(
     g.padLeft,
     tilesX,
     tilesO,
+    bias ? 1 : 0,
+    relu ? 1 : 0,
   ]);
   const total = g.n * g.outH * tilesX * tilesO;
   // Aligned vec4 row loads when rows are a multiple of 4 long (see shaders/conv2d.ts).
   const vecPadLeft = g.w % 4 === 0 && PX % 4 === 0 ? g.padLeft : null;
   rt.dispatch(
-    convDirectWgsl(g.kh, g.kw, PX, OB, { bias: bias !== null, relu }, vecPadLeft),
+    convDirectWgsl(g.kh, g.kw, PX, OB, vecPadLeft),
     params,
-    bias ? [x, w4, y, bias] : [x, w4, y],
+    // Without a bias, binding 4 gets the (read-only, unread) weights as a stand-in.
+    [x, w4, y, bias ?? w4],
     ceilDiv(total, FLAT_WG),
   );
   rt.free(w4);
