@@ -28,7 +28,7 @@ import { flatMain, gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
  * now. Narrow images and few output channels get smaller blocks so lanes are not wasted.
  */
 export function convDirectBlock(outW: number, o: number): { PX: number; OB: number } {
-  const PX = outW >= 64 && (globalThis as any).__px64 ? 64 : outW >= 32 ? 32 : outW > 8 ? 16 : 8;
+  const PX = outW >= 32 ? 32 : outW > 8 ? 16 : 8;
   const OB = o >= 16 ? 16 : o > 4 ? 8 : 4;
   return { PX, OB };
 }
