@@ -26,6 +26,9 @@ import { flatMain, gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
  * 64×64, B16) throughput per CPU second went 4.2 (4×4), 7.7 (8×8), 9.2 (16×16), 11.5 (32×16)
  * GFLOP/s with tap-by-tap accumulation, 15 for 32×16 with the per-channel accumulation used
  * now. Narrow images and few output channels get smaller blocks so lanes are not wasted.
+ * With vec4 row loads, 64×16 and 32×32 blocks ran 5–14% faster still, but their cold compile on
+ * llvmpipe took 15 s to over a minute per kernel (measured with MESA_SHADER_CACHE_DISABLE=true),
+ * too much for a first run; 32×16 compiles in about 4 s.
  */
 export function convDirectBlock(outW: number, o: number): { PX: number; OB: number } {
   const PX = outW >= 32 ? 32 : outW > 8 ? 16 : 8;
