@@ -111,6 +111,9 @@ async function interleave(
   return result;
 }
 
+/** Timed training steps per repetition (ours and the peer's). */
+const TRAIN_STEPS = 2;
+
 /** What to run. */
 export interface CompareOptions {
   /** Our backends (CPU first, then WebGPU when present). */
@@ -140,8 +143,8 @@ export async function compareWithPeer(opts: CompareOptions): Promise<Comparison>
   const why = typeof started === "string" ? `peer unavailable: ${started}` : "";
   const figures: FigureResult[] = [];
   const peerGolden = peer ? await peer.golden() : why;
-  const peerFigure = (name: string): Measure | string =>
-    peer ? async () => (await peer.measure(name, 1, 1) as PeerFigure).median : why;
+  const peerFigure = (name: string, steps = 1): Measure | string =>
+    peer ? async () => (await peer.measure(name, 1, steps) as PeerFigure).median : why;
   try {
     for (const backend of backends) {
       const gpu = backend.name === "webgpu";
@@ -153,8 +156,11 @@ export async function compareWithPeer(opts: CompareOptions): Promise<Comparison>
           backend: backend.name,
           unit: "groups/s",
         };
-        const ours: Measure = (i) => oursTrainRate(backend, gridsize, i === 0);
-        const r = await interleave(base, reps, ours, peerFigure(`train_gs${gridsize}`));
+        // TRAIN_STEPS consecutive steps per repetition on both sides, as a training loop runs
+        // them: on WebGPU the next step is recorded while the device runs the previous one.
+        const ours: Measure = (i) => oursTrainRate(backend, gridsize, i === 0, TRAIN_STEPS);
+        const peerTrain = peerFigure(`train_gs${gridsize}`, TRAIN_STEPS);
+        const r = await interleave(base, reps, ours, peerTrain);
         if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
         figures.push(r);
       }
@@ -299,7 +305,8 @@ export const COMPARISON_COLUMNS = [
 /** How to read the ratio column. */
 export const COMPARISON_NOTE =
   "Ratio ours/peer per interleaved pair: above 1 means ours is faster for groups/s and " +
-  "patterns/s, slower for seconds. The peer is PyTorch on all CPU cores.";
+  "patterns/s, slower for seconds. The peer is PyTorch on all CPU cores. Training figures " +
+  "time 2 consecutive steps per repetition on both sides.";
 
 /** One line on the peer's golden check (SPEC A1 fixtures). */
 export function goldenLine(golden: Comparison["peerGolden"]): string {
