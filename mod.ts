@@ -10,6 +10,7 @@ export type {
   AdamParams,
   BinaryOp,
   Conv2dGeometry,
+  ConvEpilogue,
   Kernels,
   MatmulDims,
   ReduceOp,
