@@ -2,8 +2,9 @@
  * `deno task bench`: runs each benchmark section on each available backend and prints one
  * Markdown table per section. Add a backend to `backends()` or a section to `SECTIONS`.
  * Then ours against the PyTorch peer (bench/compare.ts), and the run's JSON record in
- * bench/results/. Flags: `--quick` (the one-minute subset: one training-step pair against the
- * peer on the last backend, no sections), `--reps=N` (peer-comparison repetitions, default 5).
+ * bench/results/ (a `--quick` run's in a git-ignored `-quick.json`, never over the day's full
+ * record). Flags: `--quick` (the one-minute subset: one training-step pair against the peer on
+ * the last backend, no sections), `--reps=N` (peer-comparison repetitions, default 5).
  */
 
 import type { Backend } from "../engine/backend.ts";

@@ -58,7 +58,9 @@ export function writeResults(
   const dir = new URL("./results/", import.meta.url);
   Deno.mkdirSync(dir, { recursive: true });
   const host = String(machine.hostname).replace(/[^A-Za-z0-9._-]/g, "_");
-  const file = new URL(`${date.toISOString().slice(0, 10)}-${host}.json`, dir);
+  // A --quick run gets its own file, so it never replaces the day's full record.
+  const kind = options.quick ? "-quick" : "";
+  const file = new URL(`${date.toISOString().slice(0, 10)}-${host}${kind}.json`, dir);
   const record = {
     date: date.toISOString(),
     command: `deno task bench ${Deno.args.join(" ")}`.trim(),
