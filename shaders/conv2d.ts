@@ -199,6 +199,61 @@ ${UNIFORM_P}${readBuf(1, "X", vec ? "vec4f" : "f32")}${readBuf(2, "W", "vec4f")}
 ${flatMain(out.join("\n"))}`;
 }
 
+/** Uniforms of both weight-gradient kernels. */
+const GRAD_WEIGHT_P = `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32,
+  padTop: i32, padLeft: i32, kh: u32, tilesO: u32, tilesC: u32, rowsPerSplit: u32, splits: u32 }
+`;
+
+/**
+ * Shared start of the weight-gradient kernels: decode (split s, output tile ot, kernel row ky,
+ * input tile ct) from `i`, the clamped channel offsets xc{c} and dyo{r} (in units of `per`
+ * values: 1 for f32, 4 for vec4 access) and the zeroed accumulators a{r}_{c}_{k}.
+ */
+function gradWeightPrologue(KW: number, OB: number, CB: number, per: 1 | 4): string[] {
+  const div = per === 1 ? "" : ` / ${per}u`;
+  const out = [`  let total = p.splits * p.tilesO * p.kh * p.tilesC;
+  if (i >= total) { return; }
+  let ct = i % p.tilesC;
+  var t = i / p.tilesC;
+  let ky = t % p.kh;
+  t = t / p.kh;
+  let ot = t % p.tilesO;
+  let s = t / p.tilesO;
+  let hw${per === 1 ? "" : per} = p.h * p.w${div};
+  let ohw${per === 1 ? "" : per} = p.outH * p.outW${div};`];
+  const sfx = per === 1 ? "" : String(per);
+  for (let c = 0; c < CB; c++) {
+    out.push(`  let xc${c} = min(ct * ${CB}u + ${c}u, p.c - 1u) * hw${sfx};`);
+  }
+  for (let r = 0; r < OB; r++) {
+    out.push(`  let dyo${r} = min(ot * ${OB}u + ${r}u, p.o - 1u) * ohw${sfx};`);
+  }
+  for (let r = 0; r < OB; r++) {
+    for (let c = 0; c < CB; c++) {
+      for (let k = 0; k < KW; k++) out.push(`  var a${r}_${c}_${k} = 0.0;`);
+    }
+  }
+  return out;
+}
+
+/** Shared end of the weight-gradient kernels: store the partial sums of split s. */
+function gradWeightEpilogue(KW: number, OB: number, CB: number): string[] {
+  const out = [`  let taps = p.kh * ${KW}u;`];
+  for (let r = 0; r < OB; r++) {
+    out.push(`  if (ot * ${OB}u + ${r}u < p.o) {
+    let base = ((s * p.o + ot * ${OB}u + ${r}u) * p.c + ct * ${CB}u) * taps + ky * ${KW}u;`);
+    for (let c = 0; c < CB; c++) {
+      out.push(`    if (ct * ${CB}u + ${c}u < p.c) {`);
+      for (let k = 0; k < KW; k++) {
+        out.push(`      Y[base + ${c}u * taps + ${k}u] = a${r}_${c}_${k};`);
+      }
+      out.push("    }");
+    }
+    out.push("  }");
+  }
+  return out;
+}
+
 /**
  * Block of the weight-gradient kernel for a layer: OB output × CB input channels per
  * invocation. On llvmpipe (3×3, 64→64, 64×64, B16) throughput per CPU second went about 9.5
@@ -221,22 +276,8 @@ export function convGradWeightWgsl(KW: number, OB: number, CB: number, U = 2): s
   const cs = [...Array(CB).keys()];
   const ks = [...Array(KW).keys()];
   const out: string[] = [];
-  out.push(`  let total = p.splits * p.tilesO * p.kh * p.tilesC;
-  if (i >= total) { return; }
-  let ct = i % p.tilesC;
-  var t = i / p.tilesC;
-  let ky = t % p.kh;
-  t = t / p.kh;
-  let ot = t % p.tilesO;
-  let s = t / p.tilesO;
-  let hw = p.h * p.w;
-  let ohw = p.outH * p.outW;
-  let wMax = i32(p.w) - 1;`);
-  for (const c of cs) out.push(`  let xc${c} = min(ct * ${CB}u + ${c}u, p.c - 1u) * hw;`);
-  for (const r of rs) out.push(`  let dyo${r} = min(ot * ${OB}u + ${r}u, p.o - 1u) * ohw;`);
-  for (const r of rs) {
-    for (const c of cs) for (const k of ks) out.push(`  var a${r}_${c}_${k} = 0.0;`);
-  }
+  out.push(...gradWeightPrologue(KW, OB, CB, 1));
+  out.push("  let wMax = i32(p.w) - 1;");
   out.push(`  let g1 = min((s + 1u) * p.rowsPerSplit, p.n * p.outH);
   for (var g = s * p.rowsPerSplit; g < g1; g++) {
     let b = g / p.outH;
@@ -281,22 +322,8 @@ export function convGradWeightWgsl(KW: number, OB: number, CB: number, U = 2): s
   for (const c of cs) {
     for (const k of ks.slice(0, KW - 1)) out.push(`      x${c}_${k} = x${c}_${k + U};`);
   }
-  out.push(`    }
-  }
-  let taps = p.kh * ${KW}u;`);
-  for (const r of rs) {
-    out.push(`  if (ot * ${OB}u + ${r}u < p.o) {
-    let base = ((s * p.o + ot * ${OB}u + ${r}u) * p.c + ct * ${CB}u) * taps + ky * ${KW}u;`);
-    for (const c of cs) {
-      out.push(`    if (ct * ${CB}u + ${c}u < p.c) {`);
-      for (const k of ks) out.push(`      Y[base + ${c}u * taps + ${k}u] = a${r}_${c}_${k};`);
-      out.push("    }");
-    }
-    out.push("  }");
-  }
-  return `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32, padTop: i32,
-  padLeft: i32, kh: u32, tilesO: u32, tilesC: u32, rowsPerSplit: u32, splits: u32 }
-${UNIFORM_P}${readBuf(1, "X")}${readBuf(2, "DY")}${writeBuf(3, "Y")}
+  out.push("    }", "  }", ...gradWeightEpilogue(KW, OB, CB));
+  return `${GRAD_WEIGHT_P}${UNIFORM_P}${readBuf(1, "X")}${readBuf(2, "DY")}${writeBuf(3, "Y")}
 ${flatMain(out.join("\n"))}`;
 }
 
@@ -326,22 +353,8 @@ export function convGradWeightVec4Wgsl(
     return `v${c}_${j - lo}[${pos - 4 * j}]`;
   };
   const out: string[] = [];
-  out.push(`  let total = p.splits * p.tilesO * p.kh * p.tilesC;
-  if (i >= total) { return; }
-  let ct = i % p.tilesC;
-  var t = i / p.tilesC;
-  let ky = t % p.kh;
-  t = t / p.kh;
-  let ot = t % p.tilesO;
-  let s = t / p.tilesO;
-  let hw4 = p.h * p.w / 4u;
-  let ohw4 = p.outH * p.outW / 4u;
-  let w4 = i32(p.w / 4u);`);
-  for (const c of cs) out.push(`  let xc${c} = min(ct * ${CB}u + ${c}u, p.c - 1u) * hw4;`);
-  for (const r of rs) out.push(`  let dyo${r} = min(ot * ${OB}u + ${r}u, p.o - 1u) * ohw4;`);
-  for (const r of rs) {
-    for (const c of cs) for (const k of ks) out.push(`  var a${r}_${c}_${k} = 0.0;`);
-  }
+  out.push(...gradWeightPrologue(KW, OB, CB, 4));
+  out.push("  let w4 = i32(p.w / 4u);");
   const load = (c: number, chunk: string) =>
     `select(vec4f(0.0), X[xRow + xc${c} + u32(clamp(${chunk}, 0, w4 - 1))], ${chunk} >= 0 && ${chunk} < w4)`;
   out.push(`  let g1 = min((s + 1u) * p.rowsPerSplit, p.n * p.outH);
@@ -372,21 +385,9 @@ export function convGradWeightVec4Wgsl(
   for (const c of cs) {
     for (let j = 0; j < span - 1; j++) out.push(`      v${c}_${j} = v${c}_${j + 1};`);
   }
-  out.push(`    }
+  out.push("    }", "  }", ...gradWeightEpilogue(KW, OB, CB));
+  return `${GRAD_WEIGHT_P}${UNIFORM_P}${readBuf(1, "X", "vec4f")}${readBuf(2, "DY", "vec4f")}${
+    writeBuf(3, "Y")
   }
-  let taps = p.kh * ${KW}u;`);
-  for (const r of rs) {
-    out.push(`  if (ot * ${OB}u + ${r}u < p.o) {
-    let base = ((s * p.o + ot * ${OB}u + ${r}u) * p.c + ct * ${CB}u) * taps + ky * ${KW}u;`);
-    for (const c of cs) {
-      out.push(`    if (ct * ${CB}u + ${c}u < p.c) {`);
-      for (const k of ks) out.push(`      Y[base + ${c}u * taps + ${k}u] = a${r}_${c}_${k};`);
-      out.push("    }");
-    }
-    out.push("  }");
-  }
-  return `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32, padTop: i32,
-  padLeft: i32, kh: u32, tilesO: u32, tilesC: u32, rowsPerSplit: u32, splits: u32 }
-${UNIFORM_P}${readBuf(1, "X", "vec4f")}${readBuf(2, "DY", "vec4f")}${writeBuf(3, "Y")}
 ${flatMain(out.join("\n"))}`;
 }
