@@ -103,6 +103,17 @@ export function writeBuf(binding: number, name: string, type = "f32"): string {
 /** The uniform block `p` of struct type `P` (declared by the caller) at binding 0. */
 export const UNIFORM_P = "@group(0) @binding(0) var<uniform> p: P;\n";
 
+/**
+ * WGSL lines decoding grid item `i` of a (batch, h, w, inner) array with uniforms p.h, p.w,
+ * p.inner into b, oy, ox, c (needs UDIV_FNS).
+ */
+export const DECODE_BHWC = `  let c = umod(i, p.inner);
+  var t = udiv(i, p.inner);
+  let ox = umod(t, p.w);
+  t = udiv(t, p.w);
+  let oy = umod(t, p.h);
+  let b = udiv(t, p.h);`;
+
 /** Maximum tensor rank of the strided (broadcast, permute, pad) kernels. */
 export const MAX_RANK = 8;
 

@@ -236,6 +236,22 @@ function gradWeightPrologue(KW: number, OB: number, CB: number, per: 1 | 4): str
   return out;
 }
 
+/**
+ * The loop over the image rows of split s (rows outside the input for kernel row ky skipped),
+ * with the row starts xRow and dRow in units of `per` values; the caller closes it.
+ */
+function gradWeightRows(per: 1 | 4): string {
+  const sfx = per === 1 ? "" : String(per), div = per === 1 ? "" : ` / ${per}u`;
+  return `  let g1 = min((s + 1u) * p.rowsPerSplit, p.n * p.outH);
+  for (var g = s * p.rowsPerSplit; g < g1; g++) {
+    let b = g / p.outH;
+    let oy = g % p.outH;
+    let iy = i32(oy) + i32(ky) - p.padTop;
+    if (iy < 0 || iy >= i32(p.h)) { continue; }
+    let xRow = b * p.c * hw${sfx} + u32(iy) * (p.w${div});
+    let dRow = b * p.o * ohw${sfx} + oy * (p.outW${div});`;
+}
+
 /** Shared end of the weight-gradient kernels: store the partial sums of split s. */
 function gradWeightEpilogue(KW: number, OB: number, CB: number): string[] {
   const out = [`  let taps = p.kh * ${KW}u;`];
@@ -278,14 +294,7 @@ export function convGradWeightWgsl(KW: number, OB: number, CB: number, U = 2): s
   const out: string[] = [];
   out.push(...gradWeightPrologue(KW, OB, CB, 1));
   out.push("  let wMax = i32(p.w) - 1;");
-  out.push(`  let g1 = min((s + 1u) * p.rowsPerSplit, p.n * p.outH);
-  for (var g = s * p.rowsPerSplit; g < g1; g++) {
-    let b = g / p.outH;
-    let oy = g % p.outH;
-    let iy = i32(oy) + i32(ky) - p.padTop;
-    if (iy < 0 || iy >= i32(p.h)) { continue; }
-    let xRow = b * p.c * hw + u32(iy) * p.w;
-    let dRow = b * p.o * ohw + oy * p.outW;`);
+  out.push(gradWeightRows(1));
   const ld = (c: number, ix: string) =>
     `select(0.0, X[xRow + xc${c} + u32(clamp(${ix}, 0, wMax))], ${ix} >= 0 && ${ix} <= wMax)`;
   // Window x{c}_{k} = x[c, ox + k − padLeft] for k < KW + U − 1: U pixels per iteration, so each
@@ -357,14 +366,7 @@ export function convGradWeightVec4Wgsl(
   out.push("  let w4 = i32(p.w / 4u);");
   const load = (c: number, chunk: string) =>
     `select(vec4f(0.0), X[xRow + xc${c} + u32(clamp(${chunk}, 0, w4 - 1))], ${chunk} >= 0 && ${chunk} < w4)`;
-  out.push(`  let g1 = min((s + 1u) * p.rowsPerSplit, p.n * p.outH);
-  for (var g = s * p.rowsPerSplit; g < g1; g++) {
-    let b = g / p.outH;
-    let oy = g % p.outH;
-    let iy = i32(oy) + i32(ky) - p.padTop;
-    if (iy < 0 || iy >= i32(p.h)) { continue; }
-    let xRow = b * p.c * hw4 + u32(iy) * (p.w / 4u);
-    let dRow = b * p.o * ohw4 + oy * (p.outW / 4u);`);
+  out.push(gradWeightRows(4));
   for (const c of cs) {
     for (let j = 0; j < span - 1; j++) out.push(`    var v${c}_${j} = ${load(c, `${lo + j}`)};`);
     out.push(`    var v${c}_${span - 1} = vec4f(0.0);`);

@@ -3,7 +3,7 @@
  * one grid item per output element computes where its value comes from, so writes are
  * contiguous and no two invocations touch the same output.
  */
-import { at, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
+import { at, DECODE_BHWC, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
 /**
  * Strided gather: y[i] = x[Σ_d c_d·stride_d] where c is the coordinate of i in `shape`;
@@ -67,12 +67,7 @@ ${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
     gridMain(
       "p.n",
-      `  let c = umod(i, p.inner);
-  var t = udiv(i, p.inner);
-  let ox = umod(t, p.w);
-  t = udiv(t, p.w);
-  let oy = umod(t, p.h);
-  let b = udiv(t, p.h);
+      `${DECODE_BHWC}
   let sxx = (ox + p.w - p.sx) % p.w;
   let syy = (oy + p.h - p.sy) % p.h;
   y[i] = x[((b * p.h + syy) * p.w + sxx) * p.inner + c];`,

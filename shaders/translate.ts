@@ -5,7 +5,7 @@
  * adjoint at (y, x) reads the four outputs that used pixel (y, x) as a corner. No atomics.
  * Computing the floor of −t once (instead of ⌊y − t⌋ per pixel) keeps the fraction exact in f32.
  */
-import { gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
+import { DECODE_BHWC, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** Forward (`adjoint` false) or adjoint translate; uniforms (n, h, w, inner). */
 export function translateWgsl(adjoint: boolean): string {
@@ -19,12 +19,7 @@ fn sample(b: u32, yy: i32, xx: i32, c: u32) -> f32 {
 ${
     gridMain(
       "p.n",
-      `  let c = umod(i, p.inner);
-  var t = udiv(i, p.inner);
-  let ox = umod(t, p.w);
-  t = udiv(t, p.w);
-  let oy = umod(t, p.h);
-  let b = udiv(t, p.h);
+      `${DECODE_BHWC}
   let tx = off[2u * b];
   let ty = off[2u * b + 1u];
   let flx = floor(-tx);
