@@ -10,6 +10,7 @@ import { type Command, type FlagSpec, parseArgs, type ParsedArgs } from "../io/a
 import { PtychoInputError } from "../io/errors.ts";
 import { inferCommand } from "./infer_command.ts";
 import { trainCommand } from "./train_command.ts";
+import { ACCELERATOR_FLAG } from "./train_config.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -32,14 +33,7 @@ const flags: readonly FlagSpec[] = [
     default: 16,
     help: "training epochs (more = sharper images; about 5 s each on 2 cores)",
   },
-  {
-    name: "accelerator",
-    type: "choice",
-    choices: ["auto", "cpu", "webgpu"],
-    aliases: { gpu: "webgpu", cuda: "webgpu", mps: "webgpu" },
-    default: "auto",
-    help: "compute backend: auto = WebGPU when an adapter is found, else CPU",
-  },
+  ACCELERATOR_FLAG,
   { name: "quiet", type: "boolean", default: false, help: "print only the summary" },
   { name: "debug", type: "boolean", default: false, help: "print stack traces on errors" },
 ];

@@ -14,7 +14,13 @@ import { concat, noGrad, ones, reshape, slice, type Tensor, tidy, zeros } from "
 import type { PtychoDataset } from "../io/dataset.ts";
 import { canvasSize, mergePatches } from "./physics.ts";
 import type { PtychoPinn } from "./pinn.ts";
-import { defaultStitchCrop, PatchStitcher, type StitchedObject, stitchLayout } from "./stitch.ts";
+import {
+  defaultStitchCrop,
+  PatchStitcher,
+  scanBounds,
+  type StitchedObject,
+  stitchLayout,
+} from "./stitch.ts";
 import { chunk, type GroupedPatterns, prepareDataset } from "./train_data.ts";
 
 /** Seed of the grouping draw at inference (upstream's TF inference seeds with 45). */
@@ -189,13 +195,7 @@ export function countHoles(
   xcoords: ArrayLike<number>,
   ycoords: ArrayLike<number>,
 ): number {
-  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
-  for (let i = 0; i < xcoords.length; i++) {
-    minX = Math.min(minX, xcoords[i]);
-    maxX = Math.max(maxX, xcoords[i]);
-    minY = Math.min(minY, ycoords[i]);
-    maxY = Math.max(maxY, ycoords[i]);
-  }
+  const { minX, maxX, minY, maxY } = scanBounds(xcoords, ycoords);
   const { originX, originY, width, height, coverage } = stitched;
   let holes = 0;
   for (let r = Math.max(0, Math.ceil(minY - originY)); r <= maxY - originY && r < height; r++) {

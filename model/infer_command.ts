@@ -15,7 +15,7 @@ import { reconstruct, type Reconstruction } from "./infer.ts";
 import { channelPng, comparisonPng, stitchedChannels } from "./infer_output.ts";
 import { alignChannels, channelsMetrics, complexFromInterleaved } from "./metrics.ts";
 import { loadModelBundle, modelFromBundle, type PinnManifest } from "./model_bundle.ts";
-import type { AcceleratorKind } from "./train_config.ts";
+import { ACCELERATOR_FLAG, type AcceleratorKind } from "./train_config.ts";
 
 const flags: readonly FlagSpec[] = [
   {
@@ -34,14 +34,7 @@ const flags: readonly FlagSpec[] = [
     help: "group side; taken from the model (given, it must match the model's)",
   },
   { name: "stitch-crop", type: "int", help: "central crop kept per patch (default 20·N/64)" },
-  {
-    name: "accelerator",
-    type: "choice",
-    default: "auto",
-    choices: ["auto", "cpu", "webgpu"],
-    aliases: { gpu: "webgpu", cuda: "webgpu", mps: "webgpu" },
-    help: "compute backend: auto = WebGPU when an adapter is found, else CPU",
-  },
+  ACCELERATOR_FLAG,
   {
     name: "device",
     type: "choice",

@@ -38,6 +38,21 @@ function cropStart(n: number, crop: number): number {
   return Math.floor((n - crop) / 2);
 }
 
+/** Bounding box of scan positions (object pixels; x = column, y = row). */
+export function scanBounds(
+  xcoords: ArrayLike<number>,
+  ycoords: ArrayLike<number>,
+): { minX: number; maxX: number; minY: number; maxY: number } {
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  for (let i = 0; i < xcoords.length; i++) {
+    minX = Math.min(minX, xcoords[i]);
+    maxX = Math.max(maxX, xcoords[i]);
+    minY = Math.min(minY, ycoords[i]);
+    maxY = Math.max(maxY, ycoords[i]);
+  }
+  return { minX, maxX, minY, maxY };
+}
+
 /**
  * The canvas that holds the central crops of patches at these scan positions (object pixels,
  * x = column, y = row): the scan's bounding box ± crop/2, on whole object pixels.
@@ -54,13 +69,7 @@ export function stitchLayout(
   if (xcoords.length === 0 || xcoords.length !== ycoords.length) {
     throw new RangeError("stitching needs matching, non-empty x and y coordinates");
   }
-  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
-  for (let i = 0; i < xcoords.length; i++) {
-    minX = Math.min(minX, xcoords[i]);
-    maxX = Math.max(maxX, xcoords[i]);
-    minY = Math.min(minY, ycoords[i]);
-    maxY = Math.max(maxY, ycoords[i]);
-  }
+  const { minX, maxX, minY, maxY } = scanBounds(xcoords, ycoords);
   const d = cropStart(n, crop) - n / 2;
   const originX = Math.floor(minX + d);
   const originY = Math.floor(minY + d);

@@ -9,6 +9,16 @@ import type { SchedulerKind } from "./train.ts";
 /** Accelerator choice (gpu, cuda and mps are aliases of webgpu). */
 export type AcceleratorKind = "auto" | "cpu" | "webgpu";
 
+/** `--accelerator`, the same in train, infer and demo. */
+export const ACCELERATOR_FLAG: FlagSpec = {
+  name: "accelerator",
+  type: "choice",
+  default: "auto",
+  choices: ["auto", "cpu", "webgpu"],
+  aliases: { gpu: "webgpu", cuda: "webgpu", mps: "webgpu" },
+  help: "compute backend: auto = WebGPU when an adapter is found, else CPU (gpu/cuda/mps = webgpu)",
+};
+
 /** Every flag of `deno task train`. */
 export const TRAIN_FLAGS: readonly FlagSpec[] = [
   {
@@ -38,15 +48,7 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
   },
   { name: "batch_size", type: "int", default: 16, help: "groups per batch" },
   { name: "learning-rate", type: "number", default: 1e-3, help: "Adam learning rate" },
-  {
-    name: "accelerator",
-    type: "choice",
-    default: "auto",
-    choices: ["auto", "cpu", "webgpu"],
-    aliases: { gpu: "webgpu", cuda: "webgpu", mps: "webgpu" },
-    help:
-      "compute backend: auto = WebGPU when an adapter is found, else CPU (gpu/cuda/mps = webgpu)",
-  },
+  ACCELERATOR_FLAG,
   {
     name: "deterministic",
     type: "boolean",
