@@ -63,29 +63,32 @@ def conv3x3(c_in, c_out):
     return conv
 
 
-class ConvPool(nn.Module):
-    """Encoder block: conv-ReLU, conv-ReLU, 2x2 max pool."""
+class ConvBlock(nn.Module):
+    """conv-ReLU, conv-ReLU, then the subclass's resampling."""
 
     def __init__(self, c_in, c_out):
         super().__init__()
         self.conv1 = conv3x3(c_in, c_out)
         self.conv2 = conv3x3(c_out, c_out)
 
+    def resample(self, x):
+        raise NotImplementedError
+
     def forward(self, x):
-        x = torch.relu(self.conv2(torch.relu(self.conv1(x))))
+        return self.resample(torch.relu(self.conv2(torch.relu(self.conv1(x)))))
+
+
+class ConvPool(ConvBlock):
+    """Encoder block: conv-ReLU, conv-ReLU, 2x2 max pool."""
+
+    def resample(self, x):
         return nn.functional.max_pool2d(x, 2)
 
 
-class ConvUp(nn.Module):
+class ConvUp(ConvBlock):
     """Decoder block: conv-ReLU, conv-ReLU, nearest 2x upsampling."""
 
-    def __init__(self, c_in, c_out):
-        super().__init__()
-        self.conv1 = conv3x3(c_in, c_out)
-        self.conv2 = conv3x3(c_out, c_out)
-
-    def forward(self, x):
-        x = torch.relu(self.conv2(torch.relu(self.conv1(x))))
+    def resample(self, x):
         return nn.functional.interpolate(x, scale_factor=2, mode="nearest")
 
 

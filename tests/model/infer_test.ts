@@ -15,6 +15,20 @@ import { LOG_SCALE, PtychoPinn } from "../../model/pinn.ts";
 
 const DATA = new URL("../../fixtures/sim_lines_n32_test.npz", import.meta.url).pathname;
 
+/** `infer --model_path model --test_data DATA --output_dir out ...extra`, in process. */
+function runInfer(model: string, out: string, ...extra: string[]) {
+  return runCli([
+    "infer",
+    "--model_path",
+    model,
+    "--test_data",
+    DATA,
+    "--output_dir",
+    out,
+    ...extra,
+  ]);
+}
+
 /** A randomly initialised small model for `dataset`'s probe. */
 function smallModel(n: number, gridsize: number, probe: Float32Array): PtychoPinn {
   setBackend(cpuBackend());
@@ -57,20 +71,15 @@ Deno.test("the seed's infer command writes every A6 output (gridsize 1, folder a
   try {
     await writeModel(`${dir}/train`, 32, 1);
     const out = `${dir}/out`;
-    const r = await runCli([
-      "infer",
-      "--model_path",
+    const r = await runInfer(
       `${dir}/train`,
-      "--test_data",
-      DATA,
-      "--output_dir",
       out,
       "--n_images",
       "16",
       "--accelerator",
       "cpu",
       "--quiet",
-    ]);
+    );
     assertEquals(r.code, 0, r.err);
     const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
     assertEquals(names, [
@@ -107,20 +116,15 @@ Deno.test("numpy reads reconstruction.npz without pickle", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     await writeModel(`${dir}/train`, 32, 1);
-    const r = await runCli([
-      "infer",
-      "--model_path",
+    const r = await runInfer(
       `${dir}/train/model.zip`,
-      "--test_data",
-      DATA,
-      "--output_dir",
       dir,
       "--n_images",
       "9",
       "--accelerator",
       "cpu",
       "--quiet",
-    ]);
+    );
     assertEquals(r.code, 0, r.err);
     const script = "import numpy as np, sys\n" +
       "d = np.load(sys.argv[1], allow_pickle=False)\n" +
@@ -168,17 +172,7 @@ Deno.test("a model of another N is refused in one line, exit 2, nothing written"
   try {
     await writeModel(`${dir}/m64`, 64, 1);
     const out = `${dir}/out`;
-    const r = await runCli([
-      "infer",
-      "--model_path",
-      `${dir}/m64`,
-      "--test_data",
-      DATA,
-      "--output_dir",
-      out,
-      "--accelerator",
-      "cpu",
-    ]);
+    const r = await runInfer(`${dir}/m64`, out, "--accelerator", "cpu");
     assertEquals(r.code, 2);
     assert(r.err.includes("trained at N=64") && r.err.includes("32×32"), r.err);
     assertEquals(r.err.split("\n").length, 1, r.err);
@@ -209,15 +203,7 @@ Deno.test("a bundle of an unknown format version is refused in one line, exit 2"
     manifest.formatVersion = 99;
     members.set("manifest.json", new TextEncoder().encode(JSON.stringify(manifest)));
     writeFileAtomic(`${dir}/model.zip`, encodeZip(members, true));
-    const r = await runCli([
-      "infer",
-      "--model_path",
-      `${dir}/model.zip`,
-      "--test_data",
-      DATA,
-      "--output_dir",
-      `${dir}/out`,
-    ]);
+    const r = await runInfer(`${dir}/model.zip`, `${dir}/out`);
     assertEquals(r.code, 2);
     assert(r.err.includes("format version 99"), r.err);
     assertEquals(r.err.split("\n").length, 1, r.err);
@@ -229,54 +215,18 @@ Deno.test("a bundle of an unknown format version is refused in one line, exit 2"
 Deno.test("infer: missing model, wrong gridsize and bad flags are one-line errors", async () => {
   const dir = Deno.makeTempDirSync();
   try {
-    let r = await runCli([
-      "infer",
-      "--model_path",
-      `${dir}/nothing`,
-      "--test_data",
-      DATA,
-      "--output_dir",
-      `${dir}/out`,
-    ]);
+    let r = await runInfer(`${dir}/nothing`, `${dir}/out`);
     assertEquals(r.code, 2);
     assert(r.err.includes("no such file or folder"), r.err);
-    r = await runCli([
-      "infer",
-      "--model_path",
-      dir,
-      "--test_data",
-      DATA,
-      "--output_dir",
-      `${dir}/out`,
-    ]);
+    r = await runInfer(dir, `${dir}/out`);
     assertEquals(r.code, 2);
     assert(r.err.includes("holds no model.zip"), r.err);
     await writeModel(`${dir}/m`, 32, 1);
-    r = await runCli([
-      "infer",
-      "--model_path",
-      `${dir}/m`,
-      "--test_data",
-      DATA,
-      "--output_dir",
-      `${dir}/out`,
-      "--gridsize",
-      "2",
-    ]);
+    r = await runInfer(`${dir}/m`, `${dir}/out`, "--gridsize", "2");
     assertEquals(r.code, 2);
     assert(r.err.includes("trained with gridsize 1"), r.err);
     Deno.writeTextFileSync(`${dir}/a_file`, "");
-    r = await runCli([
-      "infer",
-      "--model_path",
-      `${dir}/m`,
-      "--test_data",
-      DATA,
-      "--output_dir",
-      `${dir}/a_file`,
-      "--accelerator",
-      "cpu",
-    ]);
+    r = await runInfer(`${dir}/m`, `${dir}/a_file`, "--accelerator", "cpu");
     assertEquals(r.code, 2);
     assert(r.err.includes("not a directory"), r.err);
   } finally {
