@@ -53,6 +53,13 @@ const flags: readonly FlagSpec[] = [
     help: "take the probe from this .npz (probeGuess or probe_real/probe_imag); default ideal disk",
   },
   {
+    name: "probe_curvature",
+    type: "number",
+    default: 0,
+    help: "ideal disk probe: wavefront curvature, phase in radians at the disk edge (0 = flat, " +
+      "upstream; a few radians break the twin-image ambiguity a flat disk leaves at gridsize 1)",
+  },
+  {
     name: "scan",
     type: "choice",
     choices: ["raster", "random"],
@@ -145,6 +152,15 @@ export function recipeFromFlags(f: ParsedArgs["flags"]): SimulationRecipe {
   for (const [name, v] of [["seed", seed], ["object_seed", objectSeed]] as const) {
     check(v === undefined || (v >= 0 && v <= 2 ** 48), `--${name} must be in [0, 2^48], got ${v}`);
   }
+  const curvature = num("probe_curvature")!;
+  check(
+    curvature === 0 || str("probe_from") === undefined,
+    "--probe_curvature applies to the ideal disk probe, not to --probe_from",
+  );
+  check(
+    Math.abs(curvature) <= 100,
+    `--probe_curvature must be in [-100, 100] radians, got ${curvature}`,
+  );
   const scan = str("scan") as "raster" | "random";
   const count = int("n_images"), step = num("step"), jitter = num("jitter")!;
   check(count === undefined || count >= 1, `--n_images must be at least 1, got ${count}`);
@@ -165,6 +181,7 @@ export function recipeFromFlags(f: ParsedArgs["flags"]): SimulationRecipe {
     phaseScale,
     objectSeed,
     probeFrom: str("probe_from"),
+    probeCurvature: curvature,
     scan,
     count,
     step,

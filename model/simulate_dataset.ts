@@ -44,6 +44,8 @@ export interface SimulationRecipe {
   objectSeed?: number;
   /** NPZ to take the probe from (`probeGuess` or `probe_real`/`probe_imag`); default ideal disk. */
   probeFrom?: string;
+  /** Wavefront curvature of the ideal disk probe, radians at its edge (default 0: flat). */
+  probeCurvature?: number;
   /** Scan pattern. */
   scan: "raster" | "random";
   /** Number of positions (raster: rounded up to a square grid); default 500. */
@@ -122,7 +124,7 @@ function makeObject(recipe: SimulationRecipe, n: number): {
 export function simulateDataset(recipe: SimulationRecipe): SimulatedDataset {
   const probe = recipe.probeFrom !== undefined
     ? probeFromFile(recipe.probeFrom)
-    : idealDiskProbe(recipe.n ?? 64);
+    : idealDiskProbe(recipe.n ?? 64, recipe.probeCurvature ?? 0);
   const n = probe.height;
   if (recipe.n !== undefined && recipe.n !== n) {
     throw new PtychoInputError(recipe.probeFrom!, `the probe is ${n}×${n} but N is ${recipe.n}`);
@@ -181,6 +183,8 @@ export function simulateDataset(recipe: SimulationRecipe): SimulatedDataset {
     object: objectParams,
     probe: recipe.probeFrom !== undefined
       ? { kind: "file", file: recipe.probeFrom }
+      : recipe.probeCurvature
+      ? { kind: "ideal_disk", curvature: recipe.probeCurvature }
       : { kind: "ideal_disk" },
     scan: recipe.scan === "random" ? { kind: "random", count: positions.x.length } : {
       kind: "raster",

@@ -12,8 +12,14 @@ import { type ComplexImage, gaussianBlur } from "./objects.ts";
  * The upstream default probe (`ptycho/probe.py::get_default_probe`): a symmetric 1-D Gaussian
  * window of length n (std n/(0.7·π²)), max-normalised, outer product, thresholded at > 0.5 to a
  * binary disk, blurred with σ = 1 (reflect), plus 1e−9; real, flat phase.
+ *
+ * With a `curvature` (radians) the same amplitude gets a curved wavefront, the phase
+ * curvature·(r/R)² about the disk centre ((n − 1)/2, (n − 1)/2), R the radius of a circle with
+ * the binary disk's area: a beam slightly out of focus. A real, centro-symmetric probe cannot
+ * tell an object from its twin (complex conjugate, point-mirrored) in a single pattern; a
+ * curved wavefront can, which lets gridsize-1 models learn the phase.
  */
-export function idealDiskProbe(n: number): ComplexImage {
+export function idealDiskProbe(n: number, curvature = 0): ComplexImage {
   const std = n / (0.7 * Math.PI * Math.PI);
   const centre = (n - 1) / 2;
   const window = new Float64Array(n);
@@ -21,12 +27,28 @@ export function idealDiskProbe(n: number): ComplexImage {
   const peak = Math.max(...window);
   for (let i = 0; i < n; i++) window[i] /= peak;
   const disk = new Float64Array(n * n);
+  let area = 0;
   for (let r = 0; r < n; r++) {
-    for (let c = 0; c < n; c++) disk[r * n + c] = window[r] * window[c] > 0.5 ? 1 : 0;
+    for (let c = 0; c < n; c++) {
+      disk[r * n + c] = window[r] * window[c] > 0.5 ? 1 : 0;
+      area += disk[r * n + c];
+    }
   }
   const blurred = gaussianBlur({ height: n, width: n, data: disk }, 1).data;
+  const radius2 = area / Math.PI;
   const data = new Float32Array(2 * n * n);
-  for (let p = 0; p < n * n; p++) data[2 * p] = blurred[p] + 1e-9;
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      const p = r * n + c, amplitude = blurred[p] + 1e-9;
+      if (curvature === 0) {
+        data[2 * p] = amplitude;
+        continue;
+      }
+      const phase = curvature * ((r - centre) ** 2 + (c - centre) ** 2) / radius2;
+      data[2 * p] = amplitude * Math.cos(phase);
+      data[2 * p + 1] = amplitude * Math.sin(phase);
+    }
+  }
   return { height: n, width: n, data };
 }
 

@@ -106,6 +106,12 @@ Deno.test("simulate: bad flags, bad inputs and unwritable outputs exit 2 with on
         "not a readable PNG",
         false,
       ],
+      [
+        [...o, "--probe_curvature", "3", "--probe_from", `${dir}/p16.npz`],
+        "--probe_curvature applies to the ideal disk probe",
+        true,
+      ],
+      [[...o, "--probe_curvature", "1e3"], "--probe_curvature must be in [-100, 100]", true],
       [[...o, "--object_size", "5000"], "--object_size must be in [1, 2048]", true],
       [[...o, "--step", "0.0001"], "--step: ", false],
       [["--output", `${dir}/nowhere/x.npz`], "nowhere' does not exist", false],

@@ -108,6 +108,39 @@ Deno.test("ideal disk probe: upstream disk size, and max|P| ≈ 2.72, Σ|P|² �
   assertAlmostEquals(energy, 2505, 25);
 });
 
+Deno.test("curved disk probe: the flat disk's amplitude, phase curvature·(r/R)² from its centre", () => {
+  const n = 32, curvature = 2 * Math.PI;
+  const flat = idealDiskProbe(n), curved = idealDiskProbe(n, curvature);
+  let area = 0;
+  for (let p = 0; p < n * n; p++) {
+    const a = Math.hypot(curved.data[2 * p], curved.data[2 * p + 1]);
+    assertAlmostEquals(a, flat.data[2 * p], 1e-6, `amplitude at pixel ${p}`);
+    if (flat.data[2 * p] > 0.5) area++;
+  }
+  const centre = (n - 1) / 2, radius2 = area / Math.PI;
+  // Inside the disk the phase is still below π, so atan2 returns it unwrapped.
+  for (const [r, c] of [[16, 16], [15, 15], [15, 18], [13, 17], [17, 13]]) {
+    const p = r * n + c;
+    const phase = Math.atan2(curved.data[2 * p + 1], curved.data[2 * p]);
+    const want = curvature * ((r - centre) ** 2 + (c - centre) ** 2) / radius2;
+    assertAlmostEquals(phase, want, 0.03, `phase at (${r}, ${c})`);
+  }
+  // Point-mirrored about the centre, the probe equals itself, not its conjugate: no twin.
+  const mirrored = (p: number) => (n - 1 - Math.floor(p / n)) * n + (n - 1 - (p % n));
+  let conjugateGap = 0;
+  for (let p = 0; p < n * n; p++) {
+    const q = mirrored(p);
+    assertAlmostEquals(curved.data[2 * q], curved.data[2 * p], 1e-5);
+    assertAlmostEquals(curved.data[2 * q + 1], curved.data[2 * p + 1], 1e-5);
+    conjugateGap = Math.max(
+      conjugateGap,
+      Math.abs(curved.data[2 * q + 1] + curved.data[2 * p + 1]),
+    );
+  }
+  assert(conjugateGap > 0.5, `the curved probe is its own conjugate mirror (gap ${conjugateGap})`);
+  assertEquals(idealDiskProbe(n, 0).data, flat.data);
+});
+
 Deno.test("lines and grf objects: amplitude and phase ranges, determinism", () => {
   const lines = linesObject(64, new Rng(1));
   const again = linesObject(64, new Rng(1));
