@@ -10,7 +10,18 @@
  * position (upstream's `trimmed_obj` at `coords_offsets`); canvas pixels no patch's central
  * window reached are empty and get weight 0 in the stitched average.
  */
-import { concat, noGrad, ones, reshape, slice, type Tensor, tidy, zeros } from "../engine/mod.ts";
+import {
+  concat,
+  expand,
+  noGrad,
+  ones,
+  reshape,
+  slice,
+  type Tensor,
+  tensor,
+  tidy,
+  zeros,
+} from "../engine/mod.ts";
 import type { PtychoDataset } from "../io/dataset.ts";
 import { canvasSize, mergePatches } from "./physics.ts";
 import type { PtychoPinn } from "./pinn.ts";
@@ -23,6 +34,30 @@ import {
 } from "./stitch.ts";
 import { chunk, type GroupedPatterns, prepareDataset } from "./train_data.ts";
 
+/** How overlapping crops are averaged when stitching. */
+export type StitchWeighting = "uniform" | "probe";
+
+/** Floor of the probe stitch weights, relative to the probe's peak intensity. */
+export const PROBE_WEIGHT_FLOOR = 1e-3;
+
+/**
+ * Per-pixel stitch weights from the probe, [N, N]: |P|² / max |P|² + 1e−3. A patch pixel counts
+ * in proportion to how strongly it was illuminated, which is where the measurement constrains
+ * it; crops of neighbouring positions then blend instead of meeting at hard seams. The floor
+ * keeps pixels that only a probe's dark fringe reaches a plain average instead of a ratio of
+ * vanishing numbers.
+ */
+export function probeStitchWeights(probe: Float32Array, n: number): Float32Array {
+  const w = new Float32Array(n * n);
+  let peak = 0;
+  for (let p = 0; p < n * n; p++) {
+    w[p] = probe[2 * p] ** 2 + probe[2 * p + 1] ** 2;
+    peak = Math.max(peak, w[p]);
+  }
+  for (let p = 0; p < n * n; p++) w[p] = (peak > 0 ? w[p] / peak : 1) + PROBE_WEIGHT_FLOOR;
+  return w;
+}
+
 /** Seed of the grouping draw at inference (upstream's TF inference seeds with 45). */
 export const INFERENCE_SEED = 45;
 
@@ -34,6 +69,11 @@ export interface InferOptions {
   batchSize?: number;
   /** Central crop kept per patch when stitching (default 20·N/64). */
   stitchCrop?: number;
+  /**
+   * How overlapping crops are averaged: `uniform` (SPEC A5, the default) or `probe`, each pixel
+   * weighted by the probe's relative intensity there (see {@link probeStitchWeights}).
+   */
+  stitchWeights?: StitchWeighting;
   /** Nearest neighbours searched per group seed when gridsize > 1 (default 4). */
   neighbours?: number;
   /** Called after each batch with the number of groups done and the total. */
@@ -93,25 +133,38 @@ export function groupForInference(
 }
 
 /**
- * The object patch of each group of a batch, [B, N, N, 2], and for gridsize > 1 its coverage
- * [B, N, N] (1 where the merge had a patch, 0 where the canvas is empty; see the module comment).
+ * The object patch of each group of a batch, [B, N, N, 2], and its stitch weights [B, N, N]
+ * (null: all 1). With per-pixel `pixelWeights` [N, N] (e.g. {@link probeStitchWeights}) each
+ * patch pixel carries that weight. For gridsize > 1 the weights go through the group's merge
+ * like the patches do, so they are the mean weight of the patches covering a canvas pixel, and
+ * 0 where the canvas is empty (all 1 and 0 without `pixelWeights`; see the module comment).
  */
 export function predictObjects(
   model: PtychoPinn,
   x: Tensor,
   offsets: Tensor,
+  pixelWeights: Tensor | null = null,
 ): { objects: Tensor; coverage: Tensor | null } {
   return noGrad(() =>
     tidy(() => {
       const { n, gridsize } = model.config;
       const patches = model.patches(x);
       const [b, c] = patches.shape;
-      if (gridsize === 1) return { objects: reshape(patches, [b, n, n, 2]), coverage: null };
+      if (gridsize === 1) {
+        const coverage = pixelWeights === null
+          ? null
+          : expand(reshape(pixelWeights, [1, n, n]), [b, n, n]);
+        return { objects: reshape(patches, [b, n, n, 2]), coverage };
+      }
       const m = canvasSize(n, gridsize);
       const lo = (m - n) >> 1;
       const centre = (t: Tensor) => slice(t, [0, lo, lo, 0], [b, n, n, 2]);
-      // Merging all-ones patches gives 1 wherever the masked merge had weight, else 0.
-      const unit = concat([ones([b, c, n, n, 1]), zeros([b, c, n, n, 1])], 4);
+      // Merging all-ones patches (or the weights) gives the mean weight wherever the masked
+      // merge had a patch, else 0.
+      const w = pixelWeights === null
+        ? ones([b, c, n, n, 1])
+        : expand(reshape(pixelWeights, [1, 1, n, n, 1]), [b, c, n, n, 1]);
+      const unit = concat([w, zeros([b, c, n, n, 1])], 4);
       const covered = slice(centre(mergePatches(unit, offsets, m)), [0, 0, 0, 0], [b, n, n, 1]);
       return {
         objects: centre(mergePatches(patches, offsets, m)),
@@ -145,30 +198,37 @@ export async function reconstruct(
   const stitcher = new PatchStitcher(stitchLayout(xcoords, ycoords, n, stitchCrop));
   let predictSeconds = 0, stitchSeconds = 0;
   let done = 0;
-  for (const order of chunk([...Array(count).keys()], options.batchSize ?? 32)) {
-    const t0 = performance.now();
-    const batch = grouped.batch(order);
-    let host: Float32Array;
-    let weights: Float32Array | undefined;
-    try {
-      const { objects, coverage } = predictObjects(model, batch.x, batch.offsets);
+  const pixelWeights = options.stitchWeights === "probe"
+    ? tensor(probeStitchWeights(await model.probe.data(), n), [n, n])
+    : null;
+  try {
+    for (const order of chunk([...Array(count).keys()], options.batchSize ?? 32)) {
+      const t0 = performance.now();
+      const batch = grouped.batch(order);
+      let host: Float32Array;
+      let weights: Float32Array | undefined;
       try {
-        host = await objects.data();
-        weights = coverage === null ? undefined : await coverage.data();
+        const { objects, coverage } = predictObjects(model, batch.x, batch.offsets, pixelWeights);
+        try {
+          host = await objects.data();
+          weights = coverage === null ? undefined : await coverage.data();
+        } finally {
+          objects.dispose();
+          coverage?.dispose();
+        }
       } finally {
-        objects.dispose();
-        coverage?.dispose();
+        batch.x.dispose();
+        batch.offsets.dispose();
       }
-    } finally {
-      batch.x.dispose();
-      batch.offsets.dispose();
+      const t1 = performance.now();
+      stitcher.add(host, order.map((g) => xcoords[g]), order.map((g) => ycoords[g]), weights);
+      stitchSeconds += (performance.now() - t1) / 1000;
+      predictSeconds += (t1 - t0) / 1000;
+      done += order.length;
+      options.onProgress?.(done, count);
     }
-    const t1 = performance.now();
-    stitcher.add(host, order.map((g) => xcoords[g]), order.map((g) => ycoords[g]), weights);
-    stitchSeconds += (performance.now() - t1) / 1000;
-    predictSeconds += (t1 - t0) / 1000;
-    done += order.length;
-    options.onProgress?.(done, count);
+  } finally {
+    pixelWeights?.dispose();
   }
   const t2 = performance.now();
   const stitched = stitcher.result();

@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../io/files.ts";
 import { chooseBackend } from "./accelerator.ts";
 import { encodeReconstructionNpz } from "./evaluate_files.ts";
 import { formatMetricsTable, frcCurveSvg, metricsJsonText } from "./evaluate_report.ts";
-import { reconstruct, type Reconstruction } from "./infer.ts";
+import { reconstruct, type Reconstruction, type StitchWeighting } from "./infer.ts";
 import { channelPng, comparisonPng, stitchedChannels } from "./infer_output.ts";
 import { alignChannels, channelsMetrics, complexFromInterleaved } from "./metrics.ts";
 import { loadModelBundle, modelFromBundle, type PinnManifest } from "./model_bundle.ts";
@@ -34,6 +34,14 @@ const flags: readonly FlagSpec[] = [
     help: "group side; taken from the model (given, it must match the model's)",
   },
   { name: "stitch-crop", type: "int", help: "central crop kept per patch (default 20·N/64)" },
+  {
+    name: "stitch-weights",
+    type: "choice",
+    choices: ["uniform", "probe"],
+    default: "uniform",
+    help: "average overlapping crops plainly, or weight each pixel by the probe intensity there " +
+      "(smoother seams; use a crop about the probe's size)",
+  },
   ACCELERATOR_FLAG,
   {
     name: "device",
@@ -100,7 +108,8 @@ function loadInputs(f: ParsedArgs["flags"], warn: (m: string) => void) {
   if (crop !== undefined && (crop < 1 || crop > manifest.n)) {
     throw new UsageError(`--stitch-crop must be in [1, ${manifest.n}], got ${crop}`);
   }
-  return { modelPath, bundle, manifest, neighbours, dataset, nImages, batchSize, crop };
+  const weights = f.stitch_weights as StitchWeighting;
+  return { modelPath, bundle, manifest, neighbours, dataset, nImages, batchSize, crop, weights };
 }
 
 /**
@@ -188,6 +197,7 @@ async function run(args: ParsedArgs): Promise<void> {
       nImages: inputs.nImages,
       batchSize: inputs.batchSize,
       stitchCrop: inputs.crop,
+      stitchWeights: inputs.weights,
       neighbours: inputs.neighbours,
       onProgress: progress
         ? (done, total) =>
@@ -213,6 +223,7 @@ async function run(args: ParsedArgs): Promise<void> {
     gridsize: manifest.gridsize,
     n: manifest.n,
     stitch_crop: recon.stitchCrop,
+    stitch_weights: inputs.weights,
     uncovered_px_between_positions: recon.holes,
     alignment: "ground truth cut to the scan box ± stitch_crop/2 on the object grid, 2 px trim, " +
       "amplitude scaled to the truth's mean, phase planes removed",
@@ -238,7 +249,8 @@ export const inferCommand: Command = {
   usage: "infer --model_path D --test_data F --output_dir D [flags]",
   summary:
     "Reconstructs a scan with a trained model: predicts object patches in batches, stitches the " +
-    "central stitch_crop of each at its scan position (overlaps averaged) and writes " +
+    "central stitch_crop of each at its scan position (overlaps averaged, plainly or weighted by " +
+    "the probe intensity) and writes " +
     "reconstructed_amplitude.png, reconstructed_phase.png and reconstruction.npz; when the test " +
     "file has objectGuess, also metrics.json, comparison.png (truth | reconstruction | error; " +
     "amplitude above, phase below) and frc_curve.svg.",

@@ -29,7 +29,13 @@ export {
   type ScanBounds,
 } from "./metrics.ts";
 export { defaultStitchCrop, type StitchedObject, stitchPatches } from "./stitch.ts";
-export { type InferOptions, reconstruct, type Reconstruction } from "./infer.ts";
+export {
+  type InferOptions,
+  probeStitchWeights,
+  reconstruct,
+  type Reconstruction,
+  type StitchWeighting,
+} from "./infer.ts";
 export { type ObjectKind, simulateDataset, type SimulationRecipe } from "./simulate_dataset.ts";
 export type { SimulatedDataset, SimulationResult } from "./simulate.ts";
 export type { ComplexImage as ObjectImage } from "./objects.ts";

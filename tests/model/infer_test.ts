@@ -1,13 +1,21 @@
 import { assert, assertAlmostEquals, assertEquals } from "../assert.ts";
 import { runCli } from "../cli_run.ts";
-import { cpuBackend, Rng, setBackend } from "../../engine/mod.ts";
+import { cpuBackend, Rng, setBackend, type Tensor, tensor as tensorOf } from "../../engine/mod.ts";
 import { encodeBundle } from "../../io/bundle.ts";
-import { loadDataset } from "../../io/dataset.ts";
+import { loadDataset, type PtychoDataset } from "../../io/dataset.ts";
 import { writeFileAtomic } from "../../io/files.ts";
 import { readNpzFile } from "../../io/npz.ts";
 import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
-import { countHoles, reconstruct } from "../../model/infer.ts";
-import { stitchPatches } from "../../model/stitch.ts";
+import {
+  countHoles,
+  firstPatterns,
+  groupForInference,
+  predictObjects,
+  PROBE_WEIGHT_FLOOR,
+  probeStitchWeights,
+  reconstruct,
+} from "../../model/infer.ts";
+import { PatchStitcher, stitchLayout, stitchPatches } from "../../model/stitch.ts";
 import { encodeModelBundle, MODEL_KIND, type PinnManifest } from "../../model/model_bundle.ts";
 import { initialParameters, type NetworkConfig } from "../../model/network.ts";
 import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../../model/normalize.ts";
@@ -37,6 +45,13 @@ function smallModel(n: number, gridsize: number, probe: Float32Array): PtychoPin
   const s0 = initialIntensityScale(1e9, n);
   values.set(LOG_SCALE, Float32Array.of(Math.log(s0)));
   return new PtychoPinn(net, values, normalizeProbe(probe, n, PROBE_SCALE), s0);
+}
+
+/** The first `count` groups of `dataset` as the model groups them at inference: [x, offsets]. */
+function batchOf(model: PtychoPinn, dataset: PtychoDataset, count: number): [Tensor, Tensor] {
+  const grouped = groupForInference(model, firstPatterns(dataset, count));
+  const batch = grouped.batch([...Array(count).keys()]);
+  return [batch.x, batch.offsets];
 }
 
 /** Writes `dir/model.zip` for a small random model. */
@@ -94,7 +109,7 @@ Deno.test("the seed's infer command writes every A6 output (gridsize 1, folder a
     assertEquals(arrays.get("object")!.dtype, "c8");
     assertEquals(arrays.get("xcoords")!.shape, [16]);
     const json = JSON.parse(Deno.readTextFileSync(`${out}/metrics.json`));
-    assertEquals(json.patterns, 16);
+    assertEquals([json.patterns, json.stitch_weights], [16, "uniform"]);
     for (const key of ["mae", "mse", "psnr_255", "psnr_data_range", "ssim", "frc50"]) {
       assert(typeof json.amplitude[key] === "number", key);
       assert(typeof json.phase[key] === "number", key);
@@ -167,6 +182,76 @@ Deno.test("batching does not change the reconstruction (gridsize 2 merge path)",
   }
 });
 
+Deno.test("probe stitch weights: relative probe intensity plus the floor", () => {
+  // Intensities 4, 1, 0, 0.25 → 1, 0.25, 0, 0.0625 of the peak.
+  const w = probeStitchWeights(Float32Array.of(2, 0, 0, 1, 0, 0, 0.3, 0.4), 2);
+  [1, 0.25, 0, 0.0625].forEach((v, k) => assertAlmostEquals(w[k], v + PROBE_WEIGHT_FLOOR, 1e-7));
+});
+
+Deno.test("probe-weighted stitching: each pixel is the probe-weighted mean of the patches there", async () => {
+  const dataset = loadDataset(DATA, { gridsize: 1, onWarning: () => {} });
+  // A probe bright on the left half: the weights vary across the patch.
+  const probe = new Float32Array(2 * 32 * 32);
+  for (let p = 0; p < 32 * 32; p++) probe[2 * p] = (p % 32) < 16 ? 1 : 0.1;
+  const model = smallModel(32, 1, probe);
+  try {
+    const uniform = await reconstruct(model, dataset, { nImages: 12, stitchCrop: 20 });
+    const weighted = await reconstruct(model, dataset, {
+      nImages: 12,
+      stitchCrop: 20,
+      stitchWeights: "probe",
+    });
+    // By hand: the same patches, placed by the stitcher with |P|²/max + floor per pixel.
+    const { objects } = predictObjects(model, ...batchOf(model, dataset, 12));
+    const host = await objects.data();
+    objects.dispose();
+    const w = probeStitchWeights(await model.probe.data(), 32);
+    const tiled = new Float32Array(12 * 32 * 32);
+    for (let b = 0; b < 12; b++) tiled.set(w, b * 32 * 32);
+    const stitcher = new PatchStitcher(stitchLayout(weighted.xcoords, weighted.ycoords, 32, 20));
+    stitcher.add(host, weighted.xcoords, weighted.ycoords, tiled);
+    const expected = stitcher.result();
+    let differs = 0;
+    for (let i = 0; i < expected.data.length; i++) {
+      assertAlmostEquals(weighted.stitched.data[i], expected.data[i], 1e-5, `value ${i}`);
+      if (Math.abs(weighted.stitched.data[i] - uniform.stitched.data[i]) > 1e-3) differs++;
+    }
+    assert(differs > 100, `weighting changed only ${differs} values`);
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("probe-weighted stitching at gridsize 2 keeps the merge's empty pixels empty", async () => {
+  const dataset = loadDataset(DATA, { gridsize: 2, onWarning: () => {} });
+  const model = smallModel(32, 2, dataset.probe);
+  try {
+    const [x, offsets] = batchOf(model, dataset, 6);
+    const plain = predictObjects(model, x, offsets);
+    const w = probeStitchWeights(await model.probe.data(), 32);
+    const weighted = predictObjects(model, x, offsets, tensorOf(w, [32, 32]));
+    const [a, b] = [await plain.coverage!.data(), await weighted.coverage!.data()];
+    assertEquals(await plain.objects.data(), await weighted.objects.data());
+    let covered = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] === 0) assertEquals(b[i], 0, `pixel ${i} is outside every patch's window`);
+      else {
+        covered++;
+        assert(
+          b[i] >= PROBE_WEIGHT_FLOOR - 1e-7 && b[i] <= 1 + PROBE_WEIGHT_FLOOR + 1e-6,
+          `${b[i]}`,
+        );
+      }
+    }
+    assert(covered > 0 && covered < a.length, `${covered} of ${a.length} covered`);
+    for (const t of [plain.objects, plain.coverage!, weighted.objects, weighted.coverage!]) {
+      t.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+});
+
 Deno.test("a model of another N is refused in one line, exit 2, nothing written", async () => {
   const dir = Deno.makeTempDirSync();
   try {
@@ -222,6 +307,9 @@ Deno.test("infer: missing model, wrong gridsize and bad flags are one-line error
     assertEquals(r.code, 2);
     assert(r.err.includes("holds no model.zip"), r.err);
     await writeModel(`${dir}/m`, 32, 1);
+    r = await runInfer(`${dir}/m`, `${dir}/out`, "--stitch-weights", "gaussian");
+    assertEquals(r.code, 2);
+    assert(r.err.includes("--stitch-weights must be one of"), r.err);
     r = await runInfer(`${dir}/m`, `${dir}/out`, "--gridsize", "2");
     assertEquals(r.code, 2);
     assert(r.err.includes("trained with gridsize 1"), r.err);
