@@ -13,8 +13,8 @@ const root = new URL("../../", import.meta.url).pathname;
 const commands = Deno.readTextFileSync(`${root}fixtures/README.md`).split("\n")
   .filter((line) => line.startsWith("deno task simulate --output fixtures/sim_"));
 
-Deno.test("fixtures/README.md lists the commands of the three simulated fixtures", () => {
-  assertEquals(commands.length, 3);
+Deno.test("fixtures/README.md lists the commands of the five simulated fixtures", () => {
+  assertEquals(commands.length, 5);
 });
 
 for (const command of commands) {
