@@ -2,7 +2,7 @@
  * Device-time profile of one WebGPU training step, per kernel family (or per shape with
  * `--detail`): where a step's time goes, for choosing what to optimise next.
  *
- *   deno run -A bench/profile_step.ts [--n=64] [--nfs=2] [--batch=16] [--detail] [--top=40]
+ *   deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] [--detail] [--top=40]
  *
  * Each dispatch runs in its own timestamped pass, so the sum is a little above an unprofiled
  * step; the wall time printed is of the profiled step.
@@ -24,7 +24,7 @@ if (gpu === null) {
 setBackend(gpu);
 const warmup = 2;
 let done = 0;
-const config = { n: flag("n", 64), gridsize: 2, nFiltersScale: flag("nfs", 2) };
+const config = { n: flag("n", 64), gridsize: flag("gs", 2), nFiltersScale: flag("nfs", 2) };
 const result = await benchTrainingSteps({
   config,
   batchSize: flag("batch", 16),
