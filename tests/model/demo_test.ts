@@ -1,14 +1,14 @@
-/** `deno task demo`: one short epoch end to end, and its argument errors. */
+/** `deno task demo`: three short epochs end to end, what they learn, and its argument errors. */
 import { assert, assertEquals } from "../assert.ts";
 import { main } from "../../cli.ts";
 
-Deno.test("demo trains on the bundled scan and writes the images and metrics", async () => {
+Deno.test("demo: three CPU epochs write every output and already beat a flat object", async () => {
   const out = await Deno.makeTempDir({ prefix: "ptycho-demo-" });
   try {
     const code = await main([
       "demo",
       `--output_dir=${out}`,
-      "--max_epochs=1",
+      "--max_epochs=3",
       "--accelerator=cpu",
       "--quiet",
     ]);
@@ -17,7 +17,13 @@ Deno.test("demo trains on the bundled scan and writes the images and metrics", a
       assert((await Deno.stat(`${out}/${f}`)).size > 100, f);
     }
     const metrics = JSON.parse(await Deno.readTextFile(`${out}/metrics.json`));
-    assert(Number.isFinite(metrics.amplitude.ssim) && Number.isFinite(metrics.phase.mae));
+    // A flat object (amplitude 1, phase 0) scores amplitude SSIM 0.128 / MAE 0.102 and phase
+    // SSIM 0.817 here; three epochs give 0.36 / 0.084 and 0.85 on the CPU backend (deterministic).
+    // A mirrored or transposed geometry anywhere from simulation to stitching scores as flat.
+    const { amplitude, phase } = metrics;
+    const got = `amplitude SSIM ${amplitude.ssim} MAE ${amplitude.mae}, phase SSIM ${phase.ssim}`;
+    assert(amplitude.ssim > 0.25 && amplitude.mae < 0.095 && phase.ssim > 0.83, got);
+    assertEquals(metrics.stitch_weights, "probe");
     assert((await Deno.stat(`${out}/model/model.zip`)).isFile);
   } finally {
     await Deno.remove(out, { recursive: true });
