@@ -40,10 +40,6 @@ export function idealDiskProbe(n: number, curvature = 0): ComplexImage {
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) {
       const p = r * n + c, amplitude = blurred[p] + 1e-9;
-      if (curvature === 0) {
-        data[2 * p] = amplitude;
-        continue;
-      }
       const phase = curvature * ((r - centre) ** 2 + (c - centre) ** 2) / radius2;
       data[2 * p] = amplitude * Math.cos(phase);
       data[2 * p + 1] = amplitude * Math.sin(phase);
