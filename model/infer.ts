@@ -133,11 +133,12 @@ export function groupForInference(
 }
 
 /**
- * The object patch of each group of a batch, [B, N, N, 2], and its stitch weights [B, N, N]
- * (null: all 1). With per-pixel `pixelWeights` [N, N] (e.g. {@link probeStitchWeights}) each
- * patch pixel carries that weight. For gridsize > 1 the weights go through the group's merge
- * like the patches do, so they are the mean weight of the patches covering a canvas pixel, and
- * 0 where the canvas is empty (all 1 and 0 without `pixelWeights`; see the module comment).
+ * The object patch of each group of a batch, [B, N, N, 2], and for gridsize > 1 its stitch
+ * weights [B, N, N]: the group's merge applied to all-ones patches, or to per-pixel
+ * `pixelWeights` [N, N] (e.g. {@link probeStitchWeights}) when given, so the mean weight of the
+ * patches covering a canvas pixel, and 0 where the canvas is empty (see the module comment). At
+ * gridsize 1 the coverage is null: each patch is its own object, and the caller stitches it with
+ * `pixelWeights` as they are.
  */
 export function predictObjects(
   model: PtychoPinn,
@@ -150,12 +151,7 @@ export function predictObjects(
       const { n, gridsize } = model.config;
       const patches = model.patches(x);
       const [b, c] = patches.shape;
-      if (gridsize === 1) {
-        const coverage = pixelWeights === null
-          ? null
-          : expand(reshape(pixelWeights, [1, n, n]), [b, n, n]);
-        return { objects: reshape(patches, [b, n, n, 2]), coverage };
-      }
+      if (gridsize === 1) return { objects: reshape(patches, [b, n, n, 2]), coverage: null };
       const m = canvasSize(n, gridsize);
       const lo = (m - n) >> 1;
       const centre = (t: Tensor) => slice(t, [0, lo, lo, 0], [b, n, n, 2]);
@@ -198,8 +194,13 @@ export async function reconstruct(
   const stitcher = new PatchStitcher(stitchLayout(xcoords, ycoords, n, stitchCrop));
   let predictSeconds = 0, stitchSeconds = 0;
   let done = 0;
-  const pixelWeights = options.stitchWeights === "probe"
-    ? tensor(probeStitchWeights(await model.probe.data(), n), [n, n])
+  // Probe weights are the same for every patch: at gridsize 1 the stitcher takes them as they
+  // are; at gridsize > 1 they go through each group's merge on the device.
+  const hostWeights = options.stitchWeights === "probe"
+    ? probeStitchWeights(await model.probe.data(), n)
+    : undefined;
+  const pixelWeights = hostWeights !== undefined && model.config.gridsize > 1
+    ? tensor(hostWeights, [n, n])
     : null;
   try {
     for (const order of chunk([...Array(count).keys()], options.batchSize ?? 32)) {
@@ -211,7 +212,7 @@ export async function reconstruct(
         const { objects, coverage } = predictObjects(model, batch.x, batch.offsets, pixelWeights);
         try {
           host = await objects.data();
-          weights = coverage === null ? undefined : await coverage.data();
+          weights = coverage === null ? hostWeights : await coverage.data();
         } finally {
           objects.dispose();
           coverage?.dispose();

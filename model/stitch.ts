@@ -120,7 +120,7 @@ export class PatchStitcher {
    * Adds a batch of patches: `patches` holds B complex N×N patches, interleaved (re, im),
    * shape (B, N, N, 2); `xcoords`/`ycoords` give each one's scan position (length B).
    * Optional `weights` (B, N, N) weigh each pixel in the average (default 1; 0 = the patch
-   * says nothing there).
+   * says nothing there); (N, N) weights are shared by every patch of the batch.
    */
   add(
     patches: ArrayLike<number>,
@@ -136,8 +136,11 @@ export class PatchStitcher {
           `got ${patches.length} values and ${ycoords.length} y coordinates`,
       );
     }
-    if (weights !== undefined && weights.length !== batch * n * n) {
-      throw new RangeError(`expected ${batch * n * n} weights, got ${weights.length}`);
+    const shared = weights !== undefined && weights.length === n * n;
+    if (weights !== undefined && !shared && weights.length !== batch * n * n) {
+      throw new RangeError(
+        `expected ${batch * n * n} or ${n * n} weights, got ${weights.length}`,
+      );
     }
     const s = cropStart(n, crop);
     const d = s - n / 2;
@@ -154,6 +157,8 @@ export class PatchStitcher {
         [1, 1, ay * ax],
       ];
       const base = b * n * n * 2;
+      // Index of patch pixel (0, 0) in `weights` minus that in `patches` / 2.
+      const wShift = shared ? -b * n * n : 0;
       for (const [dr, dc, w] of corners) {
         if (w === 0) continue;
         for (let k = 0; k < crop; k++) {
@@ -165,7 +170,7 @@ export class PatchStitcher {
             if (c < 0 || c >= width) continue;
             const at = r * width + c;
             const from = row + (s + l) * 2;
-            const wp = weights === undefined ? w : w * weights[from >> 1];
+            const wp = weights === undefined ? w : w * weights[(from >> 1) + wShift];
             this.#re[at] += wp * patches[from];
             this.#im[at] += wp * patches[from + 1];
             this.#count[at] += wp;
