@@ -4,13 +4,13 @@
  * Bad input (PtychoInputError) and bad flags (UsageError) print one line and exit with code 2;
  * any other failure is an internal error (exit 1). `--debug` adds the stack trace.
  */
-import { type Command, helpText, parseArgs, UsageError } from "./io/args.ts";
+import { type Command, helpText, parseArgs, UsageError } from "./cli/args.ts";
 import { PtychoInputError } from "./io/errors.ts";
-import { demoCommand } from "./model/demo_command.ts";
-import { evaluateCommand } from "./model/evaluate_command.ts";
-import { inferCommand } from "./model/infer_command.ts";
-import { simulateCommand } from "./model/simulate_command.ts";
-import { trainCommand } from "./model/train_command.ts";
+import { demoCommand } from "./cli/demo.ts";
+import { evaluateCommand } from "./cli/evaluate.ts";
+import { inferCommand } from "./cli/infer.ts";
+import { simulateCommand } from "./cli/simulate.ts";
+import { trainCommand } from "./cli/train.ts";
 
 const commands: readonly Command[] = [
   demoCommand,

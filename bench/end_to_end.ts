@@ -7,7 +7,7 @@
 import type { Backend } from "../engine/backend.ts";
 import { noGrad, Rng, setBackend, type Tensor, tensor, tidy } from "../engine/mod.ts";
 import { Generator, initialParameters, type NetworkConfig } from "../model/network.ts";
-import { benchTrainingSteps } from "../model/train_bench.ts";
+import { benchTrainingSteps } from "./train_setup.ts";
 
 /** GNU time: exact peak RSS (%M) of a child; used when present. */
 export const GNU_TIME = "/usr/bin/time";

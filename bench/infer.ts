@@ -9,7 +9,7 @@ import type { Backend } from "../engine/backend.ts";
 import { Rng, setBackend } from "../engine/mod.ts";
 import { loadDataset } from "../io/dataset.ts";
 import { writeFileAtomic } from "../io/files.ts";
-import { reconstruct } from "../model/infer.ts";
+import { reconstruct } from "../model/infer/infer.ts";
 import { encodeModelBundle, MODEL_KIND } from "../model/model_bundle.ts";
 import { initialParameters, type NetworkConfig } from "../model/network.ts";
 import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../model/normalize.ts";

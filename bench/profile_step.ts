@@ -9,7 +9,7 @@
  */
 import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
 import { setBackend } from "../engine/mod.ts";
-import { benchTrainingSteps } from "../model/train_bench.ts";
+import { benchTrainingSteps } from "./train_setup.ts";
 
 function flag(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));

@@ -27,17 +27,17 @@ export {
   evaluateReconstruction,
   type ReconstructionMetrics,
   type ScanBounds,
-} from "./metrics.ts";
-export { defaultStitchCrop, type StitchedObject, stitchPatches } from "./stitch.ts";
+} from "./evaluate/metrics.ts";
+export { defaultStitchCrop, type StitchedObject, stitchPatches } from "./infer/stitch.ts";
 export {
   type InferOptions,
   probeStitchWeights,
   reconstruct,
   type Reconstruction,
   type StitchWeighting,
-} from "./infer.ts";
-export { type ObjectKind, simulateDataset, type SimulationRecipe } from "./simulate_dataset.ts";
-export type { SimulatedDataset, SimulationResult } from "./simulate.ts";
-export type { ComplexImage as ObjectImage } from "./objects.ts";
-export type { ScanPositions } from "./scan.ts";
+} from "./infer/infer.ts";
+export { type ObjectKind, simulateDataset, type SimulationRecipe } from "./simulate/dataset.ts";
+export type { SimulatedDataset, SimulationResult } from "./simulate/simulate.ts";
+export type { ComplexImage as ObjectImage } from "./simulate/objects.ts";
+export type { ScanPositions } from "./simulate/scan.ts";
 export { loadModelBundle, modelFromBundle, type PinnManifest } from "./model_bundle.ts";

@@ -1,0 +1,82 @@
+/**
+ * Training-step throughput of the full model on the current backend, for `deno task bench`:
+ * random inputs of the real shapes, Adam, every step in one `tidy`, one readback at the end.
+ */
+import { Adam, backward, getBackend, Rng, tensor, tidy } from "../engine/mod.ts";
+import { initialParameters, type NetworkConfig } from "../model/network.ts";
+import { initialIntensityScale } from "../model/normalize.ts";
+import { LOG_SCALE, PtychoPinn } from "../model/pinn.ts";
+
+/** What to measure. */
+export interface TrainBenchOptions {
+  /** Network shape (SPEC A2 full size: N 64, gridsize 2, nFiltersScale 2). */
+  config: NetworkConfig;
+  /** Groups per batch. */
+  batchSize: number;
+  /** Untimed steps first (pipeline compilation, buffer pool warm-up). */
+  warmupSteps: number;
+  /** Timed steps. */
+  steps: number;
+  /** Called after every step (tests use it to watch memory). */
+  afterStep?: () => void;
+}
+
+/** Measured throughput. */
+export interface TrainBenchResult {
+  /** Wall seconds per training step. */
+  secondsPerStep: number;
+  /** Groups per second (batch × steps / seconds). */
+  groupsPerSecond: number;
+  /** Loss after the last step (a sanity check that the step ran). */
+  loss: number;
+}
+
+/** Runs `warmupSteps + steps` training steps on random data and times the last `steps`. */
+export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<TrainBenchResult> {
+  const { config: cfg, batchSize: b } = opts;
+  const rng = new Rng(7);
+  const c = cfg.gridsize * cfg.gridsize, n = cfg.n;
+  const values = initialParameters(cfg, rng);
+  const s0 = initialIntensityScale(1e9, n);
+  values.set(LOG_SCALE, Float32Array.of(Math.log(s0)));
+  const probe = Float32Array.from({ length: 2 * n * n }, () => rng.uniform());
+  const model = new PtychoPinn(cfg, values, probe, s0);
+  const x = tensor(Float32Array.from({ length: b * c * n * n }, () => rng.uniform()), [b, c, n, n]);
+  const offsets = tensor(
+    Float32Array.from({ length: b * c * 2 }, () => 4 * rng.uniform() - 2),
+    [b, c, 2],
+  );
+  const optimizer = new Adam([...model.parameters().values()], { lr: 1e-4 });
+  const step = () => {
+    const loss = tidy(() => {
+      const { loss, reported } = model.loss({ x, offsets }, "poisson");
+      backward(loss);
+      return reported;
+    });
+    optimizer.step();
+    optimizer.zeroGrad();
+    getBackend().flush();
+    opts.afterStep?.();
+    return loss;
+  };
+  for (let i = 0; i < opts.warmupSteps; i++) step().dispose();
+  if (opts.warmupSteps > 0) await model.logScale.data();
+  const t0 = performance.now();
+  let last = step();
+  for (let i = 1; i < opts.steps; i++) {
+    last.dispose();
+    last = step();
+  }
+  const loss = (await last.data())[0];
+  const seconds = (performance.now() - t0) / 1000;
+  last.dispose();
+  for (const [, t] of optimizer.state()) t.dispose();
+  x.dispose();
+  offsets.dispose();
+  model.dispose();
+  return {
+    secondsPerStep: seconds / opts.steps,
+    groupsPerSecond: (b * opts.steps) / seconds,
+    loss,
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * The `train` command's flags (SPEC B7.1 names, A4 defaults) and their resolution into one
+ * validated settings object (written to config.json).
+ */
+import { type FlagSpec, type ParsedFlags, UsageError } from "./args.ts";
+import type { LossKind } from "../model/losses.ts";
+import type { SchedulerKind } from "../model/train/loop.ts";
+
+/** Accelerator choice (gpu, cuda and mps are aliases of webgpu). */
+export type AcceleratorKind = "auto" | "cpu" | "webgpu";
+
+/** `--accelerator`, the same in train, infer and demo. */
+export const ACCELERATOR_FLAG: FlagSpec = {
+  name: "accelerator",
+  type: "choice",
+  default: "auto",
+  choices: ["auto", "cpu", "webgpu"],
+  aliases: { gpu: "webgpu", cuda: "webgpu", mps: "webgpu" },
+  help: "compute backend: auto = WebGPU when an adapter is found, else CPU (gpu/cuda/mps = webgpu)",
+};
+
+/** Every flag of `deno task train`. */
+export const TRAIN_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "train_data_file",
+    type: "string",
+    required: true,
+    help: "training dataset (.npz, SPEC B1)",
+  },
+  {
+    name: "test_data_file",
+    type: "string",
+    help: "validation dataset (.npz); none = no validation",
+  },
+  {
+    name: "output_dir",
+    type: "string",
+    required: true,
+    help: "folder for model.zip, checkpoints and logs",
+  },
+  { name: "max_epochs", type: "int", default: 100, help: "number of epochs" },
+  { name: "n_images", type: "int", default: 512, help: "number of groups to train on (n_groups)" },
+  {
+    name: "gridsize",
+    type: "int",
+    default: 2,
+    help: "group side: gridsize² neighbouring positions per group (1, 2 or 3)",
+  },
+  { name: "batch_size", type: "int", default: 16, help: "groups per batch" },
+  { name: "learning-rate", type: "number", default: 1e-3, help: "Adam learning rate" },
+  ACCELERATOR_FLAG,
+  {
+    name: "deterministic",
+    type: "boolean",
+    default: true,
+    help: "seeded, reproducible run (seed 42 unless --seed)",
+  },
+  {
+    name: "seed",
+    type: "int",
+    help: "random seed (default 42 with --deterministic, else time-based)",
+  },
+  {
+    name: "num-workers",
+    type: "int",
+    default: 0,
+    help: "accepted for compatibility; data preparation runs in-process",
+  },
+  {
+    name: "loss",
+    type: "choice",
+    default: "poisson",
+    choices: ["poisson", "mae"],
+    help: "training loss: Poisson NLL or amplitude MAE",
+  },
+  {
+    name: "n_filters_scale",
+    type: "number",
+    default: 2,
+    help: "CNN filter multiplier (fractions such as 0.5 make small test nets)",
+  },
+  {
+    name: "scheduler",
+    type: "choice",
+    default: "constant",
+    choices: ["constant", "exponential", "cosine", "plateau"],
+    aliases: {
+      Default: "constant",
+      Exponential: "exponential",
+      CosineAnnealing: "cosine",
+      ReduceLROnPlateau: "plateau",
+    },
+    help:
+      "LR schedule per epoch: constant, exponential (×0.95), cosine (to 0.1·lr), plateau (×0.5 after 2 bad epochs)",
+  },
+  {
+    name: "early-stop-patience",
+    type: "int",
+    default: 100,
+    help: "stop after this many epochs without improvement of the monitored loss",
+  },
+  {
+    name: "checkpoint-save-top-k",
+    type: "int",
+    default: 1,
+    help: "best checkpoints to keep in checkpoints/ (0 = only last.zip)",
+  },
+  {
+    name: "checkpoint-monitor",
+    type: "choice",
+    default: "val_loss",
+    choices: ["val_loss", "train_loss"],
+    help: "loss that ranks checkpoints and drives early stopping and the plateau schedule",
+  },
+  {
+    name: "accumulate-grad-batches",
+    type: "int",
+    default: 1,
+    help: "batches per optimizer step (their gradients are averaged)",
+  },
+  {
+    name: "resume",
+    type: "boolean",
+    default: false,
+    help: "continue from <output_dir>/checkpoints/last.zip",
+  },
+  {
+    name: "logger",
+    type: "choice",
+    default: "csv",
+    choices: ["none", "csv"],
+    help: "csv writes metrics.csv (epoch, losses, lr, seconds)",
+  },
+  {
+    name: "log-every",
+    type: "int",
+    default: 10,
+    help: "read the loss back from the device every this many steps",
+  },
+  {
+    name: "neighbor_count",
+    type: "int",
+    default: 4,
+    help: "K nearest neighbours searched per group seed",
+  },
+  { name: "quiet", type: "boolean", default: false, help: "no progress bar or epoch lines" },
+  { name: "debug", type: "boolean", default: false, help: "print stack traces on errors" },
+  {
+    name: "disable_mlflow",
+    type: "boolean",
+    default: false,
+    deprecated: "MLflow is not used; the flag is ignored (--logger chooses the logs)",
+    help: "deprecated, ignored",
+  },
+  {
+    name: "device",
+    type: "choice",
+    choices: ["cpu", "cuda", "gpu", "webgpu"],
+    deprecated: "use --accelerator; --device cpu|cuda sets it when --accelerator is auto",
+    help: "deprecated alias of --accelerator",
+  },
+];
+
+/** Every resolved setting of a training run. */
+export interface TrainConfig {
+  /** Training dataset path. */
+  trainDataFile: string;
+  /** Validation dataset path, or null. */
+  testDataFile: string | null;
+  /** Output directory. */
+  outputDir: string;
+  /** Epochs to run in total. */
+  maxEpochs: number;
+  /** Number of groups (n_images). */
+  nImages: number;
+  /** Group side (C = gridsize²). */
+  gridsize: number;
+  /** Groups per batch. */
+  batchSize: number;
+  /** Initial Adam learning rate. */
+  learningRate: number;
+  /** Requested backend. */
+  accelerator: AcceleratorKind;
+  /** Seeded run. */
+  deterministic: boolean;
+  /** Run seed (grouping, init, epoch shuffles). */
+  seed: number;
+  /** Accepted for compatibility (unused). */
+  numWorkers: number;
+  /** Training loss. */
+  loss: LossKind;
+  /** CNN filter multiplier. */
+  nFiltersScale: number;
+  /** Learning-rate schedule. */
+  scheduler: SchedulerKind;
+  /** Epochs without improvement before stopping. */
+  earlyStopPatience: number;
+  /** Best checkpoints to keep (0 = only last.zip). */
+  checkpointSaveTopK: number;
+  /** Loss that ranks checkpoints. */
+  checkpointMonitor: "val_loss" | "train_loss";
+  /** Batches per optimizer step. */
+  accumulateGradBatches: number;
+  /** Continue from checkpoints/last.zip. */
+  resume: boolean;
+  /** csv writes metrics.csv. */
+  logger: "none" | "csv";
+  /** Steps between loss readbacks. */
+  logEvery: number;
+  /** K nearest neighbours per seed. */
+  neighborCount: number;
+  /** No progress bar or epoch lines. */
+  quiet: boolean;
+  /** Print stack traces. */
+  debug: boolean;
+}
+
+function atLeast(flags: ParsedFlags, key: string, min: number): number {
+  const v = flags[key] as number;
+  if (v < min) throw new UsageError(`--${key} must be at least ${min}, got ${v}`);
+  return v;
+}
+
+/** Validates flag values and fills in derived defaults (seed, accelerator from --device). */
+export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
+  const gridsize = atLeast(flags, "gridsize", 1);
+  if (gridsize > 3) throw new UsageError(`--gridsize must be 1, 2 or 3, got ${gridsize}`);
+  const lr = flags.learning_rate as number;
+  if (!(lr > 0)) throw new UsageError(`--learning-rate must be positive, got ${lr}`);
+  const nfs = flags.n_filters_scale as number;
+  if (!(nfs > 0) || !Number.isInteger(nfs * 32) || nfs * 32 <= 4) {
+    throw new UsageError(
+      `--n_filters_scale must be a positive multiple of 1/32 above 1/8, got ${nfs}`,
+    );
+  }
+  const deterministic = flags.deterministic as boolean;
+  const seed = flags.seed === undefined
+    ? (deterministic ? 42 : Date.now() % 2 ** 31)
+    : atLeast(flags, "seed", 0);
+  let accelerator = flags.accelerator as AcceleratorKind;
+  if (accelerator === "auto" && flags.device !== undefined) {
+    accelerator = flags.device === "cpu" ? "cpu" : "webgpu";
+  }
+  return {
+    trainDataFile: flags.train_data_file as string,
+    testDataFile: (flags.test_data_file as string | undefined) ?? null,
+    outputDir: flags.output_dir as string,
+    maxEpochs: atLeast(flags, "max_epochs", 1),
+    nImages: atLeast(flags, "n_images", 1),
+    gridsize,
+    batchSize: atLeast(flags, "batch_size", 1),
+    learningRate: lr,
+    accelerator,
+    deterministic,
+    seed,
+    numWorkers: atLeast(flags, "num_workers", 0),
+    loss: flags.loss as LossKind,
+    nFiltersScale: nfs,
+    scheduler: flags.scheduler as SchedulerKind,
+    earlyStopPatience: atLeast(flags, "early_stop_patience", 1),
+    checkpointSaveTopK: atLeast(flags, "checkpoint_save_top_k", 0),
+    checkpointMonitor: flags.checkpoint_monitor as "val_loss" | "train_loss",
+    accumulateGradBatches: atLeast(flags, "accumulate_grad_batches", 1),
+    resume: flags.resume as boolean,
+    logger: flags.logger as "none" | "csv",
+    logEvery: atLeast(flags, "log_every", 1),
+    neighborCount: atLeast(flags, "neighbor_count", 1),
+    quiet: flags.quiet as boolean,
+    debug: flags.debug as boolean,
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * The training loop in-process (tiny N = 32 nets): best-k checkpoints, gradient accumulation,
+ * early stopping, and a non-finite loss that stops the run without writing anything.
+ */
+import { cpuBackend, Rng, setBackend } from "../../../engine/mod.ts";
+import { loadDataset } from "../../../io/dataset.ts";
+import { PtychoInputError } from "../../../io/errors.ts";
+import { memorySource, ZipReader } from "../../../io/zip.ts";
+import { loadModelBundle, MODEL_KIND, modelFromBundle } from "../../../model/model_bundle.ts";
+import { initialParameters, type NetworkConfig } from "../../../model/network.ts";
+import { initialIntensityScale, normalizeProbe } from "../../../model/normalize.ts";
+import { LOG_SCALE, PtychoPinn } from "../../../model/pinn.ts";
+import { type LoopSettings, runTraining } from "../../../model/train/loop.ts";
+import { prepareDataset } from "../../../model/batches.ts";
+import { assert, assertEquals } from "../../assert.ts";
+import { writeTinyDataset } from "../tiny_dataset.ts";
+
+setBackend(cpuBackend());
+const work = Deno.makeTempDirSync({ prefix: "ptycho-loop-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
+writeTinyDataset(`${work}/d.npz`, { side: 4 });
+const dataset = loadDataset(`${work}/d.npz`, { gridsize: 1 });
+const net: NetworkConfig = { n: 32, gridsize: 1, nFiltersScale: 0.25 };
+const s0 = initialIntensityScale(dataset.nphotons, 32);
+const probe = normalizeProbe(dataset.probe, 32);
+const trainData = prepareDataset(dataset, { nGroups: 8, gridsize: 1, neighbours: 4, seed: 1 });
+
+function settings(dir: string, extra: Partial<LoopSettings> = {}): LoopSettings {
+  return {
+    maxEpochs: 3,
+    batchSize: 4,
+    learningRate: 1e-3,
+    loss: "poisson",
+    scheduler: "constant",
+    earlyStopPatience: 100,
+    checkpointSaveTopK: 1,
+    monitor: "train_loss",
+    accumulateGradBatches: 1,
+    logEvery: 1,
+    seed: 5,
+    csv: true,
+    outputDir: dir,
+    ...extra,
+  };
+}
+
+async function run(
+  dir: string,
+  extra: Partial<LoopSettings> = {},
+  logScale = Math.log(s0),
+  resume = false,
+) {
+  Deno.mkdirSync(dir, { recursive: true });
+  const values = initialParameters(net, new Rng(3));
+  values.set(LOG_SCALE, Float32Array.of(logScale));
+  const last = `${dir}/checkpoints/last.zip`;
+  const saved = resume ? loadModelBundle(last) : null;
+  const model = saved
+    ? modelFromBundle(saved.bundle, saved.manifest)
+    : new PtychoPinn(net, values, probe, s0);
+  const lines: string[] = [];
+  try {
+    const result = await runTraining(settings(dir, extra), {
+      model,
+      train: trainData,
+      val: null,
+      manifest: {
+        model: MODEL_KIND,
+        n: 32,
+        gridsize: 1,
+        nFiltersScale: 0.25,
+        objectBig: false,
+        probeBig: true,
+        padObject: true,
+        amplitudeActivation: "sigmoid",
+        intensityScaleInitial: s0,
+        nphotons: dataset.nphotons,
+        normalizationFactor: trainData.factor,
+        probeScale: 4,
+        trainingData: { file: dataset.file, sha256: "", patterns: dataset.patternCount },
+        config: {},
+      },
+      probe,
+      resumeFrom: resume ? last : null,
+      fingerprint: {},
+      log: (l) => lines.push(l),
+      progress: false,
+      interrupted: () => false,
+    });
+    const weights = new Map<string, Float32Array>();
+    for (const [k, t] of model.parameters()) weights.set(k, t.dataSync().slice());
+    return { result, lines, weights };
+  } finally {
+    model.dispose();
+  }
+}
+
+function state(dir: string) {
+  const path = `${dir}/checkpoints/last.zip`;
+  const zip = new ZipReader(memorySource(Deno.readFileSync(path)), path);
+  return JSON.parse(new TextDecoder().decode(zip.read(zip.find("training_state.json")!)));
+}
+
+Deno.test("best-k keeps the k lowest epochs; accumulation matches a larger batch", async () => {
+  const a = await run(`${work}/a`, { checkpointSaveTopK: 2 });
+  assertEquals(a.result.outcome, "completed");
+  assertEquals(a.result.history.length, 3);
+  const kept = [...Deno.readDirSync(`${work}/a/checkpoints`)].map((e) => e.name)
+    .filter((n) => n !== "last.zip").sort();
+  assertEquals(kept.length, 2);
+  const ranked = [...a.result.history].sort((p, q) => p.trainLoss - q.trainLoss).slice(0, 2);
+  for (const r of ranked) assert(kept.some((n) => n.startsWith(`epoch=00${r.epoch}-`)), `${kept}`);
+  assertEquals(state(`${work}/a`).optimizerSteps, 6);
+
+  const b = await run(`${work}/b`, { batchSize: 2, accumulateGradBatches: 2 });
+  assertEquals(state(`${work}/b`).optimizerSteps, 6);
+  let differing = 0, total = 0;
+  for (const [k, w] of a.weights) {
+    const v = b.weights.get(k)!;
+    for (let i = 0; i < w.length; i++) if (Math.abs(w[i] - v[i]) > 1e-5) differing++;
+    total += w.length;
+  }
+  assert(differing < 0.002 * total, `${differing} of ${total} weights differ`);
+});
+
+Deno.test("the loop releases every tensor it creates", async () => {
+  const before = cpuBackend().memory().liveStorages;
+  await run(`${work}/leak`, { maxEpochs: 2, accumulateGradBatches: 2, batchSize: 2 });
+  assertEquals(cpuBackend().memory().liveStorages, before);
+});
+
+Deno.test("early stopping after `patience` epochs without improvement", async () => {
+  // lr ≈ 0 and one batch per epoch: every epoch reports exactly the same loss.
+  const r = await run(`${work}/stop`, {
+    learningRate: 1e-30,
+    earlyStopPatience: 1,
+    maxEpochs: 5,
+    batchSize: 8,
+  });
+  assertEquals(r.result.outcome, "early-stopped");
+  assertEquals(r.result.history.length, 2);
+  assert(r.lines.some((l) => l.startsWith("early stopping")));
+  assert(r.result.modelPath !== null);
+});
+
+Deno.test("a non-finite loss stops the run with a message and writes nothing", async () => {
+  const dir = `${work}/nan`;
+  let error: unknown = null;
+  try {
+    await run(dir, {}, 100);
+  } catch (e) {
+    error = e;
+  }
+  assert(error instanceof PtychoInputError, String(error));
+  assert(error.message.includes("non-finite loss in epoch 1"), error.message);
+  assertEquals([...Deno.readDirSync(`${dir}/checkpoints`)].length, 0);
+  assert(![...Deno.readDirSync(dir)].some((e) => e.name === "model.zip"));
+});
+
+Deno.test("MAE loss with the exponential schedule", async () => {
+  const r = await run(`${work}/mae`, { loss: "mae", scheduler: "exponential", maxEpochs: 2 });
+  assertEquals(r.result.history.map((h) => h.lr), [1e-3, 1e-3 * 0.95]);
+  assert(r.result.history.every((h) => Number.isFinite(h.trainLoss) && h.trainLoss > 0));
+});
+
+Deno.test("a resumed plateau schedule halves the rate where the uninterrupted one does", async () => {
+  const flat = { scheduler: "plateau" as const, learningRate: 1e-30, maxEpochs: 5, batchSize: 8 };
+  const whole = await run(`${work}/plateau`, flat);
+  const rates = whole.result.history.map((h) => h.lr);
+  // No improvement (lr ≈ 0): the rate stays for epochs 1–4 and the schedule acts at epoch 5.
+  assertEquals(rates.slice(0, 4), [1e-30, 1e-30, 1e-30, 1e-30]);
+  assert(rates[4] !== 1e-30, `plateau never acted: ${rates}`);
+  await run(`${work}/plateau2`, { ...flat, maxEpochs: 3 });
+  const resumed = await run(`${work}/plateau2`, flat, Math.log(s0), true);
+  assertEquals(resumed.result.history.map((h) => h.lr), rates);
+});
