@@ -10,7 +10,7 @@ import { type Command, type FlagSpec, parseArgs, type ParsedArgs } from "./args.
 import { PtychoInputError } from "../io/errors.ts";
 import { inferCommand } from "./infer.ts";
 import { trainCommand } from "./train.ts";
-import { ACCELERATOR_FLAG } from "./train_flags.ts";
+import { ACCELERATOR_FLAG } from "./accelerator.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 

@@ -8,7 +8,7 @@ import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "./args
 import { loadDataset, minimumPositions, type PtychoDataset } from "../io/dataset.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
-import { chooseBackend } from "./accelerator.ts";
+import { ACCELERATOR_FLAG, acceleratorFromFlags, chooseBackend } from "./accelerator.ts";
 import { encodeReconstructionNpz } from "../model/evaluate/files.ts";
 import { formatMetricsTable, frcCurveSvg, metricsJsonText } from "./evaluate_report.ts";
 import { reconstruct, type Reconstruction, type StitchWeighting } from "../model/infer/infer.ts";
@@ -19,7 +19,6 @@ import {
   complexFromInterleaved,
 } from "../model/evaluate/metrics.ts";
 import { loadModelBundle, modelFromBundle, type PinnManifest } from "../model/model_bundle.ts";
-import { ACCELERATOR_FLAG, type AcceleratorKind } from "./train_flags.ts";
 
 const flags: readonly FlagSpec[] = [
   {
@@ -185,11 +184,7 @@ async function run(args: ParsedArgs): Promise<void> {
   const inputs = loadInputs(f, (m) => console.error(`warning: ${m}`));
   const outDir = (f.output_dir as string).replace(/\/+$/, "") || "/";
   checkOutputDir(outDir);
-  let accelerator = f.accelerator as AcceleratorKind;
-  if (accelerator === "auto" && f.device !== undefined) {
-    accelerator = f.device === "cpu" ? "cpu" : "webgpu";
-  }
-  const backend = await chooseBackend(accelerator);
+  const backend = await chooseBackend(acceleratorFromFlags(f));
   setBackend(backend);
   if (!quiet) console.log(`backend: ${backend.name} (${backend.description})`);
   const model = modelFromBundle(inputs.bundle, inputs.manifest);

@@ -3,21 +3,9 @@
  * validated settings object (written to config.json).
  */
 import { type FlagSpec, type ParsedFlags, UsageError } from "./args.ts";
+import { ACCELERATOR_FLAG, acceleratorFromFlags, type AcceleratorKind } from "./accelerator.ts";
 import type { LossKind } from "../model/losses.ts";
 import type { SchedulerKind } from "../model/train/loop.ts";
-
-/** Accelerator choice (gpu, cuda and mps are aliases of webgpu). */
-export type AcceleratorKind = "auto" | "cpu" | "webgpu";
-
-/** `--accelerator`, the same in train, infer and demo. */
-export const ACCELERATOR_FLAG: FlagSpec = {
-  name: "accelerator",
-  type: "choice",
-  default: "auto",
-  choices: ["auto", "cpu", "webgpu"],
-  aliases: { gpu: "webgpu", cuda: "webgpu", mps: "webgpu" },
-  help: "compute backend: auto = WebGPU when an adapter is found, else CPU (gpu/cuda/mps = webgpu)",
-};
 
 /** Every flag of `deno task train`. */
 export const TRAIN_FLAGS: readonly FlagSpec[] = [
@@ -237,10 +225,7 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
   const seed = flags.seed === undefined
     ? (deterministic ? 42 : Date.now() % 2 ** 31)
     : atLeast(flags, "seed", 0);
-  let accelerator = flags.accelerator as AcceleratorKind;
-  if (accelerator === "auto" && flags.device !== undefined) {
-    accelerator = flags.device === "cpu" ? "cpu" : "webgpu";
-  }
+  const accelerator = acceleratorFromFlags(flags);
   return {
     trainDataFile: flags.train_data_file as string,
     testDataFile: (flags.test_data_file as string | undefined) ?? null,

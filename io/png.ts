@@ -6,16 +6,9 @@
 import { encode } from "fast-png";
 import { drawText, formatLabel, GLYPH_HEIGHT, textWidth } from "./bitmap_font.ts";
 import { colormapLut, type ColormapName } from "./colormap.ts";
+import type { RealImage } from "./image.ts";
 
-/** A real image, row-major, `data.length === width * height`. */
-export interface RealImage {
-  /** Columns. */
-  width: number;
-  /** Rows. */
-  height: number;
-  /** Values, row-major. */
-  data: ArrayLike<number>;
-}
+export type { RealImage };
 
 /** An 8-bit RGB image, 3 bytes per pixel, row-major. */
 export interface RgbImage {

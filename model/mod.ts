@@ -38,6 +38,6 @@ export {
 } from "./infer/infer.ts";
 export { type ObjectKind, simulateDataset, type SimulationRecipe } from "./simulate/dataset.ts";
 export type { SimulatedDataset, SimulationResult } from "./simulate/simulate.ts";
-export type { ComplexImage as ObjectImage } from "./simulate/objects.ts";
+export type { InterleavedImage as ObjectImage } from "../io/image.ts";
 export type { ScanPositions } from "./simulate/scan.ts";
 export { loadModelBundle, modelFromBundle, type PinnManifest } from "./model_bundle.ts";

@@ -4,37 +4,8 @@
  * optionally register a residual shift, trim 2 px; plus the phase-plane removal. Host code in f64.
  */
 import { estimateShift } from "./register.ts";
+import type { ComplexImage } from "../../io/image.ts";
 import type { RealImage } from "./measures.ts";
-
-/** A complex image as separate row-major real and imaginary planes. */
-export interface ComplexImage {
-  /** Rows. */
-  height: number;
-  /** Columns. */
-  width: number;
-  /** Real parts, length height·width. */
-  re: Float64Array;
-  /** Imaginary parts, length height·width. */
-  im: Float64Array;
-}
-
-/** A complex image from interleaved (re, im) values, as the npz and the engine hold them. */
-export function complexFromInterleaved(
-  data: ArrayLike<number>,
-  height: number,
-  width: number,
-): ComplexImage {
-  if (data.length !== 2 * height * width) {
-    throw new RangeError(`expected ${2 * height * width} interleaved values, got ${data.length}`);
-  }
-  const re = new Float64Array(height * width);
-  const im = new Float64Array(height * width);
-  for (let i = 0; i < re.length; i++) {
-    re[i] = data[2 * i];
-    im[i] = data[2 * i + 1];
-  }
-  return { height, width, re, im };
-}
 
 /** Rows [r0, r0+h) and columns [c0, c0+w) of a complex image (must lie inside it). */
 export function cropComplex(

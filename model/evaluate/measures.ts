@@ -4,16 +4,10 @@
  * threshold crossings. Host code in f64.
  */
 import { fft2InPlace } from "./fft.ts";
+import type { RealImage as AnyRealImage } from "../../io/image.ts";
 
-/** A real image, row-major (`data[row * width + col]`). */
-export interface RealImage {
-  /** Rows. */
-  height: number;
-  /** Columns. */
-  width: number;
-  /** Pixel values, length height·width. */
-  data: Float64Array;
-}
+/** The metrics compute on f64 images. */
+export type RealImage = AnyRealImage<Float64Array>;
 
 function checkSameShape(a: RealImage, b: RealImage): void {
   if (a.height !== b.height || a.width !== b.width) {

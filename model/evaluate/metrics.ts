@@ -8,11 +8,11 @@ import {
   alignForEvaluation,
   type AlignOptions,
   amplitudeOf,
-  type ComplexImage,
   phaseOf,
   removeMean,
   removePlane,
 } from "./align.ts";
+import type { ComplexImage } from "../../io/image.ts";
 import {
   dataRange,
   firstBelowThreshold,
@@ -24,8 +24,8 @@ import {
   structuralSimilarity,
 } from "./measures.ts";
 
-export type { AlignOptions, ComplexImage, ScanBounds } from "./align.ts";
-export { complexFromInterleaved } from "./align.ts";
+export type { AlignOptions, ScanBounds } from "./align.ts";
+export { complexFromInterleaved, type ComplexImage } from "../../io/image.ts";
 export type { RealImage } from "./measures.ts";
 
 /** The metrics of one channel (amplitude or phase). */

@@ -5,7 +5,7 @@
  * |Σ conj(ref)·moving(p + s)| over bilinear sub-pixel shifts s on successively finer grids.
  * The normalised correlation ignores a global complex factor (amplitude scale, phase offset).
  */
-import type { ComplexImage } from "./align.ts";
+import type { ComplexImage } from "../../io/image.ts";
 import { fft2InPlace } from "./fft.ts";
 
 /** Mean removed and a Hann window applied (the frame edges must not pull the peak to 0). */

@@ -8,13 +8,8 @@
  */
 import { Rng } from "../../engine/mod.ts";
 import { PtychoInputError } from "../../io/errors.ts";
-import {
-  type ComplexImage,
-  defaultLineCount,
-  grfObject,
-  imageObject,
-  linesObject,
-} from "./objects.ts";
+import { defaultLineCount, grfObject, imageObject, linesObject } from "./objects.ts";
+import type { InterleavedImage } from "../../io/image.ts";
 import { randomScan, rasterGrid, rasterScan, scanBounds, type ScanPositions } from "./scan.ts";
 import { PTYCHO_VERSION, type SimulatedDataset, simulateDiffraction } from "./simulate.ts";
 import { idealDiskProbe, probeFromFile } from "./probe.ts";
@@ -78,7 +73,7 @@ export function seededStream(seed: number, stream: number): Rng {
 }
 
 function makeObject(recipe: SimulationRecipe, n: number): {
-  object: ComplexImage;
+  object: InterleavedImage;
   params: Record<string, unknown>;
 } {
   const phaseScale = recipe.phaseScale ?? 1;

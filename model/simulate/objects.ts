@@ -10,26 +10,10 @@ import { decode } from "fast-png";
 import type { Rng } from "../../engine/mod.ts";
 import { PtychoInputError } from "../../io/errors.ts";
 import { readFileOrFail } from "../../io/files.ts";
+import type { InterleavedImage, RealImage } from "../../io/image.ts";
 
-/** A complex image: `data` holds height·width (re, im) pairs, row-major. */
-export interface ComplexImage {
-  /** Rows. */
-  height: number;
-  /** Columns. */
-  width: number;
-  /** height·width (re, im) pairs, row-major. */
-  data: Float32Array;
-}
-
-/** A real image, row-major, f64. */
-export interface RealImage64 {
-  /** Rows. */
-  height: number;
-  /** Columns. */
-  width: number;
-  /** height·width values, row-major. */
-  data: Float64Array;
-}
+/** A real f64 image (blur and object arithmetic). */
+export type F64Image = RealImage<Float64Array>;
 
 /** Index into [0, n) of `i` under scipy's 'reflect' boundary (d c b a | a b c d | d c b a). */
 function reflectIndex(i: number, n: number): number {
@@ -40,7 +24,7 @@ function reflectIndex(i: number, n: number): number {
 }
 
 /** 1-D Gaussian blur along rows (axis 1) or columns (axis 0), scipy `gaussian_filter1d` style. */
-function blurAxis(src: RealImage64, sigma: number, axis: 0 | 1): Float64Array {
+function blurAxis(src: F64Image, sigma: number, axis: 0 | 1): Float64Array {
   const { height, width, data } = src;
   const radius = Math.floor(4 * sigma + 0.5);
   const kernel = new Float64Array(2 * radius + 1);
@@ -67,14 +51,14 @@ function blurAxis(src: RealImage64, sigma: number, axis: 0 | 1): Float64Array {
 }
 
 /** Separable Gaussian blur with scipy's defaults (`mode='reflect'`, `truncate=4`). */
-export function gaussianBlur(image: RealImage64, sigma: number): RealImage64 {
+export function gaussianBlur(image: F64Image, sigma: number): F64Image {
   if (sigma <= 0) return { ...image, data: image.data.slice() };
   const rows = { ...image, data: blurAxis(image, sigma, 1) };
   return { ...image, data: blurAxis(rows, sigma, 0) };
 }
 
 /** Complex image A·e^{iφ} from amplitude and phase of the same size. */
-export function complexFromPolar(amplitude: RealImage64, phase: Float64Array): ComplexImage {
+export function complexFromPolar(amplitude: F64Image, phase: Float64Array): InterleavedImage {
   const { height, width } = amplitude;
   const data = new Float32Array(2 * height * width);
   for (let i = 0; i < height * width; i++) {
@@ -121,11 +105,11 @@ export function defaultLineCount(size: number): number {
  * a 2·size canvas, amplitude = g1 + 2·g5 + 5·g10 (Gaussian blurs σ = 1, 5, 10), centre crop, max
  * normalised to 1; phase = phaseScale·π·tanh((A − max/2)/(3·mean A)).
  */
-export function linesObject(size: number, rng: Rng, options: LinesOptions = {}): ComplexImage {
+export function linesObject(size: number, rng: Rng, options: LinesOptions = {}): InterleavedImage {
   const count = options.lines ?? defaultLineCount(size);
   const phaseScale = options.phaseScale ?? 1;
   const big = 2 * size;
-  const canvas: RealImage64 = { height: big, width: big, data: new Float64Array(big * big) };
+  const canvas: F64Image = { height: big, width: big, data: new Float64Array(big * big) };
   for (let l = 0; l < count; l++) {
     const r0 = rng.int(big), c0 = rng.int(big), r1 = rng.int(big), c1 = rng.int(big);
     const steps = Math.max(Math.abs(r1 - r0), Math.abs(c1 - c0));
@@ -137,7 +121,7 @@ export function linesObject(size: number, rng: Rng, options: LinesOptions = {}):
   }
   const g1 = gaussianBlur(canvas, 1).data, g5 = gaussianBlur(canvas, 5).data;
   const g10 = gaussianBlur(canvas, 10).data;
-  const amplitude: RealImage64 = { height: size, width: size, data: new Float64Array(size * size) };
+  const amplitude: F64Image = { height: size, width: size, data: new Float64Array(size * size) };
   const off = Math.floor(size / 2);
   for (let r = 0; r < size; r++) {
     for (let c = 0; c < size; c++) {
@@ -159,7 +143,7 @@ export function linesObject(size: number, rng: Rng, options: LinesOptions = {}):
  * spectrum P(k) ∝ k^−exponent on a ⌈size/2⌉² box (periodic), min-max normalised to [0, 1],
  * bilinear ×2, Gaussian blur σ = 1, cropped to size×size and normalised to [0, 1] again.
  */
-export function gaussianRandomField(size: number, rng: Rng, exponent = 0.4): RealImage64 {
+export function gaussianRandomField(size: number, rng: Rng, exponent = 0.4): F64Image {
   const m = Math.ceil(size / 2);
   const re = new Float64Array(m * m), im = new Float64Array(m * m);
   for (let u = 0; u < m; u++) {
@@ -175,7 +159,7 @@ export function gaussianRandomField(size: number, rng: Rng, exponent = 0.4): Rea
   normalizeMinMax(field.data);
   const up = upsample2xBilinear(field);
   const blurred = gaussianBlur(up, 1);
-  const out: RealImage64 = { height: size, width: size, data: new Float64Array(size * size) };
+  const out: F64Image = { height: size, width: size, data: new Float64Array(size * size) };
   for (let r = 0; r < size; r++) {
     for (let c = 0; c < size; c++) out.data[r * size + c] = blurred.data[r * up.width + c];
   }
@@ -220,7 +204,7 @@ function inverseDftReal(re: Float64Array, im: Float64Array, m: number): Float64A
 }
 
 /** Bilinear 2× upsampling with half-pixel centres and edge clamping. */
-function upsample2xBilinear(src: RealImage64): RealImage64 {
+function upsample2xBilinear(src: F64Image): F64Image {
   const { height, width, data } = src;
   const h = 2 * height, w = 2 * width;
   const out = new Float64Array(h * w);
@@ -247,7 +231,7 @@ export interface GrfOptions {
 }
 
 /** `grf`: amplitude 0.2 + 0.8·g₁ and phase phaseScale·π·(g₂ − 1/2) from two independent fields. */
-export function grfObject(size: number, rng: Rng, options: GrfOptions = {}): ComplexImage {
+export function grfObject(size: number, rng: Rng, options: GrfOptions = {}): InterleavedImage {
   const phaseScale = options.phaseScale ?? 1;
   const amplitude = gaussianRandomField(size, rng, options.exponent);
   amplitude.data = amplitude.data.map((g) => 0.2 + 0.8 * g);
@@ -262,7 +246,7 @@ export function grfObject(size: number, rng: Rng, options: GrfOptions = {}): Com
  * values in [0, 1] (RGB by Rec. 601 luma). Unreadable or unsupported files are a
  * {@link PtychoInputError}.
  */
-export function readPngGray(path: string): RealImage64 {
+export function readPngGray(path: string): F64Image {
   const bytes = readFileOrFail(path);
   let png: ReturnType<typeof decode>;
   try {
@@ -299,7 +283,7 @@ export function imageObject(
   amplitudePng: string,
   phasePng?: string,
   phaseScale = 1,
-): ComplexImage {
+): InterleavedImage {
   const amplitude = readPngGray(amplitudePng);
   let phase = new Float64Array(amplitude.data.length);
   if (phasePng !== undefined) {

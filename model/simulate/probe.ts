@@ -6,7 +6,8 @@ import { PtychoInputError } from "../../io/errors.ts";
 import type { NpyArray } from "../../io/npy.ts";
 import { complexToFloat32, firstNonFinite, isComplex, isRealFloat } from "../../io/npy_convert.ts";
 import { NpzReader } from "../../io/npz.ts";
-import { type ComplexImage, gaussianBlur } from "./objects.ts";
+import type { InterleavedImage } from "../../io/image.ts";
+import { gaussianBlur } from "./objects.ts";
 
 /**
  * The upstream default probe (`ptycho/probe.py::get_default_probe`): a symmetric 1-D Gaussian
@@ -19,7 +20,7 @@ import { type ComplexImage, gaussianBlur } from "./objects.ts";
  * tell an object from its twin (complex conjugate, point-mirrored) in a single pattern; a
  * curved wavefront can, which lets gridsize-1 models learn the phase.
  */
-export function idealDiskProbe(n: number, curvature = 0): ComplexImage {
+export function idealDiskProbe(n: number, curvature = 0): InterleavedImage {
   const std = n / (0.7 * Math.PI * Math.PI);
   const centre = (n - 1) / 2;
   const window = new Float64Array(n);
@@ -49,7 +50,7 @@ export function idealDiskProbe(n: number, curvature = 0): ComplexImage {
 }
 
 /** A square 2-D (or (N, N, 1)) real or complex array as a complex image. */
-function squareComplex(a: NpyArray, file: string, key: string): ComplexImage {
+function squareComplex(a: NpyArray, file: string, key: string): InterleavedImage {
   if (!isComplex(a) && !isRealFloat(a)) {
     throw new PtychoInputError(file, `key '${key}': expected complex values, got dtype ${a.dtype}`);
   }
@@ -71,7 +72,7 @@ function squareComplex(a: NpyArray, file: string, key: string): ComplexImage {
  * Reads a probe from an NPZ: `probeGuess` (any dataset of the contract), else `probe_real` +
  * `probe_imag` (the forward-golden files). Anything else is a {@link PtychoInputError}.
  */
-export function probeFromFile(path: string): ComplexImage {
+export function probeFromFile(path: string): InterleavedImage {
   let npz: NpzReader;
   try {
     npz = NpzReader.open(path);

@@ -20,7 +20,7 @@ import {
 } from "../../engine/mod.ts";
 import { PtychoInputError } from "../../io/errors.ts";
 import type { NpyArray } from "../../io/npy.ts";
-import type { ComplexImage } from "./objects.ts";
+import type { InterleavedImage } from "../../io/image.ts";
 import type { ScanPositions } from "./scan.ts";
 
 /** Version of this program, written into `_metadata`. */
@@ -35,7 +35,7 @@ const CHUNK = 64;
  * Returns (M, N, N) interleaved complex f32.
  */
 export function extractObjectPatches(
-  object: ComplexImage,
+  object: InterleavedImage,
   positions: ScanPositions,
   n: number,
 ): Float32Array {
@@ -69,7 +69,7 @@ export function extractObjectPatches(
  * Noise-free far-field intensity |fftshift(FFT2_ortho(P·O_m))|² of (M, N, N) complex patches,
  * zero frequency at (N/2, N/2). Returns (M, N, N) f32 (engine CPU backend, f32).
  */
-export function farFieldIntensity(patches: Float32Array, probe: ComplexImage): Float32Array {
+export function farFieldIntensity(patches: Float32Array, probe: InterleavedImage): Float32Array {
   const n = probe.height;
   const count = patches.length / (2 * n * n);
   const backend = cpuBackend();
@@ -83,9 +83,9 @@ export function farFieldIntensity(patches: Float32Array, probe: ComplexImage): F
 /** What {@link simulateDiffraction} needs. */
 export interface SimulationInput {
   /** The complex object, (H, W). */
-  object: ComplexImage;
+  object: InterleavedImage;
   /** The probe, (N, N) on the object pixel grid. */
-  probe: ComplexImage;
+  probe: InterleavedImage;
   /** Scan positions in object pixels (x = column, y = row). */
   positions: ScanPositions;
   /** Mean expected photon count per pattern. */
@@ -166,9 +166,9 @@ export function simulateDiffraction(input: SimulationInput): SimulationResult {
 /** Everything written into a simulated dataset. */
 export interface SimulatedDataset {
   /** The object, written as `objectGuess`. */
-  object: ComplexImage;
+  object: InterleavedImage;
   /** The probe, written as `probeGuess`. */
-  probe: ComplexImage;
+  probe: InterleavedImage;
   /** The scan positions, written as `xcoords`/`ycoords` (and the `_start` twins). */
   positions: ScanPositions;
   /** The patterns, written as `diffraction` (and `Y` when patches were kept). */

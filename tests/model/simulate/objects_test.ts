@@ -4,11 +4,11 @@ import { Rng } from "../../../engine/mod.ts";
 import { PtychoInputError } from "../../../io/errors.ts";
 import { writeNpzFile } from "../../../io/npz.ts";
 import {
+  type F64Image,
   gaussianBlur,
   grfObject,
   linesObject,
   readPngGray,
-  type RealImage64,
 } from "../../../model/simulate/objects.ts";
 import { randomScan, rasterScan, scanBounds } from "../../../model/simulate/scan.ts";
 import { idealDiskProbe, probeFromFile } from "../../../model/simulate/probe.ts";
@@ -16,7 +16,7 @@ import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../as
 import { hasSharedData, sharedDataPath, testRequiring } from "../../io/env.ts";
 
 Deno.test("gaussianBlur matches scipy.ndimage.gaussian_filter (mode reflect, truncate 4)", () => {
-  const image: RealImage64 = { height: 6, width: 8, data: new Float64Array(48) };
+  const image: F64Image = { height: 6, width: 8, data: new Float64Array(48) };
   image.data[1 * 8 + 6] = 1;
   image.data[4 * 8 + 2] = 2;
   image.data[0] = 0.5;

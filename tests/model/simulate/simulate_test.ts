@@ -6,7 +6,8 @@ import { encode } from "fast-png";
 import { cpuBackend, Rng, tensor } from "../../../engine/mod.ts";
 import { loadDataset } from "../../../io/dataset.ts";
 import { writeNpzFile } from "../../../io/npz.ts";
-import { type ComplexImage, grfObject } from "../../../model/simulate/objects.ts";
+import type { InterleavedImage } from "../../../io/image.ts";
+import { grfObject } from "../../../model/simulate/objects.ts";
 import { diffract } from "../../../model/physics.ts";
 import { randomScan, scanBounds } from "../../../model/simulate/scan.ts";
 import {
@@ -19,7 +20,7 @@ import { idealDiskProbe } from "../../../model/simulate/probe.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../../assert.ts";
 
 /** A probe with no symmetry: the ideal disk with a tilted amplitude and a phase ramp. */
-function asymmetricProbe(n: number): ComplexImage {
+function asymmetricProbe(n: number): InterleavedImage {
   const probe = idealDiskProbe(n);
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) {
