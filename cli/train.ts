@@ -9,13 +9,10 @@ import { loadDataset, type PtychoDataset } from "../io/dataset.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { chooseBackend } from "./accelerator.ts";
-import { checkResumable, readCheckpointState } from "../model/train/checkpoint.ts";
-import {
-  loadModelBundle,
-  MODEL_KIND,
-  modelFromBundle,
-  type PinnManifest,
-} from "../model/model_bundle.ts";
+import { type Checkpoint, checkResumable, readCheckpoint } from "../model/train/checkpoint.ts";
+import { RunDirectory } from "../model/train/run_dir.ts";
+import { formatDuration, ProgressBar } from "./progress.ts";
+import { MODEL_KIND, modelFromBundle, type PinnManifest } from "../model/model_bundle.ts";
 import {
   initialParameters,
   type NetworkConfig,
@@ -88,15 +85,17 @@ function loadInputs(cfg: TrainConfig, warn: (m: string) => void) {
       `N mismatch: test patterns are ${test.n}×${test.n} but training patterns ${train.n}×${train.n}`,
     );
   }
-  const lastPath = `${cfg.outputDir}/checkpoints/last.zip`;
+  const lastPath = RunDirectory.lastCheckpointOf(cfg.outputDir);
+  let resume: Checkpoint | null = null;
   if (cfg.resume) {
     try {
       Deno.statSync(lastPath);
     } catch {
       throw new PtychoInputError(lastPath, "--resume needs this checkpoint, and it does not exist");
     }
+    resume = readCheckpoint(lastPath);
   }
-  return { train, test, lastPath };
+  return { train, test, lastPath, resume };
 }
 
 /**
@@ -108,11 +107,10 @@ function buildModel(
   train: PtychoDataset,
   net: NetworkConfig,
   s0: number,
-  lastPath: string,
+  resume: Checkpoint | null,
 ): { model: PtychoPinn; probe: Float32Array } {
-  if (cfg.resume) {
-    const { bundle, manifest } = loadModelBundle(lastPath);
-    return { model: modelFromBundle(bundle, manifest), probe: bundle.probe };
+  if (resume !== null) {
+    return { model: modelFromBundle(resume.bundle, resume.manifest), probe: resume.bundle.probe };
   }
   const probe = normalizeProbe(train.probe, net.n, PROBE_SCALE);
   const values = initialParameters(net, new Rng(cfg.seed));
@@ -128,7 +126,7 @@ async function run(args: ParsedArgs): Promise<void> {
   const say = (line: string) => {
     if (!cfg.quiet) console.log(line);
   };
-  const { train, test, lastPath } = loadInputs(cfg, (m) => console.error(`warning: ${m}`));
+  const { train, test, lastPath, resume } = loadInputs(cfg, (m) => console.error(`warning: ${m}`));
   const backend = await chooseBackend(cfg.accelerator);
   ensureWritableDir(cfg.outputDir);
   setBackend(backend);
@@ -169,8 +167,8 @@ async function run(args: ParsedArgs): Promise<void> {
     accumulateGradBatches: cfg.accumulateGradBatches,
     trainData: fingerprintSha,
   };
-  if (cfg.resume) checkResumable(lastPath, readCheckpointState(lastPath), fingerprint);
-  const { model, probe } = buildModel(cfg, train, net, s0, lastPath);
+  if (resume !== null) checkResumable(resume, fingerprint);
+  const { model, probe } = buildModel(cfg, train, net, s0, resume);
   const monitor = cfg.checkpointMonitor === "val_loss" && valData === null
     ? "train_loss"
     : cfg.checkpointMonitor;
@@ -219,6 +217,14 @@ async function run(args: ParsedArgs): Promise<void> {
   // SIGTERM (a scheduler's preemption) is treated like Ctrl-C where the platform has it.
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSigint);
+  const run = new RunDirectory(cfg.outputDir, {
+    manifest,
+    probe,
+    csv: cfg.logger === "csv",
+    validated: valData !== null,
+    lossName: cfg.loss,
+  });
+  const showProgress = !cfg.quiet && Deno.stderr.isTerminal();
   try {
     const result = await runTraining({
       maxEpochs: cfg.maxEpochs,
@@ -232,28 +238,38 @@ async function run(args: ParsedArgs): Promise<void> {
       accumulateGradBatches: cfg.accumulateGradBatches,
       logEvery: cfg.logEvery,
       seed: cfg.seed,
-      csv: cfg.logger === "csv",
-      outputDir: cfg.outputDir,
     }, {
       model,
       train: trainData,
       val: valData,
-      manifest,
-      probe,
-      resumeFrom: cfg.resume ? lastPath : null,
+      dataFile: cfg.trainDataFile,
+      lastCheckpoint: run.lastCheckpoint,
+      resume,
       fingerprint,
+      onEpochEnd: async (end) => {
+        await run.endEpoch(end);
+        const r = end.state.history.at(-1);
+        if (end.finished && r !== undefined) {
+          say(
+            `epoch ${r.epoch}/${cfg.maxEpochs}  train_loss ${r.trainLoss.toPrecision(6)}` +
+              (r.valLoss === null ? "" : `  val_loss ${r.valLoss.toPrecision(6)}`) +
+              `  lr ${r.lr.toExponential(2)}  ${formatDuration(r.seconds)}`,
+          );
+        }
+      },
       log: say,
-      progress: !cfg.quiet && Deno.stderr.isTerminal(),
+      progress: (total, label) => new ProgressBar(total, label, showProgress),
       interrupted: () => interrupted,
     });
     if (result.outcome === "interrupted") {
       console.error(
-        `interrupted ${result.stoppedAt}: checkpoint written to ${result.lastCheckpoint}; ` +
+        `interrupted ${result.stoppedAt}: checkpoint written to ${run.lastCheckpoint}; ` +
           "continue with --resume",
       );
       Deno.exit(INTERRUPTED_EXIT_CODE);
     }
-    const outputs = [result.modelPath!, result.lastCheckpoint, `${cfg.outputDir}/config.json`];
+    const modelPath = await run.saveModel(model);
+    const outputs = [modelPath, run.lastCheckpoint, `${cfg.outputDir}/config.json`];
     if (cfg.logger === "csv") outputs.push(`${cfg.outputDir}/metrics.csv`);
     outputs.push(`${cfg.outputDir}/loss_curve.svg`);
     console.log(`wrote ${outputs.join(", ")}`);

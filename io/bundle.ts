@@ -72,8 +72,11 @@ const shapeText = (shape: readonly number[]) => `(${shape.join(", ")})`;
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** Builds the bundle zip in memory. */
-export function encodeBundle(contents: BundleContents): Uint8Array {
+/**
+ * The bundle's members by name (manifest.json, weights.npz, probe.npy), before zipping: a
+ * training checkpoint adds its own members to these.
+ */
+export function bundleMembers(contents: BundleContents): Map<string, Uint8Array> {
   const n = Math.round(Math.sqrt(contents.probe.length / 2));
   if (2 * n * n !== contents.probe.length || n === 0) {
     throw new RangeError(`probe has ${contents.probe.length} values, not 2·N² for a square N×N`);
@@ -91,14 +94,16 @@ export function encodeBundle(contents: BundleContents): Uint8Array {
     ),
   );
   const probe = encodeNpy({ dtype: "c8", shape: [n, n], data: contents.probe });
-  return encodeZip(
-    new Map([
-      ["manifest.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n")],
-      ["weights.npz", weights],
-      ["probe.npy", probe],
-    ]),
-    true,
-  );
+  return new Map([
+    ["manifest.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n")],
+    ["weights.npz", weights],
+    ["probe.npy", probe],
+  ]);
+}
+
+/** Builds the bundle zip in memory. */
+export function encodeBundle(contents: BundleContents): Uint8Array {
+  return encodeZip(bundleMembers(contents), true);
 }
 
 /** Writes `model.zip` atomically (temp file in the same folder, fsync, rename). */

@@ -6,7 +6,14 @@
  * probe.npy is the probe actually used (after normalisation).
  */
 import type { Tensor } from "../engine/mod.ts";
-import { type BundleParameter, encodeBundle, loadBundle, type ModelBundle } from "../io/bundle.ts";
+import {
+  type BundleContents,
+  type BundleParameter,
+  decodeBundle,
+  encodeBundle,
+  type ModelBundle,
+} from "../io/bundle.ts";
+import { readFileOrFail } from "../io/files.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { type NetworkConfig, SUPPORTED_N } from "./network.ts";
 import { modelParameterShapes, PtychoPinn } from "./pinn.ts";
@@ -64,31 +71,48 @@ async function hostParameter(t: Tensor): Promise<BundleParameter> {
   return { shape: [...t.shape], data: await t.data() };
 }
 
+/** What a bundle of `model` holds: manifest `fields` with intensityScale filled in, host weights, probe. */
+export async function modelBundleContents(
+  model: PtychoPinn,
+  fields: Omit<PinnManifest, "intensityScale">,
+  probe: Float32Array,
+): Promise<BundleContents & { parameters: Map<string, BundleParameter> }> {
+  const parameters = await readParameters(model);
+  const logScale = parameters.get("log_scale")!.data[0];
+  const manifest: PinnManifest = { ...fields, intensityScale: Math.exp(logScale) };
+  return { manifest: { ...manifest }, parameters, probe };
+}
+
 /** The bundle bytes of `model` with manifest `fields` (intensityScale is filled in here). */
 export async function encodeModelBundle(
   model: PtychoPinn,
   fields: Omit<PinnManifest, "intensityScale">,
   probe: Float32Array,
 ): Promise<{ bytes: Uint8Array; parameters: Map<string, BundleParameter> }> {
-  const parameters = await readParameters(model);
-  const logScale = parameters.get("log_scale")!.data[0];
-  const manifest: PinnManifest = { ...fields, intensityScale: Math.exp(logScale) };
-  const bytes = encodeBundle({ manifest: { ...manifest }, parameters, probe });
-  return { bytes, parameters };
+  const contents = await modelBundleContents(model, fields, probe);
+  return { bytes: encodeBundle(contents), parameters: contents.parameters };
 }
 
 /** Loads model.zip (or a checkpoint) and checks it is a PtychoPINN bundle of a known shape. */
 export function loadModelBundle(path: string): { bundle: ModelBundle; manifest: PinnManifest } {
-  const peek = loadBundle(path);
+  return decodeModelBundle(readFileOrFail(path), path);
+}
+
+/** {@link loadModelBundle} on bytes already read (`file` names them in errors). */
+export function decodeModelBundle(
+  bytes: Uint8Array,
+  file: string,
+): { bundle: ModelBundle; manifest: PinnManifest } {
+  const peek = decodeBundle(bytes, file);
   const m = peek.manifest as unknown as PinnManifest;
   if (m.model !== MODEL_KIND) {
-    throw new PtychoInputError(path, `not a PtychoPINN model bundle (model '${m.model}')`);
+    throw new PtychoInputError(file, `not a PtychoPINN model bundle (model '${m.model}')`);
   }
   const ok = SUPPORTED_N.includes(m.n) && Number.isInteger(m.gridsize) && m.gridsize >= 1 &&
     m.nFiltersScale > 0;
-  if (!ok) throw new PtychoInputError(path, "manifest.json has an unsupported N/gridsize");
-  const bundle = loadBundle(path, { expectedShapes: modelParameterShapes(networkConfigOf(m)) });
-  return { bundle, manifest: m };
+  if (!ok) throw new PtychoInputError(file, "manifest.json has an unsupported N/gridsize");
+  const expectedShapes = modelParameterShapes(networkConfigOf(m));
+  return { bundle: decodeBundle(bytes, file, { expectedShapes }), manifest: m };
 }
 
 /** Rebuilds the model held by a loaded bundle on the current backend. */

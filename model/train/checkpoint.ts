@@ -2,14 +2,15 @@
  * Training checkpoints: a model bundle (manifest.json, weights.npz, probe.npy — so a checkpoint
  * also loads as a model) plus `optimizer.npz` (Adam moments by parameter name) and
  * `training_state.json` (epoch, position in the epoch, history, best-k, early stopping).
- * Written atomically; `--resume` reads them back.
+ * Written atomically by the run directory (run_dir.ts); `--resume` reads them back, once.
  */
 import { type Adam, tensor } from "../../engine/mod.ts";
 import { PtychoInputError } from "../../io/errors.ts";
 import { readFileOrFail } from "../../io/files.ts";
+import { bundleMembers, type ModelBundle } from "../../io/bundle.ts";
 import { encodeNpz, NpzReader } from "../../io/npz.ts";
 import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
-import { encodeModelBundle, type PinnManifest } from "../model_bundle.ts";
+import { decodeModelBundle, modelBundleContents, type PinnManifest } from "../model_bundle.ts";
 import type { PtychoPinn } from "../pinn.ts";
 
 /** One finished epoch in the history. */
@@ -69,7 +70,7 @@ export async function encodeCheckpoint(
   fields: Omit<PinnManifest, "intensityScale">,
   probe: Float32Array,
 ): Promise<Uint8Array> {
-  const { bytes } = await encodeModelBundle(model, fields, probe);
+  const members = bundleMembers(await modelBundleContents(model, fields, probe));
   const names = [...model.parameters().keys()];
   const moments = optimizer.state();
   const arrays = new Map<string, { dtype: "f4"; shape: number[]; data: Float32Array }>();
@@ -79,69 +80,73 @@ export async function encodeCheckpoint(
       arrays.set(`${kind}.${names[i]}`, { dtype: "f4", shape: [...t.shape], data: await t.data() });
     }
   }
-  const zip = new ZipReader(memorySource(bytes), "<checkpoint>");
-  const members = new Map(zip.entries.map((e) => [e.name, zip.read(e)]));
   members.set(OPTIMIZER, encodeNpz(arrays));
   members.set(STATE, new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"));
   return encodeZip(members, false);
 }
 
-/** The training state of a checkpoint (a one-line PtychoInputError when it is not one). */
-export function readCheckpointState(path: string): TrainingState {
-  return JSON.parse(new TextDecoder().decode(checkpointMember(path, STATE)));
+/** A checkpoint read once from disk: the model bundle, the training state, the Adam moments. */
+export interface Checkpoint {
+  /** Where it was read from (named in errors). */
+  path: string;
+  /** Weights, probe and manifest (a checkpoint is also a model bundle). */
+  bundle: ModelBundle;
+  /** The bundle's manifest. */
+  manifest: PinnManifest;
+  /** Where training stood. */
+  state: TrainingState;
+  /** Adam moments, `m.<param>` and `v.<param>`. */
+  moments: NpzReader;
 }
 
-/** Reads one member of a checkpoint zip (JSON members are checked to parse). */
-function checkpointMember(path: string, name: string): Uint8Array {
-  const zip = new ZipReader(memorySource(readFileOrFail(path)), path);
-  const e = zip.find(name);
-  if (!e) throw new PtychoInputError(path, `not a training checkpoint (no ${name})`);
-  const bytes = zip.read(e);
-  if (name.endsWith(".json")) {
-    try {
-      JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      throw new PtychoInputError(path, `${name} is not valid JSON`);
-    }
+/** Reads `path` once and decodes every part of the checkpoint (one-line errors when it is not one). */
+export function readCheckpoint(path: string): Checkpoint {
+  const bytes = readFileOrFail(path);
+  const { bundle, manifest } = decodeModelBundle(bytes, path);
+  const zip = new ZipReader(memorySource(bytes), path);
+  const member = (name: string) => {
+    const e = zip.find(name);
+    if (!e) throw new PtychoInputError(path, `not a training checkpoint (no ${name})`);
+    return zip.read(e);
+  };
+  let state: TrainingState;
+  try {
+    state = JSON.parse(new TextDecoder().decode(member(STATE)));
+  } catch (e) {
+    if (e instanceof PtychoInputError) throw e;
+    throw new PtychoInputError(path, `${STATE} is not valid JSON`);
   }
-  return bytes;
+  const moments = NpzReader.fromBytes(member(OPTIMIZER), `${path} (${OPTIMIZER})`);
+  return { path, bundle, manifest, state, moments };
 }
 
 /** Throws unless the checkpoint was made with the same run-defining settings. */
-export function checkResumable(
-  path: string,
-  state: TrainingState,
-  fingerprint: Record<string, unknown>,
-): void {
-  const want = JSON.stringify(fingerprint), have = JSON.stringify(state.fingerprint);
+export function checkResumable(ckpt: Checkpoint, fingerprint: Record<string, unknown>): void {
+  const want = JSON.stringify(fingerprint), have = JSON.stringify(ckpt.state.fingerprint);
   if (want !== have) {
     throw new PtychoInputError(
-      path,
+      ckpt.path,
       `cannot resume: the checkpoint was made with other settings (${have}; now ${want})`,
     );
   }
 }
 
-/** Reads the training state of a checkpoint and restores its Adam moments into `optimizer`. */
-export function restoreCheckpoint(
-  path: string,
-  model: PtychoPinn,
-  optimizer: Adam,
-): TrainingState {
-  const state = readCheckpointState(path);
-  const npz = NpzReader.fromBytes(checkpointMember(path, OPTIMIZER), `${path} (${OPTIMIZER})`);
+/** Restores the checkpoint's Adam moments and step count into `optimizer` (built for `model`). */
+export function restoreOptimizer(ckpt: Checkpoint, model: PtychoPinn, optimizer: Adam): void {
   const moments = optimizer.state();
   const names = [...model.parameters().keys()];
   names.forEach((name, i) => {
     for (const kind of ["m", "v"]) {
       const target = moments.get(`${kind}.${i}`)!;
-      const a = npz.get(`${kind}.${name}`);
+      const a = ckpt.moments.get(`${kind}.${name}`);
       if (a.dtype !== "f4" || a.shape.join() !== target.shape.join()) {
-        throw new PtychoInputError(path, `optimizer moment '${kind}.${name}' has the wrong shape`);
+        throw new PtychoInputError(
+          ckpt.path,
+          `optimizer moment '${kind}.${name}' has the wrong shape`,
+        );
       }
       target.assign(tensor(a.data as Float32Array, target.shape, { backend: target.backend }));
     }
   });
-  optimizer.t = state.optimizerSteps;
-  return state;
+  optimizer.t = ckpt.state.optimizerSteps;
 }

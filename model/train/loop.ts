@@ -1,7 +1,8 @@
 /**
  * The training loop (SPEC A4, B5.2): seeded shuffled batches each epoch, Adam, an epoch-wise LR
- * schedule, gradient accumulation, validation, early stopping, checkpoints (last + best-k),
- * metrics.csv and loss_curve.svg, and resumption from checkpoints/last.zip.
+ * schedule, gradient accumulation, validation, early stopping, best-k ranking, and resumption
+ * from a checkpoint. Compute only: each epoch's end goes to the `onEpochEnd` callback (the run
+ * directory writes the files), progress to a caller-supplied bar.
  *
  * Every training step runs in one `tidy`; the loss stays on the device (a running sum) and is
  * read back only every `logEvery` steps and at the end of the epoch.
@@ -25,20 +26,16 @@ import {
   zeros,
 } from "../../engine/mod.ts";
 import { PtychoInputError } from "../../io/errors.ts";
-import { writeFileAtomic } from "../../io/files.ts";
-import { lossCurveSvg } from "../../io/loss_plot.ts";
 import {
   type BestCheckpoint,
-  checkResumable,
-  encodeCheckpoint,
+  type Checkpoint,
   type EpochRecord,
-  restoreCheckpoint,
+  restoreOptimizer,
   type TrainingState,
 } from "./checkpoint.ts";
 import type { LossKind } from "../losses.ts";
-import { encodeModelBundle, type PinnManifest } from "../model_bundle.ts";
 import type { PtychoPinn } from "../pinn.ts";
-import { formatDuration, ProgressBar } from "../../cli/progress.ts";
+import type { EpochEnd } from "./run_dir.ts";
 import { chunk, epochOrder, type GroupedPatterns } from "../batches.ts";
 
 /** Learning-rate schedule names (SPEC B5.2). */
@@ -68,10 +65,14 @@ export interface LoopSettings {
   logEvery: number;
   /** Run seed (grouping, init, epoch shuffles). */
   seed: number;
-  /** Write metrics.csv. */
-  csv: boolean;
-  /** Output directory. */
-  outputDir: string;
+}
+
+/** A progress display for one epoch's steps. */
+export interface StepProgress {
+  /** After `done` steps; `loss` is the latest value read back (if any). */
+  update(done: number, loss: number | null): void;
+  /** The epoch's steps are over. */
+  finish(): void;
 }
 
 /** What the loop trains on and how it reports. */
@@ -82,18 +83,20 @@ export interface LoopInputs {
   train: GroupedPatterns;
   /** Validation groups, if any. */
   val: GroupedPatterns | null;
-  /** Manifest fields of the bundle and checkpoints. */
-  manifest: Omit<PinnManifest, "intensityScale">;
-  /** The probe stored in bundles (host copy of the one in the model). */
-  probe: Float32Array;
+  /** Named in a divergence error: the training data file. */
+  dataFile: string;
+  /** Named in a divergence error: where the last good checkpoint is. */
+  lastCheckpoint: string;
   /** Resume from this checkpoint (its weights must already be in `model`). */
-  resumeFrom: string | null;
-  /** Settings that must match between a run and its resumption. */
+  resume: Checkpoint | null;
+  /** Settings that must match between a run and its resumption (stored in the state). */
   fingerprint: Record<string, unknown>;
-  /** Prints one line (epoch summaries). */
+  /** Receives every epoch's end and every mid-epoch stop (the run directory writes them). */
+  onEpochEnd: (end: EpochEnd) => Promise<void>;
+  /** Prints one line (why the run stopped early). */
   log: (line: string) => void;
-  /** Draw a progress bar. */
-  progress: boolean;
+  /** A progress display for an epoch of `total` steps labelled `label`. */
+  progress: (total: number, label: string) => StepProgress;
   /** Polled between steps: true asks the loop to checkpoint and stop (SIGINT). */
   interrupted: () => boolean;
 }
@@ -104,10 +107,6 @@ export interface LoopResult {
   history: EpochRecord[];
   /** "completed", "early-stopped" or "interrupted". */
   outcome: "completed" | "early-stopped" | "interrupted";
-  /** model.zip, or null when interrupted. */
-  modelPath: string | null;
-  /** checkpoints/last.zip. */
-  lastCheckpoint: string;
   /** Where an interrupted run stopped: "after epoch 2" or "in epoch 3 after 5 of 8 batches". */
   stoppedAt: string | null;
 }
@@ -153,13 +152,6 @@ export async function evaluate(
   return value;
 }
 
-function metricsCsv(history: readonly EpochRecord[]): string {
-  const rows = history.map((r) =>
-    [r.epoch, r.trainLoss, r.valLoss ?? "", r.lr, r.seconds.toFixed(3)].join(",")
-  );
-  return ["epoch,train_loss,val_loss,lr,seconds", ...rows].join("\n") + "\n";
-}
-
 function diverged(file: string, epoch: number, step: number, last: string): PtychoInputError {
   return new PtychoInputError(
     file,
@@ -190,21 +182,6 @@ function rankBest(
   return { best: ranked.slice(0, k), added, evicted: ranked.slice(k).map((c) => c.file) };
 }
 
-/** metrics.csv (csv logger) and loss_curve.svg after each epoch. */
-function writeEpochLogs(
-  s: LoopSettings,
-  history: readonly EpochRecord[],
-  validated: boolean,
-): void {
-  const encode = (text: string) => new TextEncoder().encode(text);
-  if (s.csv) writeFileAtomic(`${s.outputDir}/metrics.csv`, encode(metricsCsv(history)));
-  const svg = lossCurveSvg({
-    train: history.map((r) => r.trainLoss),
-    validation: validated ? history.map((r) => r.valLoss ?? NaN) : undefined,
-  }, { title: `PtychoPINN training loss (${s.loss})` });
-  writeFileAtomic(`${s.outputDir}/loss_curve.svg`, encode(svg));
-}
-
 /** Where an epoch's steps ended: the device loss sum, the groups seen, the next batch. */
 interface EpochSteps {
   lossSum: number;
@@ -224,8 +201,7 @@ async function runEpochSteps(
   optimizer: Adam,
   state: TrainingState,
   batches: number[][],
-  bar: ProgressBar,
-  lastPath: string,
+  bar: StepProgress,
 ): Promise<EpochSteps> {
   const { model, train } = inp;
   // The running sum continues from the checkpointed partial sum, so a resumed epoch adds the
@@ -254,7 +230,7 @@ async function runEpochSteps(
       if ((b + 1) % s.logEvery === 0) {
         const sum = (await lossSum.data())[0];
         if (!Number.isFinite(sum)) {
-          throw diverged(inp.manifest.trainingData.file, state.epoch + 1, b + 1, lastPath);
+          throw diverged(inp.dataFile, state.epoch + 1, b + 1, inp.lastCheckpoint);
         }
         lastRead = sum / groupsDone;
       }
@@ -267,7 +243,7 @@ async function runEpochSteps(
     }
     const sum = (await lossSum.data())[0];
     if (!Number.isFinite(sum)) {
-      throw diverged(inp.manifest.trainingData.file, state.epoch + 1, b, lastPath);
+      throw diverged(inp.dataFile, state.epoch + 1, b, inp.lastCheckpoint);
     }
     return { lossSum: sum, groupsDone, next: b };
   } finally {
@@ -276,12 +252,9 @@ async function runEpochSteps(
   }
 }
 
-/** Runs (or resumes) training; writes checkpoints, metrics and finally model.zip. */
+/** Runs (or resumes) training; every epoch's end goes to `inp.onEpochEnd`. */
 export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<LoopResult> {
   const { model } = inp;
-  const ckptDir = `${s.outputDir}/checkpoints`;
-  const lastPath = `${ckptDir}/last.zip`;
-  Deno.mkdirSync(ckptDir, { recursive: true });
   const params = [...model.parameters().values()];
   const optimizer = new Adam(params, { lr: s.learningRate, beta1: 0.9, beta2: 0.999 });
   const scheduler = makeScheduler(s.scheduler, s.learningRate, s.maxEpochs);
@@ -296,21 +269,17 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
     earlyStop: { best: null, bad: 0 },
     fingerprint: inp.fingerprint,
   };
-  if (inp.resumeFrom !== null) {
-    state = restoreCheckpoint(inp.resumeFrom, model, optimizer);
-    checkResumable(inp.resumeFrom, state, inp.fingerprint);
+  if (inp.resume !== null) {
+    restoreOptimizer(inp.resume, model, optimizer);
+    state = inp.resume.state;
     // Replay the schedule so a stateful one (plateau) is where the interrupted run left it.
     state.history.forEach((_, e) =>
       scheduler.lrForEpoch(e, e > 0 ? monitored(state.history[e - 1], s.monitor) : undefined)
     );
   }
 
-  const writeCheckpoint = async (added: BestCheckpoint | null, evicted: string[]) => {
-    const bytes = await encodeCheckpoint(model, optimizer, state, inp.manifest, inp.probe);
-    writeFileAtomic(lastPath, bytes);
-    if (added !== null) writeFileAtomic(`${ckptDir}/${added.file}`, bytes);
-    for (const f of evicted) Deno.removeSync(`${ckptDir}/${f}`);
-  };
+  const endEpoch = (finished: boolean, added: BestCheckpoint | null, evicted: string[]) =>
+    inp.onEpochEnd({ model, optimizer, state, finished, added, evicted });
 
   let outcome: LoopResult["outcome"] = "completed";
   let stoppedAt: string | null = null;
@@ -321,8 +290,8 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
     const label = `epoch ${epoch + 1}/${s.maxEpochs}`;
     const t0 = performance.now() - state.partialSeconds * 1000;
     state = { ...state, epoch };
-    const bar = new ProgressBar(batches.length, label, inp.progress);
-    const steps = await runEpochSteps(s, inp, optimizer, state, batches, bar, lastPath);
+    const bar = inp.progress(batches.length, label);
+    const steps = await runEpochSteps(s, inp, optimizer, state, batches, bar);
     const seconds = () => (performance.now() - t0) / 1000;
     if (steps.next < batches.length) {
       state = {
@@ -332,7 +301,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
         partialSeconds: seconds(),
         optimizerSteps: optimizer.t,
       };
-      await writeCheckpoint(null, []);
+      await endEpoch(false, null, []);
       outcome = "interrupted";
       stoppedAt = `in epoch ${epoch + 1} after ${steps.next} of ${batches.length} batches`;
       break;
@@ -363,13 +332,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       best,
       earlyStop,
     };
-    await writeCheckpoint(added, evicted);
-    writeEpochLogs(s, state.history, inp.val !== null);
-    inp.log(
-      `${label}  train_loss ${trainLoss.toPrecision(6)}` +
-        (valLoss === null ? "" : `  val_loss ${valLoss.toPrecision(6)}`) +
-        `  lr ${optimizer.lr.toExponential(2)}  ${formatDuration(record.seconds)}`,
-    );
+    await endEpoch(true, added, evicted);
     if (inp.interrupted()) {
       outcome = "interrupted";
       stoppedAt = `after epoch ${epoch + 1}`;
@@ -381,13 +344,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       break;
     }
   }
-  let modelPath: string | null = null;
-  if (outcome !== "interrupted") {
-    modelPath = `${s.outputDir}/model.zip`;
-    const { bytes } = await encodeModelBundle(model, inp.manifest, inp.probe);
-    writeFileAtomic(modelPath, bytes);
-  }
   optimizer.zeroGrad();
   for (const [, t] of optimizer.state()) t.dispose();
-  return { history: state.history, outcome, modelPath, lastCheckpoint: lastPath, stoppedAt };
+  return { history: state.history, outcome, stoppedAt };
 }

@@ -6,7 +6,9 @@ import { cpuBackend, Rng, setBackend } from "../../../engine/mod.ts";
 import { loadDataset } from "../../../io/dataset.ts";
 import { PtychoInputError } from "../../../io/errors.ts";
 import { memorySource, ZipReader } from "../../../io/zip.ts";
-import { loadModelBundle, MODEL_KIND, modelFromBundle } from "../../../model/model_bundle.ts";
+import { MODEL_KIND, modelFromBundle } from "../../../model/model_bundle.ts";
+import { readCheckpoint } from "../../../model/train/checkpoint.ts";
+import { RunDirectory } from "../../../model/train/run_dir.ts";
 import { initialParameters, type NetworkConfig } from "../../../model/network.ts";
 import { initialIntensityScale, normalizeProbe } from "../../../model/normalize.ts";
 import { LOG_SCALE, PtychoPinn } from "../../../model/pinn.ts";
@@ -38,8 +40,6 @@ function settings(dir: string, extra: Partial<LoopSettings> = {}): LoopSettings 
     accumulateGradBatches: 1,
     logEvery: 1,
     seed: 5,
-    csv: true,
-    outputDir: dir,
     ...extra,
   };
 }
@@ -53,43 +53,51 @@ async function run(
   Deno.mkdirSync(dir, { recursive: true });
   const values = initialParameters(net, new Rng(3));
   values.set(LOG_SCALE, Float32Array.of(logScale));
-  const last = `${dir}/checkpoints/last.zip`;
-  const saved = resume ? loadModelBundle(last) : null;
+  const saved = resume ? readCheckpoint(RunDirectory.lastCheckpointOf(dir)) : null;
   const model = saved
     ? modelFromBundle(saved.bundle, saved.manifest)
     : new PtychoPinn(net, values, probe, s0);
   const lines: string[] = [];
+  const runDir = new RunDirectory(dir, {
+    manifest: {
+      model: MODEL_KIND,
+      n: 32,
+      gridsize: 1,
+      nFiltersScale: 0.25,
+      objectBig: false,
+      probeBig: true,
+      padObject: true,
+      amplitudeActivation: "sigmoid",
+      intensityScaleInitial: s0,
+      nphotons: dataset.nphotons,
+      normalizationFactor: trainData.factor,
+      probeScale: 4,
+      trainingData: { file: dataset.file, sha256: "", patterns: dataset.patternCount },
+      config: {},
+    },
+    probe,
+    csv: true,
+    validated: false,
+    lossName: extra.loss ?? "poisson",
+  });
   try {
     const result = await runTraining(settings(dir, extra), {
       model,
       train: trainData,
       val: null,
-      manifest: {
-        model: MODEL_KIND,
-        n: 32,
-        gridsize: 1,
-        nFiltersScale: 0.25,
-        objectBig: false,
-        probeBig: true,
-        padObject: true,
-        amplitudeActivation: "sigmoid",
-        intensityScaleInitial: s0,
-        nphotons: dataset.nphotons,
-        normalizationFactor: trainData.factor,
-        probeScale: 4,
-        trainingData: { file: dataset.file, sha256: "", patterns: dataset.patternCount },
-        config: {},
-      },
-      probe,
-      resumeFrom: resume ? last : null,
+      dataFile: dataset.file,
+      lastCheckpoint: runDir.lastCheckpoint,
+      resume: saved,
       fingerprint: {},
+      onEpochEnd: (end) => runDir.endEpoch(end),
       log: (l) => lines.push(l),
-      progress: false,
+      progress: () => ({ update() {}, finish() {} }),
       interrupted: () => false,
     });
+    const modelPath = result.outcome === "interrupted" ? null : await runDir.saveModel(model);
     const weights = new Map<string, Float32Array>();
     for (const [k, t] of model.parameters()) weights.set(k, t.dataSync().slice());
-    return { result, lines, weights };
+    return { result, lines, weights, modelPath };
   } finally {
     model.dispose();
   }
@@ -140,7 +148,7 @@ Deno.test("early stopping after `patience` epochs without improvement", async ()
   assertEquals(r.result.outcome, "early-stopped");
   assertEquals(r.result.history.length, 2);
   assert(r.lines.some((l) => l.startsWith("early stopping")));
-  assert(r.result.modelPath !== null);
+  assert(r.modelPath !== null);
 });
 
 Deno.test("a non-finite loss stops the run with a message and writes nothing", async () => {
