@@ -8,6 +8,7 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
+  MatmulDims,
   ReduceOp,
   Storage,
   UnaryOp,
@@ -254,15 +255,7 @@ export class WebGpuBackend implements Backend {
   matmul(
     a: Storage,
     b: Storage,
-    dims: {
-      batchA: number;
-      batchB: number;
-      m: number;
-      k: number;
-      n: number;
-      transA: boolean;
-      transB: boolean;
-    },
+    dims: MatmulDims,
   ): Storage {
     return matmul(this.rt, this.st(a), this.st(b), dims);
   }

@@ -2,7 +2,7 @@
  * Dispatch logic of the compute-heavy kernels: batched matmul and the three stride-1 conv2d
  * passes. Tiling choices are explained in shaders/matmul.ts and shaders/conv2d.ts.
  */
-import type { Conv2dGeometry } from "../backend.ts";
+import type { Conv2dGeometry, MatmulDims } from "../backend.ts";
 import { FLAT_WG, gridGroups } from "../../shaders/common.ts";
 import {
   convDirectBlock,
@@ -16,24 +16,6 @@ import { MATMUL_RM, MATMUL_RN, matmulPackWgsl, matmulWgsl } from "../../shaders/
 import { fillWgsl } from "../../shaders/elementwise.ts";
 import { reduceWgsl } from "../../shaders/reduce.ts";
 import type { GpuRuntime, GpuStorage } from "./runtime.ts";
-
-/** Dimensions of a batched matmul, as in the backend contract. */
-export interface MatmulDims {
-  /** Batch of A (1 broadcasts). */
-  batchA: number;
-  /** Batch of B (1 broadcasts). */
-  batchB: number;
-  /** Rows of the output. */
-  m: number;
-  /** The summed dimension. */
-  k: number;
-  /** Columns of the output. */
-  n: number;
-  /** A is stored (batch, k, m). */
-  transA: boolean;
-  /** B is stored (batch, n, k). */
-  transB: boolean;
-}
 
 /** Enough invocations to keep every SIMD lane of a multi-core llvmpipe (or a small GPU) busy. */
 const TARGET_INVOCATIONS = 4096;

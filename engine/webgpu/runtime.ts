@@ -5,7 +5,7 @@
  * place that awaits the GPU.
  */
 import type { Storage } from "../backend.ts";
-import { BufferPool, UniformArena } from "./pool.ts";
+import { BufferPool, UniformArena } from "./buffer_pool.ts";
 
 /** A backend storage: `size` f32 values in a pooled GPU buffer. */
 export class GpuStorage implements Storage {

@@ -1,6 +1,6 @@
 /** WebGPU backend plumbing: buffer reuse hazards, lazy submission, device loss, identity. */
 import { createWebGpuBackend } from "../../engine/webgpu/backend.ts";
-import { BufferPool } from "../../engine/webgpu/pool.ts";
+import { BufferPool } from "../../engine/webgpu/buffer_pool.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
 import { FLAT_WG } from "../../shaders/common.ts";
 import { unaryWgsl } from "../../shaders/elementwise.ts";
