@@ -6,7 +6,7 @@
  * On llvmpipe every storage load or store runs a bounds-checked loop over the SIMD lanes per
  * component, which a vec4 access amortises (about 2.3× cheaper per value, measured).
  */
-import type { BinaryOp, UnaryOp } from "../engine/backend.ts";
+import type { BinaryOp, UnaryOp } from "./op_names.ts";
 import { at, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** WGSL helper functions the unary table refers to. */

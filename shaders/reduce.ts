@@ -6,7 +6,7 @@
  * long reductions parallel, the backend may first reduce fixed-length chunks of `mid` into
  * partials (outer, chunks, inner) and then reduce the partials with the same kernel.
  */
-import type { ReduceOp } from "../engine/backend.ts";
+import type { ReduceOp } from "./op_names.ts";
 import { gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
 /**
