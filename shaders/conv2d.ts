@@ -42,15 +42,13 @@ export function convDirectBlock(outW: number, o: number): { PX: number; OB: numb
  * flipped, channel-transposed kernel of the input gradient. Uniforms (n, icn, ocn, kh, kw, flip).
  */
 export function convWeightPrepKernel(OB: number): Kernel {
-  return kernel(
-    `conv2d.weights/ob${OB}`,
-    () =>
-      `struct P { n: u32, icn: u32, ocn: u32, kh: u32, kw: u32, flip: u32 }
+  return kernel(`conv2d.weights/ob${OB}`, () => {
+    return `struct P { n: u32, icn: u32, ocn: u32, kh: u32, kw: u32, flip: u32 }
 ${UNIFORM_P}${readBuf(1, "w")}${writeBuf(2, "y")}
 ${
-        gridMain(
-          "p.n",
-          `  let q = i % ${OB}u;
+      gridMain(
+        "p.n",
+        `  let q = i % ${OB}u;
   var t = i / ${OB}u;
   let kx = t % p.kw;
   t = t / p.kw;
@@ -64,9 +62,9 @@ ${
     src = ((ic * p.ocn + oc) * p.kh + (p.kh - 1u - ky)) * p.kw + (p.kw - 1u - kx);
   }
   y[i] = w[src];`,
-        )
-      }`,
-  );
+      )
+    }`;
+  });
 }
 
 /**

@@ -83,10 +83,11 @@ ${gridMain("p.n", body)}`;
 
 /** Fill kernel: y[i] = value; uniforms (n: u32, value: f32); n counts vec4 with `vec4`. */
 export function fillKernel(vec4 = false): Kernel {
-  return kernel(`fill${vec4 ? "/vec4" : ""}`, () =>
-    `struct P { n: u32, value: f32 }
+  return kernel(`fill${vec4 ? "/vec4" : ""}`, () => {
+    return `struct P { n: u32, value: f32 }
 ${UNIFORM_P}${writeBuf(1, "y", vec4 ? "vec4f" : "f32")}
-${gridMain("p.n", vec4 ? "  y[i] = vec4f(p.value);" : "  y[i] = p.value;")}`);
+${gridMain("p.n", vec4 ? "  y[i] = vec4f(p.value);" : "  y[i] = p.value;")}`;
+  });
 }
 
 const BINARY_EXPR: Record<BinaryOp, string> = {
@@ -179,8 +180,8 @@ ${
 
 /** polar: y[i] = (amp[i] cos(phase[i]), amp[i] sin(phase[i])). */
 export function polarKernel(): Kernel {
-  return kernel("polar", () =>
-    `struct P { n: u32 }
+  return kernel("polar", () => {
+    return `struct P { n: u32 }
 ${UNIFORM_P}${readBuf(1, "amp")}${readBuf(2, "phase")}${writeBuf(3, "y", "vec2f")}
 ${
       gridMain(
@@ -189,5 +190,6 @@ ${
   let t = phase[i];
   y[i] = vec2f(r * cos(t), r * sin(t));`,
       )
-    }`);
+    }`;
+  });
 }

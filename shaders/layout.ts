@@ -20,8 +20,8 @@ import {
  * the backend passes the input strides permuted into output axis order.
  */
 export function permuteKernel(): Kernel {
-  return kernel("permute", () =>
-    `struct P { n: u32, rank: u32, pad0: u32, pad1: u32,
+  return kernel("permute", () => {
+    return `struct P { n: u32, rank: u32, pad0: u32, pad1: u32,
   shape: array<vec4u, 2>, stride: array<vec4u, 2> }
 ${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
@@ -38,7 +38,8 @@ ${
   }
   y[i] = x[src];`,
       )
-    }`);
+    }`;
+  });
 }
 
 /**
@@ -75,8 +76,8 @@ ${
 
 /** Circular shift of (batch, h, w, inner): y[(y+sy) mod h, (x+sx) mod w] = x[y, x]. */
 export function roll2dKernel(): Kernel {
-  return kernel("roll2d", () =>
-    `struct P { n: u32, h: u32, w: u32, inner: u32, sy: u32, sx: u32 }
+  return kernel("roll2d", () => {
+    return `struct P { n: u32, h: u32, w: u32, inner: u32, sy: u32, sx: u32 }
 ${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
       gridMain(
@@ -86,5 +87,6 @@ ${
   let syy = (oy + p.h - p.sy) % p.h;
   y[i] = x[((b * p.h + syy) * p.w + sxx) * p.inner + c];`,
       )
-    }`);
+    }`;
+  });
 }

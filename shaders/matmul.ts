@@ -24,24 +24,22 @@ export const MATMUL_RN = 16;
  * kk·kStride] : 0 for kk < kPad; uniforms (n, rows, k, kPad, batchStride, rowStride, kStride).
  */
 export function matmulPackKernel(): Kernel {
-  return kernel(
-    "matmul.pack",
-    () =>
-      `struct P { n: u32, rows: u32, k: u32, kPad: u32, batchStride: u32, rowStride: u32,
+  return kernel("matmul.pack", () => {
+    return `struct P { n: u32, rows: u32, k: u32, kPad: u32, batchStride: u32, rowStride: u32,
   kStride: u32 }
 ${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-        gridMain(
-          "p.n",
-          `  let kk = i % p.kPad;
+      gridMain(
+        "p.n",
+        `  let kk = i % p.kPad;
   let t = i / p.kPad;
   let r = t % p.rows;
   let b = t / p.rows;
   let src = b * p.batchStride + r * p.rowStride + min(kk, p.k - 1u) * p.kStride;
   y[i] = select(0.0, x[src], kk < p.k);`,
-        )
-      }`,
-  );
+      )
+    }`;
+  });
 }
 
 /**

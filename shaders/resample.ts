@@ -6,8 +6,8 @@ import { gridMain, type Kernel, kernel, readBuf, UDIV_FNS, UNIFORM_P, writeBuf }
 
 /** (planes, h, w) → (planes, 2h, 2w); uniforms (planes, h, w). */
 export function upsample2xKernel(): Kernel {
-  return kernel("upsample2x", () =>
-    `struct P { planes: u32, h: u32, w: u32 }
+  return kernel("upsample2x", () => {
+    return `struct P { planes: u32, h: u32, w: u32 }
 ${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
       gridMain(
@@ -20,13 +20,14 @@ ${
   let plane = udiv(t, h2);
   y[i] = x[(plane * p.h + yy / 2u) * p.w + xx / 2u];`,
       )
-    }`);
+    }`;
+  });
 }
 
 /** (planes, 2h, 2w) → (planes, h, w) summing each block; uniforms (planes, h, w). */
 export function sumPool2x2Kernel(): Kernel {
-  return kernel("sumPool2x2", () =>
-    `struct P { planes: u32, h: u32, w: u32 }
+  return kernel("sumPool2x2", () => {
+    return `struct P { planes: u32, h: u32, w: u32 }
 ${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
       gridMain(
@@ -39,7 +40,8 @@ ${
   let j = (plane * 2u * p.h + 2u * yy) * w2 + 2u * xx;
   y[i] = (x[j] + x[j + 1u]) + (x[j + w2] + x[j + w2 + 1u]);`,
       )
-    }`);
+    }`;
+  });
 }
 
 /**
@@ -48,8 +50,8 @@ ${
  * is a per-lane loop, so wider accesses are cheaper per value).
  */
 export function upsample2xVecKernel(): Kernel {
-  return kernel("upsample2x.vec", () =>
-    `struct P { planes: u32, h: u32, w: u32 }
+  return kernel("upsample2x.vec", () => {
+    return `struct P { planes: u32, h: u32, w: u32 }
 ${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x", "vec2f")}${writeBuf(2, "y", "vec4f")}
 ${
       gridMain(
@@ -62,7 +64,8 @@ ${
   let a = x[(plane * p.h + yy / 2u) * half + q];
   y[i] = vec4f(a.x, a.x, a.y, a.y);`,
       )
-    }`);
+    }`;
+  });
 }
 
 /**
@@ -70,8 +73,8 @@ ${
  * the two input rows, summed in the same order as the scalar kernel.
  */
 export function sumPool2x2VecKernel(): Kernel {
-  return kernel("sumPool2x2.vec", () =>
-    `struct P { planes: u32, h: u32, w: u32 }
+  return kernel("sumPool2x2.vec", () => {
+    return `struct P { planes: u32, h: u32, w: u32 }
 ${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x", "vec4f")}${writeBuf(2, "y", "vec2f")}
 ${
       gridMain(
@@ -85,5 +88,6 @@ ${
   let r1 = x[(plane * 2u * p.h + 2u * yy + 1u) * half + q];
   y[i] = vec2f((r0.x + r0.y) + (r1.x + r1.y), (r0.z + r0.w) + (r1.z + r1.w));`,
       )
-    }`);
+    }`;
+  });
 }

@@ -5,14 +5,14 @@
  */
 
 /** Most workgroups a grid-stride kernel (`gridMain` in shaders/) is launched with on a GPU. */
-export const GRID_MAX_GROUPS = 512;
+const GRID_MAX_GROUPS = 512;
 
 /**
  * The same cap on a CPU adapter (llvmpipe): a handful of workgroups per thread is enough there,
  * and every extra workgroup costs scheduling time, which dominates the small tensors of a small
  * network (demo configuration: 83 → 70 ms per training step with 16 instead of 512).
  */
-export const CPU_GRID_MAX_GROUPS = 16;
+const CPU_GRID_MAX_GROUPS = 16;
 
 /** Limits raised from the spec defaults to the adapter's values. */
 const RAISED_LIMITS = [
