@@ -86,12 +86,8 @@ export class WebGpuBackend implements Backend {
   /** Fill the first `size` elements of s with `value` (vec4 items when size allows). */
   #fill(s: GpuStorage, size: number, value: number): void {
     const v = size % 4 === 0, n = v ? size / 4 : size;
-    this.rt.dispatch(
-      fillKernel(v),
-      new Uint32Array([n, f32bits(value)]),
-      [s],
-      this.groups(n),
-    );
+    const params = new Uint32Array([n, f32bits(value)]);
+    this.rt.dispatch(fillKernel(v), params, [s], this.groups(n));
   }
 
   /** A new storage filled with `value`. */
@@ -185,12 +181,8 @@ export class WebGpuBackend implements Backend {
       outShape.slice(0, -1),
       [aShape.slice(0, -1), bShape.slice(0, -1)],
     );
-    this.rt.dispatch(
-      cmulKernel(conjB),
-      params,
-      [this.st(a), this.st(b), y],
-      this.groups(pairs),
-    );
+    const bufs = [this.st(a), this.st(b), y];
+    this.rt.dispatch(cmulKernel(conjB), params, bufs, this.groups(pairs));
     return y;
   }
 
@@ -200,12 +192,8 @@ export class WebGpuBackend implements Backend {
     const n = amp.size;
     const y = this.rt.alloc(2 * n);
     const params = new Uint32Array([n]);
-    this.rt.dispatch(
-      polarKernel(),
-      params,
-      [this.st(amp), this.st(phase), y],
-      this.groups(n),
-    );
+    const bufs = [this.st(amp), this.st(phase), y];
+    this.rt.dispatch(polarKernel(), params, bufs, this.groups(n));
     return y;
   }
 
@@ -321,12 +309,8 @@ export class WebGpuBackend implements Backend {
     const dx = this.rt.alloc(n * c * h * w);
     const v = h % 2 === 0 && w % 4 === 0;
     const kernel = v ? maxPoolGradVecKernel() : maxPoolGradKernel();
-    this.rt.dispatch(
-      kernel,
-      params,
-      [this.st(x), this.st(dy), dx],
-      this.groups(v ? dx.size / 8 : dx.size),
-    );
+    const bufs = [this.st(x), this.st(dy), dx];
+    this.rt.dispatch(kernel, params, bufs, this.groups(v ? dx.size / 8 : dx.size));
     return dx;
   }
 
