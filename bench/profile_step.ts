@@ -45,10 +45,11 @@ const result = await benchTrainingSteps({
 const profile = await gpu.rt.stopProfile();
 const total = profile.reduce((s, [, v]) => s + v.ms, 0);
 const dispatches = profile.reduce((s, [, v]) => s + v.count, 0);
+const device = `${total.toFixed(1)} ms device in ${dispatches} dispatches`;
+const wall = `${result.secondsPerStep.toFixed(3)} s wall`;
 console.log(
-  `${JSON.stringify(config)} batch ${flag("batch", 16)}: profiled step ${
-    result.secondsPerStep.toFixed(3)
-  } s wall, ${total.toFixed(1)} ms device in ${dispatches} dispatches`,
+  `${JSON.stringify(config)} batch ${flag("batch", 16)}: profiled step ${wall}, ${device}, ` +
+    `${gpu.rt.pipelineCount} pipelines`,
 );
 for (const [label, { ms, count }] of profile.slice(0, flag("top", 40))) {
   console.log(`${ms.toFixed(1).padStart(9)} ms ${String(count).padStart(5)}×  ${label}`);
