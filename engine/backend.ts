@@ -9,47 +9,16 @@
  * Shapes are passed alongside storages; a kernel may assume they are consistent (the tensor
  * layer checks them). Complex values are real arrays whose last axis has length 2 (re, im).
  */
+import type { BinaryOp, ReduceOp, UnaryOp } from "../shaders/op_names.ts";
+
+/** The op names live with the WGSL builders (shaders/ imports nothing of engine/). */
+export type { BinaryOp, ReduceOp, UnaryOp };
 
 /** An opaque handle to `size` f32 values owned by one backend. */
 export interface Storage {
   /** Number of f32 elements. */
   readonly size: number;
 }
-
-/** Elementwise unary functions. `a` and `b` are the scalar parameters where one is used. */
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "square"
-  | "abs"
-  | "sign" // -1, 0, +1
-  | "relu"
-  | "step" // 1 where x > 0, else 0
-  | "sigmoid"
-  | "tanh"
-  | "silu" // x * sigmoid(x)
-  | "cos"
-  | "sin"
-  | "lgamma" // ln Γ(x) for x > 0
-  | "clamp" // min(max(x, a), b)
-  | "inRange" // 1 where a <= x <= b, else 0
-  | "pow" // x^a (x >= 0, or integer a)
-  | "affine"; // a * x + b
-
-/** Elementwise binary functions, with numpy broadcasting of equal-rank shapes. */
-export type BinaryOp =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "eq" // 1 where a == b, else 0
-  | "gt" // 1 where a > b, else 0
-  | "reluGrad"; // a where b > 0, else 0 (the ReLU gradient, b being the ReLU's output)
-
-/** Reductions over the middle axis of an (outer, mid, inner) view. */
-export type ReduceOp = "sum" | "max";
 
 /** Hyper-parameters of one fused Adam step (bias corrections precomputed by the caller). */
 export interface AdamParams {

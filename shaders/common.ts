@@ -7,6 +7,23 @@
  * 65535 workgroups), and recover a flat invocation index `i` from it.
  */
 
+/**
+ * A kernel as a runtime sees it. `key` names the family and every parameter that changes the
+ * WGSL text (`conv2d.direct/3x3/px32/ob16/vec4pad1`): equal keys mean equal text, so a runtime
+ * caches pipelines by key and calls `wgsl()` only when it meets a key for the first time.
+ */
+export interface Kernel {
+  /** Family and text-changing parameters, "/"-separated. */
+  readonly key: string;
+  /** Build the WGSL text. */
+  wgsl(): string;
+}
+
+/** The kernel named `key` whose text `wgsl` builds (on demand). */
+export function kernel(key: string, wgsl: () => string): Kernel {
+  return { key, wgsl };
+}
+
 /** Workgroup size of the flat and grid-stride kernels. */
 export const FLAT_WG = 64;
 
@@ -24,30 +41,13 @@ ${body}
 `;
 }
 
-/** Most workgroups a grid-stride kernel is launched with on a GPU (see {@link gridMain}). */
-export const GRID_MAX_GROUPS = 512;
-
-/**
- * The same cap on a CPU adapter (llvmpipe): a handful of workgroups per thread is enough there,
- * and every extra workgroup costs scheduling time, which dominates the small tensors of a small
- * network (demo configuration: 83 → 70 ms per training step with 16 instead of 512).
- */
-export const CPU_GRID_MAX_GROUPS = 16;
-
-let gridCap = GRID_MAX_GROUPS;
-
-/** Set the grid-stride workgroup cap for this process's adapter (done when opening it). */
-export function setGridCap(cap: number): void {
-  gridCap = cap;
-}
-
 /**
  * Entry point of a grid-stride kernel: `body` runs once per item `i` < `count` (a WGSL
  * expression over the uniforms) inside a helper function, so `return` ends that item only.
- * Launched with at most GRID_MAX_GROUPS (CPU_GRID_MAX_GROUPS on a CPU adapter) workgroups
- * (`gridGroups`): on llvmpipe every workgroup
- * costs about a microsecond of scheduling, which made one-invocation-per-element kernels over
- * millions of elements about 8× slower than looping (ReLU over 4M values: 98 ms → 12 ms).
+ * Launched with a capped number of workgroups (the runtime's `gridGroups`, lower on a CPU
+ * adapter): on llvmpipe every workgroup costs about a microsecond of scheduling, which made
+ * one-invocation-per-element kernels over millions of elements about 8× slower than looping
+ * (ReLU over 4M values: 98 ms → 12 ms).
  * Each workgroup walks one contiguous range with its lanes side by side, so reads coalesce on
  * a GPU and each CPU thread of llvmpipe reads sequentially.
  */
@@ -68,11 +68,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 }
 `;
-}
-
-/** Workgroups to launch a grid-stride kernel over `n` items with. */
-export function gridGroups(n: number): number {
-  return Math.min(Math.ceil(n / FLAT_WG), gridCap);
 }
 
 /**

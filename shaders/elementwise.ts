@@ -6,8 +6,17 @@
  * On llvmpipe every storage load or store runs a bounds-checked loop over the SIMD lanes per
  * component, which a vec4 access amortises (about 2.3× cheaper per value, measured).
  */
-import type { BinaryOp, UnaryOp } from "../engine/backend.ts";
-import { at, gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
+import type { BinaryOp, UnaryOp } from "./op_names.ts";
+import {
+  at,
+  gridMain,
+  type Kernel,
+  kernel,
+  readBuf,
+  UDIV_FNS,
+  UNIFORM_P,
+  writeBuf,
+} from "./common.ts";
 
 /** WGSL helper functions the unary table refers to. */
 const UNARY_HELPERS = `
@@ -59,22 +68,26 @@ const UNARY_EXPR: Record<UnaryOp, string> = {
 };
 
 /** Unary kernel: y[i] = f(x[i]); uniforms (n: u32, a: f32, b: f32). */
-export function unaryWgsl(op: UnaryOp, vec4 = false): string {
-  const t = vec4 ? "vec4f" : "f32";
-  const body = vec4
-    ? "  let v = x[i];\n  y[i] = vec4f(f(v.x), f(v.y), f(v.z), f(v.w));"
-    : "  y[i] = f(x[i]);";
-  return `struct P { n: u32, a: f32, b: f32, pad: u32 }
+export function unaryKernel(op: UnaryOp, vec4 = false): Kernel {
+  return kernel(`unary/${op}${vec4 ? "/vec4" : ""}`, () => {
+    const t = vec4 ? "vec4f" : "f32";
+    const body = vec4
+      ? "  let v = x[i];\n  y[i] = vec4f(f(v.x), f(v.y), f(v.z), f(v.w));"
+      : "  y[i] = f(x[i]);";
+    return `struct P { n: u32, a: f32, b: f32, pad: u32 }
 ${UNIFORM_P}${readBuf(1, "x", t)}${writeBuf(2, "y", t)}${UNARY_HELPERS}
 fn f(v: f32) -> f32 { return ${UNARY_EXPR[op]}; }
 ${gridMain("p.n", body)}`;
+  });
 }
 
 /** Fill kernel: y[i] = value; uniforms (n: u32, value: f32); n counts vec4 with `vec4`. */
-export function fillWgsl(vec4 = false): string {
-  return `struct P { n: u32, value: f32 }
+export function fillKernel(vec4 = false): Kernel {
+  return kernel(`fill${vec4 ? "/vec4" : ""}`, () => {
+    return `struct P { n: u32, value: f32 }
 ${UNIFORM_P}${writeBuf(1, "y", vec4 ? "vec4f" : "f32")}
 ${gridMain("p.n", vec4 ? "  y[i] = vec4f(p.value);" : "  y[i] = p.value;")}`;
+  });
 }
 
 const BINARY_EXPR: Record<BinaryOp, string> = {
@@ -116,61 +129,67 @@ function stridedOffsets(flat: string): string {
  * Broadcasting binary kernel; `sameShape` selects the fast path without index arithmetic, and
  * `vec4` (same shape, size a multiple of 4) makes it one vec4 per item.
  */
-export function binaryWgsl(op: BinaryOp, sameShape: boolean, vec4 = false): string {
-  const fn = `fn f(u: f32, v: f32) -> f32 { return ${BINARY_EXPR[op]}; }\n`;
-  if (sameShape && vec4) {
-    const bufs = readBuf(1, "a", "vec4f") + readBuf(2, "b", "vec4f") + writeBuf(3, "y", "vec4f");
-    return `struct P { n: u32 }
+export function binaryKernel(op: BinaryOp, sameShape: boolean, vec4 = false): Kernel {
+  return kernel(`binary/${op}/${sameShape ? (vec4 ? "vec4" : "same") : "strided"}`, () => {
+    const fn = `fn f(u: f32, v: f32) -> f32 { return ${BINARY_EXPR[op]}; }\n`;
+    if (sameShape && vec4) {
+      const bufs = readBuf(1, "a", "vec4f") + readBuf(2, "b", "vec4f") + writeBuf(3, "y", "vec4f");
+      return `struct P { n: u32 }
 ${UNIFORM_P}${bufs}${fn}
 ${
-      gridMain(
-        "p.n",
-        `  let u = a[i];
+        gridMain(
+          "p.n",
+          `  let u = a[i];
   let v = b[i];
   y[i] = vec4f(f(u.x, v.x), f(u.y, v.y), f(u.z, v.z), f(u.w, v.w));`,
-      )
-    }`;
-  }
-  const bufs = readBuf(1, "a") + readBuf(2, "b") + writeBuf(3, "y");
-  if (sameShape) {
-    return `struct P { n: u32 }
+        )
+      }`;
+    }
+    const bufs = readBuf(1, "a") + readBuf(2, "b") + writeBuf(3, "y");
+    if (sameShape) {
+      return `struct P { n: u32 }
 ${UNIFORM_P}${bufs}${fn}
 ${gridMain("p.n", "  y[i] = f(a[i], b[i]);")}`;
-  }
-  return `${STRIDED_P}${UNIFORM_P}${bufs}${fn}
+    }
+    return `${STRIDED_P}${UNIFORM_P}${bufs}${fn}
 ${gridMain("p.n", `${stridedOffsets("i")}  y[i] = f(a[ia], b[ib]);`)}`;
+  });
 }
 
 /**
  * Complex multiply with broadcasting over all axes but the last (the (re, im) pair): the strided
  * uniforms describe the shapes without that axis, in units of pairs.
  */
-export function cmulWgsl(conjB: boolean): string {
-  const im = conjB ? "u.y * v.x - u.x * v.y" : "u.y * v.x + u.x * v.y";
-  const re = conjB ? "u.x * v.x + u.y * v.y" : "u.x * v.x - u.y * v.y";
-  return `${STRIDED_P}${UNIFORM_P}${readBuf(1, "a", "vec2f")}${readBuf(2, "b", "vec2f")}${
-    writeBuf(3, "y", "vec2f")
-  }
+export function cmulKernel(conjB: boolean): Kernel {
+  return kernel(`cmul${conjB ? "/conj" : ""}`, () => {
+    const im = conjB ? "u.y * v.x - u.x * v.y" : "u.y * v.x + u.x * v.y";
+    const re = conjB ? "u.x * v.x + u.y * v.y" : "u.x * v.x - u.y * v.y";
+    return `${STRIDED_P}${UNIFORM_P}${readBuf(1, "a", "vec2f")}${readBuf(2, "b", "vec2f")}${
+      writeBuf(3, "y", "vec2f")
+    }
 ${
-    gridMain(
-      "p.n",
-      `${stridedOffsets("i")}  let u = a[ia];
+      gridMain(
+        "p.n",
+        `${stridedOffsets("i")}  let u = a[ia];
   let v = b[ib];
   y[i] = vec2f(${re}, ${im});`,
-    )
-  }`;
+      )
+    }`;
+  });
 }
 
 /** polar: y[i] = (amp[i] cos(phase[i]), amp[i] sin(phase[i])). */
-export function polarWgsl(): string {
-  return `struct P { n: u32 }
+export function polarKernel(): Kernel {
+  return kernel("polar", () => {
+    return `struct P { n: u32 }
 ${UNIFORM_P}${readBuf(1, "amp")}${readBuf(2, "phase")}${writeBuf(3, "y", "vec2f")}
 ${
-    gridMain(
-      "p.n",
-      `  let r = amp[i];
+      gridMain(
+        "p.n",
+        `  let r = amp[i];
   let t = phase[i];
   y[i] = vec2f(r * cos(t), r * sin(t));`,
-    )
-  }`;
+      )
+    }`;
+  });
 }

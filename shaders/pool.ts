@@ -3,7 +3,7 @@
  * and its gradient. The gradient is a gather: each input pixel recomputes its window's first
  * maximum (row-major) and takes dy if it is that pixel, so no two invocations write one value.
  */
-import { gridMain, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
+import { gridMain, type Kernel, kernel, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
 const POOL_P = UDIV_FNS + "struct P { planes: u32, h: u32, w: u32, oh: u32, ow: u32 }\n";
 
@@ -28,26 +28,31 @@ const ARGMAX_FN = `fn window_argmax(plane: u32, oy: u32, ox: u32) -> u32 {
 `;
 
 /** Max pool forward: y (planes, oh, ow); uniforms (planes, h, w, oh, ow). */
-export function maxPoolWgsl(): string {
-  return `${POOL_P}${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}${ARGMAX_FN}
+export function maxPoolKernel(): Kernel {
+  return kernel("maxPool2d", () => {
+    return `${POOL_P}${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}${ARGMAX_FN}
 ${
-    gridMain(
-      "p.planes * p.oh * p.ow",
-      `  let ox = umod(i, p.ow);
+      gridMain(
+        "p.planes * p.oh * p.ow",
+        `  let ox = umod(i, p.ow);
   let t = udiv(i, p.ow);
   let plane = udiv(t, p.oh);
   y[i] = x[window_argmax(plane, t - plane * p.oh, ox)];`,
-    )
-  }`;
+      )
+    }`;
+  });
 }
 
 /** Max pool gradient: dx (planes, h, w) from x and dy (planes, oh, ow). */
-export function maxPoolGradWgsl(): string {
-  return `${POOL_P}${UNIFORM_P}${readBuf(1, "x")}${readBuf(2, "dy")}${writeBuf(3, "dx")}${ARGMAX_FN}
+export function maxPoolGradKernel(): Kernel {
+  return kernel("maxPool2d.grad", () => {
+    return `${POOL_P}${UNIFORM_P}${readBuf(1, "x")}${readBuf(2, "dy")}${
+      writeBuf(3, "dx")
+    }${ARGMAX_FN}
 ${
-    gridMain(
-      "p.planes * p.h * p.w",
-      `  let xx = umod(i, p.w);
+      gridMain(
+        "p.planes * p.h * p.w",
+        `  let xx = umod(i, p.w);
   let t = udiv(i, p.w);
   let yy = umod(t, p.h);
   let plane = udiv(t, p.h);
@@ -55,8 +60,9 @@ ${
   let ox = xx / 2u;
   let hit = window_argmax(plane, oy, ox) == i;
   dx[i] = select(0.0, dy[(plane * p.oh + oy) * p.ow + ox], hit);`,
-    )
-  }`;
+      )
+    }`;
+  });
 }
 
 /**
@@ -89,35 +95,41 @@ const PAIR_ITEM = `  let quads = p.w / 4u;
   let k1 = argmax4(r0.z, r0.w, r1.z, r1.w);`;
 
 /**
- * {@link maxPoolWgsl} for even heights and widths a multiple of 4 (no edge windows): two
+ * {@link maxPoolKernel} for even heights and widths a multiple of 4 (no edge windows): two
  * windows per item, read as one vec4 from each input row, written as a vec2.
  */
-export function maxPoolVecWgsl(): string {
-  return `${POOL_P}${UNIFORM_P}${readBuf(1, "x", "vec4f")}${writeBuf(2, "y", "vec2f")}${ARGMAX4_FN}
+export function maxPoolVecKernel(): Kernel {
+  return kernel("maxPool2d.vec", () => {
+    return `${POOL_P}${UNIFORM_P}${readBuf(1, "x", "vec4f")}${
+      writeBuf(2, "y", "vec2f")
+    }${ARGMAX4_FN}
 ${
-    gridMain(
-      "p.planes * p.oh * (p.w / 4u)",
-      `${PAIR_ITEM}
+      gridMain(
+        "p.planes * p.oh * (p.w / 4u)",
+        `${PAIR_ITEM}
   y[i] = vec2f(pick4(r0.x, r0.y, r1.x, r1.y, k0), pick4(r0.z, r0.w, r1.z, r1.w, k1));`,
-    )
-  }`;
+      )
+    }`;
+  });
 }
 
-/** {@link maxPoolGradWgsl} for the shapes of {@link maxPoolVecWgsl}: two windows per item. */
-export function maxPoolGradVecWgsl(): string {
-  return `${POOL_P}${UNIFORM_P}${readBuf(1, "x", "vec4f")}${readBuf(2, "dy", "vec2f")}${
-    writeBuf(3, "dx", "vec4f")
-  }${ARGMAX4_FN}
+/** {@link maxPoolGradKernel} for the shapes of {@link maxPoolVecKernel}: two windows per item. */
+export function maxPoolGradVecKernel(): Kernel {
+  return kernel("maxPool2d.grad.vec", () => {
+    return `${POOL_P}${UNIFORM_P}${readBuf(1, "x", "vec4f")}${readBuf(2, "dy", "vec2f")}${
+      writeBuf(3, "dx", "vec4f")
+    }${ARGMAX4_FN}
 ${
-    gridMain(
-      "p.planes * p.oh * (p.w / 4u)",
-      `${PAIR_ITEM}
+      gridMain(
+        "p.planes * p.oh * (p.w / 4u)",
+        `${PAIR_ITEM}
   let d = dy[i];
   let z = 0.0;
   dx[row0] = vec4f(select(z, d.x, k0 == 0u), select(z, d.x, k0 == 1u),
                    select(z, d.y, k1 == 0u), select(z, d.y, k1 == 1u));
   dx[row0 + quads] = vec4f(select(z, d.x, k0 == 2u), select(z, d.x, k0 == 3u),
                            select(z, d.y, k1 == 2u), select(z, d.y, k1 == 3u));`,
-    )
-  }`;
+      )
+    }`;
+  });
 }

@@ -6,22 +6,23 @@
  * long reductions parallel, the backend may first reduce fixed-length chunks of `mid` into
  * partials (outer, chunks, inner) and then reduce the partials with the same kernel.
  */
-import type { ReduceOp } from "../engine/backend.ts";
-import { gridMain, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import type { ReduceOp } from "./op_names.ts";
+import { gridMain, type Kernel, kernel, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 
 /**
  * y[o, ch, i] = reduce over m in [ch·chunkLen, min(mid, (ch+1)·chunkLen)) of x[o, m, i];
  * uniforms (outer, mid, inner, chunkLen, chunks).
  */
-export function reduceWgsl(op: ReduceOp): string {
-  const init = op === "sum" ? "0.0" : "bitcast<f32>(0xff800000u)";
-  const step = op === "sum" ? "acc += v;" : "acc = max(acc, v);";
-  return `struct P { outer: u32, mid: u32, inner: u32, chunkLen: u32, chunks: u32 }
+export function reduceKernel(op: ReduceOp): Kernel {
+  return kernel(`reduce/${op}`, () => {
+    const init = op === "sum" ? "0.0" : "bitcast<f32>(0xff800000u)";
+    const step = op === "sum" ? "acc += v;" : "acc = max(acc, v);";
+    return `struct P { outer: u32, mid: u32, inner: u32, chunkLen: u32, chunks: u32 }
 ${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
-    gridMain(
-      "p.outer * p.chunks * p.inner",
-      `  let per = p.chunks * p.inner;
+      gridMain(
+        "p.outer * p.chunks * p.inner",
+        `  let per = p.chunks * p.inner;
   let o = i / per;
   let r = i % per;
   let ch = r / p.inner;
@@ -36,6 +37,7 @@ ${
     idx += p.inner;
   }
   y[i] = acc;`,
-    )
-  }`;
+      )
+    }`;
+  });
 }

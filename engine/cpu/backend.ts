@@ -9,6 +9,7 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
+  MatmulDims,
   ReduceOp,
   Storage,
   UnaryOp,
@@ -18,7 +19,7 @@ import { conv2d, conv2dGradInput, conv2dGradWeight, convEpilogue } from "./conv.
 import { binary, cmul, polar, unary } from "./elementwise.ts";
 import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d } from "./layout.ts";
-import { matmul, type MatmulDims } from "./matmul.ts";
+import { matmul } from "./matmul.ts";
 import { maxPool2d, maxPool2dGrad, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";

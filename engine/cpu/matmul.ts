@@ -159,9 +159,6 @@ export function gemm(
   gemmPacked(ap, bp, m, n, k, c, cOffset, accumulate);
 }
 
-/** Dimensions of a batched matmul, as in the backend contract. */
-export type { MatmulDims };
-
 /** Batched matmul: A (batchA, m, k) or (batchA, k, m); B (batchB, k, n) or (batchB, n, k). */
 export function matmul(a: Float32Array, b: Float32Array, d: MatmulDims): Float32Array {
   const { m, k, n } = d;

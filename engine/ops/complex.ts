@@ -5,9 +5,10 @@
 import { commonBackend, record } from "../autograd.ts";
 import { shapeSize, type Tensor } from "../tensor.ts";
 import { tensor } from "./create.ts";
-import { broadcastShapes, mul, padShape, square, sumTo } from "./elementwise.ts";
-import { sum } from "./reduce.ts";
-import { reshape, slice, stack } from "./shape.ts";
+import { broadcastShapes, padShape, sum, sumTo } from "./broadcast.ts";
+import { mul, square } from "./elementwise.ts";
+import { stack } from "./join.ts";
+import { reshape, slice } from "./shape.ts";
 
 function checkComplex(op: string, z: Tensor): void {
   if (z.rank < 1 || z.shape[z.rank - 1] !== 2) {

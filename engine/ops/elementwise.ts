@@ -2,9 +2,8 @@
 import type { BinaryOp, UnaryOp } from "../backend.ts";
 import { commonBackend, record } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
+import { broadcastShapes, padShape, sumTo } from "./broadcast.ts";
 import { scalar } from "./create.ts";
-import { sum } from "./reduce.ts";
-import { reshape } from "./shape.ts";
 
 function unary(
   x: Tensor,
@@ -77,46 +76,6 @@ export const pow = (x: Tensor, p: number): Tensor =>
 /** a·x + b for scalars a, b. */
 export const affine = (x: Tensor, a: number, b: number): Tensor =>
   unary(x, "affine", (g) => mul(g, a), a, b);
-
-/** numpy broadcasting of two shapes. */
-export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1;
-    const db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`shapes [${a}] and [${b}] do not broadcast`);
-    }
-    out.push(da === 1 ? db : da);
-  }
-  return out;
-}
-
-/** Left-pad a shape with ones to `rank` axes. */
-export function padShape(shape: readonly number[], rank: number): number[] {
-  return [...new Array(rank - shape.length).fill(1), ...shape];
-}
-
-/** Sum `g` over the axes along which `shape` was broadcast to g's shape; result has `shape`. */
-export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
-  const padded = padShape(shape, g.rank);
-  const axes = padded.flatMap((d, i) => (d === 1 && g.shape[i] !== 1 ? [i] : []));
-  const reduced = axes.length > 0 ? sum(g, axes, true) : g;
-  return reshape(reduced, shape);
-}
-
-/** Broadcast x to `shape` (a copy). */
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  const backend = x.backend;
-  const xs = padShape(x.shape, shape.length);
-  broadcastShapes(xs, shape);
-  const zero = scalar(0, shape.length, backend);
-  const out = backend.binary(x.storage, xs, zero.storage, zero.shape, shape, "add");
-  zero.dispose();
-  return record("expand", [x], backend, out, shape, (gy) => [sumTo(gy, x.shape)]);
-}
 
 function binary(
   a: Tensor,

@@ -2,8 +2,8 @@
 import type { Conv2dGeometry } from "../backend.ts";
 import { commonBackend, record } from "../autograd.ts";
 import { shapeSize, type Tensor } from "../tensor.ts";
+import { sum } from "./broadcast.ts";
 import { reluGrad } from "./elementwise.ts";
-import { sum } from "./reduce.ts";
 import { reshape } from "./shape.ts";
 
 function secondOrder(op: string): () => never {

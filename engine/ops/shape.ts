@@ -1,7 +1,6 @@
-/** Shape ops: reshape, permute/transpose, slice, pad, concat, stack. */
-import { attachGrad, commonBackend, record } from "../autograd.ts";
+/** Shape ops: reshape, permute/transpose, slice, pad, detach (concat and stack: join.ts). */
+import { attachGrad, record } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
-import { add } from "./elementwise.ts";
 
 /** Resolve one -1 entry of a target shape against `size` elements. */
 function inferShape(shape: readonly number[], size: number, from: readonly number[]): number[] {
@@ -70,37 +69,6 @@ export function slice(x: Tensor, starts: readonly number[], sizes: readonly numb
     return -(d - start - size);
   });
   return pad(x, before, after);
-}
-
-/** Join tensors along an existing axis. */
-export function concat(xs: readonly Tensor[], axis: number): Tensor {
-  commonBackend("concat", xs);
-  const rank = xs[0].rank;
-  const ax = axis < 0 ? axis + rank : axis;
-  const total = xs.reduce((n, t) => n + t.shape[ax], 0);
-  for (const t of xs) {
-    if (t.rank !== rank || t.shape.some((d, i) => i !== ax && d !== xs[0].shape[i])) {
-      throw new Error(`concat: shapes [${xs[0].shape}] and [${t.shape}] differ off axis ${ax}`);
-    }
-  }
-  let offset = 0;
-  let out: Tensor | null = null;
-  for (const t of xs) {
-    const before = new Array(rank).fill(0), after = new Array(rank).fill(0);
-    before[ax] = offset;
-    after[ax] = total - offset - t.shape[ax];
-    offset += t.shape[ax];
-    const placed = pad(t, before, after);
-    out = out === null ? placed : add(out, placed);
-  }
-  return out!;
-}
-
-/** Join tensors along a new axis. */
-export function stack(xs: readonly Tensor[], axis = 0): Tensor {
-  const rank = xs[0].rank + 1;
-  const ax = axis < 0 ? axis + rank : axis;
-  return concat(xs.map((t) => reshape(t, [...t.shape.slice(0, ax), 1, ...t.shape.slice(ax)])), ax);
 }
 
 /** The same data cut off from the gradient graph (no copy). */

@@ -8,36 +8,39 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
+  MatmulDims,
   ReduceOp,
   Storage,
   UnaryOp,
 } from "../backend.ts";
-import { adamWgsl } from "../../shaders/adam.ts";
-import { gridGroups } from "../../shaders/common.ts";
-import { binaryWgsl, cmulWgsl, fillWgsl, polarWgsl, unaryWgsl } from "../../shaders/elementwise.ts";
-import { padWgsl, permuteWgsl, roll2dWgsl } from "../../shaders/layout.ts";
+import { adamKernel } from "../../shaders/adam.ts";
 import {
-  maxPoolGradVecWgsl,
-  maxPoolGradWgsl,
-  maxPoolVecWgsl,
-  maxPoolWgsl,
+  binaryKernel,
+  cmulKernel,
+  fillKernel,
+  polarKernel,
+  unaryKernel,
+} from "../../shaders/elementwise.ts";
+import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
+import {
+  maxPoolGradKernel,
+  maxPoolGradVecKernel,
+  maxPoolKernel,
+  maxPoolVecKernel,
 } from "../../shaders/pool.ts";
-import { reduceWgsl } from "../../shaders/reduce.ts";
+import { reduceKernel } from "../../shaders/reduce.ts";
 import {
-  sumPool2x2VecWgsl,
-  sumPool2x2Wgsl,
-  upsample2xVecWgsl,
-  upsample2xWgsl,
+  sumPool2x2Kernel,
+  sumPool2x2VecKernel,
+  upsample2xKernel,
+  upsample2xVecKernel,
 } from "../../shaders/resample.ts";
-import { translateWgsl } from "../../shaders/translate.ts";
+import { translateKernel } from "../../shaders/translate.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
-
-/** Workgroups for a grid-stride kernel over `n` items. */
-const groups = gridGroups;
 
 /** The WebGPU implementation of {@link Backend}. */
 export class WebGpuBackend implements Backend {
@@ -46,9 +49,17 @@ export class WebGpuBackend implements Backend {
   /** Device-side state: pool, pipelines, pending command encoder. */
   readonly rt: GpuRuntime;
 
-  /** Wrap an opened device; use {@link createWebGpuBackend} to get one. */
-  constructor(device: GPUDevice, readonly description: string) {
-    this.rt = new GpuRuntime(device);
+  /**
+   * Wrap an opened device whose grid-stride kernels get at most `gridCap` workgroups; use
+   * {@link createWebGpuBackend} to get one.
+   */
+  constructor(device: GPUDevice, readonly description: string, gridCap: number) {
+    this.rt = new GpuRuntime(device, gridCap);
+  }
+
+  /** Workgroups for a grid-stride kernel over `n` items (capped per runtime). */
+  private groups(n: number): number {
+    return this.rt.gridGroups(n);
   }
 
   /** The GPU storage behind `s`; throws for foreign or released storages. */
@@ -75,7 +86,8 @@ export class WebGpuBackend implements Backend {
   /** Fill the first `size` elements of s with `value` (vec4 items when size allows). */
   #fill(s: GpuStorage, size: number, value: number): void {
     const v = size % 4 === 0, n = v ? size / 4 : size;
-    this.rt.dispatch(fillWgsl(v), new Uint32Array([n, f32bits(value)]), [s], groups(n));
+    const params = new Uint32Array([n, f32bits(value)]);
+    this.rt.dispatch(fillKernel(v), params, [s], this.groups(n));
   }
 
   /** A new storage filled with `value`. */
@@ -127,7 +139,7 @@ export class WebGpuBackend implements Backend {
     // vec4 items when the size allows (memory-bound; see shaders/elementwise.ts).
     const v = n % 4 === 0, items = v ? n / 4 : n;
     const params = new Uint32Array([items, f32bits(a), f32bits(b), 0]);
-    this.rt.dispatch(unaryWgsl(op, v), params, [this.st(x), y], groups(items));
+    this.rt.dispatch(unaryKernel(op, v), params, [this.st(x), y], this.groups(items));
     return y;
   }
 
@@ -147,7 +159,7 @@ export class WebGpuBackend implements Backend {
     const v = same && n % 4 === 0, items = v ? n / 4 : n;
     const params = same ? new Uint32Array([items]) : stridedParams(n, outShape, [aShape, bShape]);
     const bufs = [this.st(a), this.st(b), y];
-    this.rt.dispatch(binaryWgsl(op, same, v), params, bufs, groups(items));
+    this.rt.dispatch(binaryKernel(op, same, v), params, bufs, this.groups(items));
     return y;
   }
 
@@ -169,7 +181,8 @@ export class WebGpuBackend implements Backend {
       outShape.slice(0, -1),
       [aShape.slice(0, -1), bShape.slice(0, -1)],
     );
-    this.rt.dispatch(cmulWgsl(conjB), params, [this.st(a), this.st(b), y], groups(pairs));
+    const bufs = [this.st(a), this.st(b), y];
+    this.rt.dispatch(cmulKernel(conjB), params, bufs, this.groups(pairs));
     return y;
   }
 
@@ -179,7 +192,8 @@ export class WebGpuBackend implements Backend {
     const n = amp.size;
     const y = this.rt.alloc(2 * n);
     const params = new Uint32Array([n]);
-    this.rt.dispatch(polarWgsl(), params, [this.st(amp), this.st(phase), y], groups(n));
+    const bufs = [this.st(amp), this.st(phase), y];
+    this.rt.dispatch(polarKernel(), params, bufs, this.groups(n));
     return y;
   }
 
@@ -213,7 +227,7 @@ export class WebGpuBackend implements Backend {
     const n = outer * chunks * inner;
     const y = this.rt.alloc(n);
     const params = new Uint32Array([outer, mid, inner, chunkLen, chunks]);
-    this.rt.dispatch(reduceWgsl(op), params, [x, y], groups(n));
+    this.rt.dispatch(reduceKernel(op), params, [x, y], this.groups(n));
     return y;
   }
 
@@ -222,7 +236,7 @@ export class WebGpuBackend implements Backend {
     this.validate(x);
     const y = this.rt.alloc(x.size);
     const params = permuteParams(x.size, shape, perm);
-    this.rt.dispatch(permuteWgsl(), params, [this.st(x), y], groups(x.size));
+    this.rt.dispatch(permuteKernel(), params, [this.st(x), y], this.groups(x.size));
     return y;
   }
 
@@ -246,7 +260,7 @@ export class WebGpuBackend implements Backend {
     const quarter = (a: readonly number[]) => v ? [...a.slice(0, last), a[last] / 4] : a;
     const items = v ? n / 4 : n;
     const params = padParams(items, quarter(shape), quarter(before), quarter(after));
-    this.rt.dispatch(padWgsl(v), params, [this.st(x), y], groups(items));
+    this.rt.dispatch(padKernel(v), params, [this.st(x), y], this.groups(items));
     return y;
   }
 
@@ -254,15 +268,7 @@ export class WebGpuBackend implements Backend {
   matmul(
     a: Storage,
     b: Storage,
-    dims: {
-      batchA: number;
-      batchB: number;
-      m: number;
-      k: number;
-      n: number;
-      transA: boolean;
-      transB: boolean;
-    },
+    dims: MatmulDims,
   ): Storage {
     return matmul(this.rt, this.st(a), this.st(b), dims);
   }
@@ -291,8 +297,8 @@ export class WebGpuBackend implements Backend {
     const params = new Uint32Array([n * c, h, w, oh, ow]);
     // Two windows per item, vec4 rows, when no window crosses the edge and rows are vec4s.
     const v = h % 2 === 0 && w % 4 === 0;
-    const wgsl = v ? maxPoolVecWgsl() : maxPoolWgsl();
-    this.rt.dispatch(wgsl, params, [this.st(x), y], groups(v ? y.size / 2 : y.size));
+    const kernel = v ? maxPoolVecKernel() : maxPoolKernel();
+    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 2 : y.size));
     return y;
   }
 
@@ -302,13 +308,9 @@ export class WebGpuBackend implements Backend {
     const params = new Uint32Array([n * c, h, w, Math.ceil(h / 2), Math.ceil(w / 2)]);
     const dx = this.rt.alloc(n * c * h * w);
     const v = h % 2 === 0 && w % 4 === 0;
-    const wgsl = v ? maxPoolGradVecWgsl() : maxPoolGradWgsl();
-    this.rt.dispatch(
-      wgsl,
-      params,
-      [this.st(x), this.st(dy), dx],
-      groups(v ? dx.size / 8 : dx.size),
-    );
+    const kernel = v ? maxPoolGradVecKernel() : maxPoolGradKernel();
+    const bufs = [this.st(x), this.st(dy), dx];
+    this.rt.dispatch(kernel, params, bufs, this.groups(v ? dx.size / 8 : dx.size));
     return dx;
   }
 
@@ -319,8 +321,8 @@ export class WebGpuBackend implements Backend {
     const params = new Uint32Array([planes, h, w]);
     // One output vec4 per item for even widths.
     const v = w % 2 === 0;
-    const wgsl = v ? upsample2xVecWgsl() : upsample2xWgsl();
-    this.rt.dispatch(wgsl, params, [this.st(x), y], groups(v ? y.size / 4 : y.size));
+    const kernel = v ? upsample2xVecKernel() : upsample2xKernel();
+    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 4 : y.size));
     return y;
   }
 
@@ -330,8 +332,8 @@ export class WebGpuBackend implements Backend {
     const y = this.rt.alloc(planes * h * w);
     const params = new Uint32Array([planes, h, w]);
     const v = w % 2 === 0;
-    const wgsl = v ? sumPool2x2VecWgsl() : sumPool2x2Wgsl();
-    this.rt.dispatch(wgsl, params, [this.st(x), y], groups(v ? y.size / 2 : y.size));
+    const kernel = v ? sumPool2x2VecKernel() : sumPool2x2Kernel();
+    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 2 : y.size));
     return y;
   }
 
@@ -355,7 +357,7 @@ export class WebGpuBackend implements Backend {
     const n = batch * h * w * inner;
     const y = this.rt.alloc(n);
     const params = new Uint32Array([n, h, w, inner, mod(shiftY, h), mod(shiftX, w)]);
-    this.rt.dispatch(roll2dWgsl(), params, [this.st(x), y], groups(n));
+    this.rt.dispatch(roll2dKernel(), params, [this.st(x), y], this.groups(n));
     return y;
   }
 
@@ -374,7 +376,7 @@ export class WebGpuBackend implements Backend {
     const y = this.rt.alloc(n);
     const params = new Uint32Array([n, h, w, inner]);
     const bufs = [this.st(x), this.st(offsets), y];
-    this.rt.dispatch(translateWgsl(adjoint), params, bufs, groups(n));
+    this.rt.dispatch(translateKernel(adjoint), params, bufs, this.groups(n));
     return y;
   }
 
@@ -387,12 +389,12 @@ export class WebGpuBackend implements Backend {
         .map(f32bits),
     ]);
     const bufs = [this.st(p), this.st(g), this.st(m), this.st(v)];
-    this.rt.dispatch(adamWgsl(vec), params, bufs, groups(n));
+    this.rt.dispatch(adamKernel(vec), params, bufs, this.groups(n));
   }
 }
 
 /** Open the default WebGPU adapter as a backend, or null when there is none. */
 export async function createWebGpuBackend(): Promise<WebGpuBackend | null> {
   const opened = await openGpuDevice();
-  return opened ? new WebGpuBackend(opened.device, opened.description) : null;
+  return opened ? new WebGpuBackend(opened.device, opened.description, opened.gridCap) : null;
 }

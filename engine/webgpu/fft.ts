@@ -1,7 +1,7 @@
 /** Batched 2-D FFT dispatch: a line transform along rows, then along columns. */
-import { fftLineWgsl } from "../../shaders/fft.ts";
-import { FLAT_WG, gridGroups } from "../../shaders/common.ts";
-import { unaryWgsl } from "../../shaders/elementwise.ts";
+import { fftLineKernel } from "../../shaders/fft.ts";
+import { FLAT_WG } from "../../shaders/common.ts";
+import { unaryKernel } from "../../shaders/elementwise.ts";
 import { f32bits, type GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 /** fft2 of x (batch, h, w, 2) over (h, w), scaled by `scale` (see Kernels.fft2). */
@@ -21,7 +21,7 @@ export function fft2(
   return out;
 }
 
-/** One line-transform pass over `lines` lines of length N (layout as in fftLineWgsl). */
+/** One line-transform pass over `lines` lines of length N (layout as in fftLineKernel). */
 function fftPass(
   rt: GpuRuntime,
   x: GpuStorage,
@@ -36,10 +36,10 @@ function fftPass(
   const y = rt.alloc(x.size);
   if (N === 1) {
     const params = new Uint32Array([x.size, f32bits(scale), 0, 0]);
-    rt.dispatch(unaryWgsl("affine"), params, [x, y], gridGroups(x.size));
+    rt.dispatch(unaryKernel("affine"), params, [x, y], rt.gridGroups(x.size));
     return y;
   }
   const params = new Uint32Array([lines, inner, outerStride, es, f32bits(scale)]);
-  rt.dispatch(fftLineWgsl(N, inverse), params, [x, y], Math.ceil(lines / FLAT_WG));
+  rt.dispatch(fftLineKernel(N, inverse), params, [x, y], Math.ceil(lines / FLAT_WG));
   return y;
 }

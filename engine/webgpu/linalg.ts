@@ -2,38 +2,20 @@
  * Dispatch logic of the compute-heavy kernels: batched matmul and the three stride-1 conv2d
  * passes. Tiling choices are explained in shaders/matmul.ts and shaders/conv2d.ts.
  */
-import type { Conv2dGeometry } from "../backend.ts";
-import { FLAT_WG, gridGroups } from "../../shaders/common.ts";
+import type { Conv2dGeometry, MatmulDims } from "../backend.ts";
+import { FLAT_WG } from "../../shaders/common.ts";
 import {
   convDirectBlock,
-  convDirectWgsl,
+  convDirectKernel,
   convGradWeightBlock,
-  convGradWeightVec4Wgsl,
-  convGradWeightWgsl,
-  convWeightPrepWgsl,
+  convGradWeightKernel,
+  convGradWeightVec4Kernel,
+  convWeightPrepKernel,
 } from "../../shaders/conv2d.ts";
-import { MATMUL_RM, MATMUL_RN, matmulPackWgsl, matmulWgsl } from "../../shaders/matmul.ts";
-import { fillWgsl } from "../../shaders/elementwise.ts";
-import { reduceWgsl } from "../../shaders/reduce.ts";
+import { MATMUL_RM, MATMUL_RN, matmulKernel, matmulPackKernel } from "../../shaders/matmul.ts";
+import { fillKernel } from "../../shaders/elementwise.ts";
+import { reduceKernel } from "../../shaders/reduce.ts";
 import type { GpuRuntime, GpuStorage } from "./runtime.ts";
-
-/** Dimensions of a batched matmul, as in the backend contract. */
-export interface MatmulDims {
-  /** Batch of A (1 broadcasts). */
-  batchA: number;
-  /** Batch of B (1 broadcasts). */
-  batchB: number;
-  /** Rows of the output. */
-  m: number;
-  /** The summed dimension. */
-  k: number;
-  /** Columns of the output. */
-  n: number;
-  /** A is stored (batch, k, m). */
-  transA: boolean;
-  /** B is stored (batch, n, k). */
-  transB: boolean;
-}
 
 /** Enough invocations to keep every SIMD lane of a multi-core llvmpipe (or a small GPU) busy. */
 const TARGET_INVOCATIONS = 4096;
@@ -58,7 +40,7 @@ function kMajor(
   const y = rt.alloc(n);
   const [rowStride, kStride] = rowsAlongK ? [k, 1] : [1, rows];
   const params = new Uint32Array([n, rows, k, kPad, rows * k, rowStride, kStride]);
-  rt.dispatch(matmulPackWgsl(), params, [x, y], gridGroups(n));
+  rt.dispatch(matmulPackKernel(), params, [x, y], rt.gridGroups(n));
   return { s: y, packed: true };
 }
 
@@ -67,7 +49,7 @@ export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, d: MatmulDi
   const batch = Math.max(d.batchA, d.batchB);
   const y = rt.alloc(batch * d.m * d.n);
   if (d.k === 0) {
-    rt.dispatch(fillWgsl(), new Uint32Array([y.size, 0]), [y], gridGroups(y.size));
+    rt.dispatch(fillKernel(), new Uint32Array([y.size, 0]), [y], rt.gridGroups(y.size));
     return y;
   }
   const ak = kMajor(rt, a, d.batchA, d.m, d.k, !d.transA);
@@ -85,7 +67,7 @@ export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, d: MatmulDi
     d.batchB === 1 ? 0 : d.n * k4,
     batch,
   ]);
-  rt.dispatch(matmulWgsl(), params, [ak.s, bk.s, y], ceilDiv(batch * tilesM * tilesN, FLAT_WG));
+  rt.dispatch(matmulKernel(), params, [ak.s, bk.s, y], ceilDiv(batch * tilesM * tilesN, FLAT_WG));
   for (const op of [ak, bk]) if (op.packed) rt.free(op.s);
   return y;
 }
@@ -107,7 +89,7 @@ function prepWeights(
   const n = ceilDiv(ocn, OB) * OB * icn * kh * kw;
   const y = rt.alloc(n);
   const params = new Uint32Array([n, icn, ocn, kh, kw, flip ? 1 : 0]);
-  rt.dispatch(convWeightPrepWgsl(OB), params, [w, y], gridGroups(n));
+  rt.dispatch(convWeightPrepKernel(OB), params, [w, y], rt.gridGroups(n));
   return y;
 }
 
@@ -149,7 +131,7 @@ function direct(
   // Aligned vec4 row loads when rows are a multiple of 4 long (see shaders/conv2d.ts).
   const vecPadLeft = g.w % 4 === 0 && PX % 4 === 0 ? g.padLeft : null;
   rt.dispatch(
-    convDirectWgsl(g.kh, g.kw, PX, OB, vecPadLeft),
+    convDirectKernel(g.kh, g.kw, PX, OB, vecPadLeft),
     params,
     // Without a bias, binding 4 gets the (read-only, unread) weights as a stand-in.
     [x, w4, y, bias ?? w4],
@@ -230,8 +212,8 @@ export function conv2dGradWeight(
   rt.dispatch(
     // Rows a multiple of 4 long: the all-vec4 kernel (about 1.5× faster on llvmpipe).
     g.w % 4 === 0 && g.outW % 4 === 0
-      ? convGradWeightVec4Wgsl(g.kw, OB, CB, g.padLeft)
-      : convGradWeightWgsl(g.kw, OB, CB),
+      ? convGradWeightVec4Kernel(g.kw, OB, CB, g.padLeft)
+      : convGradWeightKernel(g.kw, OB, CB),
     params,
     [x, dy, part],
     ceilDiv(splits * perSplit, FLAT_WG),
@@ -239,7 +221,7 @@ export function conv2dGradWeight(
   if (splits === 1) return part;
   const dw = rt.alloc(size);
   const sumParams = new Uint32Array([1, splits, size, splits, 1]);
-  rt.dispatch(reduceWgsl("sum"), sumParams, [part, dw], gridGroups(size));
+  rt.dispatch(reduceKernel("sum"), sumParams, [part, dw], rt.gridGroups(size));
   rt.free(part);
   return dw;
 }

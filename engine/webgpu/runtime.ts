@@ -1,11 +1,12 @@
 /**
- * The WebGPU runtime under the backend: storages, the pipeline cache, lazy recording of
- * dispatches into one command encoder (one compute pass while no copy intervenes), submission,
- * and readback. Kernels never wait: they record and return; `flush` submits; `read` is the only
- * place that awaits the GPU.
+ * The WebGPU runtime under the backend: storages, the pipeline cache (one pipeline per kernel
+ * key, see shaders/common.ts `Kernel`), lazy recording of dispatches into one command encoder
+ * (one compute pass while no copy intervenes), submission, and readback. Kernels never wait:
+ * they record and return; `flush` submits; `read` is the only place that awaits the GPU.
  */
 import type { Storage } from "../backend.ts";
-import { BufferPool, UniformArena } from "./pool.ts";
+import { FLAT_WG, type Kernel } from "../../shaders/common.ts";
+import { BufferPool, UniformArena } from "./buffer_pool.ts";
 
 /** A backend storage: `size` f32 values in a pooled GPU buffer. */
 export class GpuStorage implements Storage {
@@ -42,8 +43,11 @@ export class GpuRuntime {
   /** Live (unreleased) storages and their buffer bytes. */
   live = { storages: 0, bytes: 0 };
 
-  /** Set up pools and error/loss hooks on `device`. */
-  constructor(readonly device: GPUDevice) {
+  /**
+   * Set up pools and error/loss hooks on `device`; grid-stride kernels get at most `gridCap`
+   * workgroups (see device.ts).
+   */
+  constructor(readonly device: GPUDevice, readonly gridCap: number) {
     this.pool = new BufferPool(device);
     this.uniforms = new UniformArena(device);
     this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
@@ -96,13 +100,24 @@ export class GpuRuntime {
     }
   }
 
-  /** The compute pipeline for a WGSL text, compiled once. */
-  pipeline(wgsl: string): GPUComputePipeline {
-    let p = this.pipelines.get(wgsl);
+  /** Pipelines compiled so far: one per kernel key met. */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /** Workgroups to launch a grid-stride kernel over `n` items with. */
+  gridGroups(n: number): number {
+    return Math.min(Math.ceil(n / FLAT_WG), this.gridCap);
+  }
+
+  /** The pipeline of a kernel, compiled from its WGSL text the first time its key is met. */
+  pipeline(kernel: Kernel): GPUComputePipeline {
+    let p = this.pipelines.get(kernel.key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: wgsl });
-      p = this.device.createComputePipeline({ layout: "auto", compute: { module } });
-      this.pipelines.set(wgsl, p);
+      const label = kernel.key;
+      const module = this.device.createShaderModule({ label, code: kernel.wgsl() });
+      p = this.device.createComputePipeline({ label, layout: "auto", compute: { module } });
+      this.pipelines.set(kernel.key, p);
     }
     return p;
   }
@@ -111,13 +126,13 @@ export class GpuRuntime {
    * Record one dispatch of `workgroups` workgroups (spread over a 2-D grid when above the
    * per-dimension limit): binding 0 gets `params`, bindings 1.. get `storages`.
    */
-  dispatch(wgsl: string, params: Uint32Array, storages: GpuStorage[], workgroups: number): void {
+  dispatch(kernel: Kernel, params: Uint32Array, storages: GpuStorage[], workgroups: number): void {
     if (workgroups === 0) return;
     for (const s of storages) {
       if (s.released) throw new Error("WebGPU storage used after release");
       s.lastUse = this.generation;
     }
-    const pipeline = this.pipeline(wgsl);
+    const pipeline = this.pipeline(kernel);
     const block = this.uniforms.push(params);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: block }];
     storages.forEach((s, k) => entries.push({ binding: k + 1, resource: { buffer: s.buffer } }));
@@ -129,8 +144,8 @@ export class GpuRuntime {
     const y = Math.ceil(workgroups / x);
     if (y > this.maxGroups) throw new Error(`dispatch of ${workgroups} workgroups is too large`);
     if (this.profiling) {
-      const p = this.profiling.detail ? `[${params.slice(0, 8).join(",")}] wg${workgroups}` : "";
-      this.profiledPass(p);
+      const shape = `[${params.slice(0, 8).join(",")}] wg${workgroups}`;
+      this.profiledPass(this.profiling.detail ? `${kernel.key} ${shape}` : kernel.key);
     }
     const pass = this.computePass();
     pass.setPipeline(pipeline);
@@ -141,7 +156,7 @@ export class GpuRuntime {
 
   /**
    * Start timing every dispatch separately (one compute pass each, with timestamps), labelled
-   * by the backend method that issued it; for finding hot kernels, not for production runs.
+   * by its kernel key; for finding hot kernels, not for production runs.
    * With `detail`, each label also carries the first 8 uniform words (the shape) and the
    * workgroup count, so every distinct shape is its own entry.
    */
@@ -188,15 +203,13 @@ export class GpuRuntime {
     return [...totals].sort((a, b) => b[1].ms - a[1].ms);
   }
 
-  /** Open a one-dispatch pass with timestamps for the profiler. */
-  private profiledPass(detail: string): void {
+  /** Open a one-dispatch pass with timestamps for the profiler, labelled `label`. */
+  private profiledPass(label: string): void {
     const prof = this.profiling!;
     this.endPass();
     const k = prof.labels.length;
     if (2 * k + 2 > prof.querySet.count) return;
-    const frames = (new Error().stack ?? "").split("\n");
-    const caller = frames.find((f) => f.includes("WebGpuBackend.")) ?? "";
-    prof.labels.push((/WebGpuBackend\.(\w+)/.exec(caller)?.[1] ?? "other") + detail);
+    prof.labels.push(label);
     this.pass = this.commandEncoder().beginComputePass({
       timestampWrites: {
         querySet: prof.querySet,

@@ -1,9 +1,9 @@
 /** WebGPU backend plumbing: buffer reuse hazards, lazy submission, device loss, identity. */
 import { createWebGpuBackend } from "../../engine/webgpu/backend.ts";
-import { BufferPool } from "../../engine/webgpu/pool.ts";
+import { BufferPool } from "../../engine/webgpu/buffer_pool.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
 import { FLAT_WG } from "../../shaders/common.ts";
-import { unaryWgsl } from "../../shaders/elementwise.ts";
+import { unaryKernel } from "../../shaders/elementwise.ts";
 import { gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest(
@@ -67,7 +67,7 @@ gpuTest("dispatches beyond 65535 workgroups use a 2-D grid and cover every eleme
   const n = groups * FLAT_WG;
   const x = g.fill(n, 2);
   const y = g.rt.alloc(n);
-  g.rt.dispatch(unaryWgsl("neg"), new Uint32Array([n, 0, 0, 0]), [x as GpuStorage, y], groups);
+  g.rt.dispatch(unaryKernel("neg"), new Uint32Array([n, 0, 0, 0]), [x as GpuStorage, y], groups);
   const out = await g.read(y);
   const bad = out.findIndex((v) => v !== -2);
   if (bad >= 0) throw new Error(`element ${bad} is ${out[bad]}`);
@@ -116,3 +116,36 @@ gpuTest("the pool destroys free buffers beyond its byte cap", async (g) => {
   if (pool.acquire(1000) !== a) throw new Error("the kept buffer was not reused");
   await Promise.resolve();
 });
+
+gpuTest(
+  "a kernel dispatched at a new shape reuses its pipeline (cached by kernel key)",
+  async (g) => {
+    const inp = new Inputs(5);
+    // conv2d forward + weight gradient and a broadcasting add, at one geometry and then another
+    // with the same code-changing parameters (3×3, padLeft 1, rows a multiple of 4, PX 32, OB 16).
+    const run = async (n: number, c: number, h: number, w: number, o: number) => {
+      const geo = { n, c, h, w, o, kh: 3, kw: 3, padTop: 1, padLeft: 1, outH: h, outW: w };
+      const [x] = inp.pair(g, n * c * h * w);
+      const [wt] = inp.pair(g, o * c * 9);
+      const [bias] = inp.pair(g, o);
+      const y = g.conv2d(x, wt, geo, { bias, relu: true });
+      const dw = g.conv2dGradWeight(x, y, geo);
+      const sum = g.binary(y, [n, o, h, w], bias, [1, o, 1, 1], [n, o, h, w], "add");
+      await g.read(sum);
+      for (const s of [x, wt, bias, y, dw, sum]) g.release(s);
+    };
+    await run(1, 3, 32, 32, 16);
+    const compiled = g.rt.pipelineCount;
+    await run(2, 5, 40, 36, 24);
+    if (g.rt.pipelineCount !== compiled) {
+      throw new Error(`a new shape compiled ${g.rt.pipelineCount - compiled} more pipelines`);
+    }
+    // A parameter that changes the code (another unary op) does compile a new pipeline.
+    const x = g.fill(8, 1);
+    const before = g.rt.pipelineCount;
+    const y = g.unary(x, "sigmoid", 0, 0);
+    const z = g.unary(y, "sigmoid", 0, 0);
+    if (g.rt.pipelineCount !== before + 1) throw new Error("sigmoid was not compiled exactly once");
+    for (const s of [x, y, z]) g.release(s);
+  },
+);
