@@ -1,0 +1,83 @@
+/**
+ * `reconstruction.h5`, the HDF5 twin of `reconstruction.npz`, laid out the CXI way so that
+ * h5py, silx view or HDFView users find it where they look:
+ *
+ * - `entry_1/image_1/data`: the stitched object, float32 (H, W, 2) = (real, imaginary) (h5wasm
+ *   cannot write HDF5 complex compounds; `data[..., 0] + 1j * data[..., 1]` in NumPy);
+ *   `amplitude`, `phase` (H, W) float32; `coverage` (patches per pixel, 0 = not reconstructed);
+ *   `origin_xy` (object column, row of pixel (0, 0)); attributes `units` and, for CXI input,
+ *   `x_pixel_size`/`y_pixel_size` in metres;
+ * - `entry_1/image_1/probe`: the probe the model used, float32 (N, N, 2);
+ * - `entry_1/data_1/positions_xy`: where each predicted group was placed, (G, 2) (x = column,
+ *   y = row) in object pixels;
+ * - attributes of `entry_1`: the run's settings (numbers and strings as they are, anything else as
+ *   JSON), and `data_source` (the scan's format and unit conversions, JSON) when not a plain .npz.
+ */
+import type { PtychoDataset } from "../io/dataset.ts";
+import { encodeHdf5, type Hdf5Contents } from "../io/hdf5.ts";
+import type { Reconstruction } from "../model/infer/infer.ts";
+
+/** The bytes of `reconstruction.h5` (see the module comment). */
+export function reconstructionHdf5(
+  recon: Reconstruction,
+  dataset: PtychoDataset,
+  probe: Float32Array,
+  n: number,
+  settings: Record<string, unknown>,
+): Promise<Uint8Array> {
+  const { height, width, data, coverage } = recon.stitched;
+  const amplitude = new Float32Array(height * width);
+  const phase = new Float32Array(height * width);
+  for (let i = 0; i < height * width; i++) {
+    amplitude[i] = Math.hypot(data[2 * i], data[2 * i + 1]);
+    phase[i] = Math.atan2(data[2 * i + 1], data[2 * i]);
+  }
+  const groups = recon.xcoords.length;
+  const positions = new Float64Array(2 * groups);
+  for (let g = 0; g < groups; g++) {
+    positions[2 * g] = recon.xcoords[g];
+    positions[2 * g + 1] = recon.ycoords[g];
+  }
+  const imageAttrs: Record<string, number | string> = { units: "object pixels" };
+  const pixel = dataset.source?.conversions.object_pixel_size_m;
+  if (Array.isArray(pixel)) {
+    imageAttrs.x_pixel_size = pixel[0];
+    imageAttrs.y_pixel_size = pixel[1];
+  }
+  const entryAttrs: Record<string, number | string> = { program: "ptycho infer" };
+  for (const [key, value] of Object.entries(settings)) {
+    entryAttrs[key] = typeof value === "number" || typeof value === "string"
+      ? value
+      : JSON.stringify(value);
+  }
+  if (dataset.source !== undefined) entryAttrs.data_source = JSON.stringify(dataset.source);
+  const contents: Hdf5Contents = {
+    datasets: {
+      "entry_1/image_1/data": {
+        data: Float32Array.from(data),
+        shape: [height, width, 2],
+        attrs: { layout: "last axis = (real, imaginary)" },
+        chunks: [Math.min(height, 256), Math.min(width, 256), 2],
+      },
+      "entry_1/image_1/amplitude": { data: amplitude, shape: [height, width] },
+      "entry_1/image_1/phase": { data: phase, shape: [height, width], attrs: { units: "rad" } },
+      "entry_1/image_1/coverage": { data: Float32Array.from(coverage), shape: [height, width] },
+      "entry_1/image_1/origin_xy": {
+        data: Float64Array.of(recon.stitched.originX, recon.stitched.originY),
+        shape: [2],
+      },
+      "entry_1/image_1/probe": {
+        data: Float32Array.from(probe),
+        shape: [n, n, 2],
+        attrs: { layout: "last axis = (real, imaginary)" },
+      },
+      "entry_1/data_1/positions_xy": {
+        data: positions,
+        shape: [groups, 2],
+        attrs: { units: "object pixels", layout: "(x = column, y = row)" },
+      },
+    },
+    groupAttrs: { "entry_1": entryAttrs, "entry_1/image_1": imageAttrs },
+  };
+  return encodeHdf5(contents);
+}
