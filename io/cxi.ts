@@ -95,6 +95,7 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
   const conversions: Record<string, unknown> = {
     format: "cxi",
     data: dataPath,
+    data_dtype: counts.dtype,
     amplitudes: "sqrt(counts)",
   };
   const maskPath = h5.first(CXI_MASK_PATHS);

@@ -127,6 +127,15 @@ export class Hdf5Reader {
     return d;
   }
 
+  /** The NumPy-style dtype of the dataset at `path` ("u2", "f4", "c8", ...), without reading it. */
+  dtypeOf(path: string): string {
+    const { type, size, signed, compound_type: compound } = this.#dataset(path).metadata;
+    if (type === 0) return `${signed ? "i" : "u"}${size}`;
+    if (type === 1) return `f${size}`;
+    if (type === 6 && compound?.nmembers === 2) return `c${size}`;
+    return type === 3 ? "string" : `HDF5 class ${type}`;
+  }
+
   /** The shape of the dataset at `path`. */
   shape(path: string): number[] {
     return this.#dataset(path).shape ?? [];

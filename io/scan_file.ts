@@ -51,7 +51,10 @@ export async function loadScan(
   try {
     if (h5.has("diffraction") || h5.has("diff3d")) {
       const dataset = readDataset(withProbe(h5, probe), options);
-      const conversions: Record<string, unknown> = { layout: "the .npz keys as root datasets" };
+      const conversions: Record<string, unknown> = {
+        layout: "the .npz keys as root datasets",
+        data_dtype: h5.dtypeOf(h5.has("diffraction") ? "diffraction" : "diff3d"),
+      };
       if (probe !== null) conversions.probe = options.probeFile;
       dataset.source = { format: "hdf5", conversions };
       return dataset;
