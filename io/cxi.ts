@@ -84,10 +84,14 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
   const [m, h, w] = counts.shape;
   if (h !== w) fail(dataPath, `patterns must be square (N, N), got ${h}×${w}`);
   const n = h;
-  const values = realToFloat64(counts);
+  // 64-bit integers arrive as bigints; every other type is read in place (no f64 copy).
+  const values: ArrayLike<number> = counts.dtype === "i8" || counts.dtype === "u8"
+    ? realToFloat64(counts)
+    : counts.data as ArrayLike<number>;
   const bad = firstNonFinite(values);
   if (bad >= 0) fail(dataPath, `contains NaN or Inf (pattern ${Math.floor(bad / (n * n))})`);
-  const negative = values.findIndex((v) => v < 0);
+  let negative = -1;
+  for (let i = 0; i < values.length && negative < 0; i++) if (values[i] < 0) negative = i;
   if (negative >= 0) {
     fail(dataPath, `contains negative counts (pattern ${Math.floor(negative / (n * n))})`);
   }
@@ -98,6 +102,7 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
     data_dtype: counts.dtype,
     amplitudes: "sqrt(counts)",
   };
+  const masked = new Uint8Array(n * n);
   const maskPath = h5.first(CXI_MASK_PATHS);
   if (maskPath !== null) {
     const mask = h5.get(maskPath);
@@ -105,33 +110,30 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
       fail(maskPath, `expected an integer (${n}, ${n}) mask, got ${mask.dtype} (${mask.shape})`);
     }
     const flags = realToFloat64(mask);
-    let masked = 0;
-    for (let p = 0; p < n * n; p++) {
-      if (flags[p] === 0) continue;
-      masked++;
-      for (let k = 0; k < m; k++) values[k * n * n + p] = 0;
-    }
+    for (let p = 0; p < n * n; p++) masked[p] = flags[p] === 0 ? 0 : 1;
     conversions.mask = {
       path: maskPath,
       rule: "pixel used where mask == 0",
-      masked_pixels: masked,
+      masked_pixels: masked.reduce((a, b) => a + b, 0),
     };
   }
 
   const shift = decideShift(values, m, n, options.fftshift ?? "auto");
   conversions.fftshift = shift;
   const amplitudes = new Float32Array(m * n * n);
+  let total = 0;
   for (let k = 0; k < m; k++) {
     for (let r = 0; r < n; r++) {
       const rr = shift.applied ? (r + n / 2) % n : r;
       for (let c = 0; c < n; c++) {
         const cc = shift.applied ? (c + n / 2) % n : c;
-        amplitudes[k * n * n + r * n + c] = Math.sqrt(values[k * n * n + rr * n + cc]);
+        if (masked[rr * n + cc]) continue;
+        const v = values[k * n * n + rr * n + cc];
+        total += v;
+        amplitudes[k * n * n + r * n + c] = Math.sqrt(v);
       }
     }
   }
-  let total = 0;
-  for (let i = 0; i < values.length; i++) total += values[i];
   const nphotons = total / m;
 
   const geometry = readGeometry(h5, n, fail);
@@ -243,7 +245,7 @@ function lengthUnit(units: AttrValue): number | null {
 
 /** Whether to fftshift, decided as the module comment says. */
 function decideShift(
-  values: Float64Array,
+  values: ArrayLike<number>,
   m: number,
   n: number,
   mode: "auto" | "yes" | "no",
