@@ -14,11 +14,14 @@
  *   JSON), and `data_source` (the scan's format and unit conversions, JSON) when not a plain .npz.
  */
 import type { PtychoDataset } from "../io/dataset.ts";
-import { encodeHdf5, type Hdf5Contents } from "../io/hdf5.ts";
+import type { Hdf5Contents } from "../io/hdf5.ts";
 import type { Reconstruction } from "../model/infer/infer.ts";
 
-/** The bytes of `reconstruction.h5` (see the module comment). */
-export function reconstructionHdf5(
+/**
+ * The bytes of `reconstruction.h5` (see the module comment). h5wasm is loaded on first use, so
+ * the commands that write no HDF5 do not pay its start-up.
+ */
+export async function reconstructionHdf5(
   recon: Reconstruction,
   dataset: PtychoDataset,
   probe: Float32Array,
@@ -79,5 +82,6 @@ export function reconstructionHdf5(
     },
     groupAttrs: { "entry_1": entryAttrs, "entry_1/image_1": imageAttrs },
   };
+  const { encodeHdf5 } = await import("../io/hdf5.ts");
   return encodeHdf5(contents);
 }
