@@ -15,8 +15,7 @@ import { encodeReconstructionNpz } from "../model/evaluate/files.ts";
 import { formatMetricsTable, frcCurveSvg, metricsJsonText } from "./evaluate_report.ts";
 import { reconstruct, type Reconstruction, type StitchWeighting } from "../model/infer/infer.ts";
 import { channelPng, comparisonPng, stitchedChannels } from "./infer_output.ts";
-import { reconstructionHdf5 } from "./reconstruction_h5.ts";
-import { encodeFloat32Tiff } from "../io/tiff.ts";
+import { beamlineOutputs } from "./beamline_output.ts";
 import {
   alignChannels,
   channelsMetrics,
@@ -165,8 +164,6 @@ export function inferenceOutputs(
   const { amplitude, phase } = stitchedChannels(recon.stitched);
   files.set("reconstructed_amplitude.png", channelPng(amplitude));
   files.set("reconstructed_phase.png", channelPng(phase));
-  files.set("reconstructed_amplitude.tif", encodeFloat32Tiff(amplitude));
-  files.set("reconstructed_phase.tif", encodeFloat32Tiff(phase));
   files.set(
     "reconstruction.npz",
     encodeReconstructionNpz(recon.stitched, recon.xcoords, recon.ycoords, recon.stitchCrop),
@@ -241,10 +238,10 @@ async function run(args: ParsedArgs): Promise<void> {
       "amplitude scaled to the truth's mean, phase planes removed",
   };
   const { files, table } = inferenceOutputs(recon, inputs.dataset, settings);
-  files.set(
-    "reconstruction.h5",
-    await reconstructionHdf5(recon, inputs.dataset, inputs.bundle.probe, manifest.n, settings),
-  );
+  const result = { ...recon, probe: inputs.bundle.probe, n: manifest.n };
+  for (const [name, bytes] of await beamlineOutputs(result, inputs.dataset.source, settings)) {
+    files.set(name, bytes);
+  }
   Deno.mkdirSync(outDir, { recursive: true });
   for (const [name, bytes] of files) writeFileAtomic(`${outDir}/${name}`, bytes);
   const total = (performance.now() - started) / 1000;

@@ -1,6 +1,8 @@
 /**
- * `reconstruction.h5`, the HDF5 twin of `reconstruction.npz`, laid out the CXI way so that
- * h5py, silx view or HDFView users find it where they look:
+ * The result files for the tools scientists already use, shared by `infer` and `refine`:
+ * `reconstructed_amplitude.tif` / `reconstructed_phase.tif` (32-bit float, NaN where no patch
+ * reached; ImageJ/Fiji) and `reconstruction.h5`, the HDF5 twin of `reconstruction.npz`, laid out
+ * the CXI way so that h5py, silx view or HDFView users find it where they look:
  *
  * - `entry_1/image_1/data`: the stitched object, float32 (H, W, 2) = (real, imaginary) (h5wasm
  *   cannot write HDF5 complex compounds; `data[..., 0] + 1j * data[..., 1]` in NumPy);
@@ -13,36 +15,65 @@
  * - attributes of `entry_1`: the run's settings (numbers and strings as they are, anything else as
  *   JSON), and `data_source` (the scan's format and unit conversions, JSON) when not a plain .npz.
  */
-import type { PtychoDataset } from "../io/dataset.ts";
+import type { ScanSource } from "../io/dataset.ts";
 import type { Hdf5Contents } from "../io/hdf5.ts";
-import type { Reconstruction } from "../model/infer/infer.ts";
+import { encodeFloat32Tiff } from "../io/tiff.ts";
+import type { StitchedObject } from "../model/infer/stitch.ts";
+import { stitchedChannels } from "./infer_output.ts";
+
+/** What the files hold: the stitched object, where its patches sat, and the probe used. */
+export interface ReconstructionResult {
+  /** The object on the object's pixel grid. */
+  stitched: StitchedObject;
+  /** Columns of the patch (or group) positions, object pixels. */
+  xcoords: ArrayLike<number>;
+  /** Rows of the patch (or group) positions, object pixels. */
+  ycoords: ArrayLike<number>;
+  /** The probe (N, N) complex interleaved. */
+  probe: Float32Array;
+  /** N. */
+  n: number;
+}
+
+/** The two TIFFs and reconstruction.h5, by file name. */
+export async function beamlineOutputs(
+  result: ReconstructionResult,
+  source: ScanSource | undefined,
+  settings: Record<string, unknown>,
+): Promise<Map<string, Uint8Array>> {
+  const { amplitude, phase } = stitchedChannels(result.stitched);
+  return new Map([
+    ["reconstructed_amplitude.tif", encodeFloat32Tiff(amplitude)],
+    ["reconstructed_phase.tif", encodeFloat32Tiff(phase)],
+    ["reconstruction.h5", await reconstructionHdf5(result, source, settings)],
+  ]);
+}
 
 /**
  * The bytes of `reconstruction.h5` (see the module comment). h5wasm is loaded on first use, so
  * the commands that write no HDF5 do not pay its start-up.
  */
 export async function reconstructionHdf5(
-  recon: Reconstruction,
-  dataset: PtychoDataset,
-  probe: Float32Array,
-  n: number,
+  result: ReconstructionResult,
+  source: ScanSource | undefined,
   settings: Record<string, unknown>,
 ): Promise<Uint8Array> {
-  const { height, width, data, coverage } = recon.stitched;
+  const { stitched, probe, n } = result;
+  const { height, width, data, coverage } = stitched;
   const amplitude = new Float32Array(height * width);
   const phase = new Float32Array(height * width);
   for (let i = 0; i < height * width; i++) {
     amplitude[i] = Math.hypot(data[2 * i], data[2 * i + 1]);
     phase[i] = Math.atan2(data[2 * i + 1], data[2 * i]);
   }
-  const groups = recon.xcoords.length;
+  const groups = result.xcoords.length;
   const positions = new Float64Array(2 * groups);
   for (let g = 0; g < groups; g++) {
-    positions[2 * g] = recon.xcoords[g];
-    positions[2 * g + 1] = recon.ycoords[g];
+    positions[2 * g] = result.xcoords[g];
+    positions[2 * g + 1] = result.ycoords[g];
   }
   const imageAttrs: Record<string, number | string> = { units: "object pixels" };
-  const pixel = dataset.source?.conversions.object_pixel_size_m;
+  const pixel = source?.conversions.object_pixel_size_m;
   if (Array.isArray(pixel)) {
     imageAttrs.x_pixel_size = pixel[0];
     imageAttrs.y_pixel_size = pixel[1];
@@ -53,7 +84,7 @@ export async function reconstructionHdf5(
       ? value
       : JSON.stringify(value);
   }
-  if (dataset.source !== undefined) entryAttrs.data_source = JSON.stringify(dataset.source);
+  if (source !== undefined) entryAttrs.data_source = JSON.stringify(source);
   const contents: Hdf5Contents = {
     datasets: {
       "entry_1/image_1/data": {
@@ -66,7 +97,7 @@ export async function reconstructionHdf5(
       "entry_1/image_1/phase": { data: phase, shape: [height, width], attrs: { units: "rad" } },
       "entry_1/image_1/coverage": { data: Float32Array.from(coverage), shape: [height, width] },
       "entry_1/image_1/origin_xy": {
-        data: Float64Array.of(recon.stitched.originX, recon.stitched.originY),
+        data: Float64Array.of(stitched.originX, stitched.originY),
         shape: [2],
       },
       "entry_1/image_1/probe": {
