@@ -7,28 +7,33 @@
  * decompressed size of the largest dataset read, and WebAssembly memory stops at 2 GiB: scans
  * whose detector data is larger than about 1 GiB must be split (or converted to our `.npz`).
  *
- * Compression: HDF5's built-in filters (gzip/deflate, shuffle, fletcher32, scale-offset, n-bit)
- * are read; any other filter (LZF, Blosc, bitshuffle/LZ4 as Eiger detectors write) is reported as
- * one error naming the dataset and the filter, because h5wasm would otherwise read garbage.
+ * Compression: HDF5's built-in filters (gzip/deflate, shuffle, szip, fletcher32, scale-offset,
+ * n-bit), and the plugin filters of h5wasm-plugins in {@link PLUGINS} (LZF, Blosc, LZ4,
+ * bitshuffle as Eiger detectors write, Zstandard, bzip2), installed when a dataset first needs
+ * one. Any other filter is one error naming the dataset and the filter, because h5wasm would
+ * otherwise hand back garbage.
  */
 import { Dataset, type Entity, File as H5File, type Group, ready } from "h5wasm";
+import { base_url as pluginsUrl } from "h5wasm-plugins";
 import { PtychoInputError } from "./errors.ts";
 import { kindOfBytes } from "./file_kind.ts";
 import { readFileOrFail } from "./files.ts";
 import type { NpyArray, NpyDtype } from "./npy.ts";
 
-/** HDF5 filter ids h5wasm decodes without plugins (deflate, shuffle, fletcher32, nbit, scaleoffset). */
-const BUILT_IN_FILTERS = new Set([1, 2, 3, 5, 6]);
+/** HDF5 filter ids h5wasm decodes itself: deflate, shuffle, fletcher32, szip, n-bit, scale-offset. */
+const BUILT_IN_FILTERS = new Set([1, 2, 3, 4, 5, 6]);
 
-/** Names of common plugin filters, for error messages. */
-const FILTER_NAMES: Record<number, string> = {
-  4: "szip",
-  307: "bzip2",
-  32000: "LZF",
-  32001: "Blosc",
-  32004: "LZ4",
-  32008: "bitshuffle",
-  32015: "Zstandard",
+/**
+ * Filters decoded by h5wasm-plugins (WebAssembly builds of the HDF Group's filter plugins), by
+ * filter id: the compressions detector data arrives with (Eiger/Dectris: bitshuffle + LZ4).
+ */
+const PLUGINS: Record<number, string> = {
+  307: "bz2",
+  32000: "lzf",
+  32001: "blosc",
+  32004: "lz4",
+  32008: "bshuf",
+  32015: "zstd",
 };
 
 // deno-lint-ignore no-explicit-any
@@ -53,6 +58,24 @@ function hdf5Reason(e: unknown): string {
 }
 
 let counter = 0;
+const installed = new Set<string>();
+
+/**
+ * Copies a filter plugin (a WebAssembly side module shipped by h5wasm-plugins) into h5wasm's
+ * plugin folder the first time a dataset needs it, so that files without such filters do not
+ * pay for loading them.
+ */
+function installPlugin(module: H5Module, name: string): void {
+  if (installed.has(name)) return;
+  const folder = module.get_plugin_search_paths()[0];
+  module.FS.mkdirTree(folder);
+  const file = `libH5Z${name}.so`;
+  module.FS.writeFile(
+    `${folder}/${file}`,
+    Deno.readFileSync(new URL(`${pluginsUrl}/plugins/${file}`)),
+  );
+  installed.add(name);
+}
 
 /** One value read from an attribute. */
 export type AttrValue = number | string | number[] | bigint | null;
@@ -115,12 +138,12 @@ export class Hdf5Reader {
       throw new PtychoInputError(this.file, `missing dataset '${path}'`);
     }
     for (const filter of d.filters) {
-      if (!BUILT_IN_FILTERS.has(filter.id)) {
-        const name = FILTER_NAMES[filter.id] ?? filter.name ?? "unknown";
+      if (filter.id in PLUGINS) installPlugin(this.#module, PLUGINS[filter.id]);
+      else if (!BUILT_IN_FILTERS.has(filter.id)) {
         throw new PtychoInputError(
           this.file,
-          `'${path}' is compressed with HDF5 filter ${filter.id} (${name}), which this reader ` +
-            "lacks; rewrite it with gzip (h5repack -f GZIP=4) or as .npz",
+          `'${path}' is compressed with HDF5 filter ${filter.id} (${filter.name || "unknown"}), ` +
+            "which this reader lacks; rewrite it with gzip (h5repack -f GZIP=4) or as .npz",
         );
       }
     }
