@@ -8,7 +8,7 @@
  * whose detector data is larger than about 1 GiB must be split (or converted to our `.npz`).
  *
  * Compression: HDF5's built-in filters (gzip/deflate, shuffle, szip, fletcher32, scale-offset,
- * n-bit), and the plugin filters of h5wasm-plugins in {@link PLUGINS} (LZF, Blosc, LZ4,
+ * n-bit), and the plugin filters of h5wasm-plugins listed in `PLUGINS` (LZF, Blosc, LZ4,
  * bitshuffle as Eiger detectors write, Zstandard, bzip2), installed when a dataset first needs
  * one. Any other filter is one error naming the dataset and the filter, because h5wasm would
  * otherwise hand back garbage.
