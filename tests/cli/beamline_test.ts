@@ -17,6 +17,17 @@ const TINY = [
   ...["--n_images", "16", "--max_epochs", "1", "--batch_size", "8", "--quiet"],
 ];
 
+const dirs: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const dir of dirs) Deno.removeSync(dir, { recursive: true });
+});
+
+function tempDir(): string {
+  const dir = Deno.makeTempDirSync({ prefix: "ptycho-beamline-" });
+  dirs.push(dir);
+  return dir;
+}
+
 async function trainInfer(data: string, out: string): Promise<void> {
   const train = await runCli([
     "train",
@@ -40,7 +51,7 @@ testRequiring(
   "beamline: train → infer from CXI equals train → infer from the npz",
   async () => {
     const dir = cxiFixtures(NPZ);
-    const work = Deno.makeTempDirSync({ prefix: "ptycho-beamline-" });
+    const work = tempDir();
     await trainInfer(`${dir}/scan.cxi`, `${work}/cxi`);
     await trainInfer(`${dir}/reference.npz`, `${work}/npz`);
     const a = readNpzFile(`${work}/cxi/infer/reconstruction.npz`).get("object")!;
@@ -98,7 +109,7 @@ testRequiring(
   "beamline: a broken CXI stops train and infer with one line, exit 2, nothing written",
   async () => {
     const dir = cxiFixtures(NPZ);
-    const work = Deno.makeTempDirSync({ prefix: "ptycho-beamline-bad-" });
+    const work = tempDir();
     const bad = `${work}/fewer.cxi`;
     Deno.copyFileSync(`${dir}/scan.cxi`, bad);
     const t = "entry_1/sample_1/geometry_1/translation";

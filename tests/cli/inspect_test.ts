@@ -43,8 +43,19 @@ function diskPixels(radius: number): number {
   return count;
 }
 
-Deno.test("inspect: step, probe diameter, overlap and figures of a known raster", async () => {
+const dirs: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const dir of dirs) Deno.removeSync(dir, { recursive: true });
+});
+
+function tempDir(): string {
   const dir = Deno.makeTempDirSync({ prefix: "ptycho-inspect-" });
+  dirs.push(dir);
+  return dir;
+}
+
+Deno.test("inspect: step, probe diameter, overlap and figures of a known raster", async () => {
+  const dir = tempDir();
   const path = `${dir}/raster.npz`;
   Deno.writeFileSync(path, encodeNpz(rasterScan(5, 3, 6)));
   const { code, out, err } = await runCli(["inspect", path, "--gridsize", "1"]);
@@ -78,7 +89,7 @@ Deno.test("inspect: step, probe diameter, overlap and figures of a known raster"
 });
 
 Deno.test("inspect: warns about low overlap and a probe wider than N/2 at gridsize 2", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "ptycho-inspect-" });
+  const dir = tempDir();
   const sparse = `${dir}/sparse.npz`;
   Deno.writeFileSync(sparse, encodeNpz(rasterScan(4, 8, 5)));
   const a = await runCli(["inspect", sparse, "--gridsize", "1", "--output_dir", `${dir}/a`]);

@@ -6,6 +6,9 @@ import { runPython } from "./env.ts";
 
 const SCRIPT = new URL("../../fixtures/make_cxi.py", import.meta.url).pathname;
 const made = new Map<string, string>();
+globalThis.addEventListener("unload", () => {
+  for (const dir of made.values()) Deno.removeSync(dir, { recursive: true });
+});
 
 /** The folder holding scan.cxi, noprobe.cxi, counts_mask.cxi, probe.npy, contract.h5, ... */
 export function cxiFixtures(npz: string): string {

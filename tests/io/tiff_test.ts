@@ -40,6 +40,7 @@ testRequiring(
     const path = Deno.makeTempFileSync({ suffix: ".tif" });
     Deno.writeFileSync(path, encodeFloat32Tiff({ width, height, data }));
     const back = JSON.parse(runPython(READER, [path]));
+    Deno.removeSync(path);
     assertEquals(back.shape, [height, width]);
     const expected = Array.from(data, (v) => Number.isNaN(v) ? null : Math.fround(v));
     assertEquals(back.values, expected);
