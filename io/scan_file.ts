@@ -33,7 +33,7 @@ export async function loadScan(
   if (kind === "zip") {
     const npz = NpzReader.open(path);
     try {
-      const dataset = readDataset(withProbe(npz, probe), options);
+      const dataset = readWithProbe(npz, probe, options);
       if (probe !== null) {
         dataset.source = { format: "npz", conversions: { probe: options.probeFile } };
       }
@@ -50,7 +50,7 @@ export async function loadScan(
   const h5 = await Hdf5Reader.open(path);
   try {
     if (h5.has("diffraction") || h5.has("diff3d")) {
-      const dataset = readDataset(withProbe(h5, probe), options);
+      const dataset = readWithProbe(h5, probe, options);
       const conversions: Record<string, unknown> = {
         layout: "the .npz keys as root datasets",
         data_dtype: h5.dtypeOf(h5.has("diffraction") ? "diffraction" : "diff3d"),
@@ -75,11 +75,34 @@ export async function loadScan(
       has: (key) => scan.arrays.has(key),
       get: (key) => scan.arrays.get(key)!,
     };
-    const dataset = readDataset(withProbe(arrays, probe), options);
+    const dataset = readWithProbe(arrays, probe, options);
     dataset.source = { format: "cxi", conversions: scan.conversions };
     return dataset;
   } finally {
     h5.close();
+  }
+}
+
+/**
+ * Validates `source` with its probe replaced by `probe` (when given); a probe that does not fit
+ * the patterns is reported against the probe file, not the scan.
+ */
+function readWithProbe(
+  source: ArraySource,
+  probe: NpyArray | null,
+  options: LoadScanOptions,
+): PtychoDataset {
+  try {
+    return readDataset(withProbe(source, probe), options);
+  } catch (e) {
+    const prefix = "key 'probeGuess': ";
+    if (probe === null || !(e instanceof PtychoInputError) || !e.problem.startsWith(prefix)) {
+      throw e;
+    }
+    throw new PtychoInputError(
+      options.probeFile!,
+      `${e.problem.slice(prefix.length)} (the probe for ${source.file})`,
+    );
   }
 }
 

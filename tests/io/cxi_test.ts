@@ -78,6 +78,12 @@ testRequiring(
       assertEquals(got.source!.conversions.translation_to_metres, 1e-6);
     }
     await rejects(loadScan(`${dir}/noprobe.cxi`, quiet), "noprobe.cxi", "--probe_file");
+    const small = `${dir}/probe16.npy`;
+    h5python("np.save(sys.argv[1], np.ones((16, 16), np.complex64))", small);
+    await rejects(
+      loadScan(`${dir}/noprobe.cxi`, { ...quiet, probeFile: small }),
+      `${small}: N mismatch: patterns are 32×32 but the probe is 16×16 (the probe for`,
+    );
   },
 );
 
