@@ -28,15 +28,22 @@ export const SCAN_FLAGS: readonly FlagSpec[] = [
     help: "fftshift CXI patterns: auto = when the mean pattern is brighter in the corners than " +
       "in the centre",
   },
+  {
+    name: "cxi_crop",
+    type: "int",
+    help: "keep the central N×N pixels of larger CXI detector frames (the object pixel grows " +
+      "to λz/(N·p))",
+  },
 ];
 
 /** The scan-reading options the flags give. */
 export function scanOptionsFromFlags(
   flags: ParsedFlags,
-): Pick<LoadScanOptions, "probeFile" | "translation" | "fftshift"> {
+): Pick<LoadScanOptions, "probeFile" | "translation" | "fftshift" | "crop"> {
   return {
     probeFile: flags.probe_file as string | undefined,
     translation: flags.cxi_translation as "sample" | "beam",
     fftshift: flags.cxi_fftshift as "auto" | "yes" | "no",
+    crop: flags.cxi_crop as number | undefined,
   };
 }

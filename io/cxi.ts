@@ -55,6 +55,10 @@ export interface CxiOptions {
   translation?: "sample" | "beam";
   /** Whether to fftshift the patterns (default `auto`, see the module comment). */
   fftshift?: "auto" | "yes" | "no";
+  /** Keep only the central crop × crop detector pixels (even, ≤ the detector side; default all). */
+  crop?: number;
+  /** Read the file's probe (default true; false when another probe replaces it). */
+  probe?: boolean;
 }
 
 /** A CXI scan as the dataset contract's arrays, with the conversions that made them. */
@@ -83,17 +87,21 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
   }
   const [m, h, w] = counts.shape;
   if (h !== w) fail(dataPath, `patterns must be square (N, N), got ${h}×${w}`);
-  const n = h;
+  const d = h;
+  const n = options.crop ?? d;
+  if (!(Number.isInteger(n) && n > 0 && n % 2 === 0 && n <= d && (d - n) % 2 === 0)) {
+    fail(dataPath, `cannot crop ${d}×${d} patterns to ${n}×${n} (an even side up to ${d})`);
+  }
   // 64-bit integers arrive as bigints; every other type is read in place (no f64 copy).
   const values: ArrayLike<number> = counts.dtype === "i8" || counts.dtype === "u8"
     ? realToFloat64(counts)
     : counts.data as ArrayLike<number>;
   const bad = firstNonFinite(values);
-  if (bad >= 0) fail(dataPath, `contains NaN or Inf (pattern ${Math.floor(bad / (n * n))})`);
+  if (bad >= 0) fail(dataPath, `contains NaN or Inf (pattern ${Math.floor(bad / (d * d))})`);
   let negative = -1;
   for (let i = 0; i < values.length && negative < 0; i++) if (values[i] < 0) negative = i;
   if (negative >= 0) {
-    fail(dataPath, `contains negative counts (pattern ${Math.floor(negative / (n * n))})`);
+    fail(dataPath, `contains negative counts (pattern ${Math.floor(negative / (d * d))})`);
   }
 
   const conversions: Record<string, unknown> = {
@@ -102,15 +110,15 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
     data_dtype: counts.dtype,
     amplitudes: "sqrt(counts)",
   };
-  const masked = new Uint8Array(n * n);
+  const masked = new Uint8Array(d * d);
   const maskPath = h5.first(CXI_MASK_PATHS);
   if (maskPath !== null) {
     const mask = h5.get(maskPath);
-    if (!isInteger(mask) || mask.shape.join() !== `${n},${n}`) {
-      fail(maskPath, `expected an integer (${n}, ${n}) mask, got ${mask.dtype} (${mask.shape})`);
+    if (!isInteger(mask) || mask.shape.join() !== `${d},${d}`) {
+      fail(maskPath, `expected an integer (${d}, ${d}) mask, got ${mask.dtype} (${mask.shape})`);
     }
     const flags = realToFloat64(mask);
-    for (let p = 0; p < n * n; p++) masked[p] = flags[p] === 0 ? 0 : 1;
+    for (let p = 0; p < d * d; p++) masked[p] = flags[p] === 0 ? 0 : 1;
     conversions.mask = {
       path: maskPath,
       rule: "pixel used where mask == 0",
@@ -118,17 +126,23 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
     };
   }
 
-  const shift = decideShift(values, m, n, options.fftshift ?? "auto");
+  const shift = decideShift(values, m, d, options.fftshift ?? "auto");
   conversions.fftshift = shift;
+  // Output pixel (r, c) is pixel (r0 + r, r0 + c) of the (shifted) detector frame.
+  const r0 = (d - n) / 2;
+  if (n < d) {
+    conversions.crop = `the central ${n}×${n} of the ${d}×${d} detector (from pixel ${r0}, ${r0})`;
+  }
+  const source = (i: number) => shift.applied ? (r0 + i + d / 2) % d : r0 + i;
   const amplitudes = new Float32Array(m * n * n);
   let total = 0;
   for (let k = 0; k < m; k++) {
     for (let r = 0; r < n; r++) {
-      const rr = shift.applied ? (r + n / 2) % n : r;
+      const rr = source(r);
       for (let c = 0; c < n; c++) {
-        const cc = shift.applied ? (c + n / 2) % n : c;
-        if (masked[rr * n + cc]) continue;
-        const v = values[k * n * n + rr * n + cc];
+        const cc = source(c);
+        if (masked[rr * d + cc]) continue;
+        const v = values[k * d * d + rr * d + cc];
         total += v;
         amplitudes[k * n * n + r * n + c] = Math.sqrt(v);
       }
@@ -173,7 +187,7 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
     ["xcoords", { dtype: "f8", shape: [m], data: xcoords }],
     ["ycoords", { dtype: "f8", shape: [m], data: ycoords }],
   ]);
-  const probePath = h5.first(CXI_PROBE_PATHS);
+  const probePath = options.probe === false ? null : h5.first(CXI_PROBE_PATHS);
   if (probePath !== null) {
     arrays.set("probeGuess", readProbe(h5, probePath, n));
     conversions.probe = probePath;

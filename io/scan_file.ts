@@ -59,7 +59,7 @@ export async function loadScan(
       dataset.source = { format: "hdf5", conversions };
       return dataset;
     }
-    const scan = readCxi(h5, options);
+    const scan = readCxi(h5, { ...options, probe: probe === null });
     if (probe !== null) scan.conversions.probe = options.probeFile;
     else if (!scan.arrays.has("probeGuess")) {
       throw new PtychoInputError(

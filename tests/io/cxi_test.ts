@@ -119,6 +119,39 @@ testRequiring(
 
 testRequiring(
   H5PY,
+  "cxi: --cxi_crop keeps the central pixels and grows the object pixel",
+  async () => {
+    const dir = cxiFixtures(NPZ);
+    const ref = loadDataset(NPZ, quiet);
+    const probeFile = `${dir}/probe16.npy`;
+    h5python("np.save(sys.argv[1], np.ones((16, 16), np.complex64))", probeFile);
+    const got = await loadScan(`${dir}/scan.cxi`, { ...quiet, crop: 16, probeFile });
+    assertEquals(got.n, 16);
+    for (let k = 0; k < got.patternCount; k += 37) {
+      for (let r = 0; r < 16; r++) {
+        for (let c = 0; c < 16; c++) {
+          assertEquals(
+            got.diffraction[k * 256 + r * 16 + c],
+            ref.diffraction[k * 1024 + (r + 8) * 32 + c + 8],
+          );
+        }
+      }
+    }
+    // Δx = λz/(N·p) doubles when N halves, so positions in object pixels halve
+    assert(maxDiff(got.xcoords, ref.xcoords.map((v) => v / 2)) < 1e-12);
+    const shifted = await loadScan(`${dir}/counts_mask.cxi`, { ...quiet, crop: 16, probeFile });
+    const full = await loadScan(`${dir}/counts_mask.cxi`, quiet);
+    assertEquals(shifted.diffraction[5 * 16 + 3], full.diffraction[13 * 32 + 11]);
+    await rejects(
+      loadScan(`${dir}/scan.cxi`, { ...quiet, crop: 15, probeFile }),
+      "cannot crop 32×32",
+    );
+    await rejects(loadScan(`${dir}/scan.cxi`, { ...quiet, crop: 16 }), "expected a (16, 16) probe");
+  },
+);
+
+testRequiring(
+  H5PY,
   "cxi: LZF-compressed data (an h5wasm-plugins filter) loads like gzip",
   async () => {
     const dir = cxiFixtures(NPZ);
