@@ -9,6 +9,7 @@ import { PtychoInputError } from "./io/errors.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { evaluateCommand } from "./cli/evaluate.ts";
 import { inferCommand } from "./cli/infer.ts";
+import { inspectCommand } from "./cli/inspect.ts";
 import { simulateCommand } from "./cli/simulate.ts";
 import { trainCommand } from "./cli/train.ts";
 
@@ -18,6 +19,7 @@ const commands: readonly Command[] = [
   trainCommand,
   inferCommand,
   evaluateCommand,
+  inspectCommand,
 ];
 
 function usage(): string {

@@ -5,7 +5,9 @@
  */
 import { setBackend } from "../engine/mod.ts";
 import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
-import { loadDataset, minimumPositions, type PtychoDataset } from "../io/dataset.ts";
+import { minimumPositions, type PtychoDataset } from "../io/dataset.ts";
+import { loadScan } from "../io/scan_file.ts";
+import { SCAN_FLAGS, scanOptionsFromFlags } from "./scan_flags.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { ACCELERATOR_FLAG, acceleratorFromFlags, chooseBackend } from "./accelerator.ts";
@@ -13,6 +15,7 @@ import { encodeReconstructionNpz } from "../model/evaluate/files.ts";
 import { formatMetricsTable, frcCurveSvg, metricsJsonText } from "./evaluate_report.ts";
 import { reconstruct, type Reconstruction, type StitchWeighting } from "../model/infer/infer.ts";
 import { channelPng, comparisonPng, stitchedChannels } from "./infer_output.ts";
+import { beamlineOutputs } from "./beamline_output.ts";
 import {
   alignChannels,
   channelsMetrics,
@@ -27,7 +30,13 @@ const flags: readonly FlagSpec[] = [
     required: true,
     help: "the training output folder (holding model.zip) or the model.zip file",
   },
-  { name: "test_data", type: "string", required: true, help: "the scan to reconstruct (.npz)" },
+  {
+    name: "test_data",
+    type: "string",
+    required: true,
+    help: "the scan to reconstruct (.npz, .h5 or .cxi, by content)",
+  },
+  ...SCAN_FLAGS,
   { name: "output_dir", type: "string", required: true, help: "folder for the outputs" },
   { name: "n_images", type: "int", help: "use only the first n patterns (default: all)" },
   { name: "batch-size", type: "int", default: 32, help: "groups per forward pass" },
@@ -76,7 +85,7 @@ function resolveModelPath(path: string): string {
 }
 
 /** Every check that needs no computation; nothing is written. */
-function loadInputs(f: ParsedArgs["flags"], warn: (m: string) => void) {
+async function loadInputs(f: ParsedArgs["flags"], warn: (m: string) => void) {
   const modelPath = resolveModelPath(f.model_path as string);
   const { bundle, manifest } = loadModelBundle(modelPath);
   const given = f.gridsize as number | undefined;
@@ -88,7 +97,8 @@ function loadInputs(f: ParsedArgs["flags"], warn: (m: string) => void) {
   const neighbours = typeof manifest.config?.neighborCount === "number"
     ? manifest.config.neighborCount as number
     : 4;
-  const dataset = loadDataset(f.test_data as string, {
+  const dataset = await loadScan(f.test_data as string, {
+    ...scanOptionsFromFlags(f),
     gridsize: manifest.gridsize,
     neighbours,
     onWarning: warn,
@@ -181,7 +191,7 @@ async function run(args: ParsedArgs): Promise<void> {
   const f = args.flags;
   const quiet = f.quiet as boolean;
   const started = performance.now();
-  const inputs = loadInputs(f, (m) => console.error(`warning: ${m}`));
+  const inputs = await loadInputs(f, (m) => console.error(`warning: ${m}`));
   const outDir = (f.output_dir as string).replace(/\/+$/, "") || "/";
   checkOutputDir(outDir);
   const backend = await chooseBackend(acceleratorFromFlags(f));
@@ -214,7 +224,7 @@ async function run(args: ParsedArgs): Promise<void> {
     );
   }
   const manifest: PinnManifest = inputs.manifest;
-  const { files, table } = inferenceOutputs(recon, inputs.dataset, {
+  const settings = {
     model: inputs.modelPath,
     test_data: inputs.dataset.file,
     patterns: recon.patterns,
@@ -226,7 +236,12 @@ async function run(args: ParsedArgs): Promise<void> {
     uncovered_px_between_positions: recon.holes,
     alignment: "ground truth cut to the scan box ± stitch_crop/2 on the object grid, 2 px trim, " +
       "amplitude scaled to the truth's mean, phase planes removed",
-  });
+  };
+  const { files, table } = inferenceOutputs(recon, inputs.dataset, settings);
+  const result = { ...recon, probe: inputs.bundle.probe, n: manifest.n };
+  for (const [name, bytes] of await beamlineOutputs(result, inputs.dataset.source, settings)) {
+    files.set(name, bytes);
+  }
   Deno.mkdirSync(outDir, { recursive: true });
   for (const [name, bytes] of files) writeFileAtomic(`${outDir}/${name}`, bytes);
   const total = (performance.now() - started) / 1000;
@@ -250,7 +265,8 @@ export const inferCommand: Command = {
     "Reconstructs a scan with a trained model: predicts object patches in batches, stitches the " +
     "central stitch_crop of each at its scan position (overlaps averaged, plainly or weighted by " +
     "the probe intensity) and writes " +
-    "reconstructed_amplitude.png, reconstructed_phase.png and reconstruction.npz; when the test " +
+    "reconstructed_amplitude.png, reconstructed_phase.png, reconstruction.npz, reconstruction.h5 " +
+    "and 32-bit float reconstructed_amplitude.tif / reconstructed_phase.tif; when the test " +
     "file has objectGuess, also metrics.json, comparison.png (truth | reconstruction | error; " +
     "amplitude above, phase below) and frc_curve.svg.",
   flags,

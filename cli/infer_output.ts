@@ -9,12 +9,12 @@ import type { AlignedChannels, RealImage } from "../model/evaluate/metrics.ts";
 import type { StitchedObject } from "../model/infer/stitch.ts";
 
 /** Integer upscaling factor that brings the longer side to about `target` pixels (≥ 1). */
-function upscaleFactor(height: number, width: number, target: number): number {
+export function upscaleFactor(height: number, width: number, target: number): number {
   return Math.max(1, Math.floor(target / Math.max(height, width)));
 }
 
 /** Nearest-neighbour enlargement by an integer factor. */
-function enlarge(image: RealImage, k: number): RealImage {
+export function enlarge(image: RealImage, k: number): RealImage {
   if (k === 1) return image;
   const height = image.height * k, width = image.width * k;
   const data = new Float64Array(height * width);

@@ -5,7 +5,8 @@
  */
 import { Rng, setBackend } from "../engine/mod.ts";
 import type { Command, ParsedArgs } from "./args.ts";
-import { loadDataset, type PtychoDataset } from "../io/dataset.ts";
+import type { PtychoDataset } from "../io/dataset.ts";
+import { loadScan } from "../io/scan_file.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { chooseBackend } from "./accelerator.ts";
@@ -74,11 +75,16 @@ async function sha256(path: string): Promise<string> {
 }
 
 /** Loads and checks every input; nothing is written. */
-function loadInputs(cfg: TrainConfig, warn: (m: string) => void) {
-  const opts = { gridsize: cfg.gridsize, neighbours: cfg.neighborCount, onWarning: warn };
-  const train = loadDataset(cfg.trainDataFile, opts);
+async function loadInputs(cfg: TrainConfig, warn: (m: string) => void) {
+  const opts = {
+    ...cfg.scan,
+    gridsize: cfg.gridsize,
+    neighbours: cfg.neighborCount,
+    onWarning: warn,
+  };
+  const train = await loadScan(cfg.trainDataFile, opts);
   checkN(train);
-  const test = cfg.testDataFile === null ? null : loadDataset(cfg.testDataFile, opts);
+  const test = cfg.testDataFile === null ? null : await loadScan(cfg.testDataFile, opts);
   if (test !== null && test.n !== train.n) {
     throw new PtychoInputError(
       test.file,
@@ -126,7 +132,10 @@ async function run(args: ParsedArgs): Promise<void> {
   const say = (line: string) => {
     if (!cfg.quiet) console.log(line);
   };
-  const { train, test, lastPath, resume } = loadInputs(cfg, (m) => console.error(`warning: ${m}`));
+  const { train, test, lastPath, resume } = await loadInputs(
+    cfg,
+    (m) => console.error(`warning: ${m}`),
+  );
   const backend = await chooseBackend(cfg.accelerator);
   ensureWritableDir(cfg.outputDir);
   setBackend(backend);
@@ -178,6 +187,8 @@ async function run(args: ParsedArgs): Promise<void> {
     monitor,
     backend: backend.name,
     backendDescription: backend.description,
+    ...(train.source ? { trainDataSource: train.source } : {}),
+    ...(test?.source ? { testDataSource: test.source } : {}),
   };
   const manifest: Omit<PinnManifest, "intensityScale"> = {
     model: MODEL_KIND,
@@ -283,7 +294,8 @@ async function run(args: ParsedArgs): Promise<void> {
 export const trainCommand: Command = {
   name: "train",
   usage: "train --train_data_file F --output_dir D [flags]",
-  summary: "Train PtychoPINN (physics-informed CNN for ptychography) on a dataset .npz; writes " +
+  summary: "Train PtychoPINN (physics-informed CNN for ptychography) on a dataset (.npz, .h5 " +
+    "or .cxi, told apart by content); writes " +
     "model.zip, checkpoints/ (last.zip and the best-k), metrics.csv, loss_curve.svg and " +
     "config.json to --output_dir.",
   flags: TRAIN_FLAGS,

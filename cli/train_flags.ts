@@ -6,6 +6,7 @@ import { type FlagSpec, type ParsedFlags, UsageError } from "./args.ts";
 import { ACCELERATOR_FLAG, acceleratorFromFlags, type AcceleratorKind } from "./accelerator.ts";
 import type { LossKind } from "../model/losses.ts";
 import type { SchedulerKind } from "../model/train/loop.ts";
+import { SCAN_FLAGS, scanOptionsFromFlags } from "./scan_flags.ts";
 
 /** Every flag of `deno task train`. */
 export const TRAIN_FLAGS: readonly FlagSpec[] = [
@@ -13,13 +14,14 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     name: "train_data_file",
     type: "string",
     required: true,
-    help: "training dataset (.npz, SPEC B1)",
+    help: "training dataset (.npz, SPEC B1; or the same keys in .h5, or a CXI file)",
   },
   {
     name: "test_data_file",
     type: "string",
-    help: "validation dataset (.npz); none = no validation",
+    help: "validation dataset (.npz, .h5 or .cxi); none = no validation",
   },
+  ...SCAN_FLAGS,
   {
     name: "output_dir",
     type: "string",
@@ -201,6 +203,8 @@ export interface TrainConfig {
   quiet: boolean;
   /** Print stack traces. */
   debug: boolean;
+  /** How CXI/HDF5 scans are read (probe file, translation sign, fftshift). */
+  scan: ReturnType<typeof scanOptionsFromFlags>;
 }
 
 function atLeast(flags: ParsedFlags, key: string, min: number): number {
@@ -252,5 +256,6 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     neighborCount: atLeast(flags, "neighbor_count", 1),
     quiet: flags.quiet as boolean,
     debug: flags.debug as boolean,
+    scan: scanOptionsFromFlags(flags),
   };
 }

@@ -52,6 +52,26 @@ export interface PtychoDataset {
   nphotons: number;
   /** Warnings raised while loading (also passed to `onWarning`). */
   warnings: string[];
+  /** How the file was read and converted, when it was not a plain `.npz` (see io/scan_file.ts). */
+  source?: ScanSource;
+}
+
+/** The format a scan was read from and every unit conversion made on the way. */
+export interface ScanSource {
+  /** `npz`, `hdf5` (the contract's keys as datasets) or `cxi`. */
+  format: "npz" | "hdf5" | "cxi";
+  /** Conversions and choices, by name (recorded in config.json and reconstruction.h5). */
+  conversions: Record<string, unknown>;
+}
+
+/** Named arrays the contract reads: an `.npz` archive, an HDF5 file, or converted arrays. */
+export interface ArraySource {
+  /** The file's name in error messages. */
+  readonly file: string;
+  /** Whether the array `key` exists. */
+  has(key: string): boolean;
+  /** The array `key` (missing: a {@link PtychoInputError}). */
+  get(key: string): NpyArray;
 }
 
 /** What a group needs, and where warnings go. */
@@ -79,8 +99,8 @@ export function loadDataset(path: string, options: LoadDatasetOptions = {}): Pty
   }
 }
 
-/** Validates a dataset from an open archive (see {@link loadDataset}). */
-export function readDataset(npz: NpzReader, options: LoadDatasetOptions = {}): PtychoDataset {
+/** Validates a dataset from an open archive or other array source (see {@link loadDataset}). */
+export function readDataset(npz: ArraySource, options: LoadDatasetOptions = {}): PtychoDataset {
   const file = npz.file;
   const fail: Fail = (key, problem) => {
     throw new PtychoInputError(file, `key '${key}': ${problem}`);

@@ -1,12 +1,17 @@
 /** The I/O layer's public surface: NumPy files, the dataset contract, images, plots, bundles. */
 export { PtychoInputError } from "./errors.ts";
 export {
+  type ArraySource,
   DEFAULT_NPHOTONS,
   loadDataset,
   type LoadDatasetOptions,
   minimumPositions,
   type PtychoDataset,
+  type ScanSource,
 } from "./dataset.ts";
+export { loadScan, type LoadScanOptions } from "./scan_file.ts";
+export type { CxiOptions } from "./cxi.ts";
+export { encodeFloat32Tiff } from "./tiff.ts";
 export {
   decodeNpy,
   encodeNpy,

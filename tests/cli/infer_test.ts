@@ -102,7 +102,10 @@ Deno.test("the seed's infer command writes every A6 output (gridsize 1, folder a
       "frc_curve.svg",
       "metrics.json",
       "reconstructed_amplitude.png",
+      "reconstructed_amplitude.tif",
       "reconstructed_phase.png",
+      "reconstructed_phase.tif",
+      "reconstruction.h5",
       "reconstruction.npz",
     ]);
     const arrays = readNpzFile(`${out}/reconstruction.npz`);

@@ -27,6 +27,16 @@ function probeNumpy(): boolean {
 /** Whether /usr/bin/python3 can import numpy (always true under CI=true, else the tests fail). */
 export const hasNumpy: boolean = probeNumpy();
 
+/** Whether /usr/bin/python3 can import h5py (Debian: python3-h5py), for the HDF5/CXI fixtures. */
+export const hasH5py: boolean = (() => {
+  try {
+    runPython("import h5py");
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 /** Absolute path of a file in the shared data folder (../shared/data next to the repository). */
 export function sharedDataPath(name: string): string {
   return new URL(`../../../shared/data/${name}`, import.meta.url).pathname;
