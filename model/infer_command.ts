@@ -8,6 +8,7 @@ import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "../io/
 import { loadDataset, minimumPositions, type PtychoDataset } from "../io/dataset.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
+import { lockOutputDir } from "../io/lock.ts";
 import { chooseBackend } from "./accelerator.ts";
 import { encodeReconstructionNpz } from "./evaluate_files.ts";
 import { formatMetricsTable, frcCurveSvg, metricsJsonText } from "./evaluate_report.ts";
@@ -181,6 +182,7 @@ async function run(args: ParsedArgs): Promise<void> {
   const inputs = loadInputs(f, (m) => console.error(`warning: ${m}`));
   const outDir = (f.output_dir as string).replace(/\/+$/, "") || "/";
   checkOutputDir(outDir);
+  using _lock = lockOutputDir(outDir, "infer");
   let accelerator = f.accelerator as AcceleratorKind;
   if (accelerator === "auto" && f.device !== undefined) {
     accelerator = f.device === "cpu" ? "cpu" : "webgpu";

@@ -6,6 +6,7 @@
 import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "../io/args.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeNpzFile } from "../io/npz.ts";
+import { lockOutputFile } from "../io/lock.ts";
 import { datasetArrays } from "./simulate.ts";
 import { type ObjectKind, simulateDataset, type SimulationRecipe } from "./simulate_dataset.ts";
 
@@ -241,6 +242,7 @@ function run(args: ParsedArgs): Promise<void> {
   const output = args.flags.output as string;
   const quiet = args.flags.quiet as boolean;
   checkWritable(output);
+  using _lock = lockOutputFile(output, "simulate");
   const started = performance.now();
   const dataset = simulateDataset({
     ...recipe,

@@ -8,6 +8,7 @@ import type { Command, ParsedArgs } from "../io/args.ts";
 import { loadDataset, type PtychoDataset } from "../io/dataset.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
+import { lockOutputDir } from "../io/lock.ts";
 import { chooseBackend } from "./accelerator.ts";
 import { checkResumable, readCheckpointState } from "./checkpoint.ts";
 import { loadModelBundle, MODEL_KIND, modelFromBundle, type PinnManifest } from "./model_bundle.ts";
@@ -121,6 +122,7 @@ async function run(args: ParsedArgs): Promise<void> {
   const { train, test, lastPath } = loadInputs(cfg, (m) => console.error(`warning: ${m}`));
   const backend = await chooseBackend(cfg.accelerator);
   ensureWritableDir(cfg.outputDir);
+  using _lock = lockOutputDir(cfg.outputDir, "train");
   setBackend(backend);
 
   const n = train.n;
