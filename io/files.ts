@@ -29,10 +29,31 @@ function describeFsError(e: unknown): string {
   return e instanceof Error ? e.message.split("\n")[0] : String(e);
 }
 
+/** Error codes of a folder fsync the platform or file system does not support (ignored). */
+const UNSUPPORTED_SYNC = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/**
+ * Flushes a folder's entries to disk (fsync on the folder), so a rename in it survives a power
+ * loss. Where folders cannot be synced (Windows, file systems answering EINVAL/ENOTSUP) it does
+ * nothing; any other failure is thrown.
+ */
+export function syncDir(dir: string): void {
+  if (Deno.build.os === "windows") return;
+  const handle = Deno.openSync(dir === "" ? "." : dir, { read: true });
+  try {
+    handle.syncSync();
+  } catch (e) {
+    if (!UNSUPPORTED_SYNC.has((e as { code?: string }).code ?? "")) throw e;
+  } finally {
+    handle.close();
+  }
+}
+
 /**
  * Writes `bytes` to `path` atomically: a temporary file in the same folder is written, flushed to
- * disk (fsync) and renamed over the target, so readers see the old file or the new one, never a
- * partial one. The temporary file is removed if anything fails.
+ * disk (fsync) and renamed over the target, and the folder is flushed too, so readers see the old
+ * file or the new one, never a partial one, also after a crash. The temporary file is removed if
+ * anything fails.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const slash = path.lastIndexOf("/");
@@ -57,4 +78,5 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     }
     throw e;
   }
+  syncDir(dir);
 }
