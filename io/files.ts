@@ -21,6 +21,15 @@ export function openFileOrFail(path: string): Deno.FsFile {
   }
 }
 
+/** Removes a file; one that is already gone is fine. */
+export function removeIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
 /** A short reason for a file-system error ("not found", "permission denied", ...). */
 function describeFsError(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "no such file";

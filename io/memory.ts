@@ -1,8 +1,9 @@
 /**
  * The memory budget that array reads are checked against before anything is allocated: the
  * environment variable `PTYCHO_MEMORY_BUDGET` (e.g. `2GiB`, `512MiB`, `1.5GB`, `1000000`) when
- * set, else the memory the system has available now (`MemAvailable` in /proc/meminfo, or
- * `Deno.systemMemoryInfo()` where that permission is granted), else no limit.
+ * set, else the memory the system has available now (`Deno.systemMemoryInfo()` where
+ * `--allow-sys=systemMemoryInfo` is granted, as the deno.json tasks do, else `MemAvailable` in
+ * /proc/meminfo, which Deno lets only `--allow-all` read), else no limit.
  */
 import { PtychoInputError } from "./errors.ts";
 
@@ -87,16 +88,13 @@ function envBudget(): string | undefined {
 }
 
 function availableMemory(): number | null {
-  if (Deno.permissions.querySync({ name: "read", path: "/proc/meminfo" }).state === "granted") {
-    try {
-      const m = /^MemAvailable:\s+(\d+) kB/m.exec(Deno.readTextFileSync("/proc/meminfo"));
-      if (m) return Number(m[1]) * 1024;
-    } catch {
-      // no /proc (macOS, Windows): ask Deno below
-    }
-  }
   if (Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted") {
     return Deno.systemMemoryInfo().available;
   }
-  return null;
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB/m.exec(Deno.readTextFileSync("/proc/meminfo"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }

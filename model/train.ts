@@ -25,7 +25,7 @@ import {
   zeros,
 } from "../engine/mod.ts";
 import { PtychoInputError } from "../io/errors.ts";
-import { writeFileAtomic } from "../io/files.ts";
+import { removeIfPresent, writeFileAtomic } from "../io/files.ts";
 import { lossCurveSvg } from "../io/loss_plot.ts";
 import {
   type BestCheckpoint,
@@ -307,9 +307,11 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
 
   const writeCheckpoint = async (added: BestCheckpoint | null, evicted: string[]) => {
     const bytes = await encodeCheckpoint(model, optimizer, state, inp.manifest, inp.probe);
-    writeFileAtomic(lastPath, bytes);
+    // The best-k file before last.zip, which lists it: a kill in between never leaves a list
+    // naming a file that was not written (and a file already gone is no reason to stop).
     if (added !== null) writeFileAtomic(`${ckptDir}/${added.file}`, bytes);
-    for (const f of evicted) Deno.removeSync(`${ckptDir}/${f}`);
+    writeFileAtomic(lastPath, bytes);
+    for (const f of evicted) removeIfPresent(`${ckptDir}/${f}`);
   };
 
   let outcome: LoopResult["outcome"] = "completed";
