@@ -5,7 +5,8 @@
  * called <file name> (e.g. `kill-mid-write:last.zip:2`; a trailing `*` matches a prefix):
  * - `kill-mid-write`: half the bytes are written, then the process SIGKILLs itself;
  * - `kill-before-rename`: the temporary file is complete and flushed, then SIGKILL before rename;
- * - `stop-before-rename`: SIGSTOP before the rename (the test continues it with SIGCONT);
+ * - `stop-before-rename`: prints `fault: stopped` on stderr and SIGSTOPs before the rename (the
+ *   test continues it with SIGCONT);
  * - `enospc`: the write fails as on a full disk (ENOSPC).
  * Nothing in the project knows about this: the test patches `Deno.openSync`/`Deno.renameSync`.
  */
@@ -50,7 +51,10 @@ deno.openSync = (path: string | URL, options?: Deno.OpenOptions): Deno.FsFile =>
 
 deno.renameSync = (from: string | URL, to: string | URL): void => {
   if (from === armed && action === "kill-before-rename") Deno.kill(Deno.pid, "SIGKILL");
-  if (from === armed && action === "stop-before-rename") Deno.kill(Deno.pid, "SIGSTOP");
+  if (from === armed && action === "stop-before-rename") {
+    Deno.stderr.writeSync(new TextEncoder().encode("fault: stopped\n"));
+    Deno.kill(Deno.pid, "SIGSTOP");
+  }
   renameSync(from, to);
 };
 

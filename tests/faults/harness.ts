@@ -126,14 +126,27 @@ export function findFiles(dir: string, pattern: RegExp): string[] {
   return found;
 }
 
-/** The process state letter of `pid` (R, S, T, Z, ...), or null once it is gone. */
-export function processState(pid: number): string | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  } catch {
-    return null;
+/**
+ * Reads the child's stderr until a line holds `text`; returns a function that finishes the child
+ * with the rest of its output (stderr here is what followed the line).
+ */
+export async function waitForStderr(
+  child: Deno.ChildProcess,
+  text: string,
+): Promise<() => Promise<Finished>> {
+  const reader = child.stderr.getReader();
+  let seen = "";
+  while (!seen.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the child ended without printing '${text}': ${seen}`);
+    seen += decoder.decode(value);
   }
+  return async () => {
+    const rest: Uint8Array[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    const [status, stdout] = await Promise.all([child.status, new Response(child.stdout).text()]);
+    return { code: status.code, stdout, stderr: rest.map((b) => decoder.decode(b)).join("") };
+  };
 }
 
 /** Polls `ready` every 10 ms until it holds; fails after `seconds`. */
