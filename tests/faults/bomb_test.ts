@@ -55,14 +55,14 @@ for (const [what, bomb, env, message] of CASES) {
         ["train", "--train_data_file", file, "--output_dir", `${work}/out`, "--accelerator", "cpu"],
         { env, timeFile },
       );
+      const peakKiB = Number(Deno.readTextFileSync(timeFile).trim().split("\n").at(-1));
+      console.log(`${what}: ${(size / 2 ** 20).toFixed(1)} MB file, peak RSS ${peakKiB} KiB`);
+      assert(peakKiB > 0 && peakKiB < RSS_BOUND_KIB, `peak RSS ${peakKiB} KiB`);
       assertEquals(r.code, 2, r.stderr);
       const lines = errorLines(r.stderr).filter((l) => !l.startsWith("Command exited"));
       assertEquals(lines.length, 1, r.stderr);
       assert(lines[0].startsWith(`error: ${file}`), lines[0]);
       assert(message.test(lines[0]), lines[0]);
-      const peakKiB = Number(Deno.readTextFileSync(timeFile).trim().split("\n").at(-1));
-      console.log(`${what}: ${(size / 2 ** 20).toFixed(1)} MB file, peak RSS ${peakKiB} KiB`);
-      assert(peakKiB > 0 && peakKiB < RSS_BOUND_KIB, `peak RSS ${peakKiB} KiB`);
       assert(!exists(`${work}/out`), "nothing written");
     },
   });
