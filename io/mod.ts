@@ -16,6 +16,7 @@ export {
   readNpyFile,
   writeNpyFile,
 } from "./npy.ts";
+export type { NpyHeader } from "./npy_header.ts";
 export {
   encodeNpz,
   type NamedArrays,

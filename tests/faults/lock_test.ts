@@ -62,3 +62,17 @@ Deno.test("simulate locks its output file; a second simulate on it exits 2", asy
   assertEquals((await finishFirst()).code, 0);
   assert(exists(out) && !exists(`${work}/.sim.npz${LOCK_FILE}`));
 });
+
+Deno.test("Ctrl-C during train releases the lock (exit 130); --resume finds nothing stale", async () => {
+  const dir = `${work}/interrupted`;
+  const child = spawnCli(trainFlags(data, dir), { fault: "stop-before-rename:last.zip:1" });
+  const finishChild = await waitForStderr(child, "fault: stopped");
+  child.kill("SIGINT");
+  child.kill("SIGCONT");
+  const r = await finishChild();
+  assertEquals(r.code, 130, r.stderr);
+  assert(exists(`${dir}/checkpoints/last.zip`) && !exists(`${dir}/${LOCK_FILE}`), r.stderr);
+  const resumed = await runCli(trainFlags(data, dir, ["--resume"]));
+  assertEquals(resumed.code, 0, resumed.stderr);
+  assert(!resumed.stderr.includes("taking over"), resumed.stderr);
+});
