@@ -5,8 +5,9 @@
  * called <file name> (e.g. `kill-mid-write:last.zip:2`; a trailing `*` matches a prefix):
  * - `kill-mid-write`: half the bytes are written, then the process SIGKILLs itself;
  * - `kill-before-rename`: the temporary file is complete and flushed, then SIGKILL before rename;
- * - `stop-before-rename`: prints `fault: stopped` on stderr and SIGSTOPs before the rename (the
- *   test continues it with SIGCONT);
+ * - `pause-before-rename`: prints `fault: paused` on stderr before the rename and blocks until the
+ *   file named by `PTYCHO_TEST_FAULT_GO` exists (then removes it and goes on; signals that
+ *   arrived meanwhile are handled after);
  * - `enospc`: the write fails as on a full disk (ENOSPC).
  * Nothing in the project knows about this: the test patches `Deno.openSync`/`Deno.renameSync`.
  */
@@ -14,7 +15,7 @@ import { main } from "../../cli.ts";
 
 const spec = Deno.env.get("PTYCHO_TEST_FAULT") ?? "";
 const [action, name, nth] = spec.split(":");
-const ACTIONS = ["kill-mid-write", "kill-before-rename", "stop-before-rename", "enospc"];
+const ACTIONS = ["kill-mid-write", "kill-before-rename", "pause-before-rename", "enospc"];
 if (!ACTIONS.includes(action) || !name || !(Number(nth) >= 1)) {
   throw new Error(`PTYCHO_TEST_FAULT '${spec}': expected <${ACTIONS.join("|")}>:<file>:<n>`);
 }
@@ -49,12 +50,25 @@ deno.openSync = (path: string | URL, options?: Deno.OpenOptions): Deno.FsFile =>
   return file;
 };
 
+/** Blocks (synchronously, as the rename would) until the test creates the go file. */
+function pause(): void {
+  const go = Deno.env.get("PTYCHO_TEST_FAULT_GO");
+  if (!go) throw new Error("pause-before-rename needs PTYCHO_TEST_FAULT_GO");
+  Deno.stderr.writeSync(new TextEncoder().encode("fault: paused\n"));
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      Deno.removeSync(go);
+      return;
+    } catch {
+      Atomics.wait(sleeper, 0, 0, 20);
+    }
+  }
+}
+
 deno.renameSync = (from: string | URL, to: string | URL): void => {
   if (from === armed && action === "kill-before-rename") Deno.kill(Deno.pid, "SIGKILL");
-  if (from === armed && action === "stop-before-rename") {
-    Deno.stderr.writeSync(new TextEncoder().encode("fault: stopped\n"));
-    Deno.kill(Deno.pid, "SIGSTOP");
-  }
+  if (from === armed && action === "pause-before-rename") pause();
   renameSync(from, to);
 };
 

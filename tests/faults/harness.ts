@@ -66,6 +66,8 @@ export interface Finished {
 export interface SpawnOptions {
   /** `PTYCHO_TEST_FAULT` for fault_child.ts (see there); without it cli.ts runs as is. */
   fault?: string;
+  /** `PTYCHO_TEST_FAULT_GO` for a `pause-before-rename` fault: the file that resumes it. */
+  go?: string;
   /** Extra environment. */
   env?: Record<string, string>;
   /** Wrap in `/usr/bin/time -f %M -o <file>` to record the peak RSS (KiB) there. */
@@ -85,7 +87,11 @@ export function spawnCli(args: string[], options: SpawnOptions = {}): Deno.Child
   return new Deno.Command(cmd, {
     args: cmdArgs,
     cwd: ROOT,
-    env: { ...options.env, ...(options.fault ? { PTYCHO_TEST_FAULT: options.fault } : {}) },
+    env: {
+      ...options.env,
+      ...(options.fault ? { PTYCHO_TEST_FAULT: options.fault } : {}),
+      ...(options.go ? { PTYCHO_TEST_FAULT_GO: options.go } : {}),
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -1,6 +1,6 @@
 /**
  * One run per output folder, with real processes: a second `train` (plain or `--resume`) on a
- * folder whose run is paused mid-training refuses in one line naming the holder, and the first
+ * folder whose run is paused mid-training (fault_child.ts's pause-before-rename) refuses in one line naming the holder, and the first
  * run then finishes normally; `infer` and `simulate` refuse the same way.
  */
 import { LOCK_FILE } from "../../io/lock.ts";
@@ -31,9 +31,10 @@ Deno.test("a second train, --resume or infer on a busy folder exits 2 naming the
   const model = `${work}/model`;
   assertEquals((await runCli(trainFlags(data, model))).code, 0);
   const dir = `${work}/busy`;
-  // The first run stops itself (SIGSTOP) just before renaming epoch 2's last.zip into place.
-  const first = spawnCli(trainFlags(data, dir), { fault: "stop-before-rename:last.zip:2" });
-  const finishFirst = await waitForStderr(first, "fault: stopped");
+  // The first run pauses just before renaming epoch 2's last.zip into place.
+  const go = `${work}/go-busy`;
+  const first = spawnCli(trainFlags(data, dir), { fault: "pause-before-rename:last.zip:2", go });
+  const finishFirst = await waitForStderr(first, "fault: paused");
   assert(exists(`${dir}/${LOCK_FILE}`));
   const checkpoint = Deno.readFileSync(`${dir}/checkpoints/last.zip`);
 
@@ -43,7 +44,7 @@ Deno.test("a second train, --resume or infer on a busy folder exits 2 naming the
   assertRefused(await runCli(["infer", ...inferArgs, "--output_dir", dir]), dir, first.pid);
   assertEquals(Deno.readFileSync(`${dir}/checkpoints/last.zip`), checkpoint, "nothing was written");
 
-  first.kill("SIGCONT");
+  Deno.writeTextFileSync(go, "");
   const done = await finishFirst();
   assertEquals(done.code, 0, done.stderr);
   assert(exists(`${dir}/model.zip`));
@@ -53,22 +54,24 @@ Deno.test("a second train, --resume or infer on a busy folder exits 2 naming the
 Deno.test("simulate locks its output file; a second simulate on it exits 2", async () => {
   const out = `${work}/sim.npz`;
   const args = ["simulate", "--output", out, "--N", "32", "--n_images", "16", "--quiet"];
-  const first = spawnCli(args, { fault: "stop-before-rename:sim.npz:1" });
-  const finishFirst = await waitForStderr(first, "fault: stopped");
+  const go = `${work}/go-sim`;
+  const first = spawnCli(args, { fault: "pause-before-rename:sim.npz:1", go });
+  const finishFirst = await waitForStderr(first, "fault: paused");
   const second = await runCli(args);
   assertEquals(second.code, 2, second.stderr);
   assert(second.stderr.includes(`${out}: in use by 'simulate' (pid ${first.pid} `), second.stderr);
-  first.kill("SIGCONT");
+  Deno.writeTextFileSync(go, "");
   assertEquals((await finishFirst()).code, 0);
   assert(exists(out) && !exists(`${work}/.sim.npz${LOCK_FILE}`));
 });
 
 Deno.test("Ctrl-C during train releases the lock (exit 130); --resume finds nothing stale", async () => {
   const dir = `${work}/interrupted`;
-  const child = spawnCli(trainFlags(data, dir), { fault: "stop-before-rename:last.zip:1" });
-  const finishChild = await waitForStderr(child, "fault: stopped");
+  const go = `${work}/go-interrupted`;
+  const child = spawnCli(trainFlags(data, dir), { fault: "pause-before-rename:last.zip:1", go });
+  const finishChild = await waitForStderr(child, "fault: paused");
   child.kill("SIGINT");
-  child.kill("SIGCONT");
+  Deno.writeTextFileSync(go, "");
   const r = await finishChild();
   assertEquals(r.code, 130, r.stderr);
   assert(exists(`${dir}/checkpoints/last.zip`) && !exists(`${dir}/${LOCK_FILE}`), r.stderr);
