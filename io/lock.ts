@@ -5,12 +5,13 @@
  * A second run on the same output finds the file locked and refuses in one line naming the
  * holder. The kernel drops the file lock when its process ends in any way (`kill -9` included),
  * so a lock file that is present but not locked was left by a dead process: it is taken over with
- * a one-line note. (Liveness by file lock rather than by pid: Deno reads /proc only with
+ * a one-line note, and the temporary files of atomic writes that process was killed in are removed. (Liveness by file lock rather than by pid: Deno reads /proc only with
  * --allow-all, and a file lock also survives pid reuse and pid namespaces.) The file is removed
  * when the lock's scope ends (`using`, so on errors too) and on `Deno.exit` (the `unload` event,
  * which train's Ctrl-C path ends with).
  */
 import { PtychoInputError } from "./errors.ts";
+import { removeLeftoverTemps } from "./files.ts";
 
 /** Name of the lock file inside a locked output folder. */
 export const LOCK_FILE = ".ptycho.lock";
@@ -58,7 +59,15 @@ export function lockOutputDir(dir: string, command: string, options: LockOptions
     }
     created = true;
   }
-  return acquire(`${dir}/${LOCK_FILE}`, dir, command, options, created ? dir : null);
+  const lockPath = `${dir}/${LOCK_FILE}`;
+  return acquire(
+    lockPath,
+    dir,
+    command,
+    options,
+    created ? dir : null,
+    () => removeLeftoverTemps(dir),
+  );
 }
 
 /** Locks the single output file `path` for `command` (the lock sits beside it). */
@@ -68,8 +77,9 @@ export function lockOutputFile(
   options: LockOptions = {},
 ): OutputLock {
   const slash = path.lastIndexOf("/");
-  const lockPath = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}${LOCK_FILE}`;
-  return acquire(lockPath, path, command, options, null);
+  const [dir, base] = [path.slice(0, slash + 1), path.slice(slash + 1)];
+  const sweep = () => removeLeftoverTemps(dir === "" ? "." : dir.slice(0, -1) || "/", base);
+  return acquire(`${dir}.${base}${LOCK_FILE}`, path, command, options, null, sweep);
 }
 
 function acquire(
@@ -78,6 +88,7 @@ function acquire(
   command: string,
   options: LockOptions,
   createdDir: string | null,
+  sweep: () => number,
 ): OutputLock {
   const fail = (what: string, e: unknown): never => {
     throw new PtychoInputError(target, `cannot ${what} the lock ${lockPath} (${reason(e)})`);
@@ -114,9 +125,11 @@ function acquire(
     }
     const stale = readOwner(file);
     if (stale !== null) {
+      const temps = sweep();
       (options.onNote ?? ((line: string) => console.error(line)))(
         `note: ${target}: taking over the lock of '${stale.command}' (pid ${stale.pid} on ` +
-          `${stale.host}, started ${stale.started}), which is no longer running`,
+          `${stale.host}, started ${stale.started}), which is no longer running` +
+          (temps > 0 ? `; removed ${temps} unfinished temporary file${temps > 1 ? "s" : ""}` : ""),
       );
     }
     const owner: LockOwner = {

@@ -34,7 +34,7 @@ async function referenceWeights(): Promise<Map<string, Float32Array>> {
 }
 
 /** Resumes `dir` after a kill and checks the result against the reference. */
-async function resumeAndCompare(dir: string): Promise<void> {
+async function resumeAndCompare(dir: string, leftTemps: number): Promise<void> {
   assert(exists(`${dir}/${LOCK_FILE}`), "a killed run leaves its lock behind");
   assert(!exists(`${dir}/model.zip`), "the killed run must not have finished");
   const r = await runCli(trainFlags(data, dir, ["--resume"]));
@@ -42,6 +42,9 @@ async function resumeAndCompare(dir: string): Promise<void> {
   const notes = errorLines(r.stderr).filter((l) => l.includes("taking over the lock"));
   assertEquals(notes.length, 1, r.stderr);
   assert(notes[0].includes("which is no longer running"), notes[0]);
+  assertEquals(findFiles(dir, /\.tmp$/), [], "the takeover removes the killed write's temp file");
+  const temps = Number(/removed (\d+) unfinished temporary file/.exec(notes[0])?.[1] ?? 0);
+  assertEquals(temps, leftTemps, notes[0]);
   assert(!exists(`${dir}/${LOCK_FILE}`), "the lock is released at the end");
   const ref = await referenceWeights(), got = weights(dir);
   assertEquals([...got.keys()], [...ref.keys()]);
@@ -56,7 +59,7 @@ Deno.test("kill -9 between epochs (time-based), then --resume: identical weights
   const status = await child.status;
   await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
   assertEquals(status.signal, "SIGKILL");
-  await resumeAndCompare(dir);
+  await resumeAndCompare(dir, findFiles(dir, /\.tmp$/).length);
 });
 
 for (
@@ -72,6 +75,6 @@ for (
     const r = await runCli(trainFlags(data, dir), { fault });
     assertEquals(r.code, 137, `expected a SIGKILL death: ${r.stderr}`);
     assertEquals(findFiles(dir, /\.tmp$/).length, 1, "the interrupted write left its temp file");
-    await resumeAndCompare(dir);
+    await resumeAndCompare(dir, 1);
   });
 }

@@ -30,11 +30,20 @@ Deno.test("a lock file nobody holds is taken over with one note", () => {
   const dir = Deno.makeTempDirSync();
   const dead = { pid: 99999999, host: "elsewhere", command: "train", started: "then" };
   Deno.writeTextFileSync(`${dir}/${LOCK_FILE}`, JSON.stringify(dead));
+  Deno.mkdirSync(`${dir}/checkpoints`);
+  const files = [
+    "checkpoints/.last.zip.0123abcd.tmp",
+    ".model.zip.89abcdef.tmp",
+    "keep.tmp",
+    "x.zip",
+  ];
+  for (const f of files) Deno.writeTextFileSync(`${dir}/${f}`, "");
   const notes: string[] = [];
   const lock = lockOutputDir(dir, "train", { onNote: (l) => notes.push(l) });
   assertEquals(notes.length, 1);
   assert(notes[0].includes("'train' (pid 99999999 on elsewhere, started then)"), notes[0]);
-  assert(notes[0].includes("no longer running"), notes[0]);
+  assert(notes[0].endsWith("no longer running; removed 2 unfinished temporary files"), notes[0]);
+  assertEquals(files.map((f) => exists(`${dir}/${f}`)), [false, false, true, true]);
   assertEquals(JSON.parse(Deno.readTextFileSync(lock.path)).pid, Deno.pid);
   lock.release();
   // An empty leftover (killed while writing its record) is taken silently.
@@ -60,6 +69,15 @@ Deno.test("a folder the lock created is removed on release if left empty", () =>
 
 Deno.test("a file lock sits beside the file and is per file", () => {
   const dir = Deno.makeTempDirSync();
+  Deno.writeTextFileSync(
+    `${dir}/.a.npz${LOCK_FILE}`,
+    '{"pid":1,"host":"h","command":"simulate","started":"t"}',
+  );
+  Deno.writeTextFileSync(`${dir}/.a.npz.0123abcd.tmp`, "");
+  Deno.writeTextFileSync(`${dir}/.b.npz.0123abcd.tmp`, "");
+  lockOutputFile(`${dir}/a.npz`, "simulate", { onNote: () => {} }).release();
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [".b.npz.0123abcd.tmp"]);
+  Deno.removeSync(`${dir}/.b.npz.0123abcd.tmp`);
   const a = lockOutputFile(`${dir}/a.npz`, "simulate");
   assertEquals(a.path, `${dir}/.a.npz${LOCK_FILE}`);
   assertThrows(() => lockOutputFile(`${dir}/a.npz`, "simulate"), PtychoInputError, "in use by");
