@@ -38,6 +38,31 @@ function describeFsError(e: unknown): string {
   return e instanceof Error ? e.message.split("\n")[0] : String(e);
 }
 
+/** Names of writeFileAtomic's temporary files: `.<name>.<8 hex>.tmp`. */
+const TEMP_NAME = /^\.(.+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temporary files that atomic writes killed midway left in `dir` and its immediate
+ * subfolders (for a file `only`, just its own); returns how many. Call it only while holding the
+ * folder's lock (io/lock.ts), so that no live write's temporary file is taken for a leftover.
+ */
+export function removeLeftoverTemps(dir: string, only?: string): number {
+  let removed = 0;
+  const sweep = (folder: string, depth: number) => {
+    for (const entry of Deno.readDirSync(folder)) {
+      const path = `${folder}/${entry.name}`;
+      if (entry.isDirectory && depth > 0) sweep(path, depth - 1);
+      const m = TEMP_NAME.exec(entry.name);
+      if (entry.isFile && m !== null && (only === undefined || m[1] === only)) {
+        removeIfPresent(path);
+        removed++;
+      }
+    }
+  };
+  sweep(dir, only === undefined ? 1 : 0);
+  return removed;
+}
+
 /** Error codes of a folder fsync the platform or file system does not support (ignored). */
 const UNSUPPORTED_SYNC = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
 
