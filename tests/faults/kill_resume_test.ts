@@ -54,7 +54,10 @@ async function resumeAndCompare(dir: string, leftTemps: number): Promise<void> {
 Deno.test("kill -9 between epochs (time-based), then --resume: identical weights", async () => {
   const dir = `${work}/between`;
   const child = spawnCli(trainFlags(data, dir));
-  await waitFor(() => exists(`${dir}/checkpoints/last.zip`), "the first checkpoint");
+  let ended = false;
+  child.status.then(() => ended = true);
+  await waitFor(() => ended || exists(`${dir}/checkpoints/last.zip`), "the first checkpoint");
+  assert(!ended, "the run ended before its first checkpoint");
   child.kill("SIGKILL");
   const status = await child.status;
   await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
