@@ -12,6 +12,7 @@ import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { ACCELERATOR_FLAG, acceleratorFromFlags, chooseBackend } from "./accelerator.ts";
 import { encodeReconstructionNpz } from "../model/evaluate/files.ts";
+import { lockOutputDir } from "../io/lock.ts";
 import { formatMetricsTable, frcCurveSvg, metricsJsonText } from "./evaluate_report.ts";
 import { reconstruct, type Reconstruction, type StitchWeighting } from "../model/infer/infer.ts";
 import { channelPng, comparisonPng, stitchedChannels } from "./infer_output.ts";
@@ -194,6 +195,7 @@ async function run(args: ParsedArgs): Promise<void> {
   const inputs = await loadInputs(f, (m) => console.error(`warning: ${m}`));
   const outDir = (f.output_dir as string).replace(/\/+$/, "") || "/";
   checkOutputDir(outDir);
+  using _lock = lockOutputDir(outDir, "infer");
   const backend = await chooseBackend(acceleratorFromFlags(f));
   setBackend(backend);
   if (!quiet) console.log(`backend: ${backend.name} (${backend.description})`);

@@ -6,6 +6,7 @@
 import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeNpzFile } from "../io/npz.ts";
+import { lockOutputFile } from "../io/lock.ts";
 import { datasetArrays } from "../model/simulate/simulate.ts";
 import {
   type ObjectKind,
@@ -245,6 +246,7 @@ function run(args: ParsedArgs): Promise<void> {
   const output = args.flags.output as string;
   const quiet = args.flags.quiet as boolean;
   checkWritable(output);
+  using _lock = lockOutputFile(output, "simulate");
   const started = performance.now();
   const dataset = simulateDataset({
     ...recipe,

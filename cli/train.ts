@@ -9,6 +9,7 @@ import type { PtychoDataset } from "../io/dataset.ts";
 import { loadScan } from "../io/scan_file.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
+import { lockOutputDir } from "../io/lock.ts";
 import { chooseBackend } from "./accelerator.ts";
 import { type Checkpoint, checkResumable, readCheckpoint } from "../model/train/checkpoint.ts";
 import { RunDirectory } from "../model/train/run_dir.ts";
@@ -138,6 +139,7 @@ async function run(args: ParsedArgs): Promise<void> {
   );
   const backend = await chooseBackend(cfg.accelerator);
   ensureWritableDir(cfg.outputDir);
+  using _lock = lockOutputDir(cfg.outputDir, "train");
   setBackend(backend);
 
   const n = train.n;

@@ -4,9 +4,13 @@
  *
  * Arrays are read one at a time and only the keys used are decompressed; a little-endian f32
  * `diffraction` is used in place, so loading needs about the decompressed size of the used arrays
- * (twice that for a legacy (H, W, M) layout, which is transposed).
+ * (twice that for a legacy (H, W, M) layout, which is transposed). The diffraction header is
+ * checked (dtype, shape against the coordinates, memory needed against the budget of
+ * io/memory.ts) before the array is inflated, so a file too large for memory is refused at once.
  */
 import { PtychoInputError } from "./errors.ts";
+import { checkMemory } from "./memory.ts";
+import type { NpyHeader } from "./npy_header.ts";
 import type { NpyArray } from "./npy.ts";
 import {
   complexToFloat32,
@@ -72,6 +76,20 @@ export interface ArraySource {
   has(key: string): boolean;
   /** The array `key` (missing: a {@link PtychoInputError}). */
   get(key: string): NpyArray;
+  /**
+   * The dtype and shape of `key` without reading its data, where the source can tell them
+   * (an `.npz` reads only the member's header): sizes are checked before memory is committed.
+   */
+  header?(key: string): ArrayLayout;
+}
+
+/** What is known of an array before its data is read. */
+export type ArrayLayout = Pick<NpyHeader, "dtype" | "shape" | "size" | "itemSize">;
+
+/** The layout of an array already read (for sources that cannot tell it beforehand). */
+function layoutOf(a: NpyArray): ArrayLayout {
+  const size = a.shape.reduce((p, d) => p * d, 1);
+  return { dtype: a.dtype, shape: [...a.shape], size, itemSize: Number(a.dtype.slice(1)) || 0 };
 }
 
 /** What a group needs, and where warnings go. */
@@ -138,7 +156,9 @@ export function readDataset(npz: ArraySource, options: LoadDatasetOptions = {}):
   const xcoordsStart = npz.has("xcoords_start") ? coords("xcoords_start", m) : xcoords;
   const ycoordsStart = npz.has("ycoords_start") ? coords("ycoords_start", m) : ycoords;
 
-  const diffraction = readDiffraction(npz.get(diffKey!), diffKey!, m, fail, warn);
+  const header = npz.header ? npz.header(diffKey!) : layoutOf(npz.get(diffKey!));
+  const layout = diffractionLayout(header, diffKey!, m, file, fail);
+  const diffraction = readDiffraction(npz.get(diffKey!), diffKey!, layout, fail, warn);
   const n = diffraction.n;
 
   const probe = complexImage(npz.get("probeGuess"), "probeGuess", fail);
@@ -203,36 +223,69 @@ export function readDataset(npz: ArraySource, options: LoadDatasetOptions = {}):
 
 type Fail = (key: string, problem: string) => never;
 
-/** Checks dtype, layout (transposing legacy (H, W, M)), N×N patterns, finiteness and sign. */
-function readDiffraction(
-  a: NpyArray,
+/** What the diffraction header says: pattern side and whether the layout is legacy (H, W, M). */
+interface DiffractionLayout {
+  n: number;
+  legacy: boolean;
+}
+
+/**
+ * Checks the diffraction header before the array is read: float dtype, (M, N, N) or legacy
+ * (N, N, M) shape with M = the coordinates' length, square patterns, and memory for the loaded
+ * array (plus its f32 copy or transposed copy where one is made) within the budget.
+ */
+function diffractionLayout(
+  h: ArrayLayout,
   key: string,
   m: number,
+  file: string,
   fail: Fail,
-  warn: (message: string) => void,
-): { data: Float32Array; n: number } {
-  if (!isRealFloat(a)) {
-    const hint = isInteger(a) ? " (raw counts? store sqrt(counts) as float32 amplitudes)" : "";
-    fail(key, `expected float amplitudes, got dtype ${a.dtype}${hint}`);
+): DiffractionLayout {
+  if (h.dtype !== "f4" && h.dtype !== "f8") {
+    const hint = /^[iub]/.test(h.dtype)
+      ? " (raw counts? store sqrt(counts) as float32 amplitudes)"
+      : "";
+    fail(key, `expected float amplitudes, got dtype ${h.dtype}${hint}`);
   }
-  if (a.shape.length !== 3) fail(key, `expected 3 dimensions (M, N, N), got shape (${a.shape})`);
-  let data = realToFloat32(a);
-  let [count, h, w] = a.shape;
-  if (count !== m && a.shape[2] === m) {
-    warn(`key '${key}' has legacy layout (${a.shape}) = (H, W, M); transposed to (M, H, W)`);
-    [h, w, count] = a.shape;
-    data = transposeLastToFirst(data, h * w, m);
-  }
+  if (h.shape.length !== 3) fail(key, `expected 3 dimensions (M, N, N), got shape (${h.shape})`);
+  const legacy = h.shape[0] !== m && h.shape[2] === m;
+  const [count, height, width] = legacy ? [h.shape[2], h.shape[0], h.shape[1]] : h.shape;
   if (count !== m) {
     fail(key, `coordinate length mismatch: ${count} patterns but xcoords has ${m} positions`);
   }
-  if (h !== w) fail(key, `patterns must be square (N, N), got ${h}×${w}`);
+  if (height !== width) fail(key, `patterns must be square (N, N), got ${height}×${width}`);
+  const f32 = h.size * 4;
+  const bytes = h.size * h.itemSize + (h.dtype === "f4" ? 0 : f32) + (legacy ? f32 : 0);
+  checkMemory(
+    file,
+    `key '${key}' (${count} patterns of ${height}×${width}, ${h.dtype})`,
+    bytes,
+    "this loader holds the whole array in memory: use a dataset with fewer patterns (a smaller " +
+      "--n_images when simulating, or a subset of the scan) or smaller ones (a smaller crop)",
+  );
+  return { n: height, legacy };
+}
+
+/** Converts to f32, transposes a legacy (H, W, M) layout, and checks finiteness and sign. */
+function readDiffraction(
+  a: NpyArray,
+  key: string,
+  layout: DiffractionLayout,
+  fail: Fail,
+  warn: (message: string) => void,
+): { data: Float32Array; n: number } {
+  let data = realToFloat32(a);
+  const n = layout.n;
+  if (layout.legacy) {
+    warn(`key '${key}' has legacy layout (${a.shape}) = (H, W, M); transposed to (M, H, W)`);
+    data = transposeLastToFirst(data, n * n, a.shape[2]);
+  }
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (v - v !== 0) fail(key, `contains NaN or Inf (element ${i})`);
     if (v < 0) fail(key, `contains negative amplitudes (element ${i} = ${v})`);
   }
-  return { data, n: h };
+  return { data, n };
 }
 
 /** (P, M) → (M, P): moves the last axis to the front. */

@@ -21,6 +21,15 @@ export function openFileOrFail(path: string): Deno.FsFile {
   }
 }
 
+/** Removes a file; one that is already gone is fine. */
+export function removeIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
 /** A short reason for a file-system error ("not found", "permission denied", ...). */
 function describeFsError(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "no such file";
@@ -29,10 +38,56 @@ function describeFsError(e: unknown): string {
   return e instanceof Error ? e.message.split("\n")[0] : String(e);
 }
 
+/** Names of writeFileAtomic's temporary files: `.<name>.<8 hex>.tmp`. */
+const TEMP_NAME = /^\.(.+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temporary files that atomic writes killed midway left in `dir` and its immediate
+ * subfolders (for a file `only`, just its own); returns how many. Call it only while holding the
+ * folder's lock (io/lock.ts), so that no live write's temporary file is taken for a leftover.
+ */
+export function removeLeftoverTemps(dir: string, only?: string): number {
+  let removed = 0;
+  const sweep = (folder: string, depth: number) => {
+    for (const entry of Deno.readDirSync(folder)) {
+      const path = `${folder}/${entry.name}`;
+      if (entry.isDirectory && depth > 0) sweep(path, depth - 1);
+      const m = TEMP_NAME.exec(entry.name);
+      if (entry.isFile && m !== null && (only === undefined || m[1] === only)) {
+        removeIfPresent(path);
+        removed++;
+      }
+    }
+  };
+  sweep(dir, only === undefined ? 1 : 0);
+  return removed;
+}
+
+/** Error codes of a folder fsync the platform or file system does not support (ignored). */
+const UNSUPPORTED_SYNC = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/**
+ * Flushes a folder's entries to disk (fsync on the folder), so a rename in it survives a power
+ * loss. Where folders cannot be synced (Windows, file systems answering EINVAL/ENOTSUP) it does
+ * nothing; any other failure is thrown.
+ */
+export function syncDir(dir: string): void {
+  if (Deno.build.os === "windows") return;
+  const handle = Deno.openSync(dir === "" ? "." : dir, { read: true });
+  try {
+    handle.syncSync();
+  } catch (e) {
+    if (!UNSUPPORTED_SYNC.has((e as { code?: string }).code ?? "")) throw e;
+  } finally {
+    handle.close();
+  }
+}
+
 /**
  * Writes `bytes` to `path` atomically: a temporary file in the same folder is written, flushed to
- * disk (fsync) and renamed over the target, so readers see the old file or the new one, never a
- * partial one. The temporary file is removed if anything fails.
+ * disk (fsync) and renamed over the target, and the folder is flushed too, so readers see the old
+ * file or the new one, never a partial one, also after a crash. The temporary file is removed if
+ * anything fails.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const slash = path.lastIndexOf("/");
@@ -57,4 +112,5 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     }
     throw e;
   }
+  syncDir(dir);
 }

@@ -1,6 +1,7 @@
 /** The I/O layer's public surface: NumPy files, the dataset contract, images, plots, bundles. */
 export { PtychoInputError } from "./errors.ts";
 export {
+  type ArrayLayout,
   type ArraySource,
   DEFAULT_NPHOTONS,
   loadDataset,
@@ -21,6 +22,7 @@ export {
   readNpyFile,
   writeNpyFile,
 } from "./npy.ts";
+export type { NpyHeader } from "./npy_header.ts";
 export {
   encodeNpz,
   type NamedArrays,

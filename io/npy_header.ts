@@ -178,6 +178,18 @@ export function shapeSize(shape: readonly number[], fail: (problem: string) => n
   return size;
 }
 
+/**
+ * Where the data of a `.npy` file starts (magic + header length), from its first 12 bytes; null
+ * if they are not a `.npy` preamble (then {@link parseNpyHeader} says what is wrong).
+ */
+export function npyDataOffset(prefix: Uint8Array): number | null {
+  if (prefix.length < 12 || MAGIC.some((b, i) => prefix[i] !== b)) return null;
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  if (prefix[6] === 1) return 10 + view.getUint16(8, true);
+  if (prefix[6] === 2 || prefix[6] === 3) return 12 + view.getUint32(8, true);
+  return null;
+}
+
 /** Parses the magic, version and header dict at the start of `bytes`. */
 export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   const fail: (problem: string) => never = (problem) => {

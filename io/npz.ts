@@ -2,12 +2,16 @@
  * NumPy `.npz` archives (`np.savez`, `np.savez_compressed`): read one array at a time, or write a
  * set of arrays.
  *
- * Reading a file keeps only the central directory in memory; each `get` reads and inflates that
- * one member, so peak memory is about one array's compressed plus decompressed size.
+ * Reading a file keeps only the central directory in memory; each `get` first inflates just the
+ * member's `.npy` header and checks the size it declares against the member and the memory budget
+ * (io/memory.ts), then reads and inflates that one member, so peak memory is about one array's
+ * decompressed size, and a member that cannot fit is refused before it costs anything.
  */
 import { PtychoInputError } from "./errors.ts";
 import { openFileOrFail, writeFileAtomic } from "./files.ts";
+import { checkMemory, formatBytes } from "./memory.ts";
 import { checkNpyArray, decodeNpy, encodeNpy, type NpyArray } from "./npy.ts";
+import { npyDataOffset, type NpyHeader, parseNpyHeader } from "./npy_header.ts";
 import { encodeZip, fileSource, memorySource, type ZipEntry, ZipReader } from "./zip.ts";
 
 /** Arrays by name, as a Map or a plain record. */
@@ -60,12 +64,51 @@ export class NpzReader {
     return this.#members.has(key);
   }
 
-  /** Reads and decodes the array `key`; a missing key is a {@link PtychoInputError}. */
-  get(key: string): NpyArray {
+  #entry(key: string): ZipEntry {
     const entry = this.#members.get(key);
     if (!entry) throw new PtychoInputError(this.file, `missing key '${key}'`);
-    const bytes = this.#zip.read(entry);
-    return decodeNpy(bytes, `${this.file} (key '${key}')`);
+    return entry;
+  }
+
+  /**
+   * The `.npy` header of array `key` (dtype, shape, ...), inflating only its first bytes; it is
+   * refused if the data it declares is larger than the member holds.
+   */
+  header(key: string): NpyHeader {
+    const entry = this.#entry(key);
+    const label = `${this.file} (key '${key}')`;
+    const preamble = this.#zip.readPrefix(entry, 12);
+    const offset = npyDataOffset(preamble);
+    const bytes = offset === null
+      ? preamble
+      : this.#zip.readPrefix(entry, Math.min(offset, 2 ** 21));
+    const h = parseNpyHeader(bytes, label);
+    const declared = h.dataOffset + h.size * h.itemSize;
+    if (declared > entry.size) {
+      throw new PtychoInputError(
+        label,
+        `header declares shape (${h.shape}) ${h.dtype}, ${formatBytes(declared)}, but the ` +
+          `archive member holds ${formatBytes(entry.size)}`,
+      );
+    }
+    return h;
+  }
+
+  /**
+   * Reads and decodes the array `key` once its header has been checked against the member's size
+   * and the memory budget; a missing key is a {@link PtychoInputError}.
+   */
+  get(key: string): NpyArray {
+    const entry = this.#entry(key);
+    const h = this.header(key);
+    const label = `${this.file} (key '${key}')`;
+    checkMemory(
+      this.file,
+      `key '${key}' (shape (${h.shape}) ${h.dtype})`,
+      entry.size,
+      "the array is too large to load here",
+    );
+    return decodeNpy(this.#zip.read(entry), label);
   }
 
   /** Decodes every array. */

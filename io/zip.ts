@@ -3,11 +3,15 @@
  * from a file or from memory, and a writer.
  *
  * The reader parses the central directory itself (zip64 included, as NumPy writes it), refuses
- * sizes the archive cannot hold before allocating, inflates with `fflate`, and checks every
- * entry's CRC-32. Only stored and deflated entries exist in NumPy files; others are refused.
+ * sizes the archive cannot hold or the memory budget (io/memory.ts) cannot afford before
+ * allocating, inflates with `fflate` in small steps that stop as soon as the output passes the
+ * declared size (so a lying header costs nothing), can inflate just an entry's first bytes, and
+ * checks every entry's CRC-32. Only stored and deflated entries exist in NumPy files; others are
+ * refused.
  */
-import { inflateSync, zipSync } from "fflate";
+import { Inflate, zipSync } from "fflate";
 import { PtychoInputError } from "./errors.ts";
+import { checkMemory } from "./memory.ts";
 
 /** Random-access bytes: a file on disk or an array in memory. */
 export interface ByteSource {
@@ -90,6 +94,12 @@ export function crc32(bytes: Uint8Array): number {
 
 /** Most bytes deflate can expand one compressed byte into (1032:1), plus slack for headers. */
 const MAX_DEFLATE_RATIO = 1032;
+
+/** Compressed bytes inflated per step: one step outputs at most ~1032× this (16 MiB). */
+const INFLATE_STEP = 16 * 1024;
+
+/** Compressed bytes per step when only a prefix is wanted (at most ~0.5 MiB of output). */
+const PREFIX_STEP = 512;
 
 /** Reads the central directory of a zip archive and then any entry on demand. */
 export class ZipReader {
@@ -207,34 +217,99 @@ export class ZipReader {
     return this.entries.find((e) => e.name === name);
   }
 
-  /** Reads, decompresses and CRC-checks one entry. */
-  read(entry: ZipEntry): Uint8Array {
+  /** Where `entry`'s data starts, after checking its local header and extent. */
+  private dataStart(entry: ZipEntry): number {
     const label = `entry '${entry.name}'`;
     const local = this.bytesAt(entry.localHeaderOffset, 30);
     const lv = view(local);
     if (lv.getUint32(0, true) !== 0x04034b50) this.fail(`${label}: bad local header`);
     const start = entry.localHeaderOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
     if (start + entry.compressedSize > this.source.size) this.fail(`${label}: truncated data`);
-    let data: Uint8Array;
-    if (entry.method === 0) {
-      if (entry.compressedSize !== entry.size) this.fail(`${label}: stored sizes disagree`);
-      data = this.bytesAt(start, entry.size);
-    } else if (entry.method === 8) {
-      if (entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
-        this.fail(`${label}: claims ${entry.size} bytes, more than its compressed data can hold`);
+    if (entry.method === 0 && entry.compressedSize !== entry.size) {
+      this.fail(`${label}: stored sizes disagree`);
+    }
+    if (entry.method === 8 && entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+      this.fail(`${label}: claims ${entry.size} bytes, more than its compressed data can hold`);
+    }
+    if (entry.method !== 0 && entry.method !== 8) {
+      this.fail(`${label}: compression method ${entry.method} is not supported`);
+    }
+    return start;
+  }
+
+  /**
+   * Inflates `entry` `step` compressed bytes at a time, handing each piece of output to `sink`
+   * until it returns false; fails as soon as the output passes the declared size. Returns the
+   * bytes produced.
+   */
+  private inflate(
+    entry: ZipEntry,
+    start: number,
+    step: number,
+    sink: (piece: Uint8Array) => boolean,
+  ): number {
+    const label = `entry '${entry.name}'`;
+    let produced = 0;
+    let more = true;
+    const inflater = new Inflate((piece) => {
+      if (!more) return;
+      produced += piece.length;
+      if (produced > entry.size) {
+        this.fail(`${label}: decompresses to more than its declared ${entry.size} bytes`);
       }
-      const compressed = this.bytesAt(start, entry.compressedSize);
-      const out = new Uint8Array(entry.size);
-      let inflated: Uint8Array;
+      more = sink(piece);
+    });
+    for (let at = 0; at < entry.compressedSize && more; at += step) {
+      const length = Math.min(step, entry.compressedSize - at);
+      const compressed = this.bytesAt(start + at, length);
       try {
-        inflated = inflateSync(compressed, { out });
+        inflater.push(compressed, at + length === entry.compressedSize);
       } catch (e) {
+        if (e instanceof PtychoInputError) throw e;
         this.fail(`${label}: corrupt deflate data (${e instanceof Error ? e.message : e})`);
       }
-      if (inflated.length !== entry.size) this.fail(`${label}: decompressed size is wrong`);
-      data = inflated;
+    }
+    return produced;
+  }
+
+  /**
+   * The first `length` bytes of an entry (fewer if it is shorter), inflating no more than needed;
+   * not CRC-checked, as the rest is not read.
+   */
+  readPrefix(entry: ZipEntry, length: number): Uint8Array {
+    const start = this.dataStart(entry);
+    const want = Math.min(length, entry.size);
+    if (entry.method === 0) return this.bytesAt(start, want);
+    const out = new Uint8Array(want);
+    let at = 0;
+    this.inflate(entry, start, PREFIX_STEP, (piece) => {
+      out.set(piece.subarray(0, want - at), at);
+      at = Math.min(want, at + piece.length);
+      return at < want;
+    });
+    return out.subarray(0, at);
+  }
+
+  /**
+   * Reads, decompresses and CRC-checks one entry, after checking its size against the memory
+   * budget; the output buffer is the declared size, and inflation stops once it would overflow.
+   */
+  read(entry: ZipEntry): Uint8Array {
+    const label = `entry '${entry.name}'`;
+    const start = this.dataStart(entry);
+    checkMemory(this.file, label, entry.size, "the archive is too large to read here");
+    let data: Uint8Array;
+    if (entry.method === 0) {
+      data = this.bytesAt(start, entry.size);
     } else {
-      this.fail(`${label}: compression method ${entry.method} is not supported`);
+      data = new Uint8Array(entry.size);
+      let at = 0;
+      const produced = this.inflate(entry, start, INFLATE_STEP, (piece) => {
+        data.set(piece, at);
+        at += piece.length;
+        return true;
+      });
+      if (produced !== entry.size) this.fail(`${label}: decompressed size is wrong`);
     }
     if (crc32(data) !== entry.crc32) this.fail(`${label}: CRC-32 mismatch (corrupt data)`);
     return data;

@@ -4,7 +4,7 @@
  * epoch through one callback and never touches files itself. Every write is atomic.
  */
 import type { Adam } from "../../engine/mod.ts";
-import { writeFileAtomic } from "../../io/files.ts";
+import { removeIfPresent, writeFileAtomic } from "../../io/files.ts";
 import { lossCurveSvg } from "../../io/loss_plot.ts";
 import { encodeModelBundle, type PinnManifest } from "../model_bundle.ts";
 import type { PtychoPinn } from "../pinn.ts";
@@ -73,9 +73,11 @@ export class RunDirectory {
   async endEpoch(e: EpochEnd): Promise<void> {
     const { manifest, probe } = this.options;
     const bytes = await encodeCheckpoint(e.model, e.optimizer, e.state, manifest, probe);
-    writeFileAtomic(this.lastCheckpoint, bytes);
+    // The best-k file before last.zip, which lists it: a kill in between never leaves a list
+    // naming a file that was not written (and a file already gone is no reason to stop).
     if (e.added !== null) writeFileAtomic(`${this.checkpointDir}/${e.added.file}`, bytes);
-    for (const f of e.evicted) Deno.removeSync(`${this.checkpointDir}/${f}`);
+    writeFileAtomic(this.lastCheckpoint, bytes);
+    for (const f of e.evicted) removeIfPresent(`${this.checkpointDir}/${f}`);
     if (e.finished) this.#writeEpochLogs(e.state.history);
   }
 
