@@ -9,6 +9,7 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
+  PatchGeometry,
   ReduceOp,
   Storage,
   UnaryOp,
@@ -19,6 +20,7 @@ import { binary, cmul, polar, unary } from "./elementwise.ts";
 import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d } from "./layout.ts";
 import { matmul, type MatmulDims } from "./matmul.ts";
+import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { maxPool2d, maxPool2dGrad, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
@@ -200,6 +202,16 @@ export class CpuBackend implements Backend {
     adjoint: boolean,
   ): Storage {
     return this.#wrap(translate(dataOf(x), dataOf(offsets), batch, h, w, inner, adjoint));
+  }
+
+  /** Windows of a canvas at integer corners. */
+  cropPatches(canvas: Storage, corners: Storage, g: PatchGeometry): Storage {
+    return this.#wrap(cropPatches(dataOf(canvas), dataOf(corners), g));
+  }
+
+  /** Windows added back onto a zero canvas (adjoint of cropPatches). */
+  scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
+    return this.#wrap(scatterAddPatches(dataOf(patches), dataOf(corners), g));
   }
 
   /** Fused Adam/AdamW step, updating p, m and v in place. */

@@ -5,3 +5,4 @@ export * from "./reduce.ts";
 export * from "./shape.ts";
 export * from "./nn.ts";
 export * from "./complex.ts";
+export * from "./patches.ts";

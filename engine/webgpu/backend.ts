@@ -8,6 +8,7 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
+  PatchGeometry,
   ReduceOp,
   Storage,
   UnaryOp,
@@ -22,6 +23,7 @@ import {
   maxPoolVecWgsl,
   maxPoolWgsl,
 } from "../../shaders/pool.ts";
+import { cropPatchesWgsl, scatterAddPatchesWgsl } from "../../shaders/patches.ts";
 import { reduceWgsl } from "../../shaders/reduce.ts";
 import {
   sumPool2x2VecWgsl,
@@ -375,6 +377,26 @@ export class WebGpuBackend implements Backend {
     const params = new Uint32Array([n, h, w, inner]);
     const bufs = [this.st(x), this.st(offsets), y];
     this.rt.dispatch(translateWgsl(adjoint), params, bufs, groups(n));
+    return y;
+  }
+
+  /** Windows of a canvas at integer corners: one item per output pixel. */
+  cropPatches(canvas: Storage, corners: Storage, g: PatchGeometry): Storage {
+    this.validate(canvas, corners);
+    const count = g.batch * g.n * g.n, y = this.rt.alloc(count * g.inner);
+    const params = new Uint32Array([count, g.n, g.h, g.w]);
+    const bufs = [this.st(canvas), this.st(corners), y];
+    this.rt.dispatch(cropPatchesWgsl(g.inner), params, bufs, groups(count));
+    return y;
+  }
+
+  /** Adjoint of cropPatches: one item per canvas pixel, walking the windows in order. */
+  scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
+    this.validate(patches, corners);
+    const count = g.h * g.w, y = this.rt.alloc(count * g.inner);
+    const params = new Uint32Array([count, g.n, g.w, g.batch]);
+    const bufs = [this.st(patches), this.st(corners), y];
+    this.rt.dispatch(scatterAddPatchesWgsl(g.inner), params, bufs, groups(count));
     return y;
   }
 
