@@ -9,6 +9,7 @@ import { PtychoInputError } from "./io/errors.ts";
 import { demoCommand } from "./model/demo_command.ts";
 import { evaluateCommand } from "./model/evaluate_command.ts";
 import { inferCommand } from "./model/infer_command.ts";
+import { refineCommand } from "./cli/refine.ts";
 import { simulateCommand } from "./model/simulate_command.ts";
 import { trainCommand } from "./model/train_command.ts";
 
@@ -17,6 +18,7 @@ const commands: readonly Command[] = [
   simulateCommand,
   trainCommand,
   inferCommand,
+  refineCommand,
   evaluateCommand,
 ];
 

@@ -1,0 +1,116 @@
+/**
+ * The forward model of iterative reconstruction on the engine, differentiable in the object
+ * canvas, the probe and the sub-pixel shifts (REFINE.md "Forward model"):
+ * ψ_j = P(r − f_j) · O_j (probe shifted by a Fourier phase ramp, object window at integer
+ * corners), far-field intensity |fftshift(FFT2_ortho(ψ_j))|² as in model/physics.ts.
+ */
+import {
+  abs2,
+  add,
+  cmul,
+  cropPatches,
+  fft2,
+  ifft2,
+  log,
+  mul,
+  ones,
+  polar,
+  reshape,
+  slice,
+  sqrt,
+  square,
+  stack,
+  sub,
+  sum,
+  type Tensor,
+} from "../../engine/mod.ts";
+import { diffractIntensity } from "../physics.ts";
+
+/** The loss minimised: Gaussian on amplitudes, or Poisson on counts (REFINE.md "Losses"). */
+export type RefineLoss = "poisson" | "amplitude";
+
+/** Spatial frequencies (cycles per pixel, FFT order) as broadcastable tensors. */
+export interface FrequencyGrid {
+  /** Column frequencies [1, 1, N]. */
+  kx: Tensor;
+  /** Row frequencies [1, N, 1]. */
+  ky: Tensor;
+}
+
+/**
+ * Probes shifted by their positions' sub-pixel parts: probe [N, N, 2], shifts [B, 2] = (fx, fy)
+ * → [B, N, N, 2], P_j(r) = P(r − f_j) = F⁻¹[F(P) · e^{−2πi k·f_j}]. Differentiable in both.
+ */
+export function shiftedProbes(probe: Tensor, shifts: Tensor, grid: FrequencyGrid): Tensor {
+  const b = shifts.shape[0], n = probe.shape[0];
+  const fx = reshape(slice(shifts, [0, 0], [b, 1]), [b, 1, 1]);
+  const fy = reshape(slice(shifts, [0, 1], [b, 1]), [b, 1, 1]);
+  const phase = mul(add(mul(fx, grid.kx), mul(fy, grid.ky)), -2 * Math.PI);
+  const ramp = polar(ones([b, n, n], probe.backend), phase);
+  return ifft2(cmul(ramp, fft2(probe)));
+}
+
+/** What one batch's forward pass produced. */
+export interface BatchForward {
+  /** Object windows [B, N, N, 2]. */
+  patches: Tensor;
+  /** Shifted probes [B, N, N, 2]. */
+  probes: Tensor;
+  /** Model intensity |Ψ|² [B, N, N], zero frequency at (N/2, N/2). */
+  intensity: Tensor;
+}
+
+/** Model intensities of the windows at `corners` [B, 2] with sub-pixel `shifts` [B, 2]. */
+export function forwardBatch(
+  object: Tensor,
+  probe: Tensor,
+  corners: Tensor,
+  shifts: Tensor,
+  grid: FrequencyGrid,
+): BatchForward {
+  const patches = cropPatches(object, corners, probe.shape[0]);
+  const probes = shiftedProbes(probe, shifts, grid);
+  return { patches, probes, intensity: diffractIntensity(patches, probes) };
+}
+
+/**
+ * The summed data loss of a batch: amplitude Σ(√(λ+ε) − A)², or Poisson Σ(λ − I·ln(λ+ε))
+ * (I = A² the measured counts). ε guards the square root's and the logarithm's gradients.
+ */
+export function dataLoss(
+  intensity: Tensor,
+  amplitude: Tensor,
+  counts: Tensor,
+  loss: RefineLoss,
+  eps: number,
+): Tensor {
+  if (loss === "amplitude") return sum(square(sub(sqrt(add(intensity, eps)), amplitude)));
+  return sum(sub(intensity, mul(counts, log(add(intensity, eps)))));
+}
+
+/**
+ * The two residuals of a batch, [2]: Σ(|Ψ| − A)² (the R-factor's numerator) and
+ * Σ(λ − I·ln(λ+ε)) (the Poisson NLL without its constant Σ ln Γ(I+1)).
+ */
+export function residualSums(
+  intensity: Tensor,
+  amplitude: Tensor,
+  counts: Tensor,
+  eps: number,
+): Tensor {
+  const amp = sum(square(sub(sqrt(intensity), amplitude)));
+  const nll = sum(sub(intensity, mul(counts, log(add(intensity, eps)))));
+  return stack([amp, nll]);
+}
+
+/**
+ * |∂P/∂x|² and |∂P/∂y|² of the (unshifted) probe, each [N, N]: with |O_j|² they give the
+ * curvature of the loss in position j's shift (the Gauss–Newton step of position refinement).
+ */
+export function probeSlopes(probe: Tensor, grid: FrequencyGrid): { x: Tensor; y: Tensor } {
+  const n = probe.shape[0];
+  const pk = fft2(probe);
+  const dx = ifft2(mul(pk, mul(reshape(grid.kx, [1, n, 1]), 2 * Math.PI)));
+  const dy = ifft2(mul(pk, mul(reshape(grid.ky, [n, 1, 1]), 2 * Math.PI)));
+  return { x: abs2(dx), y: abs2(dy) };
+}
