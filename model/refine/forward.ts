@@ -102,15 +102,3 @@ export function residualSums(
   const nll = sum(sub(intensity, mul(counts, log(add(intensity, eps)))));
   return stack([amp, nll]);
 }
-
-/**
- * |∂P/∂x|² and |∂P/∂y|² of the (unshifted) probe, each [N, N]: with |O_j|² they give the
- * curvature of the loss in position j's shift (the Gauss–Newton step of position refinement).
- */
-export function probeSlopes(probe: Tensor, grid: FrequencyGrid): { x: Tensor; y: Tensor } {
-  const n = probe.shape[0];
-  const pk = fft2(probe);
-  const dx = ifft2(mul(pk, mul(reshape(grid.kx, [1, n, 1]), 2 * Math.PI)));
-  const dy = ifft2(mul(pk, mul(reshape(grid.ky, [n, 1, 1]), 2 * Math.PI)));
-  return { x: abs2(dx), y: abs2(dy) };
-}

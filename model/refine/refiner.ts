@@ -44,7 +44,6 @@ import {
   dataLoss,
   forwardBatch,
   type FrequencyGrid,
-  probeSlopes,
   type RefineLoss,
   residualSums,
 } from "./forward.ts";
@@ -103,7 +102,7 @@ export interface RefineOptions {
   objectStep?: number;
   /** lsqml: fraction of the full probe step (default 1). */
   probeStep?: number;
-  /** lsqml: regulariser δ of both preconditioners, relative to their maximum (default 1e-3). */
+  /** lsqml: regulariser δ of both preconditioners, relative to their maximum (default 0.1). */
   regularizer?: number;
   /** adam: object learning rate (default 0.02; the probe's is this times its rms amplitude). */
   adamLr?: number;
@@ -198,7 +197,7 @@ export class Refiner {
       stepRule: "lsqml",
       objectStep: 1,
       probeStep: 1,
-      regularizer: 1e-3,
+      regularizer: 0.1,
       adamLr: 0.02,
       probeSupport: null,
       ...options,
@@ -299,19 +298,29 @@ export class Refiner {
     backward(dataLoss(f.intensity, amp, counts, this.#opts.loss, this.#eps));
     return noGrad(() => {
       const residual = keep(residualSums(f.intensity, amp, counts, this.#eps));
-      let positions: Tensor | null = null;
-      if (doPositions) {
-        const slopes = probeSlopes(this.#probe, this.#grid);
-        const weight = abs2(f.patches);
-        const curvature = stack([
-          sum(mul(weight, slopes.x), [1, 2]),
-          sum(mul(weight, slopes.y), [1, 2]),
-        ], 1);
-        positions = keep(concat([shiftT.grad!, curvature], 1));
-      }
+      const positions = doPositions
+        ? keep(concat([shiftT.grad!, this.#shiftCurvature(f.probes, cornerT)], 1))
+        : null;
       this.#update(f.probes, f.patches, cornerT, doProbe);
       return { residual, positions };
     });
+  }
+
+  /**
+   * Gauss–Newton curvature of the loss in each position's shift, [B, 2]: Σ |P_j|²·|∂O_j|² along
+   * x and y (central differences on the canvas). Only the object's slope counts: moving the probe
+   * over a flat object translates the exit wave, which leaves the intensities unchanged.
+   */
+  #shiftCurvature(probes: Tensor, corners: Tensor): Tensor {
+    const n = this.#data.n, b = corners.shape[0];
+    const lit = abs2(probes);
+    const slope = (dy: number, dx: number) => {
+      const step = tensor([dy, dx], [1, 2]);
+      const ahead = cropPatches(this.#object, add(corners, step), n);
+      const behind = cropPatches(this.#object, sub(corners, step), n);
+      return sum(mul(lit, abs2(mul(sub(ahead, behind), 0.5))), [1, 2]);
+    };
+    return reshape(stack([slope(0, 1), slope(1, 0)], 1), [b, 2]);
   }
 
   /** Apply the step rule to the object (and the probe), then fix the probe power. */
