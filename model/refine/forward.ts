@@ -5,7 +5,6 @@
  * corners), far-field intensity |fftshift(FFT2_ortho(ψ_j))|² as in model/physics.ts.
  */
 import {
-  abs2,
   add,
   cmul,
   cropPatches,
