@@ -209,6 +209,9 @@ async function run(args: ParsedArgs): Promise<void> {
     while (refiner.iteration < inputs.iterations && !interrupted) {
       const report = await refiner.step();
       history.push(report);
+      // A macrotask turn, so that a pending Ctrl-C is delivered (the CPU backend's reads resolve
+      // as microtasks and would never let the signal listener run).
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const line = progressLine(report, inputs.iterations, (performance.now() - started) / 1000);
       if (terminal) Deno.stderr.writeSync(encoder.encode(`\r${line}\x1b[K`));
       else if (!quiet && (report.iteration % 10 === 0 || report.iteration === inputs.iterations)) {

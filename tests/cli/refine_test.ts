@@ -208,3 +208,39 @@ Deno.test("refine input errors: exit 2, one line, nothing written", async () => 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("Ctrl-C stops after the current iteration and writes the state reached", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        ...["run", "--allow-read", "--allow-write", "--allow-env", cli, "refine"],
+        ...["--data", DATA, "--output_dir", `${dir}/out`, "--iterations", "100000"],
+        ...["--accelerator", "cpu", "--batch_size", "196"],
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Progress lines go to stderr every 10 iterations when it is not a terminal.
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("iteration 10/")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    child.kill("SIGINT");
+    while (!(await reader.read()).done) { /* drain */ }
+    const status = await child.status;
+    const stdout = new TextDecoder().decode(await new Response(child.stdout).arrayBuffer());
+    assertEquals(status.code, 0, seen);
+    assert(stdout.includes("refined 196 positions"), stdout);
+    const metrics = JSON.parse(Deno.readTextFileSync(`${dir}/out/metrics.json`));
+    assert(metrics.iterations >= 10 && metrics.iterations < 100000, `${metrics.iterations}`);
+    assert(Deno.statSync(`${dir}/out/reconstruction.npz`).size > 0);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
