@@ -23,7 +23,12 @@ import {
   maxPoolVecWgsl,
   maxPoolWgsl,
 } from "../../shaders/pool.ts";
-import { cropPatchesWgsl, scatterAddPatchesWgsl } from "../../shaders/patches.ts";
+import {
+  cropPatchesWgsl,
+  PATCH_TILE,
+  patchTileListWgsl,
+  scatterAddPatchesWgsl,
+} from "../../shaders/patches.ts";
 import { reduceWgsl } from "../../shaders/reduce.ts";
 import {
   sumPool2x2VecWgsl,
@@ -390,13 +395,18 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
-  /** Adjoint of cropPatches: one item per canvas pixel, walking the windows in order. */
+  /** Adjoint of cropPatches: windows binned by canvas tile, then one item per canvas pixel. */
   scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
     this.validate(patches, corners);
+    const tilesX = Math.ceil(g.w / PATCH_TILE), tiles = tilesX * Math.ceil(g.h / PATCH_TILE);
+    const list = this.rt.alloc(tiles * (g.batch + 1));
+    const listParams = new Uint32Array([tiles, tilesX, g.n, g.batch]);
+    this.rt.dispatch(patchTileListWgsl(), listParams, [this.st(corners), list], groups(tiles));
     const count = g.h * g.w, y = this.rt.alloc(count * g.inner);
-    const params = new Uint32Array([count, g.n, g.w, g.batch]);
-    const bufs = [this.st(patches), this.st(corners), y];
+    const params = new Uint32Array([count, g.n, g.w, g.batch, tilesX]);
+    const bufs = [this.st(patches), this.st(corners), list, y];
     this.rt.dispatch(scatterAddPatchesWgsl(g.inner), params, bufs, groups(count));
+    this.rt.free(list);
     return y;
   }
 
