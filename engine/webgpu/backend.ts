@@ -23,12 +23,6 @@ import {
   maxPoolVecWgsl,
   maxPoolWgsl,
 } from "../../shaders/pool.ts";
-import {
-  cropPatchesWgsl,
-  PATCH_TILE,
-  patchTileListWgsl,
-  scatterAddPatchesWgsl,
-} from "../../shaders/patches.ts";
 import { reduceWgsl } from "../../shaders/reduce.ts";
 import {
   sumPool2x2VecWgsl,
@@ -40,6 +34,7 @@ import { translateWgsl } from "../../shaders/translate.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
+import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
 
@@ -385,29 +380,14 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
-  /** Windows of a canvas at integer corners: one item per output pixel. */
+  /** Windows of a canvas at integer corners. */
   cropPatches(canvas: Storage, corners: Storage, g: PatchGeometry): Storage {
-    this.validate(canvas, corners);
-    const count = g.batch * g.n * g.n, y = this.rt.alloc(count * g.inner);
-    const params = new Uint32Array([count, g.n, g.h, g.w]);
-    const bufs = [this.st(canvas), this.st(corners), y];
-    this.rt.dispatch(cropPatchesWgsl(g.inner), params, bufs, groups(count));
-    return y;
+    return cropPatches(this.rt, this.st(canvas), this.st(corners), g);
   }
 
-  /** Adjoint of cropPatches: windows binned by canvas tile, then one item per canvas pixel. */
+  /** Adjoint of cropPatches (deterministic scatter-add). */
   scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
-    this.validate(patches, corners);
-    const tilesX = Math.ceil(g.w / PATCH_TILE), tiles = tilesX * Math.ceil(g.h / PATCH_TILE);
-    const list = this.rt.alloc(tiles * (g.batch + 1));
-    const listParams = new Uint32Array([tiles, tilesX, g.n, g.batch]);
-    this.rt.dispatch(patchTileListWgsl(), listParams, [this.st(corners), list], groups(tiles));
-    const count = g.h * g.w, y = this.rt.alloc(count * g.inner);
-    const params = new Uint32Array([count, g.n, g.w, g.batch, tilesX]);
-    const bufs = [this.st(patches), this.st(corners), list, y];
-    this.rt.dispatch(scatterAddPatchesWgsl(g.inner), params, bufs, groups(count));
-    this.rt.free(list);
-    return y;
+    return scatterAddPatches(this.rt, this.st(patches), this.st(corners), g);
   }
 
   /** Fused Adam/AdamW step, in place on p, m and v. */
