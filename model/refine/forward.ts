@@ -2,14 +2,18 @@
  * The forward model of iterative reconstruction on the engine, differentiable in the object
  * canvas, the probe and the sub-pixel shifts (REFINE.md "Forward model"):
  * ψ_j = P(r − f_j) · O_j (probe shifted by a Fourier phase ramp, object window at integer
- * corners), far-field intensity |fftshift(FFT2_ortho(ψ_j))|² as in model/physics.ts.
+ * corners), far-field intensity |FFT2_ortho(ψ_j)|². model/physics.ts applies fftshift to put the
+ * zero frequency at (N/2, N/2) as the data has it; here the measured patterns are ifftshifted
+ * once instead ({@link unshiftPatterns}), which saves two passes per batch.
  */
 import {
+  abs2,
   add,
   cmul,
   cropPatches,
   fft2,
   ifft2,
+  ifftshift,
   log,
   mul,
   ones,
@@ -22,8 +26,8 @@ import {
   sub,
   sum,
   type Tensor,
+  tensor,
 } from "../../engine/mod.ts";
-import { diffractIntensity } from "../physics.ts";
 
 /** The loss minimised: Gaussian on amplitudes, or Poisson on counts (REFINE.md "Losses"). */
 export type RefineLoss = "poisson" | "amplitude";
@@ -55,7 +59,7 @@ export interface BatchForward {
   patches: Tensor;
   /** Shifted probes [B, N, N, 2]. */
   probes: Tensor;
-  /** Model intensity |Ψ|² [B, N, N], zero frequency at (N/2, N/2). */
+  /** Model intensity |Ψ|² [B, N, N], zero frequency at (0, 0). */
   intensity: Tensor;
 }
 
@@ -69,7 +73,7 @@ export function forwardBatch(
 ): BatchForward {
   const patches = cropPatches(object, corners, probe.shape[0]);
   const probes = shiftedProbes(probe, shifts, grid);
-  return { patches, probes, intensity: diffractIntensity(patches, probes) };
+  return { patches, probes, intensity: abs2(fft2(cmul(patches, probes))) };
 }
 
 /**
@@ -100,4 +104,12 @@ export function residualSums(
   const amp = sum(square(sub(sqrt(intensity), amplitude)));
   const nll = sum(sub(intensity, mul(counts, log(add(intensity, eps)))));
   return stack([amp, nll]);
+}
+
+/**
+ * Measured amplitudes (M, N, N) with the zero frequency at (N/2, N/2), as one [M·N, N] tensor
+ * with it moved to (0, 0): pattern j is the window at row j·N (cut with cropPatches).
+ */
+export function unshiftPatterns(amplitude: Float32Array, m: number, n: number): Tensor {
+  return reshape(ifftshift(tensor(amplitude, [m, n, n]), false), [m * n, n]);
 }

@@ -46,6 +46,7 @@ import {
   type FrequencyGrid,
   type RefineLoss,
   residualSums,
+  unshiftPatterns,
 } from "./forward.ts";
 import {
   type CanvasLayout,
@@ -215,7 +216,7 @@ export class Refiner {
     const { height, width } = start.layout;
     this.#object = keep(tensor(start.object, [height, width, 2], { requiresGrad: true }));
     this.#probe = keep(tensor(start.probe.map((v) => v * probeScale), [n, n, 2]));
-    this.#amplitude = keep(tensor(data.amplitude, [m * n, n]));
+    this.#amplitude = keep(tidy(() => noGrad(() => unshiftPatterns(data.amplitude, m, n))));
     this.#counts = keep(noGrad(() => square(this.#amplitude)));
     const k = fftFrequencies(n);
     this.#grid = {
