@@ -10,6 +10,8 @@ import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "../io/
 import { loadDataset, type PtychoDataset } from "../io/dataset.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/files.ts";
+import { complexToFloat32, isComplex } from "../io/npy_convert.ts";
+import { NpzReader } from "../io/npz.ts";
 import { chooseBackend } from "../model/accelerator.ts";
 import { readReconstructionNpz } from "../model/evaluate_files.ts";
 import { reconstruct } from "../model/infer.ts";
@@ -100,6 +102,24 @@ function initSource(value: string): InitSource {
   throw new PtychoInputError(value, "--init: expected flat, a model (.zip or folder) or a .npz");
 }
 
+/** The probe a refine output holds (key `probe`, N × N complex), or null when it has none. */
+function storedProbe(path: string, n: number): Float32Array | null {
+  const npz = NpzReader.open(path);
+  try {
+    if (!npz.has("probe")) return null;
+    const a = npz.get("probe");
+    if (!isComplex(a) || a.shape.length !== 2 || a.shape[0] !== n || a.shape[1] !== n) {
+      throw new PtychoInputError(
+        path,
+        `key 'probe': expected a ${n}×${n} complex array, got ${a.dtype} (${a.shape})`,
+      );
+    }
+    return complexToFloat32(a);
+  } finally {
+    npz.close();
+  }
+}
+
 /** Every check that needs no computation; nothing is written. */
 function loadInputs(f: ParsedArgs["flags"]) {
   const iterations = f.iterations as number;
@@ -122,9 +142,25 @@ function loadInputs(f: ParsedArgs["flags"]) {
     }
   }
   const recon = init.kind === "reconstruction" ? readReconstructionNpz(init.path) : null;
+  const probe = init.kind === "reconstruction" ? storedProbe(init.path, dataset.n) : null;
+  // A refine output (it holds the probe) continues from its positions too.
+  const sameScan = probe !== null && recon?.xcoords?.length === dataset.patternCount;
+  const xcoords = sameScan ? recon!.xcoords! : dataset.xcoords;
+  const ycoords = sameScan ? recon!.ycoords! : dataset.ycoords;
   const deterministic = f.deterministic as boolean;
   const seed = (f.seed as number | undefined) ?? (deterministic ? 42 : Date.now() % 2 ** 31);
-  return { iterations, batchSize, init, dataset, model, recon, seed };
+  return {
+    iterations,
+    batchSize,
+    init,
+    dataset,
+    model,
+    recon,
+    seed,
+    probe: probe ?? dataset.probe,
+    xcoords,
+    ycoords,
+  };
 }
 
 /** The starting object on the canvas. */
@@ -179,16 +215,16 @@ async function run(args: ParsedArgs): Promise<void> {
   setBackend(backend);
   if (!quiet) console.log(`backend: ${backend.name} (${backend.description})`);
   const dataset: PtychoDataset = inputs.dataset;
-  const layout = canvasLayout(dataset.xcoords, dataset.ycoords, dataset.n);
+  const layout = canvasLayout(inputs.xcoords, inputs.ycoords, dataset.n);
   const object = await startObject(layout, inputs, quiet);
   const refiner = new Refiner(
     {
       n: dataset.n,
       amplitude: dataset.diffraction,
-      xcoords: dataset.xcoords,
-      ycoords: dataset.ycoords,
+      xcoords: inputs.xcoords,
+      ycoords: inputs.ycoords,
     },
-    { layout, object, probe: dataset.probe },
+    { layout, object, probe: inputs.probe },
     {
       batchSize: inputs.batchSize,
       loss: f.loss as "amplitude" | "poisson",

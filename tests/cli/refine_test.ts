@@ -132,6 +132,45 @@ Deno.test("--init MODEL starts from the network's stitched reconstruction", asyn
   }
 });
 
+Deno.test("--init RECON.npz continues a refine run from its object, probe and positions", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const args = ["--iterations", "4", "--positions", "refine", "--deterministic", "--quiet"];
+    assertEquals((await refine(`${dir}/a`, ...args)).code, 0);
+    const again = await refine(`${dir}/b`, "--init", `${dir}/a/reconstruction.npz`, ...args);
+    assertEquals(again.code, 0, again.err);
+    const first = JSON.parse(Deno.readTextFileSync(`${dir}/a/metrics.json`));
+    const second = JSON.parse(Deno.readTextFileSync(`${dir}/b/metrics.json`));
+    // A flat restart would start over at the first run's first residual; this continues below it.
+    assert(
+      second.final_r_factor < first.final_r_factor,
+      `R ${first.final_r_factor} → ${second.final_r_factor}`,
+    );
+    const a = readNpzFile(`${dir}/a/reconstruction.npz`);
+    const zero = await refine(
+      `${dir}/c`,
+      "--init",
+      `${dir}/a/reconstruction.npz`,
+      "--iterations",
+      "0",
+      "--quiet",
+    );
+    assertEquals(zero.code, 0, zero.err);
+    const c = readNpzFile(`${dir}/c/reconstruction.npz`);
+    for (const key of ["xcoords", "ycoords"]) assertEquals(c.get(key)!.data, a.get(key)!.data, key);
+    const pa = a.get("probe")!.data as Float32Array, pc = c.get("probe")!.data as Float32Array;
+    let worst = 0, scale = 0;
+    for (let i = 0; i < pa.length; i++) {
+      worst = Math.max(worst, Math.abs(pa[i] - pc[i]));
+      scale = Math.max(scale, Math.abs(pa[i]));
+    }
+    // The same probe, its power re-fitted to the data and the restored object (≈ 1e-3 change).
+    assert(worst <= 3e-3 * scale, `probe differs by ${worst} (scale ${scale})`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("--deterministic runs are identical", async () => {
   const dir = Deno.makeTempDirSync();
   try {
@@ -155,6 +194,10 @@ Deno.test("refine input errors: exit 2, one line, nothing written", async () => 
     Deno.writeTextFileSync(`${dir}/file.txt`, "x");
     writeNpzFile(`${dir}/junk.npz`, {
       foo: { dtype: "f4", shape: [2], data: new Float32Array(2) },
+    });
+    writeNpzFile(`${dir}/badprobe.npz`, {
+      object: { dtype: "c8", shape: [4, 4], data: new Float32Array(32).fill(1) },
+      probe: { dtype: "c8", shape: [4, 4], data: new Float32Array(32) },
     });
     await writeModel(`${dir}/m64`, 64);
     const out = `${dir}/out`;
@@ -186,6 +229,11 @@ Deno.test("refine input errors: exit 2, one line, nothing written", async () => 
         false,
       ],
       [["refine", "--data", DATA, "--output_dir", out, "--init", `${dir}/m64`], "N=64", false],
+      [
+        ["refine", "--data", DATA, "--output_dir", out, "--init", `${dir}/badprobe.npz`],
+        "key 'probe': expected a 32×32 complex array",
+        false,
+      ],
       [["refine", "--data", DATA, "--output_dir", `${dir}/file.txt`], "not a directory", false],
     ];
     for (const [args, message, usage] of cases) {
@@ -200,7 +248,7 @@ Deno.test("refine input errors: exit 2, one line, nothing written", async () => 
     }
     assertEquals(
       [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
-      ["empty", "file.txt", "junk.npz", "m64"],
+      ["badprobe.npz", "empty", "file.txt", "junk.npz", "m64"],
       "nothing written",
     );
     assertEquals([...Deno.readDirSync(`${dir}/empty`)], []);
