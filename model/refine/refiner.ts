@@ -242,7 +242,7 @@ export class Refiner {
   /** Σ ln Γ(I + 1) over all patterns (the NLL's constant), computed on the device once. */
   async #lgammaConstant(): Promise<number> {
     if (this.#lgammaSum === null) {
-      const t = noGrad(() => sum(lgamma(add(this.#counts, 1))));
+      const t = tidy(() => noGrad(() => sum(lgamma(add(this.#counts, 1)))));
       this.#lgammaSum = await t.item();
       t.dispose();
     }
@@ -268,7 +268,9 @@ export class Refiner {
       residual = next;
       if (stepped.positions) pieces.push(stepped.positions);
     }
-    const flat = noGrad(() => concat([residual, ...pieces.map((p) => reshape(p, [-1]))], 0));
+    const flat = tidy(() =>
+      noGrad(() => concat([residual, ...pieces.map((p) => reshape(p, [-1]))], 0))
+    );
     const host = await flat.data();
     flat.dispose();
     residual.dispose();
@@ -302,6 +304,7 @@ export class Refiner {
       const positions = doPositions
         ? keep(concat([shiftT.grad!, this.#shiftCurvature(f.probes, cornerT)], 1))
         : null;
+      shiftT.grad?.dispose(); // a leaf's gradient is kept out of tidy scopes
       this.#update(f.probes, f.patches, cornerT, doProbe);
       return { residual, positions };
     });

@@ -166,7 +166,9 @@ Deno.test("position refinement lowers the residual of a jittered scan", async ()
 Deno.test("the same seed gives bit-identical runs; another seed another batch order", async () => {
   setBackend(cpuBackend());
   const opts = { refineProbe: true, probeStart: 1, refinePositions: true, positionStart: 1 };
+  const live = cpuBackend().memory().liveStorages;
   const a = await runRefiner(opts, 3);
+  assertEquals(cpuBackend().memory().liveStorages, live, "storages left after dispose()");
   const b = await runRefiner(opts, 3);
   assertEquals(a.state.object, b.state.object);
   assertEquals(a.state.probe, b.state.probe);
