@@ -22,7 +22,6 @@ import {
   slice,
   sqrt,
   square,
-  stack,
   sub,
   sum,
   type Tensor,
@@ -77,33 +76,19 @@ export function forwardBatch(
 }
 
 /**
- * The summed data loss of a batch: amplitude Σ(√(λ+ε) − A)², or Poisson Σ(λ − I·ln(λ+ε))
- * (I = A² the measured counts). ε guards the square root's and the logarithm's gradients.
+ * Σ(√(λ+ε) − A)² over a batch: the amplitude (Gaussian) loss, and with a negligible ε the
+ * R-factor's numerator Σ(|Ψ| − A)². ε only keeps the square root's gradient finite at λ = 0.
  */
-export function dataLoss(
-  intensity: Tensor,
-  amplitude: Tensor,
-  counts: Tensor,
-  loss: RefineLoss,
-  eps: number,
-): Tensor {
-  if (loss === "amplitude") return sum(square(sub(sqrt(add(intensity, eps)), amplitude)));
-  return sum(sub(intensity, mul(counts, log(add(intensity, eps)))));
+export function amplitudeResidual(intensity: Tensor, amplitude: Tensor, eps: number): Tensor {
+  return sum(square(sub(sqrt(add(intensity, eps)), amplitude)));
 }
 
 /**
- * The two residuals of a batch, [2]: Σ(|Ψ| − A)² (the R-factor's numerator) and
- * Σ(λ − I·ln(λ+ε)) (the Poisson NLL without its constant Σ ln Γ(I+1)).
+ * Σ(λ − I·ln(λ+ε)) over a batch (I = A² the measured counts): the Poisson loss, and the Poisson
+ * negative log-likelihood without its constant Σ ln Γ(I+1). ε guards the logarithm.
  */
-export function residualSums(
-  intensity: Tensor,
-  amplitude: Tensor,
-  counts: Tensor,
-  eps: number,
-): Tensor {
-  const amp = sum(square(sub(sqrt(intensity), amplitude)));
-  const nll = sum(sub(intensity, mul(counts, log(add(intensity, eps)))));
-  return stack([amp, nll]);
+export function poissonResidual(intensity: Tensor, counts: Tensor, eps: number): Tensor {
+  return sum(sub(intensity, mul(counts, log(add(intensity, eps)))));
 }
 
 /**

@@ -41,11 +41,11 @@ import {
   zeros,
 } from "../../engine/mod.ts";
 import {
-  dataLoss,
+  amplitudeResidual,
   forwardBatch,
   type FrequencyGrid,
+  poissonResidual,
   type RefineLoss,
-  residualSums,
   unshiftPatterns,
 } from "./forward.ts";
 import {
@@ -184,7 +184,8 @@ export class Refiner {
   readonly #ycoords: Float64Array;
   readonly #targetPower: number;
   readonly #sumA2: number;
-  readonly #eps: number;
+  /** ε of the amplitude loss (only keeps √'s gradient finite) and of the Poisson logarithm. */
+  readonly #eps: { amplitude: number; poisson: number };
   #lgammaSum: number | null = null;
   #adam: { object: Adam; probe: Adam } | null = null;
 
@@ -211,7 +212,8 @@ export class Refiner {
     for (const v of start.probe) probePower += v * v;
     this.#sumA2 = sumA2;
     this.#targetPower = sumA2 / m / illuminatedObjectPower(data, start);
-    this.#eps = 1e-4 * sumA2 / (m * n * n);
+    const meanCount = sumA2 / (m * n * n);
+    this.#eps = { amplitude: 1e-9 * meanCount, poisson: 1e-4 * meanCount };
     const probeScale = probePower > 0 ? Math.sqrt(this.#targetPower / probePower) : 1;
     const { height, width } = start.layout;
     this.#object = keep(tensor(start.object, [height, width, 2], { requiresGrad: true }));
@@ -298,9 +300,17 @@ export class Refiner {
     const f = forwardBatch(this.#object, this.#probe, cornerT, shiftT, this.#grid);
     const amp = cropPatches(this.#amplitude, this.#dataCorners[b], n);
     const counts = cropPatches(this.#counts, this.#dataCorners[b], n);
-    backward(dataLoss(f.intensity, amp, counts, this.#opts.loss, this.#eps));
+    // The loss is one of the two residuals reported; the other is computed without gradient.
+    const eps = this.#eps, amplitudeLoss = this.#opts.loss === "amplitude";
+    const loss = amplitudeLoss
+      ? amplitudeResidual(f.intensity, amp, eps.amplitude)
+      : poissonResidual(f.intensity, counts, eps.poisson);
+    backward(loss);
     return noGrad(() => {
-      const residual = keep(residualSums(f.intensity, amp, counts, this.#eps));
+      const other = amplitudeLoss
+        ? poissonResidual(f.intensity, counts, eps.poisson)
+        : amplitudeResidual(f.intensity, amp, eps.amplitude);
+      const residual = keep(amplitudeLoss ? stack([loss, other]) : stack([other, loss]));
       const positions = doPositions
         ? keep(concat([shiftT.grad!, this.#shiftCurvature(f.probes, cornerT)], 1))
         : null;
