@@ -201,7 +201,9 @@ async function startObject(
 
 function progressLine(r: IterationReport, total: number, elapsed: number): string {
   const eta = (elapsed / r.iteration) * (total - r.iteration);
-  return `iteration ${r.iteration}/${total} R-factor ${r.rFactor.toExponential(3)} ` +
+  const filled = Math.round((20 * r.iteration) / total);
+  const bar = "=".repeat(filled) + " ".repeat(20 - filled);
+  return `iteration [${bar}] ${r.iteration}/${total} R-factor ${r.rFactor.toExponential(3)} ` +
     `NLL/pattern ${r.nll.toExponential(4)} ${r.seconds.toFixed(2)} s/it ETA ${formatDuration(eta)}`;
 }
 

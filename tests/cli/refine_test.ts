@@ -274,7 +274,7 @@ Deno.test("Ctrl-C stops after the current iteration and writes the state reached
     // Progress lines go to stderr every 10 iterations when it is not a terminal.
     const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let seen = "";
-    while (!seen.includes("iteration 10/")) {
+    while (!seen.includes("] 10/")) {
       const { value, done } = await reader.read();
       if (done) break;
       seen += value;
