@@ -11,6 +11,7 @@ import {
   add,
   cmul,
   cropPatches,
+  div,
   fft2,
   ifft2,
   ifftshift,
@@ -84,11 +85,44 @@ export function amplitudeResidual(intensity: Tensor, amplitude: Tensor, eps: num
 }
 
 /**
- * Σ(λ − I·ln(λ+ε)) over a batch (I = A² the measured counts): the Poisson loss, and the Poisson
- * negative log-likelihood without its constant Σ ln Γ(I+1). ε guards the logarithm.
+ * Σ(λ − I − I·ln((λ+ε)/r)) over a batch, I = A² the measured counts and r = max(I, 1)
+ * (`reference`): the Poisson loss up to a constant, written so that every term is small near the
+ * solution (no f32 cancellation between large λ and I·ln λ). Plus {@link poissonNllConstant} it
+ * is the Poisson negative log-likelihood Σ(λ − I·ln λ + ln Γ(I+1)).
  */
-export function poissonResidual(intensity: Tensor, counts: Tensor, eps: number): Tensor {
-  return sum(sub(intensity, mul(counts, log(add(intensity, eps)))));
+export function poissonResidual(
+  intensity: Tensor,
+  counts: Tensor,
+  reference: Tensor,
+  eps: number,
+): Tensor {
+  const logRatio = log(div(add(intensity, eps), reference));
+  return sum(sub(sub(intensity, counts), mul(counts, logRatio)));
+}
+
+/** ln Γ(x) for x > 0 in f64 (Stirling series after shifting x above 8). */
+function lnGamma(x: number): number {
+  let shift = 0;
+  while (x < 8) {
+    shift -= Math.log(x);
+    x += 1;
+  }
+  const inv = 1 / x, inv2 = inv * inv;
+  const series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)));
+  return shift + (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + series;
+}
+
+/**
+ * Σ(I − I·ln r + ln Γ(I+1)), r = max(I, 1), over all measured counts I = A² (rounded to f32 as
+ * on the device), in f64: what {@link poissonResidual} leaves out of the negative log-likelihood.
+ */
+export function poissonNllConstant(amplitude: Float32Array): number {
+  let total = 0;
+  for (const a of amplitude) {
+    const c = Math.fround(a * a);
+    total += c - c * Math.log(Math.max(c, 1)) + lnGamma(c + 1);
+  }
+  return total;
 }
 
 /**

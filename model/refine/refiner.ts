@@ -19,11 +19,11 @@ import {
   Adam,
   add,
   backward,
+  clamp,
   concat,
   cropPatches,
   div,
   keep,
-  lgamma,
   max,
   mul,
   noGrad,
@@ -44,6 +44,7 @@ import {
   amplitudeResidual,
   forwardBatch,
   type FrequencyGrid,
+  poissonNllConstant,
   poissonResidual,
   type RefineLoss,
   unshiftPatterns,
@@ -186,7 +187,8 @@ export class Refiner {
   readonly #sumA2: number;
   /** ε of the amplitude loss (only keeps √'s gradient finite) and of the Poisson logarithm. */
   readonly #eps: { amplitude: number; poisson: number };
-  #lgammaSum: number | null = null;
+  readonly #countsFloor: Tensor;
+  readonly #nllConstant: number;
   #adam: { object: Adam; probe: Adam } | null = null;
 
   /** Upload the data and the starting point to the current backend. */
@@ -220,6 +222,8 @@ export class Refiner {
     this.#probe = keep(tensor(start.probe.map((v) => v * probeScale), [n, n, 2]));
     this.#amplitude = keep(tidy(() => noGrad(() => unshiftPatterns(data.amplitude, m, n))));
     this.#counts = keep(noGrad(() => square(this.#amplitude)));
+    this.#countsFloor = keep(noGrad(() => clamp(this.#counts, 1)));
+    this.#nllConstant = poissonNllConstant(data.amplitude);
     const k = fftFrequencies(n);
     this.#grid = {
       kx: keep(tensor(k, [1, 1, n])),
@@ -241,16 +245,6 @@ export class Refiner {
     }
   }
 
-  /** Σ ln Γ(I + 1) over all patterns (the NLL's constant), computed on the device once. */
-  async #lgammaConstant(): Promise<number> {
-    if (this.#lgammaSum === null) {
-      const t = tidy(() => noGrad(() => sum(lgamma(add(this.#counts, 1)))));
-      this.#lgammaSum = await t.item();
-      t.dispose();
-    }
-    return this.#lgammaSum;
-  }
-
   /** Run one iteration (a pass over every position) and report its residuals. */
   async step(): Promise<IterationReport> {
     const started = performance.now();
@@ -258,7 +252,6 @@ export class Refiner {
     const doProbe = o.refineProbe && it >= o.probeStart;
     const doPositions = o.refinePositions && it >= o.positionStart;
     this.#probe.requiresGrad = doProbe;
-    const lgammaSum = await this.#lgammaConstant();
     let residual = keep(zeros([2], this.#object.backend));
     const pieces: Tensor[] = [];
     const order = this.#rng.shuffle([...this.#batches.keys()]);
@@ -282,7 +275,7 @@ export class Refiner {
     return {
       iteration: this.iteration,
       rFactor: host[0] / this.#sumA2,
-      nll: (host[1] + lgammaSum) / this.#data.xcoords.length,
+      nll: (host[1] + this.#nllConstant) / this.#data.xcoords.length,
       seconds: (performance.now() - started) / 1000,
     };
   }
@@ -300,15 +293,16 @@ export class Refiner {
     const f = forwardBatch(this.#object, this.#probe, cornerT, shiftT, this.#grid);
     const amp = cropPatches(this.#amplitude, this.#dataCorners[b], n);
     const counts = cropPatches(this.#counts, this.#dataCorners[b], n);
+    const reference = cropPatches(this.#countsFloor, this.#dataCorners[b], n);
     // The loss is one of the two residuals reported; the other is computed without gradient.
     const eps = this.#eps, amplitudeLoss = this.#opts.loss === "amplitude";
     const loss = amplitudeLoss
       ? amplitudeResidual(f.intensity, amp, eps.amplitude)
-      : poissonResidual(f.intensity, counts, eps.poisson);
+      : poissonResidual(f.intensity, counts, reference, eps.poisson);
     backward(loss);
     return noGrad(() => {
       const other = amplitudeLoss
-        ? poissonResidual(f.intensity, counts, eps.poisson)
+        ? poissonResidual(f.intensity, counts, reference, eps.poisson)
         : amplitudeResidual(f.intensity, amp, eps.amplitude);
       const residual = keep(amplitudeLoss ? stack([loss, other]) : stack([other, loss]));
       const positions = doPositions
@@ -405,8 +399,9 @@ export class Refiner {
 
   /** Release every device tensor. */
   dispose(): void {
-    const own = [this.#object, this.#probe, this.#amplitude, this.#counts, this.#grid.kx];
-    for (const t of [...own, this.#grid.ky, this.#support, ...this.#dataCorners]) t?.dispose();
+    const own = [this.#object, this.#probe, this.#amplitude, this.#counts, this.#countsFloor];
+    const grid = [this.#grid.kx, this.#grid.ky];
+    for (const t of [...own, ...grid, this.#support, ...this.#dataCorners]) t?.dispose();
     for (const a of [this.#adam?.object, this.#adam?.probe]) {
       for (const t of a?.state().values() ?? []) t.dispose();
     }

@@ -6,6 +6,7 @@ import {
   amplitudeResidual,
   forwardBatch,
   type FrequencyGrid,
+  poissonNllConstant,
   poissonResidual,
   shiftedProbes,
 } from "../../../model/refine/forward.ts";
@@ -34,9 +35,12 @@ for (const loss of ["amplitude", "poisson"] as const) {
       (xs) => {
         const f = forwardBatch(xs[0], xs[1], tensor(CORNERS, [3, 2]), xs[2], grid());
         const a = tensor(amplitude, [3, N, N]), c = tensor(counts, [3, N, N]);
-        return loss === "amplitude"
-          ? amplitudeResidual(f.intensity, a, 1e-3)
-          : poissonResidual(f.intensity, c, 1e-3);
+        return loss === "amplitude" ? amplitudeResidual(f.intensity, a, 1e-3) : poissonResidual(
+          f.intensity,
+          c,
+          tensor(counts.map((v) => Math.max(v, 1)), [3, N, N]),
+          1e-3,
+        );
       },
       [
         randomArray(rng, 12 * 12 * 2, -1, 1),
@@ -98,4 +102,36 @@ Deno.test("spreadBatches: complete, balanced, and spread (raster neighbours most
     return d;
   }).sort((a, b) => a - b);
   assert(closest[5] >= 2 * step, `median closest pair ${closest[5]} px`);
+});
+
+Deno.test("the Poisson NLL (residual + constant) matches f64 at a million counts per pixel", () => {
+  // 64 pixels of about 1e6 counts (1e9 per 32 × 32 pattern), 4 of them 0 or below 1;
+  // λ within ±2 % of I.
+  const amplitude = randomArray(rng, 64, 900, 1100);
+  amplitude.set([0, 0.5, 0.9, 0], 0);
+  const counts = amplitude.map((a) => a * a);
+  const lambda = counts.map((c) => (c + 1) * (1 + 0.04 * (rng.uniform() - 0.5)));
+  let expected = 0;
+  for (let i = 0; i < 64; i++) {
+    const c = counts[i], l = lambda[i];
+    // ln Γ(c + 1): Stirling at large c, ln Γ(1) = 0, and ln Γ(1.25), ln Γ(1.81) for the small ones
+    const lnFact = c > 100
+      ? c * Math.log(c) - c + 0.5 * Math.log(2 * Math.PI * c) + 1 / (12 * c)
+      : c === 0
+      ? 0
+      : c === 0.25
+      ? -0.0982718364218127
+      : -0.06819719688569537;
+    expected += l - c * Math.log(l) + lnFact;
+  }
+  const device = tidy(() =>
+    poissonResidual(
+      tensor(lambda, [64]),
+      tensor(counts, [64]),
+      tensor(counts.map((c) => Math.max(c, 1)), [64]),
+      0,
+    ).dataSync()[0]
+  );
+  // f32 per-pixel rounding at 1e6 counts is ≈ 0.1; the old λ − I·ln λ form loses ≈ 1 per pixel.
+  assertAlmostEquals(device + poissonNllConstant(amplitude), expected, 0.2 * 64);
 });
