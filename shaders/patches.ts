@@ -43,11 +43,11 @@ export const PATCH_TILE = 16;
 
 /**
  * Scatter-add, pass 1: for every TILE × TILE canvas tile, the windows that overlap it, in batch
- * order: list[t·(batch + 1)] = count, then the window indices. Uniforms (tiles, tilesX, n, batch).
+ * order: bins[t·(batch + 1)] = count, then the window indices. Uniforms (tiles, tilesX, n, batch).
  */
 export function patchTileListWgsl(): string {
   return `struct P { tiles: u32, tilesX: u32, n: u32, batch: u32 }
-${UNIFORM_P}${UDIV_FNS}${readBuf(1, "corners", "vec2f")}${writeBuf(2, "list", "u32")}
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "corners", "vec2f")}${writeBuf(2, "bins", "u32")}
 ${
     gridMain(
       "p.tiles",
@@ -61,11 +61,11 @@ ${
     let r = i32(floor(corner.x));
     let c = i32(floor(corner.y));
     if (r < y0 + ${PATCH_TILE} && r + n > y0 && c < x0 + ${PATCH_TILE} && c + n > x0) {
-      list[base + 1u + count] = b;
+      bins[base + 1u + count] = b;
       count++;
     }
   }
-  list[base] = count;`,
+  bins[base] = count;`,
     )
   }`;
 }
@@ -78,7 +78,7 @@ export function scatterAddPatchesWgsl(inner: 1 | 2): string {
   const t = channelType(inner);
   return `struct P { count: u32, n: u32, w: u32, batch: u32, tilesX: u32 }
 ${UNIFORM_P}${UDIV_FNS}${readBuf(1, "patches", t)}${readBuf(2, "corners", "vec2f")}${
-    readBuf(3, "list", "u32")
+    readBuf(3, "bins", "u32")
   }${writeBuf(4, "y", t)}
 ${
     gridMain(
@@ -89,10 +89,10 @@ ${
   let yy = i32(yu);
   let n = i32(p.n);
   let base = ((yu / ${PATCH_TILE}u) * p.tilesX + xu / ${PATCH_TILE}u) * (p.batch + 1u);
-  let windows = list[base];
+  let hits = bins[base];
   var acc = ${t}(0.0);
-  for (var k = 0u; k < windows; k++) {
-    let b = list[base + 1u + k];
+  for (var k = 0u; k < hits; k++) {
+    let b = bins[base + 1u + k];
     let corner = corners[b];
     let dy = yy - i32(floor(corner.x));
     let dx = xx - i32(floor(corner.y));
