@@ -75,11 +75,16 @@ export function windowsOf(
   return { corners, shifts };
 }
 
+/** Most positions {@link spreadBatches} assigns by the greedy max–min rule. */
+export const GREEDY_BATCH_LIMIT = 20000;
+
 /**
  * Mini-batches of at most `batchSize` positions, each spread over the scan: ⌈M / batchSize⌉
  * batches grow in turns, each taking the unassigned position farthest from the positions it
  * already holds (max–min distance; ties to the lower index; a batch's first position is the
- * lowest unassigned index). Batches are sorted, non-empty and cover every position once.
+ * lowest unassigned index). This costs O(M²): above {@link GREEDY_BATCH_LIMIT} positions the
+ * positions are dealt out in index order instead (scan order keeps neighbours apart that way).
+ * Batches are sorted, non-empty and cover every position once.
  */
 export function spreadBatches(
   xcoords: ArrayLike<number>,
@@ -89,6 +94,10 @@ export function spreadBatches(
   const m = xcoords.length;
   const count = Math.max(1, Math.ceil(m / batchSize));
   const batches: number[][] = Array.from({ length: count }, () => []);
+  if (m > GREEDY_BATCH_LIMIT) {
+    for (let j = 0; j < m; j++) batches[j % count].push(j);
+    return batches;
+  }
   const nearest = Array.from({ length: count }, () => new Float64Array(m).fill(Infinity));
   const free = new Uint8Array(m).fill(1);
   for (let placed = 0; placed < m; placed++) {
