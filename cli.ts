@@ -10,6 +10,7 @@ import { demoCommand } from "./cli/demo.ts";
 import { evaluateCommand } from "./cli/evaluate.ts";
 import { inferCommand } from "./cli/infer.ts";
 import { inspectCommand } from "./cli/inspect.ts";
+import { refineCommand } from "./cli/refine.ts";
 import { simulateCommand } from "./cli/simulate.ts";
 import { trainCommand } from "./cli/train.ts";
 
@@ -18,6 +19,7 @@ const commands: readonly Command[] = [
   simulateCommand,
   trainCommand,
   inferCommand,
+  refineCommand,
   evaluateCommand,
   inspectCommand,
 ];

@@ -13,6 +13,7 @@ export type {
   ConvEpilogue,
   Kernels,
   MatmulDims,
+  PatchGeometry,
   ReduceOp,
   UnaryOp,
 } from "./engine/backend.ts";

@@ -68,7 +68,7 @@ const flags: readonly FlagSpec[] = [
 ];
 
 /** The bundle file: `path` itself, or `path/model.zip` for a training output folder. */
-function resolveModelPath(path: string): string {
+export function resolveModelPath(path: string): string {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
@@ -131,7 +131,7 @@ async function loadInputs(f: ParsedArgs["flags"], warn: (m: string) => void) {
  * for the check is removed again (it is made for real when the outputs are written), so a failed
  * run leaves nothing behind.
  */
-function checkOutputDir(dir: string): void {
+export function checkOutputDir(dir: string): void {
   let created = false;
   try {
     try {

@@ -151,10 +151,35 @@ export interface Kernels {
     adjoint: boolean,
   ): Storage;
   /**
+   * Windows of a canvas: canvas (h, w, inner), corners (batch, 2) = (row, column) as f32, floored →
+   * out (batch, n, n, inner), out[b, i, j] = canvas[row_b + i, col_b + j], zero outside.
+   * `inner` is 1 or 2.
+   */
+  cropPatches(canvas: Storage, corners: Storage, g: PatchGeometry): Storage;
+  /**
+   * Adjoint of cropPatches: the windows of patches (batch, n, n, inner) summed onto a zero canvas
+   * (h, w, inner) at their corners (parts outside dropped), in batch order for every pixel.
+   */
+  scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage;
+  /**
    * Fused Adam/AdamW step, in place: m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²;
    * p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
    */
   adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void;
+}
+
+/** Where the windows of {@link Kernels.cropPatches} lie. */
+export interface PatchGeometry {
+  /** Number of windows. */
+  batch: number;
+  /** Window side. */
+  n: number;
+  /** Canvas rows. */
+  h: number;
+  /** Canvas columns. */
+  w: number;
+  /** Interleaved channels per pixel: 1 (real) or 2 (complex). */
+  inner: 1 | 2;
 }
 
 /** Geometry of a stride-1 2-D convolution. */

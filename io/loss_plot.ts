@@ -19,6 +19,12 @@ export interface LossPlotOptions {
   width?: number;
   /** Height in pixels (default 400). */
   height?: number;
+  /** x-axis label (default "epoch"). */
+  xLabel?: string;
+  /** y-axis label (default "loss"). */
+  yLabel?: string;
+  /** Legend text of the series (defaults "train", "validation"). */
+  labels?: { train?: string; validation?: string };
 }
 
 const MARGIN = { left: 72, right: 20, top: 36, bottom: 48 };
@@ -57,7 +63,11 @@ export function lossCurveSvg(history: LossHistory, options: LossPlotOptions = {}
   const height = options.height ?? 400;
   const plotW = width - MARGIN.left - MARGIN.right;
   const plotH = height - MARGIN.top - MARGIN.bottom;
-  const series = SERIES.map((s) => ({ ...s, values: history[s.key] ?? [] }))
+  const series = SERIES.map((s) => ({
+    ...s,
+    label: options.labels?.[s.key] ?? s.label,
+    values: history[s.key] ?? [],
+  }))
     .filter((s) => s.values.length > 0);
   const values = series.flatMap((s) => s.values).filter(Number.isFinite);
   const epochs = Math.max(1, ...series.map((s) => s.values.length));
@@ -119,9 +129,11 @@ export function lossCurveSvg(history: LossHistory, options: LossPlotOptions = {}
   }
   parts.push(
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="black"/>`,
-    `<text x="${MARGIN.left + plotW / 2}" y="${height - 8}" text-anchor="middle">epoch</text>`,
+    `<text x="${MARGIN.left + plotW / 2}" y="${height - 8}" text-anchor="middle">${
+      escapeXml(options.xLabel ?? "epoch")
+    }</text>`,
     `<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">` +
-      `loss${logScale ? " (log scale)" : ""}</text>`,
+      `${escapeXml(options.yLabel ?? "loss")}${logScale ? " (log scale)" : ""}</text>`,
   );
   series.forEach((s, i) => {
     const points = s.values
@@ -147,7 +159,7 @@ export function lossCurveSvg(history: LossHistory, options: LossPlotOptions = {}
       `<line x1="${lx}" x2="${
         lx + 24
       }" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`,
-      `<text x="${lx + 30}" y="${ly}" dominant-baseline="middle">${s.label}</text>`,
+      `<text x="${lx + 30}" y="${ly}" dominant-baseline="middle">${escapeXml(s.label)}</text>`,
     );
   });
   parts.push("</svg>");

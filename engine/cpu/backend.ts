@@ -10,6 +10,7 @@ import type {
   Conv2dGeometry,
   ConvEpilogue,
   MatmulDims,
+  PatchGeometry,
   ReduceOp,
   Storage,
   UnaryOp,
@@ -20,6 +21,7 @@ import { binary, cmul, polar, unary } from "./elementwise.ts";
 import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d } from "./layout.ts";
 import { matmul } from "./matmul.ts";
+import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { maxPool2d, maxPool2dGrad, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
@@ -201,6 +203,16 @@ export class CpuBackend implements Backend {
     adjoint: boolean,
   ): Storage {
     return this.#wrap(translate(dataOf(x), dataOf(offsets), batch, h, w, inner, adjoint));
+  }
+
+  /** Windows of a canvas at integer corners. */
+  cropPatches(canvas: Storage, corners: Storage, g: PatchGeometry): Storage {
+    return this.#wrap(cropPatches(dataOf(canvas), dataOf(corners), g));
+  }
+
+  /** Windows added back onto a zero canvas (adjoint of cropPatches). */
+  scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
+    return this.#wrap(scatterAddPatches(dataOf(patches), dataOf(corners), g));
   }
 
   /** Fused Adam/AdamW step, updating p, m and v in place. */

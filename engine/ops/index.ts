@@ -7,3 +7,4 @@ export * from "./shape.ts";
 export * from "./join.ts";
 export * from "./nn.ts";
 export * from "./complex.ts";
+export * from "./patches.ts";

@@ -9,6 +9,7 @@ import type {
   Conv2dGeometry,
   ConvEpilogue,
   MatmulDims,
+  PatchGeometry,
   ReduceOp,
   Storage,
   UnaryOp,
@@ -39,6 +40,7 @@ import { translateKernel } from "../../shaders/translate.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
+import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
 
@@ -378,6 +380,16 @@ export class WebGpuBackend implements Backend {
     const bufs = [this.st(x), this.st(offsets), y];
     this.rt.dispatch(translateKernel(adjoint), params, bufs, this.groups(n));
     return y;
+  }
+
+  /** Windows of a canvas at integer corners. */
+  cropPatches(canvas: Storage, corners: Storage, g: PatchGeometry): Storage {
+    return cropPatches(this.rt, this.st(canvas), this.st(corners), g);
+  }
+
+  /** Adjoint of cropPatches (deterministic scatter-add). */
+  scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
+    return scatterAddPatches(this.rt, this.st(patches), this.st(corners), g);
   }
 
   /** Fused Adam/AdamW step, in place on p, m and v. */

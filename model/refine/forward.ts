@@ -1,0 +1,134 @@
+/**
+ * The forward model of iterative reconstruction on the engine, differentiable in the object
+ * canvas, the probe and the sub-pixel shifts (REFINE.md "Forward model"):
+ * ψ_j = P(r − f_j) · O_j (probe shifted by a Fourier phase ramp, object window at integer
+ * corners), far-field intensity |FFT2_ortho(ψ_j)|². model/physics.ts applies fftshift to put the
+ * zero frequency at (N/2, N/2) as the data has it; here the measured patterns are ifftshifted
+ * once instead ({@link unshiftPatterns}), which saves two passes per batch.
+ */
+import {
+  abs2,
+  add,
+  cmul,
+  cropPatches,
+  div,
+  fft2,
+  ifft2,
+  ifftshift,
+  log,
+  mul,
+  ones,
+  polar,
+  reshape,
+  slice,
+  sqrt,
+  square,
+  sub,
+  sum,
+  type Tensor,
+  tensor,
+} from "../../engine/mod.ts";
+
+/** The loss minimised: Gaussian on amplitudes, or Poisson on counts (REFINE.md "Losses"). */
+export type RefineLoss = "poisson" | "amplitude";
+
+/** Spatial frequencies (cycles per pixel, FFT order) as broadcastable tensors. */
+export interface FrequencyGrid {
+  /** Column frequencies [1, 1, N]. */
+  kx: Tensor;
+  /** Row frequencies [1, N, 1]. */
+  ky: Tensor;
+}
+
+/**
+ * Probes shifted by their positions' sub-pixel parts: probe [N, N, 2], shifts [B, 2] = (fx, fy)
+ * → [B, N, N, 2], P_j(r) = P(r − f_j) = F⁻¹[F(P) · e^{−2πi k·f_j}]. Differentiable in both.
+ */
+export function shiftedProbes(probe: Tensor, shifts: Tensor, grid: FrequencyGrid): Tensor {
+  const b = shifts.shape[0], n = probe.shape[0];
+  const fx = reshape(slice(shifts, [0, 0], [b, 1]), [b, 1, 1]);
+  const fy = reshape(slice(shifts, [0, 1], [b, 1]), [b, 1, 1]);
+  const phase = mul(add(mul(fx, grid.kx), mul(fy, grid.ky)), -2 * Math.PI);
+  const ramp = polar(ones([b, n, n], probe.backend), phase);
+  return ifft2(cmul(ramp, fft2(probe)));
+}
+
+/** What one batch's forward pass produced. */
+export interface BatchForward {
+  /** Object windows [B, N, N, 2]. */
+  patches: Tensor;
+  /** Shifted probes [B, N, N, 2]. */
+  probes: Tensor;
+  /** Model intensity |Ψ|² [B, N, N], zero frequency at (0, 0). */
+  intensity: Tensor;
+}
+
+/** Model intensities of the windows at `corners` [B, 2] with sub-pixel `shifts` [B, 2]. */
+export function forwardBatch(
+  object: Tensor,
+  probe: Tensor,
+  corners: Tensor,
+  shifts: Tensor,
+  grid: FrequencyGrid,
+): BatchForward {
+  const patches = cropPatches(object, corners, probe.shape[0]);
+  const probes = shiftedProbes(probe, shifts, grid);
+  return { patches, probes, intensity: abs2(fft2(cmul(patches, probes))) };
+}
+
+/**
+ * Σ(√(λ+ε) − A)² over a batch: the amplitude (Gaussian) loss, and with a negligible ε the
+ * R-factor's numerator Σ(|Ψ| − A)². ε only keeps the square root's gradient finite at λ = 0.
+ */
+export function amplitudeResidual(intensity: Tensor, amplitude: Tensor, eps: number): Tensor {
+  return sum(square(sub(sqrt(add(intensity, eps)), amplitude)));
+}
+
+/**
+ * Σ(λ − I − I·ln((λ+ε)/r)) over a batch, I = A² the measured counts and r = max(I, 1)
+ * (`reference`): the Poisson loss up to a constant, written so that every term is small near the
+ * solution (no f32 cancellation between large λ and I·ln λ). Plus {@link poissonNllConstant} it
+ * is the Poisson negative log-likelihood Σ(λ − I·ln λ + ln Γ(I+1)).
+ */
+export function poissonResidual(
+  intensity: Tensor,
+  counts: Tensor,
+  reference: Tensor,
+  eps: number,
+): Tensor {
+  const logRatio = log(div(add(intensity, eps), reference));
+  return sum(sub(sub(intensity, counts), mul(counts, logRatio)));
+}
+
+/** ln Γ(x) for x > 0 in f64 (Stirling series after shifting x above 8). */
+function lnGamma(x: number): number {
+  let shift = 0;
+  while (x < 8) {
+    shift -= Math.log(x);
+    x += 1;
+  }
+  const inv = 1 / x, inv2 = inv * inv;
+  const series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)));
+  return shift + (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + series;
+}
+
+/**
+ * Σ(I − I·ln r + ln Γ(I+1)), r = max(I, 1), over all measured counts I = A² (rounded to f32 as
+ * on the device), in f64: what {@link poissonResidual} leaves out of the negative log-likelihood.
+ */
+export function poissonNllConstant(amplitude: Float32Array): number {
+  let total = 0;
+  for (const a of amplitude) {
+    const c = Math.fround(a * a);
+    total += c - c * Math.log(Math.max(c, 1)) + lnGamma(c + 1);
+  }
+  return total;
+}
+
+/**
+ * Measured amplitudes (M, N, N) with the zero frequency at (N/2, N/2), as one [M·N, N] tensor
+ * with it moved to (0, 0): pattern j is the window at row j·N (cut with cropPatches).
+ */
+export function unshiftPatterns(amplitude: Float32Array, m: number, n: number): Tensor {
+  return reshape(ifftshift(tensor(amplitude, [m, n, n]), false), [m * n, n]);
+}
