@@ -15,7 +15,13 @@ import {
   runMeasured,
   SMOKE_DATA,
 } from "./end_to_end.ts";
-import { type PeerFigure, peerInferArgv, PeerServer, peerTrainArgv } from "./peer_runner.ts";
+import {
+  measurePeer,
+  type PeerFigure,
+  peerInferArgv,
+  peerTrainArgv,
+  peerUnavailable,
+} from "./peer_runner.ts";
 
 /** Median, range and every value of one side of a figure. */
 export interface Stats {
@@ -57,6 +63,11 @@ export interface FigureResult {
    * what this figure added.
    */
   gpuPoolBytes?: { before: number; after: number };
+  /**
+   * Cores the peer kept busy (CPU s / wall s) in each timed repetition: near its thread count
+   * when it had the cores to itself; lower values flag a repetition something else slowed.
+   */
+  peerCoresBusy?: number[];
 }
 
 /** Summary statistics of a non-empty list. */
@@ -113,6 +124,8 @@ async function interleave(
 
 /** Timed training steps per repetition (ours and the peer's). */
 const TRAIN_STEPS = 2;
+/** Timed inference batches per repetition (ours and the peer's). */
+const INFER_STEPS = 2;
 
 /** What to run. */
 export interface CompareOptions {
@@ -138,51 +151,69 @@ export interface Comparison {
 export async function compareWithPeer(opts: CompareOptions): Promise<Comparison> {
   const reps = opts.reps ?? (opts.quick ? 1 : 5);
   const backends = opts.quick ? opts.backends.slice(-1) : opts.backends;
-  const started = await PeerServer.start();
-  const peer = typeof started === "string" ? null : started;
-  const why = typeof started === "string" ? `peer unavailable: ${started}` : "";
+  const unavailable = peerUnavailable();
+  const why = unavailable === null ? "" : `peer unavailable: ${unavailable}`;
   const figures: FigureResult[] = [];
-  const peerGolden = peer ? await peer.golden() : why;
-  const peerFigure = (name: string, steps = 1): Measure | string =>
-    peer ? async () => (await peer.measure(name, 1, steps) as PeerFigure).median : why;
-  try {
-    for (const backend of backends) {
-      const gpu = backend.name === "webgpu";
-      for (const gridsize of opts.quick ? [2] : [2, 1]) {
-        const before = heldBytes(backend);
-        const base = {
-          figure: `train_gs${gridsize}`,
-          label: `training, N=64 gridsize ${gridsize} batch 16`,
-          backend: backend.name,
-          unit: "groups/s",
-        };
-        // TRAIN_STEPS consecutive steps per repetition on both sides, as a training loop runs
-        // them: on WebGPU the next step is recorded while the device runs the previous one.
-        const ours: Measure = (i) => oursTrainRate(backend, gridsize, i === 0, TRAIN_STEPS);
-        const peerTrain = peerFigure(`train_gs${gridsize}`, TRAIN_STEPS);
-        const r = await interleave(base, reps, ours, peerTrain);
-        if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
-        figures.push(r);
+  let peerGolden: Comparison["peerGolden"] = why;
+  let peerEnvironment: Comparison["peerEnvironment"] = why;
+  if (unavailable === null) {
+    try {
+      const golden = await measurePeer("golden");
+      [peerGolden, peerEnvironment] = [golden.result, golden.environment];
+    } catch (e) {
+      peerGolden = peerEnvironment = `peer failed: ${e instanceof Error ? e.message : e}`;
+    }
+  }
+  const peerOk = typeof peerEnvironment !== "string";
+  const busy: number[] = [];
+  const peerFigure = (name: string, steps: number): Measure | string =>
+    peerOk
+      ? async () => {
+        const figure = (await measurePeer(name, 1, steps)).result as PeerFigure;
+        busy.push(...(figure.cores_busy ?? []));
+        return figure.median;
       }
-      if (opts.quick) continue;
+      : String(peerGolden);
+  const withBusy = (r: FigureResult): FigureResult => {
+    if (busy.length) r.peerCoresBusy = busy.splice(0);
+    return r;
+  };
+  for (const backend of backends) {
+    const gpu = backend.name === "webgpu";
+    for (const gridsize of opts.quick ? [2] : [2, 1]) {
       const before = heldBytes(backend);
-      const infer = new InferenceBench(backend);
       const base = {
-        figure: "infer",
-        label: "inference, generator only, N=64 gridsize 1 batch 64",
+        figure: `train_gs${gridsize}`,
+        label: `training, N=64 gridsize ${gridsize} batch 16`,
         backend: backend.name,
-        unit: "patterns/s",
+        unit: "groups/s",
       };
-      const r = await interleave(base, reps, () => infer.rate(), peerFigure("infer"));
-      infer.dispose();
+      // TRAIN_STEPS consecutive steps per repetition on both sides, as a training loop runs
+      // them: on WebGPU the next step is recorded while the device runs the previous one.
+      const ours: Measure = (i) => oursTrainRate(backend, gridsize, i === 0, TRAIN_STEPS);
+      const peerTrain = peerFigure(`train_gs${gridsize}`, TRAIN_STEPS);
+      const r = withBusy(await interleave(base, reps, ours, peerTrain));
       if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
       figures.push(r);
-      figures.push(...await smokes(backend.name, reps, peer !== null, why));
     }
-  } finally {
-    await peer?.close();
+    if (opts.quick) continue;
+    const before = heldBytes(backend);
+    const infer = new InferenceBench(backend);
+    const base = {
+      figure: "infer",
+      label: "inference, generator only, N=64 gridsize 1 batch 64",
+      backend: backend.name,
+      unit: "patterns/s",
+    };
+    const r = withBusy(
+      await interleave(base, reps, () => infer.rate(INFER_STEPS), peerFigure("infer", INFER_STEPS)),
+    );
+    infer.dispose();
+    if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
+    figures.push(r);
+    figures.push(...await smokes(backend.name, reps, peerOk, String(peerGolden)));
   }
-  return { figures, peerGolden, peerEnvironment: peer ? peer.environment : why };
+  return { figures, peerGolden, peerEnvironment };
 }
 
 /** The train and infer smokes as separate processes, ours and the peer's, interleaved. */

@@ -71,16 +71,16 @@ export class InferenceBench {
     this.#x = tensor(values, [INFER_BATCH, 1, n, n]);
   }
 
-  /** Patterns/s of one forward pass read back to the host (warmed up on first call). */
-  async rate(): Promise<number> {
+  /** Patterns/s of `steps` forward passes, each read back to the host (warmed up on first call). */
+  async rate(steps = 1): Promise<number> {
     setBackend(this.backend);
     if (!this.#warm) {
       await this.#forward();
       this.#warm = true;
     }
     const t0 = performance.now();
-    await this.#forward();
-    return INFER_BATCH / ((performance.now() - t0) / 1000);
+    for (let k = 0; k < steps; k++) await this.#forward();
+    return steps * INFER_BATCH / ((performance.now() - t0) / 1000);
   }
 
   async #forward(): Promise<void> {
