@@ -59,8 +59,8 @@ export interface FigureResult {
   peakRssBytes?: { ours: number | null; peer: number | null };
   /**
    * WebGPU only: bytes the buffer pool held (live + pooled) before and after the figure. The pool
-   * keeps every buffer it made, so `after` is the process's peak so far, and `after − before`
-   * what this figure added.
+   * keeps the buffers a step reuses and destroys those unused across two readbacks, so `after`
+   * is about the figure's own working set.
    */
   gpuPoolBytes?: { before: number; after: number };
   /**

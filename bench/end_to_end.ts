@@ -28,7 +28,7 @@ function fullSize(gridsize: number): NetworkConfig {
   return { n: 64, gridsize, nFiltersScale: 2 };
 }
 
-/** Bytes the backend holds: live plus pooled (the pool keeps every buffer it ever made). */
+/** Bytes the backend holds: live plus pooled (free buffers waiting for reuse). */
 export function heldBytes(backend: Backend): number {
   const m = backend.memory();
   return m.liveBytes + m.pooledBytes;

@@ -254,6 +254,7 @@ export class GpuRuntime {
     const out = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();
+    this.pool.trim();
     this.check();
     return out;
   }
