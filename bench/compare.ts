@@ -68,6 +68,11 @@ export interface FigureResult {
    * when it had the cores to itself; lower values flag a repetition something else slowed.
    */
   peerCoresBusy?: number[];
+  /**
+   * Training figures: our host (JS) milliseconds to record and submit one step, without device
+   * waits, and the dispatches one step records (WebGPU; null elsewhere).
+   */
+  step?: { hostMs: Stats; dispatches: number | null };
 }
 
 /** Summary statistics of a non-empty list. */
@@ -190,9 +195,17 @@ export async function compareWithPeer(opts: CompareOptions): Promise<Comparison>
       };
       // TRAIN_STEPS consecutive steps per repetition on both sides, as a training loop runs
       // them: on WebGPU the next step is recorded while the device runs the previous one.
-      const ours: Measure = (i) => oursTrainRate(backend, gridsize, i === 0, TRAIN_STEPS);
+      const hostMs: number[] = [];
+      let dispatches: number | null = null;
+      const ours: Measure = async (i) => {
+        const t = await oursTrainRate(backend, gridsize, i === 0, TRAIN_STEPS);
+        hostMs.push(t.hostMsPerStep);
+        dispatches = t.dispatchesPerStep;
+        return t.groupsPerSecond;
+      };
       const peerTrain = peerFigure(`train_gs${gridsize}`, TRAIN_STEPS);
       const r = withBusy(await interleave(base, reps, ours, peerTrain));
+      if (hostMs.length) r.step = { hostMs: stats(hostMs), dispatches };
       if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
       figures.push(r);
     }
@@ -304,6 +317,10 @@ export function comparisonRows(figures: FigureResult[]): string[][] {
       const m = (b: number | null) => (b === null ? "–" : `${(b / MIB).toFixed(0)} MiB`);
       memory.push(`RSS ours ${m(f.peakRssBytes.ours)}, peer ${m(f.peakRssBytes.peer)}`);
     }
+    if (f.step) {
+      const d = f.step.dispatches === null ? "" : `, ${f.step.dispatches} dispatches`;
+      memory.push(`step: host ${fmt(f.step.hostMs.median)} ms${d}`);
+    }
     if (f.gpuPoolBytes) {
       const { before, after } = f.gpuPoolBytes;
       memory.push(
@@ -330,7 +347,7 @@ export const COMPARISON_COLUMNS = [
   "ours: median (min–max)",
   "PyTorch peer (CPU)",
   "ratio ours/peer",
-  "peak memory",
+  "peak memory; per step",
 ];
 
 /** How to read the ratio column. */

@@ -7,7 +7,7 @@
 import type { Backend } from "../engine/backend.ts";
 import { noGrad, Rng, setBackend, type Tensor, tensor, tidy } from "../engine/mod.ts";
 import { Generator, initialParameters, type NetworkConfig } from "../model/network.ts";
-import { benchTrainingSteps } from "./train_setup.ts";
+import { benchTrainingSteps, type TrainBenchResult } from "./train_setup.ts";
 
 /** GNU time: exact peak RSS (%M) of a child; used when present. */
 export const GNU_TIME = "/usr/bin/time";
@@ -35,7 +35,7 @@ export function heldBytes(backend: Backend): number {
 }
 
 /**
- * Training groups/s on `backend`: `steps` timed steps of batch 16 on random inputs of the real
+ * Training on `backend` (groups/s, host ms and dispatches per step): `steps` timed steps of batch 16 on random inputs of the real
  * shapes, after one untimed step when `warmUp` (pipelines, buffer pool).
  */
 export async function oursTrainRate(
@@ -43,15 +43,14 @@ export async function oursTrainRate(
   gridsize: number,
   warmUp: boolean,
   steps = 1,
-): Promise<number> {
+): Promise<TrainBenchResult> {
   setBackend(backend);
-  const r = await benchTrainingSteps({
+  return await benchTrainingSteps({
     config: fullSize(gridsize),
     batchSize: TRAIN_BATCH,
     warmupSteps: warmUp ? 1 : 0,
     steps,
   });
-  return r.groupsPerSecond;
 }
 
 /** Inference throughput: the generator alone on a batch of 64 gridsize-1 patterns. */

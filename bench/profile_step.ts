@@ -6,7 +6,8 @@
  *   deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] [--detail] [--top=40]
  *
  * Each dispatch runs in its own timestamped pass, so the sum is a little above an unprofiled
- * step; the wall time printed is of the profiled step.
+ * step; the wall time printed is of the profiled step. First, unprofiled steps give the
+ * dispatches per step and the host (JS) time to record and submit one step.
  */
 import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
 import { setBackend } from "../engine/mod.ts";
@@ -33,6 +34,12 @@ setBackend(gpu);
 const warmup = 2;
 let done = 0;
 const config = { n: flag("n", 64), gridsize: flag("gs", 2), nFiltersScale: flag("nfs", 2) };
+const unprofiled = await benchTrainingSteps({
+  config,
+  batchSize: flag("batch", 16),
+  warmupSteps: warmup,
+  steps: 3,
+});
 const result = await benchTrainingSteps({
   config,
   batchSize: flag("batch", 16),
@@ -50,6 +57,11 @@ const wall = `${result.secondsPerStep.toFixed(3)} s wall`;
 console.log(
   `${JSON.stringify(config)} batch ${flag("batch", 16)}: profiled step ${wall}, ${device}, ` +
     `${gpu.rt.pipelineCount} pipelines`,
+);
+console.log(
+  `unprofiled: ${unprofiled.dispatchesPerStep} dispatches per step, host (JS) time to record and ` +
+    `submit one step ${unprofiled.hostMsPerStep.toFixed(1)} ms (median of 3), ` +
+    `${unprofiled.secondsPerStep.toFixed(3)} s wall per step`,
 );
 for (const [label, { ms, count }] of profile.slice(0, flag("top", 40))) {
   console.log(`${ms.toFixed(1).padStart(9)} ms ${String(count).padStart(5)}×  ${label}`);
