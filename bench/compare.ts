@@ -69,8 +69,8 @@ export interface FigureResult {
    */
   peerCoresBusy?: number[];
   /**
-   * Training figures: our host (JS) milliseconds to record and submit one step, without device
-   * waits, and the dispatches one step records (WebGPU; null elsewhere).
+   * Training figures: our host (JS) milliseconds to record one step (up to its submit, which on
+   * lavapipe runs the step), and the dispatches one step records (WebGPU; null elsewhere).
    */
   step?: { hostMs: Stats; dispatches: number | null };
 }
@@ -194,7 +194,8 @@ export async function compareWithPeer(opts: CompareOptions): Promise<Comparison>
         unit: "groups/s",
       };
       // TRAIN_STEPS consecutive steps per repetition on both sides, as a training loop runs
-      // them: on WebGPU the next step is recorded while the device runs the previous one.
+      // them: on a GPU the next step is recorded while the device runs the previous one (Mesa's
+      // lavapipe runs each command buffer inside its submit, so there the steps do not overlap).
       const hostMs: number[] = [];
       let dispatches: number | null = null;
       const ours: Measure = async (i) => {

@@ -7,7 +7,7 @@
  *
  * Each dispatch runs in its own timestamped pass, so the sum is a little above an unprofiled
  * step; the wall time printed is of the profiled step. First, unprofiled steps give the
- * dispatches per step and the host (JS) time to record and submit one step.
+ * dispatches per step and the host (JS) time to record one step (up to its submit).
  */
 import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
 import { setBackend } from "../engine/mod.ts";
@@ -59,8 +59,8 @@ console.log(
     `${gpu.rt.pipelineCount} pipelines`,
 );
 console.log(
-  `unprofiled: ${unprofiled.dispatchesPerStep} dispatches per step, host (JS) time to record and ` +
-    `submit one step ${unprofiled.hostMsPerStep.toFixed(1)} ms (median of 3), ` +
+  `unprofiled: ${unprofiled.dispatchesPerStep} dispatches per step, host (JS) time to record one ` +
+    `step ${unprofiled.hostMsPerStep.toFixed(1)} ms (median of 3), ` +
     `${unprofiled.secondsPerStep.toFixed(3)} s wall per step`,
 );
 for (const [label, { ms, count }] of profile.slice(0, flag("top", 40))) {

@@ -31,9 +31,10 @@ export interface TrainBenchResult {
   /** Loss after the last step (a sanity check that the step ran). */
   loss: number;
   /**
-   * Median JS milliseconds to record and submit one timed step (forward, backward, Adam): the
-   * host's share, without device waits (a step never awaits the device; on a CPU adapter the
-   * device's threads share the cores, so this is an upper bound there).
+   * Median JS milliseconds to record one timed step (forward, backward, Adam), up to its submit:
+   * the host's share. The submit is left out: Mesa's lavapipe runs the command buffer inside
+   * `queue.submit` on the calling thread (measured: the submit takes the step's device time),
+   * a wait for the device that a real GPU does not impose.
    */
   hostMsPerStep: number;
   /** WebGPU: compute dispatches one timed step records; null on other backends. */
@@ -69,8 +70,8 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     });
     optimizer.step();
     optimizer.zeroGrad();
-    getBackend().flush();
     hostMs.push(performance.now() - started);
+    getBackend().flush();
     dispatches = (gpu?.rt.dispatchCount ?? 0) - recorded;
     opts.afterStep?.();
     return loss;
