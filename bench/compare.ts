@@ -15,7 +15,13 @@ import {
   runMeasured,
   SMOKE_DATA,
 } from "./end_to_end.ts";
-import { type PeerFigure, peerInferArgv, PeerServer, peerTrainArgv } from "./peer_runner.ts";
+import {
+  measurePeer,
+  type PeerFigure,
+  peerInferArgv,
+  peerTrainArgv,
+  peerUnavailable,
+} from "./peer_runner.ts";
 
 /** Median, range and every value of one side of a figure. */
 export interface Stats {
@@ -53,10 +59,20 @@ export interface FigureResult {
   peakRssBytes?: { ours: number | null; peer: number | null };
   /**
    * WebGPU only: bytes the buffer pool held (live + pooled) before and after the figure. The pool
-   * keeps every buffer it made, so `after` is the process's peak so far, and `after − before`
-   * what this figure added.
+   * keeps the buffers a step reuses and destroys those unused across two readbacks, so `after`
+   * is about the figure's own working set.
    */
   gpuPoolBytes?: { before: number; after: number };
+  /**
+   * Cores the peer kept busy (CPU s / wall s) in each timed repetition: near its thread count
+   * when it had the cores to itself; lower values flag a repetition something else slowed.
+   */
+  peerCoresBusy?: number[];
+  /**
+   * Training figures: our host (JS) milliseconds to record one step (up to its submit, which on
+   * lavapipe runs the step), and the dispatches one step records (WebGPU; null elsewhere).
+   */
+  step?: { hostMs: Stats; dispatches: number | null };
 }
 
 /** Summary statistics of a non-empty list. */
@@ -113,6 +129,8 @@ async function interleave(
 
 /** Timed training steps per repetition (ours and the peer's). */
 const TRAIN_STEPS = 2;
+/** Timed inference batches per repetition (ours and the peer's). */
+const INFER_STEPS = 2;
 
 /** What to run. */
 export interface CompareOptions {
@@ -138,51 +156,78 @@ export interface Comparison {
 export async function compareWithPeer(opts: CompareOptions): Promise<Comparison> {
   const reps = opts.reps ?? (opts.quick ? 1 : 5);
   const backends = opts.quick ? opts.backends.slice(-1) : opts.backends;
-  const started = await PeerServer.start();
-  const peer = typeof started === "string" ? null : started;
-  const why = typeof started === "string" ? `peer unavailable: ${started}` : "";
+  const unavailable = peerUnavailable();
+  const why = unavailable === null ? "" : `peer unavailable: ${unavailable}`;
   const figures: FigureResult[] = [];
-  const peerGolden = peer ? await peer.golden() : why;
-  const peerFigure = (name: string, steps = 1): Measure | string =>
-    peer ? async () => (await peer.measure(name, 1, steps) as PeerFigure).median : why;
-  try {
-    for (const backend of backends) {
-      const gpu = backend.name === "webgpu";
-      for (const gridsize of opts.quick ? [2] : [2, 1]) {
-        const before = heldBytes(backend);
-        const base = {
-          figure: `train_gs${gridsize}`,
-          label: `training, N=64 gridsize ${gridsize} batch 16`,
-          backend: backend.name,
-          unit: "groups/s",
-        };
-        // TRAIN_STEPS consecutive steps per repetition on both sides, as a training loop runs
-        // them: on WebGPU the next step is recorded while the device runs the previous one.
-        const ours: Measure = (i) => oursTrainRate(backend, gridsize, i === 0, TRAIN_STEPS);
-        const peerTrain = peerFigure(`train_gs${gridsize}`, TRAIN_STEPS);
-        const r = await interleave(base, reps, ours, peerTrain);
-        if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
-        figures.push(r);
+  let peerGolden: Comparison["peerGolden"] = why;
+  let peerEnvironment: Comparison["peerEnvironment"] = why;
+  if (unavailable === null) {
+    try {
+      const golden = await measurePeer("golden");
+      [peerGolden, peerEnvironment] = [golden.result, golden.environment];
+    } catch (e) {
+      peerGolden = peerEnvironment = `peer failed: ${e instanceof Error ? e.message : e}`;
+    }
+  }
+  const peerOk = typeof peerEnvironment !== "string";
+  const busy: number[] = [];
+  const peerFigure = (name: string, steps: number): Measure | string =>
+    peerOk
+      ? async () => {
+        const figure = (await measurePeer(name, 1, steps)).result as PeerFigure;
+        busy.push(...(figure.cores_busy ?? []));
+        return figure.median;
       }
-      if (opts.quick) continue;
+      : String(peerGolden);
+  const withBusy = (r: FigureResult): FigureResult => {
+    if (busy.length) r.peerCoresBusy = busy.splice(0);
+    return r;
+  };
+  for (const backend of backends) {
+    const gpu = backend.name === "webgpu";
+    for (const gridsize of opts.quick ? [2] : [2, 1]) {
       const before = heldBytes(backend);
-      const infer = new InferenceBench(backend);
       const base = {
-        figure: "infer",
-        label: "inference, generator only, N=64 gridsize 1 batch 64",
+        figure: `train_gs${gridsize}`,
+        label: `training, N=64 gridsize ${gridsize} batch 16`,
         backend: backend.name,
-        unit: "patterns/s",
+        unit: "groups/s",
       };
-      const r = await interleave(base, reps, () => infer.rate(), peerFigure("infer"));
-      infer.dispose();
+      // TRAIN_STEPS consecutive steps per repetition on both sides, as a training loop runs
+      // them: on a GPU the next step is recorded while the device runs the previous one (Mesa's
+      // lavapipe runs each command buffer inside its submit, so there the steps do not overlap).
+      const hostMs: number[] = [];
+      let dispatches: number | null = null;
+      const ours: Measure = async (i) => {
+        const t = await oursTrainRate(backend, gridsize, i === 0, TRAIN_STEPS);
+        hostMs.push(t.hostMsPerStep);
+        dispatches = t.dispatchesPerStep;
+        return t.groupsPerSecond;
+      };
+      const peerTrain = peerFigure(`train_gs${gridsize}`, TRAIN_STEPS);
+      const r = withBusy(await interleave(base, reps, ours, peerTrain));
+      if (hostMs.length) r.step = { hostMs: stats(hostMs), dispatches };
       if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
       figures.push(r);
-      figures.push(...await smokes(backend.name, reps, peer !== null, why));
     }
-  } finally {
-    await peer?.close();
+    if (opts.quick) continue;
+    const before = heldBytes(backend);
+    const infer = new InferenceBench(backend);
+    const base = {
+      figure: "infer",
+      label: "inference, generator only, N=64 gridsize 1 batch 64",
+      backend: backend.name,
+      unit: "patterns/s",
+    };
+    const r = withBusy(
+      await interleave(base, reps, () => infer.rate(INFER_STEPS), peerFigure("infer", INFER_STEPS)),
+    );
+    infer.dispose();
+    if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
+    figures.push(r);
+    figures.push(...await smokes(backend.name, reps, peerOk, String(peerGolden)));
   }
-  return { figures, peerGolden, peerEnvironment: peer ? peer.environment : why };
+  return { figures, peerGolden, peerEnvironment };
 }
 
 /** The train and infer smokes as separate processes, ours and the peer's, interleaved. */
@@ -273,6 +318,10 @@ export function comparisonRows(figures: FigureResult[]): string[][] {
       const m = (b: number | null) => (b === null ? "–" : `${(b / MIB).toFixed(0)} MiB`);
       memory.push(`RSS ours ${m(f.peakRssBytes.ours)}, peer ${m(f.peakRssBytes.peer)}`);
     }
+    if (f.step) {
+      const d = f.step.dispatches === null ? "" : `, ${f.step.dispatches} dispatches`;
+      memory.push(`step: host ${fmt(f.step.hostMs.median)} ms${d}`);
+    }
     if (f.gpuPoolBytes) {
       const { before, after } = f.gpuPoolBytes;
       memory.push(
@@ -299,7 +348,7 @@ export const COMPARISON_COLUMNS = [
   "ours: median (min–max)",
   "PyTorch peer (CPU)",
   "ratio ours/peer",
-  "peak memory",
+  "peak memory; per step",
 ];
 
 /** How to read the ratio column. */

@@ -7,7 +7,7 @@
 import type { Backend } from "../engine/backend.ts";
 import { noGrad, Rng, setBackend, type Tensor, tensor, tidy } from "../engine/mod.ts";
 import { Generator, initialParameters, type NetworkConfig } from "../model/network.ts";
-import { benchTrainingSteps } from "./train_setup.ts";
+import { benchTrainingSteps, type TrainBenchResult } from "./train_setup.ts";
 
 /** GNU time: exact peak RSS (%M) of a child; used when present. */
 export const GNU_TIME = "/usr/bin/time";
@@ -28,14 +28,14 @@ function fullSize(gridsize: number): NetworkConfig {
   return { n: 64, gridsize, nFiltersScale: 2 };
 }
 
-/** Bytes the backend holds: live plus pooled (the pool keeps every buffer it ever made). */
+/** Bytes the backend holds: live plus pooled (free buffers waiting for reuse). */
 export function heldBytes(backend: Backend): number {
   const m = backend.memory();
   return m.liveBytes + m.pooledBytes;
 }
 
 /**
- * Training groups/s on `backend`: `steps` timed steps of batch 16 on random inputs of the real
+ * Training on `backend` (groups/s, host ms and dispatches per step): `steps` timed steps of batch 16 on random inputs of the real
  * shapes, after one untimed step when `warmUp` (pipelines, buffer pool).
  */
 export async function oursTrainRate(
@@ -43,15 +43,14 @@ export async function oursTrainRate(
   gridsize: number,
   warmUp: boolean,
   steps = 1,
-): Promise<number> {
+): Promise<TrainBenchResult> {
   setBackend(backend);
-  const r = await benchTrainingSteps({
+  return await benchTrainingSteps({
     config: fullSize(gridsize),
     batchSize: TRAIN_BATCH,
     warmupSteps: warmUp ? 1 : 0,
     steps,
   });
-  return r.groupsPerSecond;
 }
 
 /** Inference throughput: the generator alone on a batch of 64 gridsize-1 patterns. */
@@ -71,16 +70,16 @@ export class InferenceBench {
     this.#x = tensor(values, [INFER_BATCH, 1, n, n]);
   }
 
-  /** Patterns/s of one forward pass read back to the host (warmed up on first call). */
-  async rate(): Promise<number> {
+  /** Patterns/s of `steps` forward passes, each read back to the host (warmed up on first call). */
+  async rate(steps = 1): Promise<number> {
     setBackend(this.backend);
     if (!this.#warm) {
       await this.#forward();
       this.#warm = true;
     }
     const t0 = performance.now();
-    await this.#forward();
-    return INFER_BATCH / ((performance.now() - t0) / 1000);
+    for (let k = 0; k < steps; k++) await this.#forward();
+    return steps * INFER_BATCH / ((performance.now() - t0) / 1000);
   }
 
   async #forward(): Promise<void> {

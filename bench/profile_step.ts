@@ -3,17 +3,22 @@
  * parameters that change its code, e.g. `conv2d.direct/3x3/px32/ob16/vec4pad1`), or per key and
  * shape with `--detail`: where a step's time goes, for choosing what to optimise next.
  *
- *   deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] [--detail] [--top=40]
+ *   deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] [--detail | --cold] [--top=40]
+ *
+ * `--cold` also profiles the process's first step and prints, per kernel key, its first-use cost
+ * (first step less warm step: on lavapipe, compiling the kernel's machine code when it first
+ * runs); run it with MESA_SHADER_CACHE_DISABLE=true for a cold Mesa cache.
  *
  * Each dispatch runs in its own timestamped pass, so the sum is a little above an unprofiled
- * step; the wall time printed is of the profiled step.
+ * step; the wall time printed is of the profiled step. First, unprofiled steps give the
+ * dispatches per step and the host (JS) time to record one step (up to its submit).
  */
 import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
 import { setBackend } from "../engine/mod.ts";
 import { benchTrainingSteps } from "./train_setup.ts";
 
-const USAGE =
-  "usage: deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] [--detail] [--top=40]";
+const USAGE = "usage: deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] " +
+  "[--detail | --cold] [--top=40]";
 
 function flag(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -33,6 +38,30 @@ setBackend(gpu);
 const warmup = 2;
 let done = 0;
 const config = { n: flag("n", 64), gridsize: flag("gs", 2), nFiltersScale: flag("nfs", 2) };
+// --cold: profile the process's first step too; per kernel key, its time less the warm step's
+// is the first-use cost (lavapipe compiles a kernel's machine code when it first runs it).
+let cold: Map<string, { ms: number; count: number }> | null = null;
+if (Deno.args.includes("--cold")) {
+  gpu.rt.startProfile(2048);
+  const first = await benchTrainingSteps({
+    config,
+    batchSize: flag("batch", 16),
+    warmupSteps: 0,
+    steps: 1,
+  });
+  cold = new Map(await gpu.rt.stopProfile());
+  console.log(
+    `first step ${first.secondsPerStep.toFixed(2)} s wall, host ${
+      first.hostMsPerStep.toFixed(0)
+    } ms (pipeline creation included)`,
+  );
+}
+const unprofiled = await benchTrainingSteps({
+  config,
+  batchSize: flag("batch", 16),
+  warmupSteps: warmup,
+  steps: 3,
+});
 const result = await benchTrainingSteps({
   config,
   batchSize: flag("batch", 16),
@@ -51,6 +80,26 @@ console.log(
   `${JSON.stringify(config)} batch ${flag("batch", 16)}: profiled step ${wall}, ${device}, ` +
     `${gpu.rt.pipelineCount} pipelines`,
 );
-for (const [label, { ms, count }] of profile.slice(0, flag("top", 40))) {
-  console.log(`${ms.toFixed(1).padStart(9)} ms ${String(count).padStart(5)}×  ${label}`);
+console.log(
+  `unprofiled: ${unprofiled.dispatchesPerStep} dispatches per step, host (JS) time to record one ` +
+    `step ${unprofiled.hostMsPerStep.toFixed(1)} ms (median of 3), ` +
+    `${unprofiled.secondsPerStep.toFixed(3)} s wall per step`,
+);
+if (cold === null) {
+  for (const [label, { ms, count }] of profile.slice(0, flag("top", 40))) {
+    console.log(`${ms.toFixed(1).padStart(9)} ms ${String(count).padStart(5)}×  ${label}`);
+  }
+} else {
+  const warm = new Map(profile);
+  const firstUse = [...cold].map(([label, c]) =>
+    [label, c.ms - (warm.get(label)?.ms ?? 0)] as const
+  )
+    .sort((a, b) => b[1] - a[1]);
+  const sum = firstUse.reduce((t, [, ms]) => t + ms, 0);
+  console.log(
+    `first-use cost (cold step − warm step, per kernel key): ${sum.toFixed(0)} ms in all`,
+  );
+  for (const [label, ms] of firstUse.slice(0, flag("top", 40))) {
+    console.log(`${ms.toFixed(1).padStart(9)} ms  ${label}`);
+  }
 }

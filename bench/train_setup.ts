@@ -3,6 +3,7 @@
  * random inputs of the real shapes, Adam, every step in one `tidy`, one readback at the end.
  */
 import { Adam, backward, getBackend, Rng, tensor, tidy } from "../engine/mod.ts";
+import { WebGpuBackend } from "../engine/webgpu/backend.ts";
 import { initialParameters, type NetworkConfig } from "../model/network.ts";
 import { initialIntensityScale } from "../model/normalize.ts";
 import { LOG_SCALE, PtychoPinn } from "../model/pinn.ts";
@@ -29,6 +30,15 @@ export interface TrainBenchResult {
   groupsPerSecond: number;
   /** Loss after the last step (a sanity check that the step ran). */
   loss: number;
+  /**
+   * Median JS milliseconds to record one timed step (forward, backward, Adam), up to its submit:
+   * the host's share. The submit is left out: Mesa's lavapipe runs the command buffer inside
+   * `queue.submit` on the calling thread (measured: the submit takes the step's device time),
+   * a wait for the device that a real GPU does not impose.
+   */
+  hostMsPerStep: number;
+  /** WebGPU: compute dispatches one timed step records; null on other backends. */
+  dispatchesPerStep: number | null;
 }
 
 /** Runs `warmupSteps + steps` training steps on random data and times the last `steps`. */
@@ -47,7 +57,12 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     [b, c, 2],
   );
   const optimizer = new Adam([...model.parameters().values()], { lr: 1e-4 });
+  const gpu = getBackend() instanceof WebGpuBackend ? getBackend() as WebGpuBackend : null;
+  const hostMs: number[] = [];
+  let dispatches = 0;
   const step = () => {
+    const started = performance.now();
+    const recorded = gpu?.rt.dispatchCount ?? 0;
     const loss = tidy(() => {
       const { loss, reported } = model.loss({ x, offsets }, "poisson");
       backward(loss);
@@ -55,12 +70,15 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     });
     optimizer.step();
     optimizer.zeroGrad();
+    hostMs.push(performance.now() - started);
     getBackend().flush();
+    dispatches = (gpu?.rt.dispatchCount ?? 0) - recorded;
     opts.afterStep?.();
     return loss;
   };
   for (let i = 0; i < opts.warmupSteps; i++) step().dispose();
   if (opts.warmupSteps > 0) await model.logScale.data();
+  hostMs.length = 0;
   const t0 = performance.now();
   let last = step();
   for (let i = 1; i < opts.steps; i++) {
@@ -78,5 +96,7 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     secondsPerStep: seconds / opts.steps,
     groupsPerSecond: (b * opts.steps) / seconds,
     loss,
+    hostMsPerStep: hostMs.sort((p, q) => p - q)[hostMs.length >> 1],
+    dispatchesPerStep: gpu ? dispatches : null,
   };
 }

@@ -92,7 +92,7 @@ async function run(args: ParsedArgs): Promise<void> {
 /** The `demo` subcommand. */
 export const demoCommand: Command = {
   name: "demo",
-  usage: "demo [--output_dir demo_out] [--max_epochs 20] [--accelerator auto|cpu|webgpu]",
+  usage: "demo [--output_dir demo_out] [--max_epochs 20] [--accelerator auto|cpu|reference|webgpu]",
   summary:
     "Train a small PtychoPINN on the bundled simulated scan (fixtures/sim_lines_n32_curved_*.npz), " +
     "reconstruct the held-out scan of the same object and write the amplitude/phase images, " +

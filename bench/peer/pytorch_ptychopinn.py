@@ -15,13 +15,14 @@ Usage (prints one JSON object on stdout):
     python3 pytorch_ptychopinn.py --measure golden
     python3 pytorch_ptychopinn.py --measure train_gs2 --repeats 5
     python3 pytorch_ptychopinn.py --measure train_gs1|infer|smoke_train|smoke_infer|all
-    python3 pytorch_ptychopinn.py --serve            # JSON lines: {"measure": ..., "repeats": ...}
     python3 pytorch_ptychopinn.py train --data d.npz --out dir [--n-groups 16 --epochs 1]
     python3 pytorch_ptychopinn.py infer --model dir --data d.npz --out dir [--n-images 16]
     python3 pytorch_ptychopinn.py simulate --out d.npz   # random patterns for the smokes
 
-`--serve` keeps one process (threads, models, warm-up) alive so a caller can interleave its own
-measurements with the peer's: each input line is one request, each output line one result.
+`deno task bench` runs one process per measurement (one warm-up step, then the timed steps), so no
+measurement inherits another's allocator state, models or threads. Each throughput figure also
+reports `cores_busy`: process CPU seconds over wall seconds per timed block (about the thread count
+when the peer had the cores to itself).
 """
 
 import argparse
@@ -351,16 +352,19 @@ class TrainBench:
 
 
 def timed_repeats(step, repeats, steps, warmup, items_per_step):
-    """Warm up, then time `repeats` blocks of `steps` calls; items/s per block and summary."""
+    """Warm up, then time `repeats` blocks of `steps` calls; items/s per block and summary, with
+    the cores kept busy (process CPU s / wall s) in each block."""
     for _ in range(warmup):
         step()
-    rates = []
+    rates, busy = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step()
-        rates.append(items_per_step * steps / (time.perf_counter() - t0))
-    return summary(rates)
+        wall = time.perf_counter() - t0
+        rates.append(items_per_step * steps / wall)
+        busy.append((time.process_time() - c0) / wall)
+    return dict(summary(rates), cores_busy=busy)
 
 
 def summary(values):
@@ -679,11 +683,10 @@ ALL = ["golden", "train_gs2", "train_gs1", "infer", "smoke_train", "smoke_infer"
 
 
 def main():
-    """Parse the command line; subcommands train/infer/simulate or --measure/--serve."""
+    """Parse the command line; subcommands train/infer/simulate or --measure."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", nargs="?", choices=["train", "infer", "simulate"])
     parser.add_argument("--measure", choices=ALL + ["infer_gs2", "all"])
-    parser.add_argument("--serve", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -708,19 +711,6 @@ def main():
     assert parameter_count(Generator(64, 2)) == 2_340_208, "A2 parameter count (gs 2)"
     assert parameter_count(Generator(64, 1)) == 2_331_772, "A2 parameter count (gs 1)"
     peer = Peer()
-    if args.serve:
-        print(json.dumps({"ready": True, "environment": environment()}), flush=True)
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            request = json.loads(line)
-            try:
-                result = peer.measure(request["measure"], request.get("repeats", 1),
-                                      request.get("steps"))
-                print(json.dumps({"measure": request["measure"], "result": result}), flush=True)
-            except Exception as e:  # reported to the caller, which decides what to do
-                print(json.dumps({"measure": request.get("measure"), "error": str(e)}), flush=True)
-        return None
     names = ALL if args.measure in (None, "all") else [args.measure]
     results = {name: peer.measure(name, args.repeats, args.steps) for name in names}
     print(json.dumps({"environment": environment(), "results": results}, indent=1))

@@ -405,8 +405,11 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-/** Open the default WebGPU adapter as a backend, or null when there is none. */
-export async function createWebGpuBackend(): Promise<WebGpuBackend | null> {
-  const opened = await openGpuDevice();
+/**
+ * Open the default WebGPU adapter as a backend (with `cpuOnly`, a CPU adapter such as llvmpipe),
+ * or null when there is none.
+ */
+export async function createWebGpuBackend(cpuOnly = false): Promise<WebGpuBackend | null> {
+  const opened = await openGpuDevice(cpuOnly);
   return opened ? new WebGpuBackend(opened.device, opened.description, opened.gridCap) : null;
 }

@@ -17,18 +17,31 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
-/** Storage buffers by size class, with releases deferred until their last submit. */
+/** How many idle points a free buffer may go unused before {@link BufferPool.trim} destroys it. */
+const IDLE_POINTS_KEPT = 2;
+
+/**
+ * Storage buffers by size class, with releases deferred until their last submit. Free buffers
+ * are reused most recently freed first; those that sit unused across {@link IDLE_POINTS_KEPT}
+ * idle points (a step's readback) are destroyed, so a phase that needs other sizes (validation
+ * after training, inference batches) does not keep the previous phase's buffers, while a steady
+ * training loop, which reuses the same buffers every step, allocates nothing after its first
+ * step.
+ */
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
+  /** The idle point at which each free buffer was last returned. */
+  private freedAt = new Map<GPUBuffer, number>();
   private deferred: GPUBuffer[] = [];
+  private idlePoint = 0;
   /** Bytes held in the free lists and the deferred list. */
   pooledBytes = 0;
 
   /**
    * A pool allocating from `device`; free buffers beyond `maxPooledBytes` are destroyed instead
-   * of kept (a training step at N=64, batch 16 keeps about 1 GB in the pool).
+   * of kept.
    */
-  constructor(private device: GPUDevice, private maxPooledBytes = 4 * 2 ** 30) {}
+  constructor(private device: GPUDevice, private maxPooledBytes = 2 ** 30) {}
 
   /** A buffer of at least `bytes`, from the pool when one of that class is free. */
   acquire(bytes: number): GPUBuffer {
@@ -37,6 +50,7 @@ export class BufferPool {
     const buf = list?.pop();
     if (buf) {
       this.pooledBytes -= size;
+      this.freedAt.delete(buf);
       return buf;
     }
     return this.device.createBuffer({ size, usage: STORAGE_USAGE });
@@ -55,6 +69,23 @@ export class BufferPool {
     this.deferred.length = 0;
   }
 
+  /**
+   * An idle point (after a readback): destroy the free buffers returned before the last
+   * {@link IDLE_POINTS_KEPT} idle points and not reused since. WebGPU keeps a destroyed buffer
+   * alive until submitted work that uses it has finished.
+   */
+  trim(): void {
+    this.idlePoint++;
+    const oldest = this.idlePoint - IDLE_POINTS_KEPT;
+    for (const [size, list] of this.free) {
+      // Each list is in release order: stale buffers sit at its start.
+      let stale = 0;
+      while (stale < list.length && this.freedAt.get(list[stale])! < oldest) stale++;
+      for (const buf of list.splice(0, stale)) this.destroy(buf);
+      if (list.length === 0) this.free.delete(size);
+    }
+  }
+
   /** Put a buffer on the free list of its size class, or destroy it when the pool is full. */
   private pushFree(buf: GPUBuffer): void {
     if (this.pooledBytes > this.maxPooledBytes) {
@@ -62,9 +93,17 @@ export class BufferPool {
       buf.destroy();
       return;
     }
+    this.freedAt.set(buf, this.idlePoint);
     const list = this.free.get(buf.size);
     if (list) list.push(buf);
     else this.free.set(buf.size, [buf]);
+  }
+
+  /** Destroy a free buffer. */
+  private destroy(buf: GPUBuffer): void {
+    this.freedAt.delete(buf);
+    this.pooledBytes -= buf.size;
+    buf.destroy();
   }
 }
 

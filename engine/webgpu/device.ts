@@ -38,13 +38,44 @@ export interface GpuDevice {
   timestamps: boolean;
   /** Most workgroups for a grid-stride kernel on this adapter. */
   gridCap: number;
+  /** Whether the adapter runs on the CPU (a software rasteriser such as llvmpipe). */
+  cpuAdapter: boolean;
 }
 
-/** Open the default adapter's device, or return null when WebGPU or an adapter is missing. */
-export async function openGpuDevice(): Promise<GpuDevice | null> {
+/** Whether `info` describes a software adapter that runs on the CPU. */
+export function isCpuAdapter(info: GPUAdapterInfo, description: string): boolean {
+  return info.isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader/i.test(description);
+}
+
+/** The adapter's one-line description. */
+function describe(info: GPUAdapterInfo): string {
+  return info.description || [info.vendor, info.architecture, info.device]
+    .filter((s) => s).join(" ") ||
+    "unknown WebGPU adapter";
+}
+
+/**
+ * The adapter to open: the default one, or with `cpuOnly` a CPU (software) adapter — the
+ * fallback adapter when the implementation offers one, else the default adapter when it runs on
+ * the CPU — and null when there is none.
+ */
+async function findAdapter(gpu: GPU, cpuOnly: boolean): Promise<GPUAdapter | null> {
+  if (!cpuOnly) return await gpu.requestAdapter({ powerPreference: "high-performance" });
+  const fallback = await gpu.requestAdapter({ forceFallbackAdapter: true });
+  if (fallback) return fallback;
+  const adapter = await gpu.requestAdapter();
+  return adapter && isCpuAdapter(adapter.info, describe(adapter.info)) ? adapter : null;
+}
+
+/**
+ * Open the default adapter's device (with `cpuOnly`, a CPU adapter's), or return null when
+ * WebGPU or such an adapter is missing.
+ */
+export async function openGpuDevice(cpuOnly = false): Promise<GpuDevice | null> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return null;
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  const adapter = await findAdapter(gpu, cpuOnly);
   if (!adapter) return null;
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
@@ -54,11 +85,9 @@ export async function openGpuDevice(): Promise<GpuDevice | null> {
     requiredFeatures: timestamps ? ["timestamp-query"] : [],
   });
   const info = adapter.info;
-  const description = info.description || [info.vendor, info.architecture, info.device]
-    .filter((s) => s).join(" ") ||
-    "unknown WebGPU adapter";
+  const description = describe(info);
   // A software adapter runs workgroups on a few CPU threads: cap grid-stride launches lower.
-  const cpuAdapter = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(description);
+  const cpuAdapter = isCpuAdapter(info, description);
   const gridCap = cpuAdapter ? CPU_GRID_MAX_GROUPS : GRID_MAX_GROUPS;
-  return { device, description, timestamps, gridCap };
+  return { device, description, timestamps, gridCap, cpuAdapter };
 }

@@ -42,6 +42,8 @@ export class GpuRuntime {
   private maxGroups: number;
   /** Live (unreleased) storages and their buffer bytes. */
   live = { storages: 0, bytes: 0 };
+  /** Dispatches recorded since the runtime was made (for dispatches-per-step figures). */
+  dispatchCount = 0;
 
   /**
    * Set up pools and error/loss hooks on `device`; grid-stride kernels get at most `gridCap`
@@ -128,6 +130,7 @@ export class GpuRuntime {
    */
   dispatch(kernel: Kernel, params: Uint32Array, storages: GpuStorage[], workgroups: number): void {
     if (workgroups === 0) return;
+    this.dispatchCount++;
     for (const s of storages) {
       if (s.released) throw new Error("WebGPU storage used after release");
       s.lastUse = this.generation;
@@ -254,6 +257,7 @@ export class GpuRuntime {
     const out = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();
+    this.pool.trim();
     this.check();
     return out;
   }

@@ -92,7 +92,7 @@ Deno.test("the seed's infer command writes every A6 output (gridsize 1, folder a
       "--n_images",
       "16",
       "--accelerator",
-      "cpu",
+      "reference",
       "--quiet",
     );
     assertEquals(r.code, 0, r.err);
@@ -140,7 +140,7 @@ Deno.test("numpy reads reconstruction.npz without pickle", async () => {
       "--n_images",
       "9",
       "--accelerator",
-      "cpu",
+      "reference",
       "--quiet",
     );
     assertEquals(r.code, 0, r.err);
@@ -260,7 +260,7 @@ Deno.test("a model of another N is refused in one line, exit 2, nothing written"
   try {
     await writeModel(`${dir}/m64`, 64, 1);
     const out = `${dir}/out`;
-    const r = await runInfer(`${dir}/m64`, out, "--accelerator", "cpu");
+    const r = await runInfer(`${dir}/m64`, out, "--accelerator", "reference");
     assertEquals(r.code, 2);
     assert(r.err.includes("trained at N=64") && r.err.includes("32×32"), r.err);
     assertEquals(r.err.split("\n").length, 1, r.err);
@@ -317,7 +317,7 @@ Deno.test("infer: missing model, wrong gridsize and bad flags are one-line error
     assertEquals(r.code, 2);
     assert(r.err.includes("trained with gridsize 1"), r.err);
     Deno.writeTextFileSync(`${dir}/a_file`, "");
-    r = await runInfer(`${dir}/m`, `${dir}/a_file`, "--accelerator", "cpu");
+    r = await runInfer(`${dir}/m`, `${dir}/a_file`, "--accelerator", "reference");
     assertEquals(r.code, 2);
     assert(r.err.includes("not a directory"), r.err);
   } finally {

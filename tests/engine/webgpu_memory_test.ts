@@ -60,3 +60,35 @@ gpuTest("50 steps: live storages and pooled bytes are the same after step 10 and
   if (at10 !== at50) throw new Error(`memory grew: step 10 ${at10}, step 50 ${at50}`);
   for (const p of params) g.release(p);
 });
+
+gpuTest(
+  "free buffers unused across two readbacks are destroyed; reused ones are kept",
+  async (g) => {
+    const probe = g.fill(4, 1);
+    const idle = async (reads: number) => {
+      for (let k = 0; k < reads; k++) await g.read(probe);
+    };
+    await idle(3);
+    const base = g.memory().pooledBytes;
+    // A phase with its own sizes: 4 MiB of buffers, released to the pool.
+    const big = [1, 2, 3, 4].map((k) => g.fill(2 ** 18 + 64 * k, 0));
+    for (const s of big) g.release(s);
+    g.flush();
+    const held = g.memory().pooledBytes;
+    if (held < base + 4 * 2 ** 20) throw new Error(`released buffers not pooled: ${held}`);
+    // A steady loop reusing one buffer per readback keeps it (and does not grow the pool) …
+    let steady = -1;
+    for (let k = 0; k < 4; k++) {
+      g.release(g.fill(2 ** 16, 0));
+      g.flush();
+      await idle(1);
+      if (k === 1) steady = g.memory().pooledBytes;
+    }
+    const after = g.memory().pooledBytes;
+    // … while the other phase's buffers, unused for more than two readbacks, are gone.
+    if (after >= held) throw new Error(`pool not trimmed: ${after} bytes, was ${held}`);
+    if (after !== base + 2 ** 18) throw new Error(`steady buffer not kept: ${after}, base ${base}`);
+    if (steady < after) throw new Error(`pool grew in the steady loop: ${steady} → ${after}`);
+    g.release(probe);
+  },
+);
