@@ -13,7 +13,7 @@ import { cxiFixtures, h5python } from "../io/cxi_fixtures.ts";
 const NPZ = new URL("../../fixtures/sim_lines_n32_test.npz", import.meta.url).pathname;
 const H5PY = { available: hasH5py, what: "/usr/bin/python3 with h5py (apt: python3-h5py)" };
 const TINY = [
-  ...["--n_filters_scale", "0.25", "--accelerator", "cpu", "--gridsize", "1"],
+  ...["--n_filters_scale", "0.25", "--accelerator", "reference", "--gridsize", "1"],
   ...["--n_images", "16", "--max_epochs", "1", "--batch_size", "8", "--quiet"],
 ];
 
@@ -41,7 +41,7 @@ async function trainInfer(data: string, out: string): Promise<void> {
   const infer = await runCli([
     "infer",
     ...["--model_path", `${out}/model`, "--test_data", data, "--output_dir", `${out}/infer`],
-    ...["--accelerator", "cpu", "--n_images", "24", "--quiet"],
+    ...["--accelerator", "reference", "--n_images", "24", "--quiet"],
   ]);
   assertEquals(infer.code, 0, infer.err);
 }

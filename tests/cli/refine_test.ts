@@ -16,7 +16,16 @@ import { LOG_SCALE, PtychoPinn } from "../../model/pinn.ts";
 const DATA = new URL("../../fixtures/sim_lines_n32_test.npz", import.meta.url).pathname;
 
 function refine(out: string, ...extra: string[]) {
-  return runCli(["refine", "--data", DATA, "--output_dir", out, "--accelerator", "cpu", ...extra]);
+  return runCli([
+    "refine",
+    "--data",
+    DATA,
+    "--output_dir",
+    out,
+    "--accelerator",
+    "reference",
+    ...extra,
+  ]);
 }
 
 /** Writes `dir/model.zip`: a small randomly initialised gridsize-1 model at N = `n`. */
@@ -91,7 +100,7 @@ Deno.test("--init MODEL starts from the network's stitched reconstruction", asyn
     const inferred = await runCli([
       "infer",
       ...["--model_path", model, "--test_data", DATA, "--output_dir", `${dir}/infer`],
-      ...["--accelerator", "cpu", "--quiet"],
+      ...["--accelerator", "reference", "--quiet"],
     ]);
     assertEquals(inferred.code, 0, inferred.err);
     const r = await refine(`${dir}/out`, "--init", `${dir}/train`, "--iterations", "0", "--quiet");
@@ -240,7 +249,7 @@ Deno.test("refine input errors: exit 2, one line, nothing written", async () => 
       [["refine", "--data", DATA, "--output_dir", `${dir}/file.txt`], "not a directory", false],
     ];
     for (const [args, message, usage] of cases) {
-      const r = await runCli([...args, "--accelerator", "cpu"]);
+      const r = await runCli([...args, "--accelerator", "reference"]);
       const where = args.join(" ");
       const lines = r.err.split("\n").filter((l) => l !== "");
       assertEquals(r.code, 2, `${where}: exit code (${r.err})`);
@@ -268,7 +277,7 @@ Deno.test("Ctrl-C stops after the current iteration and writes the state reached
       args: [
         ...["run", "--allow-read", "--allow-write", "--allow-env", cli, "refine"],
         ...["--data", DATA, "--output_dir", `${dir}/out`, "--iterations", "100000"],
-        ...["--accelerator", "cpu", "--batch_size", "196"],
+        ...["--accelerator", "reference", "--batch_size", "196"],
       ],
       env: { NO_COLOR: "1" },
       stdout: "piped",

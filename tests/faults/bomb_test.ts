@@ -52,7 +52,15 @@ for (const [what, bomb, env, message] of CASES) {
       const size = writeBomb(file, bomb);
       const timeFile = `${work}/rss.txt`;
       const r = await runCli(
-        ["train", "--train_data_file", file, "--output_dir", `${work}/out`, "--accelerator", "cpu"],
+        [
+          "train",
+          "--train_data_file",
+          file,
+          "--output_dir",
+          `${work}/out`,
+          "--accelerator",
+          "reference",
+        ],
         { env, timeFile },
       );
       const peakKiB = Number(Deno.readTextFileSync(timeFile).trim().split("\n").at(-1));

@@ -76,7 +76,7 @@ Deno.test("damaged model bundles: infer exits 2 in one line naming model.zip", a
       "--output_dir",
       out,
       "--accelerator",
-      "cpu",
+      "reference",
     ]);
     assertOneLineRefusal(r, model, what);
     assert(!exists(out), `${what}: infer created its output folder`);

@@ -91,7 +91,15 @@ Deno.test("a read-only output folder: train, --resume and infer exit 2 in one li
     }
   }
   try {
-    const infer = ["infer", "--model_path", model, "--test_data", data, "--accelerator", "cpu"];
+    const infer = [
+      "infer",
+      "--model_path",
+      model,
+      "--test_data",
+      data,
+      "--accelerator",
+      "reference",
+    ];
     for (
       const args of [
         trainFlags(data, dir),

@@ -48,7 +48,7 @@ export function trainFlags(data: string, outputDir: string, extra: string[] = []
     "--n_filters_scale",
     "0.25",
     "--accelerator",
-    "cpu",
+    "reference",
     "--deterministic",
     "--quiet",
     ...extra,

@@ -40,7 +40,7 @@ Deno.test("a second train, --resume or infer on a busy folder exits 2 naming the
 
   assertRefused(await runCli(trainFlags(data, dir)), dir, first.pid);
   assertRefused(await runCli(trainFlags(data, dir, ["--resume"])), dir, first.pid);
-  const inferArgs = ["--model_path", model, "--test_data", data, "--accelerator", "cpu"];
+  const inferArgs = ["--model_path", model, "--test_data", data, "--accelerator", "reference"];
   assertRefused(await runCli(["infer", ...inferArgs, "--output_dir", dir]), dir, first.pid);
   assertEquals(Deno.readFileSync(`${dir}/checkpoints/last.zip`), checkpoint, "nothing was written");
 
