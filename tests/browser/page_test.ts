@@ -1,0 +1,189 @@
+/**
+ * The library and the page in headless Chromium (its own WebGPU, Dawn; SwiftShader without a
+ * GPU): mod.ts bundled for the browser loads without `Deno` or `node:`, every kernel's WGSL
+ * compiles, the WebGPU-vs-CPU tests of tests/engine/ pass there, and the page's demo flow
+ * (train → reconstruct) gives the reconstruction `deno task infer` writes for the same model.
+ */
+import { assert } from "../assert.ts";
+import { NpzReader } from "../../io/npz.ts";
+import { bundleForBrowser, type PageServer, servePage } from "../../web/serve.ts";
+import { type Browser, browserTest, type Page } from "./chrome.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Bundles the page and the test entries into a temporary folder and serves them. */
+async function serve(entries: Record<string, string>): Promise<PageServer & { dir: string }> {
+  const dir = Deno.makeTempDirSync({ prefix: "ptycho-web-" });
+  Deno.writeTextFileSync(`${dir}/blank.html`, "<!doctype html><title>blank</title>");
+  const extra: Record<string, string> = { "/blank.html": `${dir}/blank.html` };
+  for (const [name, entry] of Object.entries(entries)) {
+    await bundleForBrowser(entry, `${dir}/${name}`);
+    extra[`/${name}`] = `${dir}/${name}`;
+  }
+  const app = `${dir}/app.js`;
+  await bundleForBrowser("web/app.ts", app);
+  const server = servePage(0, app, extra);
+  return {
+    ...server,
+    dir,
+    shutdown: async () => {
+      await server.shutdown();
+      Deno.removeSync(dir, { recursive: true });
+    },
+  };
+}
+
+async function blankPage(browser: Browser, url: string): Promise<Page> {
+  return await browser.open(`${url}blank.html`);
+}
+
+browserTest("mod.ts bundled for the browser loads without Deno or node:", async (browser) => {
+  const server = await serve({ "mod.js": "mod.ts" });
+  try {
+    const text = Deno.readTextFileSync(`${server.dir}/mod.js`);
+    assert(!/\bfrom\s*["']node:|require\(["']node:/.test(text), "the bundle imports node:");
+    const page = await blankPage(browser, server.url);
+    const keys = await page.evaluate<string[]>(`import("/mod.js").then((m) => Object.keys(m))`);
+    const wanted = [
+      "createWebGpuBackend",
+      "openBackend",
+      "kernelVariantsFor",
+      "readDataset",
+      "NpzReader",
+      "decodeBundle",
+      "encodeBundle",
+      "decodeModelBundle",
+      "encodeModelBundle",
+      "modelFromBundle",
+      "reconstruct",
+    ];
+    for (const k of wanted) assert(keys.includes(k), `mod.ts does not export ${k} in the browser`);
+    const backend = await page.evaluate<string>(
+      `import("/mod.js").then(async (m) => (await m.openBackend("auto")).backend.name)`,
+    );
+    assert(backend === "webgpu", `the browser's backend is ${backend}, not webgpu`);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+browserTest("every kernel's WGSL compiles on the browser's WebGPU", async (browser) => {
+  const server = await serve({ "parity.js": "tests/browser/parity_entry.ts" });
+  try {
+    const page = await blankPage(browser, server.url);
+    const r = await page.evaluate<{ kernels: number; errors: string[]; adapter: string }>(
+      `import("/parity.js").then(() => ptychoTests.compileAll())`,
+    );
+    console.log(`compiled ${r.kernels} kernels on ${r.adapter}`);
+    assert(r.kernels > 200, `only ${r.kernels} kernels`);
+    assert(r.errors.length === 0, `WGSL errors:\n${r.errors.slice(0, 10).join("\n")}`);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+browserTest("the WebGPU-vs-CPU tests pass on the browser's WebGPU", async (browser) => {
+  const server = await serve({ "parity.js": "tests/browser/parity_entry.ts" });
+  try {
+    const page = await blankPage(browser, server.url);
+    const results = await page.evaluate<
+      { name: string; ok: boolean; error: string | null; ms: number }[]
+    >(
+      `import("/parity.js").then(() => ptychoTests.run(""))`,
+    );
+    for (const r of results) {
+      console.log(`${r.ok ? "ok" : "FAILED"} ${r.name} (${r.ms.toFixed(0)} ms)`);
+    }
+    assert(results.length >= 10, `only ${results.length} tests ran in the page`);
+    const failed = results.filter((r) => !r.ok);
+    assert(failed.length === 0, failed.map((r) => `${r.name}: ${r.error}`).join("\n"));
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** The page expression's Uint8Array as bytes here (through base64). */
+async function pageBytes(page: Page, expression: string): Promise<Uint8Array> {
+  const b64 = await page.evaluate<string>(`(() => {
+    const bytes = ${expression};
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(s);
+  })()`);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+/** The complex `object` of a reconstruction.npz: (height, width, interleaved re/im). */
+function objectOf(bytes: Uint8Array, name: string) {
+  const a = NpzReader.fromBytes(bytes, name).get("object");
+  return { shape: a.shape, data: a.data as Float32Array };
+}
+
+browserTest(
+  "page: demo → train → reconstruct equals `deno task infer` with its model",
+  async (b) => {
+    const server = await serve({});
+    const out = Deno.makeTempDirSync({ prefix: "ptycho-web-infer-" });
+    try {
+      const page = await b.open(server.url);
+      const ready = await page.evaluate<{ backend: string; fallback: string | null }>(
+        "ptychoPage.ready",
+      );
+      assert(ready.backend === "webgpu", `page fell back to the CPU: ${ready.fallback}`);
+      await page.evaluate("ptychoPage.demo()");
+      const losses = await page.evaluate<number[]>("ptychoPage.train(1, 64)");
+      assert(losses.length === 4 && losses.every(Number.isFinite), `losses ${losses}`);
+      const shown = await page.evaluate<{ height: number; width: number }>(
+        "ptychoPage.reconstruct()",
+      );
+      const modelZip = await pageBytes(page, "ptychoPage.modelZip()");
+      const pageNpz = await pageBytes(page, "ptychoPage.reconstructionNpz()");
+      console.log(`page: first image after ${await page.evaluate("ptychoPage.firstImageMs()")} ms`);
+      assert(page.console.every((l) => !l.startsWith("uncaught")), page.console.join("\n"));
+
+      Deno.writeFileSync(`${out}/model.zip`, modelZip);
+      const infer = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          `${ROOT}cli.ts`,
+          "infer",
+          "--model_path",
+          `${out}/model.zip`,
+          "--test_data",
+          `${ROOT}fixtures/sim_lines_n32_curved_test.npz`,
+          "--output_dir",
+          out,
+          "--accelerator",
+          "cpu",
+          "--quiet",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert(infer.code === 0, new TextDecoder().decode(infer.stderr));
+      const cli = objectOf(Deno.readFileSync(`${out}/reconstruction.npz`), "infer");
+      const web = objectOf(pageNpz, "page");
+      assert(
+        web.shape.join() === cli.shape.join() &&
+          web.shape.join() === `${shown.height},${shown.width}`,
+        `shapes: page ${web.shape}, infer ${cli.shape}`,
+      );
+      let maxDiff = 0, maxAbs = 0;
+      for (let i = 0; i < cli.data.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(web.data[i] - cli.data[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(cli.data[i]));
+      }
+      console.log(`page vs infer: max |Δ| ${maxDiff.toExponential(2)} of max |object| ${maxAbs}`);
+      // WebGPU in the browser against the CPU reference: f32 sums in another order, WGSL trig.
+      assert(maxAbs > 0 && maxDiff <= 1e-3 * maxAbs, `page and infer differ by ${maxDiff}`);
+    } finally {
+      Deno.removeSync(out, { recursive: true });
+      await server.shutdown();
+    }
+  },
+);

@@ -1,0 +1,57 @@
+/**
+ * Browser bundle entry: the WebGPU-vs-CPU tests of tests/engine/ (ops, linear algebra, signal,
+ * autograd) on the page's WebGPU implementation, and a WGSL compile of every kernel.
+ * `globalThis.ptychoTests.run()` and `.compileAll()` report to the test driver.
+ */
+import { collected } from "./deno_shim.ts";
+import "../engine/webgpu_parity_test.ts";
+import "../engine/webgpu_linalg_test.ts";
+import "../engine/webgpu_signal_test.ts";
+import "../engine/webgpu_autograd_test.ts";
+import { allKernels } from "../shaders/all_kernels.ts";
+
+/** One test's outcome. */
+interface Outcome {
+  name: string;
+  ok: boolean;
+  error: string | null;
+  ms: number;
+}
+
+async function run(filter: string): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  for (const t of collected.filter((t) => t.name.includes(filter))) {
+    const t0 = performance.now();
+    let error: string | null = t.ignore ? "skipped: no WebGPU adapter" : null;
+    if (!t.ignore) {
+      try {
+        await t.fn();
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+      }
+    }
+    out.push({ name: t.name, ok: error === null, error, ms: performance.now() - t0 });
+  }
+  return out;
+}
+
+/** Compiles every kernel's WGSL on the adapter; returns the errors, one line per kernel. */
+async function compileAll(): Promise<{ kernels: number; errors: string[]; adapter: string }> {
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error("no WebGPU adapter");
+  const device = await adapter.requestDevice();
+  const errors: string[] = [];
+  const kernels = allKernels();
+  for (const k of kernels) {
+    const module = device.createShaderModule({ code: k.wgsl() });
+    const info = await module.getCompilationInfo();
+    for (const m of info.messages) {
+      if (m.type === "error") errors.push(`${k.key}:${m.lineNum}:${m.linePos}: ${m.message}`);
+    }
+  }
+  const { vendor, architecture } = adapter.info;
+  device.destroy();
+  return { kernels: kernels.length, errors, adapter: `${vendor} ${architecture}` };
+}
+
+(globalThis as unknown as { ptychoTests: unknown }).ptychoTests = { run, compileAll };
