@@ -18,9 +18,10 @@ interface Outcome {
   ms: number;
 }
 
-async function run(filter: string): Promise<Outcome[]> {
+/** Runs every collected test whose name contains none of `skip`. */
+async function run(skip: string[]): Promise<Outcome[]> {
   const out: Outcome[] = [];
-  for (const t of collected.filter((t) => t.name.includes(filter))) {
+  for (const t of collected.filter((t) => !skip.some((s) => t.name.includes(s)))) {
     const t0 = performance.now();
     let error: string | null = t.ignore ? "skipped: no WebGPU adapter" : null;
     if (!t.ignore) {
