@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The reconstruction page: pick the demo scan or drop an `.npz` (and a `model.zip`), train with a
  * live loss curve or load the model, reconstruct, show amplitude and phase with colour bars, and
@@ -8,13 +7,14 @@
 import type { PtychoDataset } from "../io/dataset.ts";
 import { colormapLut, type ColormapName } from "../io/colormap.ts";
 import type { Reconstruction } from "../model/infer/infer.ts";
+import { byId, type PageEvent } from "./dom.ts";
 import { readScan, Session } from "./session.ts";
 
 const DEMO_TRAIN = "fixtures/sim_lines_n32_curved_train.npz";
 const DEMO_TEST = "fixtures/sim_lines_n32_curved_test.npz";
 const started = performance.now();
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const $ = byId;
 
 /** What the page holds: the scan to train on, the scan to reconstruct, timings. */
 const state = {
@@ -52,7 +52,7 @@ function useScans(train: PtychoDataset, test: PtychoDataset): void {
   state.test = test;
   $("scan").textContent = `${train.file}: ${train.patternCount} patterns of ${train.n}×${train.n}` +
     (test === train ? "" : `; reconstructing ${test.file} (${test.patternCount} patterns)`);
-  $<HTMLButtonElement>("train").disabled = false;
+  $("train").disabled = false;
 }
 
 /** Loads the bundled demo scan (train and test halves). */
@@ -62,9 +62,9 @@ async function demo(): Promise<void> {
 }
 
 /** Takes dropped or chosen files: one scan `.npz`, optionally one `model.zip`. */
-async function useFiles(files: File[]): Promise<void> {
+async function useFiles(files: ArrayLike<File>): Promise<void> {
   const session = await sessionReady;
-  for (const f of files) {
+  for (const f of Array.from(files)) {
     const bytes = new Uint8Array(await f.arrayBuffer());
     if (f.name.endsWith(".zip")) {
       session.loadModel(bytes, f.name);
@@ -78,7 +78,7 @@ async function useFiles(files: File[]): Promise<void> {
 
 function showModel(text: string): void {
   $("modelinfo").textContent = text;
-  $<HTMLButtonElement>("reconstruct").disabled = false;
+  $("reconstruct").disabled = false;
   const session = sessionReadySync!;
   link("dlmodel", session.modelZip!, "application/zip");
 }
@@ -87,7 +87,7 @@ let sessionReadySync: Session | null = null;
 sessionReady.then((s) => sessionReadySync = s);
 
 function link(id: string, bytes: Uint8Array, type: string): void {
-  const a = $<HTMLAnchorElement>(id);
+  const a = $(id);
   if (a.href) URL.revokeObjectURL(a.href);
   a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
   a.hidden = false;
@@ -98,7 +98,7 @@ async function train(epochs: number, nImages: number): Promise<number[]> {
   const session = await sessionReady;
   if (state.train === null) throw new Error("pick a scan first");
   state.losses = [];
-  const bar = $<HTMLProgressElement>("progress");
+  const bar = $("progress");
   const t0 = performance.now();
   await session.train(state.train, {
     epochs,
@@ -124,7 +124,7 @@ async function train(epochs: number, nImages: number): Promise<number[]> {
 }
 
 function drawLoss(losses: number[]): void {
-  const c = $<HTMLCanvasElement>("loss");
+  const c = $("loss");
   const g = c.getContext("2d")!;
   g.clearRect(0, 0, c.width, c.height);
   const lo = Math.min(...losses), hi = Math.max(...losses);
@@ -149,7 +149,7 @@ async function reconstructScan(): Promise<{ height: number; width: number; ms: n
   const session = await sessionReady;
   if (state.test === null) throw new Error("pick a scan first");
   const t0 = performance.now();
-  const bar = $<HTMLProgressElement>("progress");
+  const bar = $("progress");
   const { recon, npz } = await session.reconstruct(state.test, (d, t) => bar.value = d / t);
   draw(recon);
   state.firstImageMs ??= performance.now() - started;
@@ -185,21 +185,23 @@ function paint(
   const finite = values.filter(Number.isFinite);
   const [lo, hi] = fixed ?? [Math.min(...finite), Math.max(...finite)];
   const span = hi - lo || 1;
-  const c = $<HTMLCanvasElement>(id);
+  const c = $(id);
   c.width = width;
   c.height = height;
-  const img = new ImageData(width, height);
+  const g = c.getContext("2d")!;
+  const img = g.createImageData(width, height);
   values.forEach((v, i) => {
     const k = Math.min(255, Math.max(0, Math.floor(((v - lo) / span) * 255.999)));
     const rgb = Number.isFinite(v) ? lut.subarray(3 * k, 3 * k + 3) : [200, 200, 200];
     img.data.set([rgb[0], rgb[1], rgb[2], 255], 4 * i);
   });
-  c.getContext("2d")!.putImageData(img, 0, 0);
-  const bar = new ImageData(256, 1);
+  g.putImageData(img, 0, 0);
+  const barCanvas = $(`${id}bar`).getContext("2d")!;
+  const bar = barCanvas.createImageData(256, 1);
   for (let k = 0; k < 256; k++) {
     bar.data.set([...lut.subarray(3 * k, 3 * k + 3), 255], 4 * k);
   }
-  $<HTMLCanvasElement>(`${id}bar`).getContext("2d")!.putImageData(bar, 0, 0);
+  barCanvas.putImageData(bar, 0, 0);
   $(`${id}lo`).textContent = lo.toPrecision(3);
   $(`${id}hi`).textContent = hi.toPrecision(3);
 }
@@ -207,12 +209,9 @@ function paint(
 function wire(): void {
   const guard = (f: () => Promise<unknown>) => () => f().catch(fail);
   $("demo").onclick = guard(demo);
-  $("train").onclick = guard(() =>
-    train(Number($<HTMLInputElement>("epochs").value), Number($<HTMLInputElement>("nimages").value))
-  );
+  $("train").onclick = guard(() => train(Number($("epochs").value), Number($("nimages").value)));
   $("reconstruct").onclick = guard(reconstructScan);
-  $<HTMLInputElement>("files").onchange = (ev) =>
-    guard(() => useFiles([...(ev.target as HTMLInputElement).files ?? []]))();
+  $("files").onchange = (ev: PageEvent) => guard(() => useFiles(ev.target.files ?? []))();
   const drop = $("drop");
   drop.ondragover = (ev) => {
     ev.preventDefault();
@@ -222,7 +221,7 @@ function wire(): void {
   drop.ondrop = (ev) => {
     ev.preventDefault();
     drop.classList.remove("over");
-    guard(() => useFiles([...ev.dataTransfer?.files ?? []]))();
+    guard(() => useFiles(ev.dataTransfer?.files ?? []))();
   };
 }
 

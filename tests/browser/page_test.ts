@@ -77,11 +77,17 @@ browserTest("every kernel's WGSL compiles on the browser's WebGPU", async (brows
   const server = await serve();
   try {
     const page = await blankPage(browser, server.url);
-    const r = await page.evaluate<{ kernels: number; errors: string[]; adapter: string }>(
+    const r = await page.evaluate<
+      { kernels: number; errors: string[]; adapter: string; rejectsConstInf: boolean }
+    >(
       `import("/parity.js").then(() => ptychoTests.compileAll())`,
     );
     console.log(`compiled ${r.kernels} kernels on ${r.adapter}`);
     assert(r.kernels > 200, `only ${r.kernels} kernels`);
+    assert(
+      r.rejectsConstInf,
+      "this compiler accepts an infinite constant: the check proves little",
+    );
     assert(r.errors.length === 0, `WGSL errors:\n${r.errors.slice(0, 10).join("\n")}`);
   } finally {
     await server.shutdown();

@@ -36,8 +36,17 @@ async function run(skip: string[]): Promise<Outcome[]> {
   return out;
 }
 
-/** Compiles every kernel's WGSL on the adapter; returns the errors, one line per kernel. */
-async function compileAll(): Promise<{ kernels: number; errors: string[]; adapter: string }> {
+/** An infinite constant expression, which WGSL forbids (what the unary kernels once had). */
+const CONST_INF = `@group(0) @binding(0) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(1) fn main() { y[0] = bitcast<f32>(0x7f800000u); }`;
+
+/**
+ * Compiles every kernel's WGSL on the adapter; returns the errors, one line per kernel, and
+ * whether the compiler rejects {@link CONST_INF} (so a clean result means something).
+ */
+async function compileAll(): Promise<
+  { kernels: number; errors: string[]; adapter: string; rejectsConstInf: boolean }
+> {
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error("no WebGPU adapter");
   const device = await adapter.requestDevice();
@@ -50,9 +59,11 @@ async function compileAll(): Promise<{ kernels: number; errors: string[]; adapte
       if (m.type === "error") errors.push(`${k.key}:${m.lineNum}:${m.linePos}: ${m.message}`);
     }
   }
+  const probe = await device.createShaderModule({ code: CONST_INF }).getCompilationInfo();
+  const rejectsConstInf = probe.messages.some((m) => m.type === "error");
   const { vendor, architecture } = adapter.info;
   device.destroy();
-  return { kernels: kernels.length, errors, adapter: `${vendor} ${architecture}` };
+  return { kernels: kernels.length, errors, adapter: `${vendor} ${architecture}`, rejectsConstInf };
 }
 
 (globalThis as unknown as { ptychoTests: unknown }).ptychoTests = { run, compileAll };
