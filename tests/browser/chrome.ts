@@ -113,14 +113,17 @@ export class Browser {
     return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
   }
 
-  /** Opens `url` in a new tab and waits for its load event. */
-  async open(url: string): Promise<Page> {
+  /** Opens `url` in a new tab and waits for its load event; `before` runs ahead of its scripts. */
+  async open(url: string, before?: string): Promise<Page> {
     const { targetId } = await this.send("Target.createTarget", { url: "about:blank" });
     const { sessionId } = await this.send("Target.attachToTarget", { targetId, flatten: true });
     const page = new Page(this, sessionId);
     this.#listeners.push((m) => page.receive(m));
     await this.send("Runtime.enable", {}, sessionId);
     await this.send("Page.enable", {}, sessionId);
+    if (before !== undefined) {
+      await this.send("Page.addScriptToEvaluateOnNewDocument", { source: before }, sessionId);
+    }
     const loaded = page.waitFor("Page.loadEventFired");
     await this.send("Page.navigate", { url }, sessionId);
     await loaded;

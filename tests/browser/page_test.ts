@@ -217,3 +217,21 @@ browserTest(
     }
   },
 );
+
+browserTest("page: without WebGPU it computes on the CPU and says so", async (b) => {
+  const server = await serve();
+  try {
+    const page = await b.open(server.url, "delete Navigator.prototype.gpu;");
+    const ready = await page.evaluate<{ backend: string; fallback: string | null }>(
+      "ptychoPage.ready",
+    );
+    assert(ready.backend === "cpu" && ready.fallback !== null, JSON.stringify(ready));
+    const notice = await page.evaluate<{ shown: boolean; text: string }>(`(() => {
+      const n = document.getElementById("notice");
+      return { shown: getComputedStyle(n).display !== "none", text: n.textContent };
+    })()`);
+    assert(notice.shown && /CPU/.test(notice.text), `notice: ${JSON.stringify(notice)}`);
+  } finally {
+    await server.shutdown();
+  }
+});
