@@ -68,7 +68,7 @@ async function useFiles(files: ArrayLike<File>): Promise<void> {
     const bytes = new Uint8Array(await f.arrayBuffer());
     if (f.name.endsWith(".zip")) {
       session.loadModel(bytes, f.name);
-      showModel(`loaded ${f.name}`);
+      showModel(session, `loaded ${f.name}`);
     } else {
       const scan = readScan(bytes, f.name);
       useScans(scan, scan);
@@ -76,15 +76,11 @@ async function useFiles(files: ArrayLike<File>): Promise<void> {
   }
 }
 
-function showModel(text: string): void {
+function showModel(session: Session, text: string): void {
   $("modelinfo").textContent = text;
   $("reconstruct").disabled = false;
-  const session = sessionReadySync!;
   link("dlmodel", session.modelZip!, "application/zip");
 }
-
-let sessionReadySync: Session | null = null;
-sessionReady.then((s) => sessionReadySync = s);
 
 function link(id: string, bytes: Uint8Array, type: string): void {
   const a = $(id);
@@ -119,7 +115,10 @@ async function train(epochs: number, nImages: number): Promise<number[]> {
       $("modelinfo").textContent = `epoch ${epoch}/${epochs}: loss ${loss.toPrecision(5)}`;
     },
   });
-  showModel(`trained ${epochs} epoch(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  showModel(
+    session,
+    `trained ${epochs} epoch(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return state.losses;
 }
 
@@ -235,9 +234,10 @@ wire();
     fallback: s.fallback,
   })),
   demo,
+  useFiles,
   train,
   reconstruct: reconstructScan,
-  modelZip: () => sessionReadySync?.modelZip ?? null,
+  modelZip: () => sessionReady.then((s) => s.modelZip),
   reconstructionNpz: () => state.reconstructionNpz,
   firstImageMs: () => state.firstImageMs,
 };

@@ -126,8 +126,8 @@ browserTest("the WebGPU-vs-CPU tests pass on the browser's WebGPU", async (brows
 
 /** The page expression's Uint8Array as bytes here (through base64). */
 async function pageBytes(page: Page, expression: string): Promise<Uint8Array> {
-  const b64 = await page.evaluate<string>(`(() => {
-    const bytes = ${expression};
+  const b64 = await page.evaluate<string>(`(async () => {
+    const bytes = await ${expression};
     let s = "";
     for (let i = 0; i < bytes.length; i += 0x8000) {
       s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -166,6 +166,18 @@ browserTest(
       const reconMs = performance.now() - t0;
       const modelZip = await pageBytes(page, "ptychoPage.modelZip()");
       const pageNpz = await pageBytes(page, "ptychoPage.reconstructionNpz()");
+      // The model.zip the page offers, dropped back in, reconstructs the same object.
+      await page.evaluate(
+        `ptychoPage.modelZip().then((z) => ptychoPage.useFiles([new File([z], "model.zip")]))`,
+      );
+      await page.evaluate("ptychoPage.reconstruct()");
+      const again = objectOf(await pageBytes(page, "ptychoPage.reconstructionNpz()"), "again");
+      const before = objectOf(pageNpz, "page");
+      assert(
+        again.data.length === before.data.length &&
+          again.data.every((v, i) => v === before.data[i]),
+        "the reloaded model.zip reconstructs a different object",
+      );
       const first = await page.evaluate<number>("ptychoPage.firstImageMs()");
       console.log(
         `page: train 1 epoch (4 steps) ${trainMs.toFixed(0)} ms, reconstruct ` +
