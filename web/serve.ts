@@ -11,10 +11,22 @@ const DEMO_FILES = [
   "fixtures/sim_lines_n32_curved_test.npz",
 ];
 
-/** Bundles `entry` (relative to the repository root) for the browser into `out`; returns its size. */
+/**
+ * Bundles `entry` (relative to the repository root) for the browser into `out`, minified;
+ * returns its size in bytes.
+ */
 export async function bundleForBrowser(entry: string, out: string): Promise<number> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "browser", "-o", out, new URL(entry, ROOT).pathname],
+    args: [
+      "bundle",
+      "--quiet",
+      "--minify",
+      "--platform",
+      "browser",
+      "-o",
+      out,
+      new URL(entry, ROOT).pathname,
+    ],
     stdout: "null",
     stderr: "piped",
   }).output();
