@@ -8,7 +8,7 @@ import type { PtychoDataset } from "../io/dataset.ts";
 import { colormapLut, type ColormapName } from "../io/colormap.ts";
 import type { Reconstruction } from "../model/infer/infer.ts";
 import { byId, type PageEvent } from "./dom.ts";
-import { readScan, Session } from "./session.ts";
+import { INFER_BATCH, readScan, Session } from "./session.ts";
 
 const DEMO_TRAIN = "fixtures/sim_lines_n32_curved_train.npz";
 const DEMO_TEST = "fixtures/sim_lines_n32_curved_test.npz";
@@ -99,7 +99,7 @@ async function train(epochs: number, nImages: number): Promise<number[]> {
   await session.train(state.train, {
     epochs,
     nImages,
-    batchSize: 16,
+    batchSize: INFER_BATCH,
     nFiltersScale: 1,
     learningRate: 1e-3,
     seed: 1,

@@ -23,6 +23,9 @@ import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../model/nor
 import { LOG_SCALE, PtychoPinn } from "../model/pinn.ts";
 import { runTraining } from "../model/train/loop.ts";
 
+/** Groups per forward pass at inference, the batch size the page trains with. */
+export const INFER_BATCH = 16;
+
 /** Training settings the page offers (the rest are the CLI's defaults). */
 export interface PageTraining {
   /** Epochs. */
@@ -156,7 +159,9 @@ export class Session {
     onProgress?: (done: number, total: number) => void,
   ): Promise<{ recon: Reconstruction; npz: Uint8Array }> {
     if (this.model === null) throw new Error("train or load a model first");
-    const recon = await reconstruct(this.model, scan, { onProgress });
+    // Batches of the training batch size reuse the pipelines training compiled (a software
+    // adapter spends seconds on each new conv pipeline).
+    const recon = await reconstruct(this.model, scan, { onProgress, batchSize: INFER_BATCH });
     const npz = encodeReconstructionNpz(
       recon.stitched,
       recon.xcoords,
