@@ -4,11 +4,10 @@
  * offer `reconstruction.npz` and `model.zip`. The work is in session.ts; this file is the DOM.
  * `globalThis.ptychoPage` exposes the same actions the buttons run (the browser tests use it).
  */
-import type { PtychoDataset } from "../io/dataset.ts";
 import { colormapLut, type ColormapName } from "../io/colormap.ts";
 import type { Reconstruction } from "../model/infer/infer.ts";
 import { byId, type PageEvent } from "./dom.ts";
-import { INFER_BATCH, readScan, Session } from "./session.ts";
+import { INFER_BATCH, readScan, type Scan, Session } from "./session.ts";
 
 const DEMO_TRAIN = "fixtures/sim_lines_n32_curved_train.npz";
 const DEMO_TEST = "fixtures/sim_lines_n32_curved_test.npz";
@@ -18,8 +17,8 @@ const $ = byId;
 
 /** What the page holds: the scan to train on, the scan to reconstruct, timings. */
 const state = {
-  train: null as PtychoDataset | null,
-  test: null as PtychoDataset | null,
+  train: null as Scan | null,
+  test: null as Scan | null,
   losses: [] as number[],
   reconstructionNpz: null as Uint8Array | null,
   firstImageMs: null as number | null,
@@ -47,9 +46,10 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-function useScans(train: PtychoDataset, test: PtychoDataset): void {
-  state.train = train;
-  state.test = test;
+function useScans(trainScan: Scan, testScan: Scan): void {
+  state.train = trainScan;
+  state.test = testScan;
+  const train = trainScan.dataset, test = testScan.dataset;
   $("scan").textContent = `${train.file}: ${train.patternCount} patterns of ${train.n}×${train.n}` +
     (test === train ? "" : `; reconstructing ${test.file} (${test.patternCount} patterns)`);
   $("train").disabled = false;
@@ -58,7 +58,7 @@ function useScans(train: PtychoDataset, test: PtychoDataset): void {
 /** Loads the bundled demo scan (train and test halves). */
 async function demo(): Promise<void> {
   const [a, b] = await Promise.all([fetchBytes(DEMO_TRAIN), fetchBytes(DEMO_TEST)]);
-  useScans(readScan(a, DEMO_TRAIN), readScan(b, DEMO_TEST));
+  useScans(await readScan(a, DEMO_TRAIN), await readScan(b, DEMO_TEST));
 }
 
 /** Takes dropped or chosen files: one scan `.npz`, optionally one `model.zip`. */
@@ -70,7 +70,7 @@ async function useFiles(files: ArrayLike<File>): Promise<void> {
       session.loadModel(bytes, f.name);
       showModel(session, `loaded ${f.name}`);
     } else {
-      const scan = readScan(bytes, f.name);
+      const scan = await readScan(bytes, f.name);
       useScans(scan, scan);
     }
   }
@@ -149,7 +149,7 @@ async function reconstructScan(): Promise<{ height: number; width: number; ms: n
   if (state.test === null) throw new Error("pick a scan first");
   const t0 = performance.now();
   const bar = $("progress");
-  const { recon, npz } = await session.reconstruct(state.test, (d, t) => bar.value = d / t);
+  const { recon, npz } = await session.reconstruct(state.test.dataset, (d, t) => bar.value = d / t);
   draw(recon);
   state.firstImageMs ??= performance.now() - started;
   state.reconstructionNpz = npz;

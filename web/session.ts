@@ -50,15 +50,25 @@ export interface TrainingListener {
   epoch(epoch: number, loss: number): void;
 }
 
+/** A scan read from bytes, with the SHA-256 of those bytes (recorded in model.zip). */
+export interface Scan {
+  /** The validated dataset. */
+  dataset: PtychoDataset;
+  /** Hex SHA-256 of the file's bytes. */
+  sha256: string;
+}
+
 /** Reads a scan `.npz` (the dataset contract, SPEC A2) from bytes; `name` is used in errors. */
-export function readScan(bytes: Uint8Array, name: string): PtychoDataset {
-  const ds = readDataset(NpzReader.fromBytes(bytes, name), { gridsize: 1 });
-  if (!SUPPORTED_N.includes(ds.n)) {
+export async function readScan(bytes: Uint8Array, name: string): Promise<Scan> {
+  const dataset = readDataset(NpzReader.fromBytes(bytes, name), { gridsize: 1 });
+  if (!SUPPORTED_N.includes(dataset.n)) {
     throw new Error(
-      `${name}: patterns are ${ds.n}×${ds.n}; the model needs N = 32, 64, 128 or 256`,
+      `${name}: patterns are ${dataset.n}×${dataset.n}; the model needs N = 32, 64, 128 or 256`,
     );
   }
-  return ds;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  const sha256 = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { dataset, sha256 };
 }
 
 /** One page's backend and model. */
@@ -77,8 +87,9 @@ export class Session {
     return new Session(backend, fallback);
   }
 
-  /** Trains a fresh model on `train` (gridsize 1) and keeps it with its `model.zip` bytes. */
-  async train(train: PtychoDataset, s: PageTraining, listen: TrainingListener): Promise<void> {
+  /** Trains a fresh model on `scan` (gridsize 1) and keeps it with its `model.zip` bytes. */
+  async train(scan: Scan, s: PageTraining, listen: TrainingListener): Promise<void> {
+    const train = scan.dataset;
     const n = train.n;
     const net: NetworkConfig = { n, gridsize: 1, nFiltersScale: s.nFiltersScale };
     const s0 = initialIntensityScale(train.nphotons, n);
@@ -140,7 +151,7 @@ export class Session {
       nphotons: train.nphotons,
       normalizationFactor: data.factor,
       probeScale: PROBE_SCALE,
-      trainingData: { file: train.file, sha256: "", patterns: train.patternCount },
+      trainingData: { file: train.file, sha256: scan.sha256, patterns: train.patternCount },
       config: { ...s, backend: this.backend.name, backendDescription: this.backend.description },
     };
     this.modelZip = (await encodeModelBundle(model, manifest, probe)).bytes;

@@ -6,6 +6,7 @@
  */
 import { assert } from "../assert.ts";
 import { NpzReader } from "../../io/npz.ts";
+import { decodeModelBundle } from "../../model/model_bundle.ts";
 import { bundleForBrowser, type PageServer, servePage } from "../../web/serve.ts";
 import { type Browser, browserTest, type Page } from "./chrome.ts";
 
@@ -185,6 +186,11 @@ browserTest(
       );
       assert(page.console.every((l) => !l.startsWith("uncaught")), page.console.join("\n"));
 
+      const { manifest } = decodeModelBundle(modelZip, "page model.zip");
+      const fixture = Deno.readFileSync(`${ROOT}fixtures/sim_lines_n32_curved_train.npz`);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", fixture));
+      const hex = [...digest].map((x) => x.toString(16).padStart(2, "0")).join("");
+      assert(manifest.trainingData.sha256 === hex, "model.zip names another training file");
       Deno.writeFileSync(`${out}/model.zip`, modelZip);
       const infer = await new Deno.Command(Deno.execPath(), {
         args: [
