@@ -19,5 +19,14 @@ export type {
 } from "./engine/backend.ts";
 export type { Node } from "./engine/tensor.ts";
 export { CpuBackend } from "./engine/cpu/backend.ts";
+export { createWebGpuBackend, WebGpuBackend } from "./engine/webgpu/backend.ts";
+export type { GpuRuntime, GpuStorage } from "./engine/webgpu/runtime.ts";
+export type { Kernel } from "./shaders/common.ts";
+export {
+  DEFAULT_VARIANTS,
+  type KernelVariants,
+  kernelVariantsFor,
+} from "./engine/webgpu/adapter_table.ts";
+export { type BackendChoice, type BackendKind, openBackend } from "./engine/backend_choice.ts";
 export * from "./io/mod.ts";
 export * from "./model/mod.ts";

@@ -8,6 +8,7 @@ export {
   type LoadDatasetOptions,
   minimumPositions,
   type PtychoDataset,
+  readDataset,
   type ScanSource,
 } from "./dataset.ts";
 export { loadScan, type LoadScanOptions } from "./scan_file.ts";
@@ -37,6 +38,8 @@ export {
   type BundleManifest,
   type BundleParameter,
   type BundleParameters,
+  decodeBundle,
+  encodeBundle,
   loadBundle,
   type ModelBundle,
   type ParameterShapes,

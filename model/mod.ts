@@ -40,4 +40,10 @@ export { type ObjectKind, simulateDataset, type SimulationRecipe } from "./simul
 export type { SimulatedDataset, SimulationResult } from "./simulate/simulate.ts";
 export type { InterleavedImage as ObjectImage } from "../io/image.ts";
 export type { ScanPositions } from "./simulate/scan.ts";
-export { loadModelBundle, modelFromBundle, type PinnManifest } from "./model_bundle.ts";
+export {
+  decodeModelBundle,
+  encodeModelBundle,
+  loadModelBundle,
+  modelFromBundle,
+  type PinnManifest,
+} from "./model_bundle.ts";

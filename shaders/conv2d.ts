@@ -281,10 +281,19 @@ function gradWeightEpilogue(KW: number, OB: number, CB: number): string[] {
  * Block of the weight-gradient kernel for a layer: OB output × CB input channels per
  * invocation. On llvmpipe (3×3, 64→64, 64×64, B16) throughput per CPU second went about 9.5
  * (8×4), 11.5 (16×4), 12.5 (16×8) GFLOP/s; bigger blocks were no better. Small layers get
- * smaller blocks so lanes are not wasted.
+ * smaller blocks so lanes are not wasted. `maxOB`/`maxCB` cap the block where an adapter's
+ * compiler cannot take the big one (engine/webgpu/adapter_table.ts).
  */
-export function convGradWeightBlock(o: number, c: number): { OB: number; CB: number } {
-  return { OB: o >= 16 ? 16 : o > 4 ? 8 : 4, CB: c >= 8 ? 8 : 4 };
+export function convGradWeightBlock(
+  o: number,
+  c: number,
+  maxOB = 16,
+  maxCB = 8,
+): { OB: number; CB: number } {
+  return {
+    OB: Math.min(maxOB, o >= 16 ? 16 : o > 4 ? 8 : 4),
+    CB: Math.min(maxCB, c >= 8 ? 8 : 4),
+  };
 }
 
 /**

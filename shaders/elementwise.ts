@@ -36,7 +36,7 @@ fn lgamma_pos(x0: f32) -> f32 {
 }
 fn pow_real(x: f32, a: f32) -> f32 {
   if (a == 0.0) { return 1.0; }
-  if (x == 0.0) { return select(bitcast<f32>(0x7f800000u), 0.0, a > 0.0); }
+  if (x == 0.0) { return select(p.inf, 0.0, a > 0.0); }
   let mag = exp2(a * log2(abs(x)));
   if (x > 0.0) { return mag; }
   let odd = abs(a - 2.0 * floor(a * 0.5)) == 1.0;
@@ -67,14 +67,18 @@ const UNARY_EXPR: Record<UnaryOp, string> = {
   affine: "p.a * v + p.b",
 };
 
-/** Unary kernel: y[i] = f(x[i]); uniforms (n: u32, a: f32, b: f32). */
+/**
+ * Unary kernel: y[i] = f(x[i]); uniforms (n: u32, a: f32, b: f32, inf: f32). `inf` is +∞ from
+ * the host (only `pow` reads it): WGSL rejects an infinite constant expression such as
+ * `bitcast<f32>(0x7f800000u)`, and Tint (Chrome) enforces that.
+ */
 export function unaryKernel(op: UnaryOp, vec4 = false): Kernel {
   return kernel(`unary/${op}${vec4 ? "/vec4" : ""}`, () => {
     const t = vec4 ? "vec4f" : "f32";
     const body = vec4
       ? "  let v = x[i];\n  y[i] = vec4f(f(v.x), f(v.y), f(v.z), f(v.w));"
       : "  y[i] = f(x[i]);";
-    return `struct P { n: u32, a: f32, b: f32, pad: u32 }
+    return `struct P { n: u32, a: f32, b: f32, inf: f32 }
 ${UNIFORM_P}${readBuf(1, "x", t)}${writeBuf(2, "y", t)}${UNARY_HELPERS}
 fn f(v: f32) -> f32 { return ${UNARY_EXPR[op]}; }
 ${gridMain("p.n", body)}`;

@@ -37,6 +37,7 @@ import {
   upsample2xVecKernel,
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
+import { kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
@@ -56,7 +57,7 @@ export class WebGpuBackend implements Backend {
    * {@link createWebGpuBackend} to get one.
    */
   constructor(device: GPUDevice, readonly description: string, gridCap: number) {
-    this.rt = new GpuRuntime(device, gridCap);
+    this.rt = new GpuRuntime(device, gridCap, kernelVariantsFor(description));
   }
 
   /** Workgroups for a grid-stride kernel over `n` items (capped per runtime). */
@@ -140,7 +141,7 @@ export class WebGpuBackend implements Backend {
     const y = this.rt.alloc(n);
     // vec4 items when the size allows (memory-bound; see shaders/elementwise.ts).
     const v = n % 4 === 0, items = v ? n / 4 : n;
-    const params = new Uint32Array([items, f32bits(a), f32bits(b), 0]);
+    const params = new Uint32Array([items, f32bits(a), f32bits(b), f32bits(Infinity)]);
     this.rt.dispatch(unaryKernel(op, v), params, [this.st(x), y], this.groups(items));
     return y;
   }
@@ -228,7 +229,7 @@ export class WebGpuBackend implements Backend {
   ): GpuStorage {
     const n = outer * chunks * inner;
     const y = this.rt.alloc(n);
-    const params = new Uint32Array([outer, mid, inner, chunkLen, chunks]);
+    const params = new Uint32Array([outer, mid, inner, chunkLen, chunks, f32bits(-Infinity)]);
     this.rt.dispatch(reduceKernel(op), params, [x, y], this.groups(n));
     return y;
   }

@@ -35,7 +35,7 @@ function fftPass(
 ): GpuStorage {
   const y = rt.alloc(x.size);
   if (N === 1) {
-    const params = new Uint32Array([x.size, f32bits(scale), 0, 0]);
+    const params = new Uint32Array([x.size, f32bits(scale), 0, f32bits(Infinity)]);
     rt.dispatch(unaryKernel("affine"), params, [x, y], rt.gridGroups(x.size));
     return y;
   }

@@ -15,7 +15,7 @@ import {
 import { MATMUL_RM, MATMUL_RN, matmulKernel, matmulPackKernel } from "../../shaders/matmul.ts";
 import { fillKernel } from "../../shaders/elementwise.ts";
 import { reduceKernel } from "../../shaders/reduce.ts";
-import type { GpuRuntime, GpuStorage } from "./runtime.ts";
+import { f32bits, type GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 /** Enough invocations to keep every SIMD lane of a multi-core llvmpipe (or a small GPU) busy. */
 const TARGET_INVOCATIONS = 4096;
@@ -182,7 +182,8 @@ export function conv2dGradWeight(
   dy: GpuStorage,
   g: Conv2dGeometry,
 ): GpuStorage {
-  const { OB, CB } = convGradWeightBlock(g.o, g.c);
+  const { gradWeightMaxOB, gradWeightMaxCB } = rt.variants;
+  const { OB, CB } = convGradWeightBlock(g.o, g.c, gradWeightMaxOB, gradWeightMaxCB);
   const tilesO = ceilDiv(g.o, OB);
   const tilesC = ceilDiv(g.c, CB);
   const taps = g.kh * g.kw;
@@ -220,7 +221,7 @@ export function conv2dGradWeight(
   );
   if (splits === 1) return part;
   const dw = rt.alloc(size);
-  const sumParams = new Uint32Array([1, splits, size, splits, 1]);
+  const sumParams = new Uint32Array([1, splits, size, splits, 1, f32bits(-Infinity)]);
   rt.dispatch(reduceKernel("sum"), sumParams, [part, dw], rt.gridGroups(size));
   rt.free(part);
   return dw;

@@ -4,6 +4,7 @@
  * (one compute pass while no copy intervenes), submission, and readback. Kernels never wait:
  * they record and return; `flush` submits; `read` is the only place that awaits the GPU.
  */
+import { DEFAULT_VARIANTS, type KernelVariants } from "./adapter_table.ts";
 import type { Storage } from "../backend.ts";
 import { FLAT_WG, type Kernel } from "../../shaders/common.ts";
 import { BufferPool, UniformArena } from "./buffer_pool.ts";
@@ -47,9 +48,13 @@ export class GpuRuntime {
 
   /**
    * Set up pools and error/loss hooks on `device`; grid-stride kernels get at most `gridCap`
-   * workgroups (see device.ts).
+   * workgroups (see device.ts) and kernels come in the adapter's `variants`.
    */
-  constructor(readonly device: GPUDevice, readonly gridCap: number) {
+  constructor(
+    readonly device: GPUDevice,
+    readonly gridCap: number,
+    readonly variants: KernelVariants = DEFAULT_VARIANTS,
+  ) {
     this.pool = new BufferPool(device);
     this.uniforms = new UniformArena(device);
     this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;

@@ -1,0 +1,33 @@
+/**
+ * Kernel variants per adapter: where one implementation's shader compiler chokes on a kernel
+ * that others compile, the backend picks a smaller variant for that adapter. One table, matched
+ * against the adapter's description (vendor, architecture, device, description joined), so
+ * adapter checks live here and nowhere else.
+ *
+ * | adapter      | variant                                  | why                                    |
+ * | ------------ | ---------------------------------------- | -------------------------------------- |
+ * | SwiftShader  | weight-gradient conv blocks OB ≤ 8, CB ≤ 4 | Chrome's software adapter did not finish |
+ * |              |                                            | compiling OB = 8, CB = 8 (33 KB of WGSL) |
+ * |              |                                            | in 100 s; OB = 8, CB = 4 took 0.5 s      |
+ */
+
+/** Kernel choices that depend on the adapter. */
+export interface KernelVariants {
+  /** Most output channels one weight-gradient conv invocation owns (the kernel's OB). */
+  readonly gradWeightMaxOB: number;
+  /** Most input channels one weight-gradient conv invocation owns (the kernel's CB). */
+  readonly gradWeightMaxCB: number;
+}
+
+/** What every adapter not in the table gets. */
+export const DEFAULT_VARIANTS: KernelVariants = { gradWeightMaxOB: 16, gradWeightMaxCB: 8 };
+
+/** Adapters whose compiler needs smaller kernels, first match wins. */
+const TABLE: readonly { match: RegExp; variants: KernelVariants }[] = [
+  { match: /swiftshader/i, variants: { gradWeightMaxOB: 8, gradWeightMaxCB: 4 } },
+];
+
+/** The kernel variants for the adapter described by `description`. */
+export function kernelVariantsFor(description: string): KernelVariants {
+  return TABLE.find((row) => row.match.test(description))?.variants ?? DEFAULT_VARIANTS;
+}

@@ -1,0 +1,23 @@
+/** The per-adapter kernel variants and the weight-gradient block they cap. */
+import { DEFAULT_VARIANTS, kernelVariantsFor } from "../../engine/webgpu/adapter_table.ts";
+import { convGradWeightBlock } from "../../shaders/conv2d.ts";
+import { assertEquals } from "../assert.ts";
+
+Deno.test("adapter table: SwiftShader gets the small weight-gradient block, others the default", () => {
+  // Chrome reports no description for SwiftShader; device.ts joins vendor and architecture.
+  assertEquals(kernelVariantsFor("google swiftshader"), { gradWeightMaxOB: 8, gradWeightMaxCB: 4 });
+  assertEquals(kernelVariantsFor("SwiftShader Device (Subzero)").gradWeightMaxCB, 4);
+  assertEquals(kernelVariantsFor("llvmpipe (LLVM 15.0.6, 256 bits)"), DEFAULT_VARIANTS);
+  assertEquals(kernelVariantsFor("NVIDIA GeForce RTX 4090"), DEFAULT_VARIANTS);
+});
+
+Deno.test("convGradWeightBlock: caps apply, small layers keep their small blocks", () => {
+  const d = DEFAULT_VARIANTS;
+  assertEquals(convGradWeightBlock(64, 64, d.gradWeightMaxOB, d.gradWeightMaxCB), {
+    OB: 16,
+    CB: 8,
+  });
+  const s = kernelVariantsFor("google swiftshader");
+  assertEquals(convGradWeightBlock(64, 64, s.gradWeightMaxOB, s.gradWeightMaxCB), { OB: 8, CB: 4 });
+  assertEquals(convGradWeightBlock(3, 2, s.gradWeightMaxOB, s.gradWeightMaxCB), { OB: 4, CB: 4 });
+});
