@@ -2,13 +2,13 @@
  * The `--accelerator` flag and backend choice for `--accelerator auto|cpu|reference|webgpu`
  * (docs/engine.md "Backend choice").
  */
-import { type Backend, cpuBackend } from "../engine/mod.ts";
-import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
+import type { Backend } from "../engine/mod.ts";
+import { type BackendKind, openBackend } from "../engine/backend_choice.ts";
 import { PtychoInputError } from "../io/errors.ts";
 import type { FlagSpec, ParsedFlags } from "./args.ts";
 
 /** Accelerator choice (gpu, cuda and mps are aliases of webgpu). */
-export type AcceleratorKind = "auto" | "cpu" | "reference" | "webgpu";
+export type AcceleratorKind = BackendKind;
 
 /** `--accelerator`, the same in train, infer and demo. */
 export const ACCELERATOR_FLAG: FlagSpec = {
@@ -35,35 +35,16 @@ export function acceleratorFromFlags(flags: ParsedFlags): AcceleratorKind {
 }
 
 /**
- * Opens WebGPU (with `cpuOnly`, only a CPU adapter), or returns null when there is no such
- * adapter (or opening it fails).
- */
-async function tryWebGpu(cpuOnly: boolean): Promise<Backend | null> {
-  try {
-    return await createWebGpuBackend(cpuOnly);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The backend for `kind`:
- * - auto: WebGPU when an adapter is found, else the TypeScript (reference) kernels;
- * - cpu: a CPU WebGPU adapter (llvmpipe, lavapipe, SwiftShader) when one exists, else the
- *   TypeScript kernels — on the development machines llvmpipe trains the full model several
- *   times faster than the TypeScript kernels (README "Performance");
- * - reference: the TypeScript kernels, the tests' oracle (deterministic on every machine);
- * - webgpu: WebGPU, or a {@link PtychoInputError} (one line, exit 2) when there is no adapter.
+ * The backend for `kind` (see {@link BackendKind}); WebGPU asked for and missing is a
+ * {@link PtychoInputError} (one line, exit 2).
  */
 export async function chooseBackend(kind: AcceleratorKind): Promise<Backend> {
-  if (kind === "reference") return cpuBackend();
-  const gpu = await tryWebGpu(kind === "cpu");
-  if (gpu !== null) return gpu;
-  if (kind === "webgpu") {
+  try {
+    return (await openBackend(kind)).backend;
+  } catch {
     throw new PtychoInputError(
       "--accelerator webgpu",
       "no WebGPU adapter is available on this machine; use --accelerator cpu or auto",
     );
   }
-  return cpuBackend();
 }
