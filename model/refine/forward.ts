@@ -41,16 +41,28 @@ export interface FrequencyGrid {
 }
 
 /**
+ * The Fourier phase ramps e^{−2πi k·f_j} of shifts [B, 2] = (fx, fy) on an N × N grid:
+ * [B, N, N, 2]. Fixed while the positions are, so a caller may keep them.
+ */
+export function phaseRamps(shifts: Tensor, grid: FrequencyGrid, n: number): Tensor {
+  const b = shifts.shape[0];
+  const fx = reshape(slice(shifts, [0, 0], [b, 1]), [b, 1, 1]);
+  const fy = reshape(slice(shifts, [0, 1], [b, 1]), [b, 1, 1]);
+  const phase = mul(add(mul(fx, grid.kx), mul(fy, grid.ky)), -2 * Math.PI);
+  return polar(ones([b, n, n], shifts.backend), phase);
+}
+
+/** The probe [N, N, 2] shifted by the {@link phaseRamps} `ramps`: F⁻¹[F(P) · ramp_j]. */
+export function shiftProbe(probe: Tensor, ramps: Tensor): Tensor {
+  return ifft2(cmul(ramps, fft2(probe)));
+}
+
+/**
  * Probes shifted by their positions' sub-pixel parts: probe [N, N, 2], shifts [B, 2] = (fx, fy)
  * → [B, N, N, 2], P_j(r) = P(r − f_j) = F⁻¹[F(P) · e^{−2πi k·f_j}]. Differentiable in both.
  */
 export function shiftedProbes(probe: Tensor, shifts: Tensor, grid: FrequencyGrid): Tensor {
-  const b = shifts.shape[0], n = probe.shape[0];
-  const fx = reshape(slice(shifts, [0, 0], [b, 1]), [b, 1, 1]);
-  const fy = reshape(slice(shifts, [0, 1], [b, 1]), [b, 1, 1]);
-  const phase = mul(add(mul(fx, grid.kx), mul(fy, grid.ky)), -2 * Math.PI);
-  const ramp = polar(ones([b, n, n], probe.backend), phase);
-  return ifft2(cmul(ramp, fft2(probe)));
+  return shiftProbe(probe, phaseRamps(shifts, grid, probe.shape[0]));
 }
 
 /** What one batch's forward pass produced. */
@@ -71,8 +83,12 @@ export function forwardBatch(
   shifts: Tensor,
   grid: FrequencyGrid,
 ): BatchForward {
-  const patches = cropPatches(object, corners, probe.shape[0]);
-  const probes = shiftedProbes(probe, shifts, grid);
+  return forwardWithProbes(object, shiftedProbes(probe, shifts, grid), corners);
+}
+
+/** As {@link forwardBatch}, with the shifted probes [B, N, N, 2] given. */
+export function forwardWithProbes(object: Tensor, probes: Tensor, corners: Tensor): BatchForward {
+  const patches = cropPatches(object, corners, probes.shape[1]);
   return { patches, probes, intensity: abs2(fft2(cmul(patches, probes))) };
 }
 
