@@ -2,28 +2,24 @@
  * The forward model of iterative reconstruction on the engine, differentiable in the object
  * canvas, the probe and the sub-pixel shifts (REFINE.md "Forward model"):
  * ψ_j = P(r − f_j) · O_j (probe shifted by a Fourier phase ramp, object window at integer
- * corners), far-field intensity |FFT2_ortho(ψ_j)|². model/physics.ts applies fftshift to put the
+ * corners), far field Ψ_j = FFT2_ortho(ψ_j) against the measured amplitudes. model/physics.ts applies fftshift to put the
  * zero frequency at (N/2, N/2) as the data has it; here the measured patterns are ifftshifted
  * once instead ({@link unshiftPatterns}), which saves two passes per batch.
  */
 import {
-  abs2,
   add,
   cmul,
   cropPatches,
-  div,
+  type FarFieldEps,
+  farFieldResiduals,
   fft2,
   ifft2,
   ifftshift,
-  log,
   mul,
   ones,
   polar,
   reshape,
   slice,
-  sqrt,
-  square,
-  sub,
   sum,
   type Tensor,
   tensor,
@@ -71,11 +67,11 @@ export interface BatchForward {
   patches: Tensor;
   /** Shifted probes [B, N, N, 2]. */
   probes: Tensor;
-  /** Model intensity |Ψ|² [B, N, N], zero frequency at (0, 0). */
-  intensity: Tensor;
+  /** Far fields Ψ = FFT2_ortho(ψ) [B, N, N, 2], zero frequency at (0, 0). */
+  farField: Tensor;
 }
 
-/** Model intensities of the windows at `corners` [B, 2] with sub-pixel `shifts` [B, 2]. */
+/** Far fields of the windows at `corners` [B, 2] with sub-pixel `shifts` [B, 2]. */
 export function forwardBatch(
   object: Tensor,
   probe: Tensor,
@@ -89,31 +85,20 @@ export function forwardBatch(
 /** As {@link forwardBatch}, with the shifted probes [B, N, N, 2] given. */
 export function forwardWithProbes(object: Tensor, probes: Tensor, corners: Tensor): BatchForward {
   const patches = cropPatches(object, corners, probes.shape[1]);
-  return { patches, probes, intensity: abs2(fft2(cmul(patches, probes))) };
+  return { patches, probes, farField: fft2(cmul(patches, probes)) };
 }
 
 /**
- * Σ(√(λ+ε) − A)² over a batch: the amplitude (Gaussian) loss, and with a negligible ε the
- * R-factor's numerator Σ(|Ψ| − A)². ε only keeps the square root's gradient finite at λ = 0.
+ * The two residual sums of a batch, [Σ(√(λ+εa) − A)², Σ(λ − I − I·ln((λ+εp)/r))] with λ = |Ψ|²,
+ * I = A², r = max(I, 1), from far fields Ψ [B, N, N, 2] and amplitudes A [B, N, N] (one fused
+ * kernel per pass, engine/ops/farfield.ts). The first is the amplitude (Gaussian) loss and, with
+ * a negligible εa, the R-factor's numerator Σ(|Ψ| − A)²; the second the Poisson loss up to a
+ * constant, written so that every term is small near the solution (no f32 cancellation between
+ * large λ and I·ln λ). Plus {@link poissonNllConstant} it is the Poisson negative log-likelihood
+ * Σ(λ − I·ln λ + ln Γ(I+1)). ε keeps √'s gradient finite at λ = 0 and the logarithm defined.
  */
-export function amplitudeResidual(intensity: Tensor, amplitude: Tensor, eps: number): Tensor {
-  return sum(square(sub(sqrt(add(intensity, eps)), amplitude)));
-}
-
-/**
- * Σ(λ − I − I·ln((λ+ε)/r)) over a batch, I = A² the measured counts and r = max(I, 1)
- * (`reference`): the Poisson loss up to a constant, written so that every term is small near the
- * solution (no f32 cancellation between large λ and I·ln λ). Plus {@link poissonNllConstant} it
- * is the Poisson negative log-likelihood Σ(λ − I·ln λ + ln Γ(I+1)).
- */
-export function poissonResidual(
-  intensity: Tensor,
-  counts: Tensor,
-  reference: Tensor,
-  eps: number,
-): Tensor {
-  const logRatio = log(div(add(intensity, eps), reference));
-  return sum(sub(sub(intensity, counts), mul(counts, logRatio)));
+export function residualSums(farField: Tensor, amplitude: Tensor, eps: FarFieldEps): Tensor {
+  return sum(reshape(farFieldResiduals(farField, amplitude, eps), [-1, 2]), 0);
 }
 
 /** ln Γ(x) for x > 0 in f64 (Stirling series after shifting x above 8). */

@@ -19,7 +19,6 @@ import {
   Adam,
   add,
   backward,
-  clamp,
   concat,
   cropPatches,
   div,
@@ -30,8 +29,8 @@ import {
   reshape,
   Rng,
   scatterAddPatches,
+  slice,
   sqrt,
-  square,
   stack,
   sub,
   sum,
@@ -41,14 +40,13 @@ import {
   zeros,
 } from "../../engine/mod.ts";
 import {
-  amplitudeResidual,
   forwardBatch,
   forwardWithProbes,
   type FrequencyGrid,
   phaseRamps,
   poissonNllConstant,
-  poissonResidual,
   type RefineLoss,
+  residualSums,
   shiftProbe,
   unshiftPatterns,
 } from "./forward.ts";
@@ -177,8 +175,8 @@ export class Refiner {
   readonly #layout: CanvasLayout;
   readonly #object: Tensor;
   readonly #probe: Tensor;
-  /** Per batch: its measured amplitudes, counts and max(counts, 1), each [B, N, N]. */
-  readonly #batchData: { amp: Tensor; counts: Tensor; reference: Tensor }[];
+  /** Per batch: its measured amplitudes [B, N, N]. */
+  readonly #batchAmplitudes: Tensor[];
   /** Per batch: the phase ramps of its sub-pixel shifts, while the positions are fixed. */
   #ramps: (Tensor | null)[];
   /** Per batch: its shifted probes and their canvas preconditioner, while probe and positions are fixed. */
@@ -234,14 +232,12 @@ export class Refiner {
     const radius = this.#opts.probeSupport;
     this.#support = radius === null ? null : keep(tensor(diskMask(n, radius), [n, n, 1]));
     this.#batches = spreadBatches(data.xcoords, data.ycoords, options.batchSize);
-    this.#batchData = tidy(() =>
+    this.#batchAmplitudes = tidy(() =>
       noGrad(() => {
         const amplitude = unshiftPatterns(data.amplitude, m, n);
         return this.#batches.map((b) => {
           const at = tensor(Float32Array.from(b.flatMap((j) => [j * n, 0])), [b.length, 2]);
-          const amp = keep(cropPatches(amplitude, at, n));
-          const counts = keep(square(amp));
-          return { amp, counts, reference: keep(clamp(counts, 1)) };
+          return keep(cropPatches(amplitude, at, n));
         });
       })
     );
@@ -302,7 +298,7 @@ export class Refiner {
     doProbe: boolean,
     doPositions: boolean,
   ): { residual: Tensor; positions: Tensor | null } {
-    const n = this.#data.n, idx = this.#batches[b];
+    const idx = this.#batches[b];
     const { corners, shifts } = windowsOf(this.#layout, this.#xcoords, this.#ycoords, idx);
     const cornerT = tensor(corners, [idx.length, 2]);
     const shiftT = tensor(shifts, [idx.length, 2], { requiresGrad: doPositions });
@@ -310,18 +306,11 @@ export class Refiner {
     const f = cached === null
       ? forwardBatch(this.#object, this.#probe, cornerT, shiftT, this.#grid)
       : forwardWithProbes(this.#object, cached.probes, cornerT);
-    const { amp, counts, reference } = this.#batchData[b];
-    // The loss is one of the two residuals reported; the other is computed without gradient.
-    const eps = this.#eps, amplitudeLoss = this.#opts.loss === "amplitude";
-    const loss = amplitudeLoss
-      ? amplitudeResidual(f.intensity, amp, eps.amplitude)
-      : poissonResidual(f.intensity, counts, reference, eps.poisson);
-    backward(loss);
+    // Both residuals are reported; the loss is one of them.
+    const residual = residualSums(f.farField, this.#batchAmplitudes[b], this.#eps);
+    backward(sum(slice(residual, [this.#opts.loss === "amplitude" ? 0 : 1], [1])));
     return noGrad(() => {
-      const other = amplitudeLoss
-        ? poissonResidual(f.intensity, counts, reference, eps.poisson)
-        : amplitudeResidual(f.intensity, amp, eps.amplitude);
-      const residual = keep(amplitudeLoss ? stack([loss, other]) : stack([other, loss]));
+      keep(residual);
       const positions = doPositions
         ? keep(concat([shiftT.grad!, this.#shiftCurvature(f.probes, cornerT)], 1))
         : null;
@@ -393,7 +382,7 @@ export class Refiner {
     cachedDenom: Tensor | null,
   ): void {
     const o = this.#opts, obj = this.#object, probe = this.#probe;
-    const { height, width } = this.#layout, n = this.#data.n;
+    const n = this.#data.n;
     // Full-step factor: the autograd gradient is 2·∂L/∂O*; the Poisson loss is ≈ 2× the
     // amplitude loss near the solution (its curvature doubles).
     const full = o.loss === "amplitude" ? 0.5 : 0.25;
@@ -457,9 +446,8 @@ export class Refiner {
   /** Release every device tensor. */
   dispose(): void {
     this.#dropCaches(true);
-    const data = this.#batchData.flatMap((d) => [d.amp, d.counts, d.reference]);
     const own = [this.#object, this.#probe, this.#grid.kx, this.#grid.ky, this.#support];
-    for (const t of [...own, ...data]) t?.dispose();
+    for (const t of [...own, ...this.#batchAmplitudes]) t?.dispose();
     for (const a of [this.#adam?.object, this.#adam?.probe]) {
       for (const t of a?.state().values() ?? []) t.dispose();
     }
