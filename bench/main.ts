@@ -123,10 +123,11 @@ if (import.meta.main) {
     console.log(`## ${section.title}\n\n${markdownTable(section.columns, rows)}\n`);
     tables.push({ title: section.title, columns: section.columns, rows });
   }
-  // Refine against the NumPy ePIE peer, interleaved (--quick: the last backend, one round).
-  const refine = await benchRefine(quick ? measured.slice(-1) : measured, {
-    rounds: quick ? 1 : 2,
-  });
+  // Refine against the NumPy ePIE peer, interleaved (--quick: last backend, full batch, one round).
+  const refine = await benchRefine(
+    quick ? measured.slice(-1) : measured,
+    quick ? { rounds: 1, batchSizes: [516] } : {},
+  );
   if (refine !== null) {
     console.log(`## ${refine.title}\n\n${markdownTable(refine.columns, refine.rows)}\n`);
     tables.push(refine);

@@ -8,7 +8,7 @@
  * Ours and the peer alternate (ours on each backend, then the peer, per round) so that both see
  * the same load on these shared machines.
  *
- *   deno run -A bench/refine.ts [--iterations=30] [--rounds=2] [--batch=64] [--cpu-only]
+ *   deno run -A bench/refine.ts [--iterations=30] [--rounds=2] [--batch=64,516] [--cpu-only]
  */
 import type { Backend } from "../engine/backend.ts";
 import { cpuBackend, setBackend } from "../engine/mod.ts";
@@ -130,8 +130,11 @@ export interface RefineBenchOptions {
   iterations?: number;
   /** Interleaved rounds (default 2). */
   rounds?: number;
-  /** Positions per update (default 64, the command's default). */
-  batchSize?: number;
+  /**
+   * Positions per update, one row each (default 64, the command's default, and 516: one update
+   * per iteration, where the R-factor measured during the pass is exact).
+   */
+  batchSizes?: number[];
   /** Where the Siemens star lies (default {@link SIEMENS_STAR}). */
   data?: string;
   /** Called after each run (progress). */
@@ -150,7 +153,7 @@ export async function benchRefine(
 ): Promise<SectionTable | null> {
   const data = opts.data ?? SIEMENS_STAR;
   const iterations = opts.iterations ?? 30, rounds = opts.rounds ?? 2;
-  const batchSize = opts.batchSize ?? 64;
+  const batchSizes = opts.batchSizes ?? [64, 516];
   try {
     Deno.statSync(data);
   } catch {
@@ -158,13 +161,14 @@ export async function benchRefine(
     return null;
   }
   const star = loadStar(data);
-  const ours = new Map<string, RefineRun[]>(backends.map((b) => [b.name, []]));
+  const configs = backends.flatMap((backend) => batchSizes.map((batch) => ({ backend, batch })));
+  const ours = configs.map(() => [] as RefineRun[]);
   const peer: RefineRun[] = [];
   for (let r = 0; r < rounds; r++) {
-    for (const b of backends) {
-      const run = await runOurs(b, star, iterations, batchSize);
-      ours.get(b.name)!.push(run);
-      opts.onRun?.(b.name, run);
+    for (const [i, { backend, batch }] of configs.entries()) {
+      const run = await runOurs(backend, star, iterations, batch);
+      ours[i].push(run);
+      opts.onRun?.(`${backend.name} batch ${batch}`, run);
     }
     const run = await runPeer(data, iterations);
     peer.push(run);
@@ -174,14 +178,14 @@ export async function benchRefine(
   const peerSpi = median(peer.map(secondsPerIteration));
   const peerR = median(peer.map((p) => p.finalR));
   const peerTotal = median(peer.map((p) => p.seconds.reduce((s, v) => s + v, 0)));
-  const rows = backends.map((b) => {
-    const runs = ours.get(b.name)!;
+  const rows = configs.map(({ backend, batch }, i) => {
+    const runs = ours[i];
     const spi = median(runs.map(secondsPerIteration));
     const reach = runs.map((run) => timeToReach(run, peerR));
     const reached = reach.filter((t): t is number => t !== null);
     return [
-      b.name,
-      String(batchSize),
+      backend.name,
+      String(batch),
       fmt(spi),
       fmt(peerSpi),
       fmt(spi / peerSpi, 2),
@@ -220,7 +224,7 @@ if (import.meta.main) {
   const table = await benchRefine(backends, {
     iterations: flag("iterations", 30),
     rounds: flag("rounds", 2),
-    batchSize: flag("batch", 64),
+    batchSizes: Deno.args.find((a) => a.startsWith("--batch="))?.slice(8).split(",").map(Number),
     onRun: (who, run) =>
       console.log(
         `${who}: ${fmt(secondsPerIteration(run))} s/it, R ${run.finalR.toExponential(3)}`,
