@@ -9,10 +9,11 @@
  * the same load on these shared machines.
  *
  *   deno run -A bench/refine.ts [--iterations=30] [--rounds=2] [--batch=64,516] [--cpu-only]
+ *   deno run -A bench/refine.ts --profile [--batch=64] [--cpu-only]   (one iteration, per kernel)
  */
 import type { Backend } from "../engine/backend.ts";
 import { cpuBackend, setBackend } from "../engine/mod.ts";
-import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
+import { createWebGpuBackend, WebGpuBackend } from "../engine/webgpu/backend.ts";
 import { complexToFloat32, realToFloat32, realToFloat64 } from "../io/npy_convert.ts";
 import { NpzReader } from "../io/npz.ts";
 import { canvasLayout } from "../model/refine/geometry.ts";
@@ -144,8 +145,9 @@ export interface RefineBenchOptions {
 const fmt = (v: number, d = 3) => v.toFixed(d);
 
 /**
- * The table: one row per backend, each with the peer's figures of the same rounds (medians over
- * rounds), or null (with a printed note) when the data is absent.
+ * The table: one row per backend and batch size, each beside the peer's figures of the same
+ * rounds (medians over rounds; the s/it ratio per round, then its median), or null (with a
+ * printed note) when the data is absent.
  */
 export async function benchRefine(
   backends: Backend[],
@@ -174,13 +176,20 @@ export async function benchRefine(
     peer.push(run);
     opts.onRun?.("peer", run);
   }
-  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const median = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b), h = s.length >> 1;
+    return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+  };
   const peerSpi = median(peer.map(secondsPerIteration));
   const peerR = median(peer.map((p) => p.finalR));
   const peerTotal = median(peer.map((p) => p.seconds.reduce((s, v) => s + v, 0)));
   const rows = configs.map(({ backend, batch }, i) => {
     const runs = ours[i];
     const spi = median(runs.map(secondsPerIteration));
+    // Each round's ratio against the peer run beside it (same load), then the median.
+    const ratio = median(
+      runs.map((run, r) => secondsPerIteration(run) / secondsPerIteration(peer[r])),
+    );
     const reach = runs.map((run) => timeToReach(run, peerR));
     const reached = reach.filter((t): t is number => t !== null);
     return [
@@ -188,7 +197,7 @@ export async function benchRefine(
       String(batch),
       fmt(spi),
       fmt(peerSpi),
-      fmt(spi / peerSpi, 2),
+      fmt(ratio, 2),
       median(runs.map((run) => run.finalR)).toExponential(3),
       peerR.toExponential(3),
       reached.length === reach.length ? fmt(median(reached), 1) : "not reached",
@@ -203,7 +212,7 @@ export async function benchRefine(
       "batch",
       "ours s/it",
       "NumPy ePIE s/it",
-      "ours/peer",
+      "ours/peer (per round)",
       `ours R after ${iterations}`,
       `peer exact R after ${iterations}`,
       "ours s to peer's R",
@@ -211,6 +220,70 @@ export async function benchRefine(
     ],
     rows,
   };
+}
+
+/**
+ * Where one iteration's time goes on `backend` (after two warm-up iterations): per kernel, device
+ * milliseconds and dispatch counts on WebGPU (timestamp queries, one pass per dispatch), wall
+ * milliseconds and calls per backend method on the CPU; and the readbacks of the iteration.
+ */
+export async function profileIteration(
+  backend: Backend,
+  star: Star,
+  batchSize: number,
+): Promise<string[]> {
+  const stats = new Map<string, { ms: number; count: number }>();
+  let reads = 0;
+  const target = backend as unknown as Record<string, unknown>;
+  const gpu = backend instanceof WebGpuBackend ? backend : null;
+  // The CPU's kernels run synchronously: time each call through a proxy.
+  const timed = gpu ?? new Proxy(target, {
+    get(t, key) {
+      const v = t[key as string];
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        const start = performance.now();
+        const out = (v as (...a: unknown[]) => unknown).apply(t, args);
+        const op = key === "unary" ? args[1] : key === "binary" ? args[5] : null;
+        const label = op === null ? String(key) : `${String(key)}/${op}`;
+        const e = stats.get(label) ?? { ms: 0, count: 0 };
+        e.ms += performance.now() - start;
+        e.count++;
+        stats.set(label, e);
+        return out;
+      };
+    },
+  }) as unknown as Backend;
+  const read = backend.read.bind(backend);
+  setBackend(timed);
+  const layout = canvasLayout(star.xcoords, star.ycoords, star.n);
+  const refiner = new Refiner(
+    { n: star.n, amplitude: star.amplitude, xcoords: star.xcoords, ycoords: star.ycoords },
+    { layout, object: flatObject(layout), probe: star.probe },
+    { batchSize, loss: "amplitude", refineProbe: false, refinePositions: false, seed: 1 },
+  );
+  try {
+    for (let i = 0; i < 2; i++) await refiner.step();
+    stats.clear();
+    target.read = (st: unknown) => (reads++, read(st as never));
+    gpu?.rt.startProfile(2000, false);
+    const r = await refiner.step();
+    for (const [label, v] of (await gpu?.rt.stopProfile()) ?? []) stats.set(label, v);
+    delete target.read;
+    const rows = [...stats].sort((a, b) => b[1].ms - a[1].ms);
+    const ms = rows.reduce((t, [, v]) => t + v.ms, 0);
+    const calls = rows.reduce((t, [, v]) => t + v.count, 0);
+    const what = gpu ? "device ms in dispatches" : "ms in backend calls";
+    return [
+      `${backend.name}, batch ${batchSize}: ${r.seconds.toFixed(3)} s wall, ${ms.toFixed(1)} ` +
+      `${what}: ${calls}, readbacks: ${reads}`,
+      ...rows.map(([l, v]) =>
+        `${v.ms.toFixed(1).padStart(9)} ms ${String(v.count).padStart(5)}×  ${l}`
+      ),
+    ];
+  } finally {
+    refiner.dispose();
+  }
 }
 
 function flag(name: string, fallback: number): number {
@@ -221,6 +294,13 @@ function flag(name: string, fallback: number): number {
 if (import.meta.main) {
   const gpu = Deno.args.includes("--cpu-only") ? null : await createWebGpuBackend();
   const backends = gpu ? [cpuBackend(), gpu] : [cpuBackend()];
+  if (Deno.args.includes("--profile")) {
+    const batch = flag("batch", 64);
+    for (const b of backends) {
+      console.log((await profileIteration(b, loadStar(SIEMENS_STAR), batch)).join("\n"));
+    }
+    Deno.exit(0);
+  }
   const table = await benchRefine(backends, {
     iterations: flag("iterations", 30),
     rounds: flag("rounds", 2),

@@ -10,8 +10,6 @@ import {
   add,
   cmul,
   cropPatches,
-  type FarFieldEps,
-  farFieldResiduals,
   fft2,
   ifft2,
   ifftshift,
@@ -90,15 +88,32 @@ export function forwardWithProbes(object: Tensor, probes: Tensor, corners: Tenso
 
 /**
  * The two residual sums of a batch, [Σ(√(λ+εa) − A)², Σ(λ − I − I·ln((λ+εp)/r))] with λ = |Ψ|²,
- * I = A², r = max(I, 1), from far fields Ψ [B, N, N, 2] and amplitudes A [B, N, N] (one fused
- * kernel per pass, engine/ops/farfield.ts). The first is the amplitude (Gaussian) loss and, with
- * a negligible εa, the R-factor's numerator Σ(|Ψ| − A)²; the second the Poisson loss up to a
- * constant, written so that every term is small near the solution (no f32 cancellation between
- * large λ and I·ln λ). Plus {@link poissonNllConstant} it is the Poisson negative log-likelihood
- * Σ(λ − I·ln λ + ln Γ(I+1)). ε keeps √'s gradient finite at λ = 0 and the logarithm defined.
+ * I = A², r = max(I, 1), from its per-pixel `residuals` [B, N, N, 2] =
+ * farFieldResiduals(Ψ, A, ε) (engine/ops/farfield.ts: one fused kernel per pass). The first is
+ * the amplitude (Gaussian) loss and, with a negligible εa, the R-factor's numerator Σ(|Ψ| − A)²;
+ * the second the Poisson loss up to a constant, written so that every term is small near the
+ * solution (no f32 cancellation between large λ and I·ln λ). Plus {@link poissonNllConstant} it
+ * is the Poisson negative log-likelihood Σ(λ − I·ln λ + ln Γ(I+1)).
  */
-export function residualSums(farField: Tensor, amplitude: Tensor, eps: FarFieldEps): Tensor {
-  return sum(reshape(farFieldResiduals(farField, amplitude, eps), [-1, 2]), 0);
+export function residualSums(residuals: Tensor): Tensor {
+  return sum(reshape(residuals, [-1, 2]), 0);
+}
+
+/**
+ * The seed of backward() from the per-pixel residuals [B, N, N, 2] that makes it the gradient of
+ * one loss (plane 0: amplitude, 1: Poisson) without materialising the gradient of a sum.
+ */
+export function lossSeed(batch: number, n: number, loss: RefineLoss): Tensor {
+  const plane = loss === "amplitude" ? 0 : 1;
+  return tensor(
+    Float32Array.from({ length: batch * n * n * 2 }, (_, i) => (i % 2 === plane ? 1 : 0)),
+    [
+      batch,
+      n,
+      n,
+      2,
+    ],
+  );
 }
 
 /** ln Γ(x) for x > 0 in f64 (Stirling series after shifting x above 8). */

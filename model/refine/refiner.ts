@@ -22,6 +22,7 @@ import {
   concat,
   cropPatches,
   div,
+  farFieldResiduals,
   keep,
   max,
   mul,
@@ -29,7 +30,6 @@ import {
   reshape,
   Rng,
   scatterAddPatches,
-  slice,
   sqrt,
   stack,
   sub,
@@ -43,6 +43,7 @@ import {
   forwardBatch,
   forwardWithProbes,
   type FrequencyGrid,
+  lossSeed,
   phaseRamps,
   poissonNllConstant,
   type RefineLoss,
@@ -180,6 +181,8 @@ export class Refiner {
   /** Per batch: the phase ramps of its sub-pixel shifts, while the positions are fixed. */
   #ramps: (Tensor | null)[];
   /** Per batch: its shifted probes and their canvas preconditioner, while probe and positions are fixed. */
+  /** Backward seeds of the loss per batch size ({@link lossSeed}). */
+  readonly #seeds = new Map<number, Tensor>();
   #probeCache: ({ probes: Tensor; denom: Tensor } | null)[];
   readonly #grid: FrequencyGrid;
   readonly #support: Tensor | null;
@@ -307,10 +310,10 @@ export class Refiner {
       ? forwardBatch(this.#object, this.#probe, cornerT, shiftT, this.#grid)
       : forwardWithProbes(this.#object, cached.probes, cornerT);
     // Both residuals are reported; the loss is one of them.
-    const residual = residualSums(f.farField, this.#batchAmplitudes[b], this.#eps);
-    backward(sum(slice(residual, [this.#opts.loss === "amplitude" ? 0 : 1], [1])));
+    const residuals = farFieldResiduals(f.farField, this.#batchAmplitudes[b], this.#eps);
+    backward(residuals, this.#seed(idx.length));
     return noGrad(() => {
-      keep(residual);
+      const residual = keep(residualSums(residuals));
       const positions = doPositions
         ? keep(concat([shiftT.grad!, this.#shiftCurvature(f.probes, cornerT)], 1))
         : null;
@@ -318,6 +321,16 @@ export class Refiner {
       this.#update(f.probes, f.patches, cornerT, doProbe, cached?.denom ?? null);
       return { residual, positions };
     });
+  }
+
+  /** The backward seed of the loss for a batch of `size` positions (kept per size). */
+  #seed(size: number): Tensor {
+    let seed = this.#seeds.get(size);
+    if (seed === undefined) {
+      seed = keep(lossSeed(size, this.#data.n, this.#opts.loss));
+      this.#seeds.set(size, seed);
+    }
+    return seed;
   }
 
   /**
@@ -447,7 +460,7 @@ export class Refiner {
   dispose(): void {
     this.#dropCaches(true);
     const own = [this.#object, this.#probe, this.#grid.kx, this.#grid.ky, this.#support];
-    for (const t of [...own, ...this.#batchAmplitudes]) t?.dispose();
+    for (const t of [...own, ...this.#batchAmplitudes, ...this.#seeds.values()]) t?.dispose();
     for (const a of [this.#adam?.object, this.#adam?.probe]) {
       for (const t of a?.state().values() ?? []) t.dispose();
     }
