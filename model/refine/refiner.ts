@@ -55,6 +55,7 @@ import {
   type CanvasLayout,
   diskMask,
   fftFrequencies,
+  illuminatedObjectPower,
   spreadBatches,
   windowsOf,
 } from "./geometry.ts";
@@ -140,33 +141,6 @@ export interface RefineSnapshot {
   ycoords: Float64Array;
 }
 
-/**
- * Mean |O|² over the illuminated area (weighted by |P|² at the nominal windows), for the probe
- * power that fits the data (REFINE.md "Scale").
- */
-function illuminatedObjectPower(data: RefineData, start: RefineStart): number {
-  const { n, xcoords, ycoords } = data;
-  const { layout, object, probe } = start;
-  const all = [...Array(xcoords.length).keys()];
-  const { corners } = windowsOf(layout, xcoords, ycoords, all);
-  let num = 0, den = 0;
-  for (let j = 0; j < all.length; j++) {
-    for (let i = 0; i < n; i++) {
-      const y = corners[2 * j] + i;
-      if (y < 0 || y >= layout.height) continue;
-      for (let k = 0; k < n; k++) {
-        const x = corners[2 * j + 1] + k;
-        if (x < 0 || x >= layout.width) continue;
-        const p = probe[2 * (i * n + k)] ** 2 + probe[2 * (i * n + k) + 1] ** 2;
-        const o = 2 * (y * layout.width + x);
-        num += p * (object[o] ** 2 + object[o + 1] ** 2);
-        den += p;
-      }
-    }
-  }
-  return den > 0 && num > 0 ? num / den : 1;
-}
-
 /** One reconstruction in progress: device state plus the host positions. */
 export class Refiner {
   /** 0-based index of the next iteration. */
@@ -219,7 +193,8 @@ export class Refiner {
     for (const a of data.amplitude) sumA2 += a * a;
     for (const v of start.probe) probePower += v * v;
     this.#sumA2 = sumA2;
-    this.#targetPower = sumA2 / m / illuminatedObjectPower(data, start);
+    this.#targetPower = sumA2 / m /
+      illuminatedObjectPower(start.layout, start.object, start.probe, data.xcoords, data.ycoords);
     const meanCount = sumA2 / (m * n * n);
     this.#eps = { amplitude: 1e-9 * meanCount, poisson: 1e-4 * meanCount };
     const probeScale = probePower > 0 ? Math.sqrt(this.#targetPower / probePower) : 1;
