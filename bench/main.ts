@@ -4,7 +4,8 @@
  * Then ours against the PyTorch peer (bench/compare.ts), and the run's JSON record in
  * bench/results/ (a `--quick` run's in a git-ignored `-quick.json`, never over the day's full
  * record). Flags: `--quick` (the one-minute subset: one training-step pair against the peer on
- * the last backend, no sections), `--reps=N` (peer-comparison repetitions, default 5).
+ * the last backend, no sections, and one refine round against the NumPy ePIE peer on the Siemens
+ * star), `--reps=N` (peer-comparison repetitions, default 5).
  */
 
 import type { Backend } from "../engine/backend.ts";
@@ -19,6 +20,7 @@ import {
 } from "./compare.ts";
 import { benchInference } from "./infer.ts";
 import { benchKernels } from "./kernels.ts";
+import { benchRefine } from "./refine.ts";
 import { type SectionTable, writeResults } from "./report.ts";
 
 /** A benchmark section: a title, table columns, and a function producing rows for a backend. */
@@ -120,6 +122,15 @@ if (import.meta.main) {
     for (const backend of measured) rows.push(...(await section.rows(backend)));
     console.log(`## ${section.title}\n\n${markdownTable(section.columns, rows)}\n`);
     tables.push({ title: section.title, columns: section.columns, rows });
+  }
+  // Refine against the NumPy ePIE peer, interleaved (--quick: last backend, full batch, one round).
+  const refine = await benchRefine(
+    quick ? measured.slice(-1) : measured,
+    quick ? { rounds: 1, batchSizes: [516] } : {},
+  );
+  if (refine !== null) {
+    console.log(`## ${refine.title}\n\n${markdownTable(refine.columns, refine.rows)}\n`);
+    tables.push(refine);
   }
   const comparison = await compareWithPeer({ backends: measured, quick, reps });
   const table = markdownTable(COMPARISON_COLUMNS, comparisonRows(comparison.figures));

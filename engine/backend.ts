@@ -38,6 +38,14 @@ export interface AdamParams {
   biasCorrection2: number;
 }
 
+/** The ε of {@link Kernels.farFieldResiduals}: amplitude term εa, Poisson term εp. */
+export interface FarFieldEps {
+  /** Added to λ under the square root of the amplitude term. */
+  amplitude: number;
+  /** Added to λ inside the logarithm of the Poisson term. */
+  poisson: number;
+}
+
 /**
  * The primitive kernels. Each returns a new storage. Layout conventions:
  * images are NCHW; complex tensors end in an axis of length 2.
@@ -161,6 +169,13 @@ export interface Kernels {
    * (h, w, inner) at their corners (parts outside dropped), in batch order for every pixel.
    */
   scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage;
+  /**
+   * Per-pixel far-field residuals: psi (size, 2), amplitude (size) → (size, 2) =
+   * ((√(λ+εa) − A)², λ − I − I·ln((λ+εp)/max(I, 1))), λ = |Ψ|², I = A² (engine/ops/farfield.ts).
+   */
+  farFieldResiduals(psi: Storage, amplitude: Storage, eps: FarFieldEps): Storage;
+  /** The gradient w.r.t. psi of Σ gy·farFieldResiduals (gy (size, 2)): (size, 2). */
+  farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage;
   /**
    * Fused Adam/AdamW step, in place: m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²;
    * p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).

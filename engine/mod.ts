@@ -4,7 +4,7 @@ import { setBackendFactory } from "./tensor.ts";
 
 setBackendFactory(cpuBackend);
 
-export type { Backend, Storage } from "./backend.ts";
+export type { Backend, FarFieldEps, Storage } from "./backend.ts";
 export { getBackend, keep, setBackend, shapeSize, Tensor, tidy } from "./tensor.ts";
 export { attachGrad, backward, noGrad } from "./autograd.ts";
 export * from "./ops/index.ts";

@@ -9,6 +9,7 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
+  FarFieldEps,
   MatmulDims,
   PatchGeometry,
   ReduceOp,
@@ -18,6 +19,7 @@ import type {
 import { adam } from "./adam.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight, convEpilogue } from "./conv.ts";
 import { binary, cmul, polar, unary } from "./elementwise.ts";
+import { farFieldResiduals, farFieldResidualsGrad } from "./farfield.ts";
 import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d } from "./layout.ts";
 import { matmul } from "./matmul.ts";
@@ -213,6 +215,16 @@ export class CpuBackend implements Backend {
   /** Windows added back onto a zero canvas (adjoint of cropPatches). */
   scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
     return this.#wrap(scatterAddPatches(dataOf(patches), dataOf(corners), g));
+  }
+
+  /** Per-pixel amplitude and Poisson residuals of far fields. */
+  farFieldResiduals(psi: Storage, amplitude: Storage, eps: FarFieldEps): Storage {
+    return this.#wrap(farFieldResiduals(dataOf(psi), dataOf(amplitude), eps));
+  }
+
+  /** Gradient of the far-field residuals w.r.t. psi. */
+  farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage {
+    return this.#wrap(farFieldResidualsGrad(dataOf(psi), dataOf(amplitude), dataOf(gy), eps));
   }
 
   /** Fused Adam/AdamW step, updating p, m and v in place. */

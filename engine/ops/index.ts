@@ -8,3 +8,4 @@ export * from "./join.ts";
 export * from "./nn.ts";
 export * from "./complex.ts";
 export * from "./patches.ts";
+export * from "./farfield.ts";

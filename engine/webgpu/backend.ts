@@ -8,6 +8,7 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
+  FarFieldEps,
   MatmulDims,
   PatchGeometry,
   ReduceOp,
@@ -41,6 +42,7 @@ import { kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
+import { farFieldResidualsGradKernel, farFieldResidualsKernel } from "../../shaders/farfield.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
@@ -391,6 +393,26 @@ export class WebGpuBackend implements Backend {
   /** Adjoint of cropPatches (deterministic scatter-add). */
   scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
     return scatterAddPatches(this.rt, this.st(patches), this.st(corners), g);
+  }
+
+  /** Per-pixel amplitude and Poisson residuals of far fields (one fused kernel). */
+  farFieldResiduals(psi: Storage, amplitude: Storage, eps: FarFieldEps): Storage {
+    this.validate(psi, amplitude);
+    const n = amplitude.size, y = this.rt.alloc(2 * n);
+    const params = new Uint32Array([n, f32bits(eps.amplitude), f32bits(eps.poisson), 0]);
+    const bufs = [this.st(psi), this.st(amplitude), y];
+    this.rt.dispatch(farFieldResidualsKernel(), params, bufs, this.groups(n));
+    return y;
+  }
+
+  /** Gradient of the far-field residuals w.r.t. psi (one fused kernel). */
+  farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage {
+    this.validate(psi, amplitude, gy);
+    const n = amplitude.size, y = this.rt.alloc(2 * n);
+    const params = new Uint32Array([n, f32bits(eps.amplitude), f32bits(eps.poisson), 0]);
+    const bufs = [this.st(psi), this.st(amplitude), this.st(gy), y];
+    this.rt.dispatch(farFieldResidualsGradKernel(), params, bufs, this.groups(n));
+    return y;
   }
 
   /** Fused Adam/AdamW step, in place on p, m and v. */

@@ -2,28 +2,22 @@
  * The forward model of iterative reconstruction on the engine, differentiable in the object
  * canvas, the probe and the sub-pixel shifts (REFINE.md "Forward model"):
  * ψ_j = P(r − f_j) · O_j (probe shifted by a Fourier phase ramp, object window at integer
- * corners), far-field intensity |FFT2_ortho(ψ_j)|². model/physics.ts applies fftshift to put the
+ * corners), far field Ψ_j = FFT2_ortho(ψ_j) against the measured amplitudes. model/physics.ts applies fftshift to put the
  * zero frequency at (N/2, N/2) as the data has it; here the measured patterns are ifftshifted
  * once instead ({@link unshiftPatterns}), which saves two passes per batch.
  */
 import {
-  abs2,
   add,
   cmul,
   cropPatches,
-  div,
   fft2,
   ifft2,
   ifftshift,
-  log,
   mul,
   ones,
   polar,
   reshape,
   slice,
-  sqrt,
-  square,
-  sub,
   sum,
   type Tensor,
   tensor,
@@ -41,16 +35,28 @@ export interface FrequencyGrid {
 }
 
 /**
+ * The Fourier phase ramps e^{−2πi k·f_j} of shifts [B, 2] = (fx, fy) on an N × N grid:
+ * [B, N, N, 2]. Fixed while the positions are, so a caller may keep them.
+ */
+export function phaseRamps(shifts: Tensor, grid: FrequencyGrid, n: number): Tensor {
+  const b = shifts.shape[0];
+  const fx = reshape(slice(shifts, [0, 0], [b, 1]), [b, 1, 1]);
+  const fy = reshape(slice(shifts, [0, 1], [b, 1]), [b, 1, 1]);
+  const phase = mul(add(mul(fx, grid.kx), mul(fy, grid.ky)), -2 * Math.PI);
+  return polar(ones([b, n, n], shifts.backend), phase);
+}
+
+/** The probe [N, N, 2] shifted by the {@link phaseRamps} `ramps`: F⁻¹[F(P) · ramp_j]. */
+export function shiftProbe(probe: Tensor, ramps: Tensor): Tensor {
+  return ifft2(cmul(ramps, fft2(probe)));
+}
+
+/**
  * Probes shifted by their positions' sub-pixel parts: probe [N, N, 2], shifts [B, 2] = (fx, fy)
  * → [B, N, N, 2], P_j(r) = P(r − f_j) = F⁻¹[F(P) · e^{−2πi k·f_j}]. Differentiable in both.
  */
 export function shiftedProbes(probe: Tensor, shifts: Tensor, grid: FrequencyGrid): Tensor {
-  const b = shifts.shape[0], n = probe.shape[0];
-  const fx = reshape(slice(shifts, [0, 0], [b, 1]), [b, 1, 1]);
-  const fy = reshape(slice(shifts, [0, 1], [b, 1]), [b, 1, 1]);
-  const phase = mul(add(mul(fx, grid.kx), mul(fy, grid.ky)), -2 * Math.PI);
-  const ramp = polar(ones([b, n, n], probe.backend), phase);
-  return ifft2(cmul(ramp, fft2(probe)));
+  return shiftProbe(probe, phaseRamps(shifts, grid, probe.shape[0]));
 }
 
 /** What one batch's forward pass produced. */
@@ -59,11 +65,11 @@ export interface BatchForward {
   patches: Tensor;
   /** Shifted probes [B, N, N, 2]. */
   probes: Tensor;
-  /** Model intensity |Ψ|² [B, N, N], zero frequency at (0, 0). */
-  intensity: Tensor;
+  /** Far fields Ψ = FFT2_ortho(ψ) [B, N, N, 2], zero frequency at (0, 0). */
+  farField: Tensor;
 }
 
-/** Model intensities of the windows at `corners` [B, 2] with sub-pixel `shifts` [B, 2]. */
+/** Far fields of the windows at `corners` [B, 2] with sub-pixel `shifts` [B, 2]. */
 export function forwardBatch(
   object: Tensor,
   probe: Tensor,
@@ -71,33 +77,43 @@ export function forwardBatch(
   shifts: Tensor,
   grid: FrequencyGrid,
 ): BatchForward {
-  const patches = cropPatches(object, corners, probe.shape[0]);
-  const probes = shiftedProbes(probe, shifts, grid);
-  return { patches, probes, intensity: abs2(fft2(cmul(patches, probes))) };
+  return forwardWithProbes(object, shiftedProbes(probe, shifts, grid), corners);
+}
+
+/** As {@link forwardBatch}, with the shifted probes [B, N, N, 2] given. */
+export function forwardWithProbes(object: Tensor, probes: Tensor, corners: Tensor): BatchForward {
+  const patches = cropPatches(object, corners, probes.shape[1]);
+  return { patches, probes, farField: fft2(cmul(patches, probes)) };
 }
 
 /**
- * Σ(√(λ+ε) − A)² over a batch: the amplitude (Gaussian) loss, and with a negligible ε the
- * R-factor's numerator Σ(|Ψ| − A)². ε only keeps the square root's gradient finite at λ = 0.
- */
-export function amplitudeResidual(intensity: Tensor, amplitude: Tensor, eps: number): Tensor {
-  return sum(square(sub(sqrt(add(intensity, eps)), amplitude)));
-}
-
-/**
- * Σ(λ − I − I·ln((λ+ε)/r)) over a batch, I = A² the measured counts and r = max(I, 1)
- * (`reference`): the Poisson loss up to a constant, written so that every term is small near the
+ * The two residual sums of a batch, [Σ(√(λ+εa) − A)², Σ(λ − I − I·ln((λ+εp)/r))] with λ = |Ψ|²,
+ * I = A², r = max(I, 1), from its per-pixel `residuals` [B, N, N, 2] =
+ * farFieldResiduals(Ψ, A, ε) (engine/ops/farfield.ts: one fused kernel per pass). The first is
+ * the amplitude (Gaussian) loss and, with a negligible εa, the R-factor's numerator Σ(|Ψ| − A)²;
+ * the second the Poisson loss up to a constant, written so that every term is small near the
  * solution (no f32 cancellation between large λ and I·ln λ). Plus {@link poissonNllConstant} it
  * is the Poisson negative log-likelihood Σ(λ − I·ln λ + ln Γ(I+1)).
  */
-export function poissonResidual(
-  intensity: Tensor,
-  counts: Tensor,
-  reference: Tensor,
-  eps: number,
-): Tensor {
-  const logRatio = log(div(add(intensity, eps), reference));
-  return sum(sub(sub(intensity, counts), mul(counts, logRatio)));
+export function residualSums(residuals: Tensor): Tensor {
+  return sum(reshape(residuals, [-1, 2]), 0);
+}
+
+/**
+ * The seed of backward() from the per-pixel residuals [B, N, N, 2] that makes it the gradient of
+ * one loss (plane 0: amplitude, 1: Poisson) without materialising the gradient of a sum.
+ */
+export function lossSeed(batch: number, n: number, loss: RefineLoss): Tensor {
+  const plane = loss === "amplitude" ? 0 : 1;
+  return tensor(
+    Float32Array.from({ length: batch * n * n * 2 }, (_, i) => (i % 2 === plane ? 1 : 0)),
+    [
+      batch,
+      n,
+      n,
+      2,
+    ],
+  );
 }
 
 /** ln Γ(x) for x > 0 in f64 (Stirling series after shifting x above 8). */

@@ -163,3 +163,36 @@ export function illumination(
   }
   return out;
 }
+
+/**
+ * Mean |O|² over the illuminated area (weighted by |P|² at the nominal windows), for the probe
+ * power that fits the data (REFINE.md "Scale"). Object (height·width) and probe (N·N) complex,
+ * interleaved.
+ */
+export function illuminatedObjectPower(
+  layout: CanvasLayout,
+  object: Float32Array,
+  probe: Float32Array,
+  xcoords: ArrayLike<number>,
+  ycoords: ArrayLike<number>,
+): number {
+  const n = layout.n;
+  const all = [...Array(xcoords.length).keys()];
+  const { corners } = windowsOf(layout, xcoords, ycoords, all);
+  let num = 0, den = 0;
+  for (let j = 0; j < all.length; j++) {
+    for (let i = 0; i < n; i++) {
+      const y = corners[2 * j] + i;
+      if (y < 0 || y >= layout.height) continue;
+      for (let k = 0; k < n; k++) {
+        const x = corners[2 * j + 1] + k;
+        if (x < 0 || x >= layout.width) continue;
+        const p = probe[2 * (i * n + k)] ** 2 + probe[2 * (i * n + k) + 1] ** 2;
+        const o = 2 * (y * layout.width + x);
+        num += p * (object[o] ** 2 + object[o + 1] ** 2);
+        den += p;
+      }
+    }
+  }
+  return den > 0 && num > 0 ? num / den : 1;
+}

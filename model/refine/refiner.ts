@@ -19,10 +19,10 @@ import {
   Adam,
   add,
   backward,
-  clamp,
   concat,
   cropPatches,
   div,
+  farFieldResiduals,
   keep,
   max,
   mul,
@@ -31,7 +31,6 @@ import {
   Rng,
   scatterAddPatches,
   sqrt,
-  square,
   stack,
   sub,
   sum,
@@ -41,18 +40,22 @@ import {
   zeros,
 } from "../../engine/mod.ts";
 import {
-  amplitudeResidual,
   forwardBatch,
+  forwardWithProbes,
   type FrequencyGrid,
+  lossSeed,
+  phaseRamps,
   poissonNllConstant,
-  poissonResidual,
   type RefineLoss,
+  residualSums,
+  shiftProbe,
   unshiftPatterns,
 } from "./forward.ts";
 import {
   type CanvasLayout,
   diskMask,
   fftFrequencies,
+  illuminatedObjectPower,
   spreadBatches,
   windowsOf,
 } from "./geometry.ts";
@@ -138,33 +141,6 @@ export interface RefineSnapshot {
   ycoords: Float64Array;
 }
 
-/**
- * Mean |O|² over the illuminated area (weighted by |P|² at the nominal windows), for the probe
- * power that fits the data (REFINE.md "Scale").
- */
-function illuminatedObjectPower(data: RefineData, start: RefineStart): number {
-  const { n, xcoords, ycoords } = data;
-  const { layout, object, probe } = start;
-  const all = [...Array(xcoords.length).keys()];
-  const { corners } = windowsOf(layout, xcoords, ycoords, all);
-  let num = 0, den = 0;
-  for (let j = 0; j < all.length; j++) {
-    for (let i = 0; i < n; i++) {
-      const y = corners[2 * j] + i;
-      if (y < 0 || y >= layout.height) continue;
-      for (let k = 0; k < n; k++) {
-        const x = corners[2 * j + 1] + k;
-        if (x < 0 || x >= layout.width) continue;
-        const p = probe[2 * (i * n + k)] ** 2 + probe[2 * (i * n + k) + 1] ** 2;
-        const o = 2 * (y * layout.width + x);
-        num += p * (object[o] ** 2 + object[o + 1] ** 2);
-        den += p;
-      }
-    }
-  }
-  return den > 0 && num > 0 ? num / den : 1;
-}
-
 /** One reconstruction in progress: device state plus the host positions. */
 export class Refiner {
   /** 0-based index of the next iteration. */
@@ -174,12 +150,17 @@ export class Refiner {
   readonly #layout: CanvasLayout;
   readonly #object: Tensor;
   readonly #probe: Tensor;
-  readonly #amplitude: Tensor;
-  readonly #counts: Tensor;
+  /** Per batch: its measured amplitudes [B, N, N]. */
+  readonly #batchAmplitudes: Tensor[];
+  /** Per batch: the phase ramps of its sub-pixel shifts, while the positions are fixed. */
+  #ramps: (Tensor | null)[];
+  /** Per batch: its shifted probes and their canvas preconditioner, while probe and positions are fixed. */
+  /** Backward seeds of the loss per batch size ({@link lossSeed}). */
+  readonly #seeds = new Map<number, Tensor>();
+  #probeCache: ({ probes: Tensor; denom: Tensor } | null)[];
   readonly #grid: FrequencyGrid;
   readonly #support: Tensor | null;
   readonly #batches: number[][];
-  readonly #dataCorners: Tensor[];
   readonly #rng: Rng;
   readonly #xcoords: Float64Array;
   readonly #ycoords: Float64Array;
@@ -187,7 +168,6 @@ export class Refiner {
   readonly #sumA2: number;
   /** ε of the amplitude loss (only keeps √'s gradient finite) and of the Poisson logarithm. */
   readonly #eps: { amplitude: number; poisson: number };
-  readonly #countsFloor: Tensor;
   readonly #nllConstant: number;
   #adam: { object: Adam; probe: Adam } | null = null;
 
@@ -213,16 +193,14 @@ export class Refiner {
     for (const a of data.amplitude) sumA2 += a * a;
     for (const v of start.probe) probePower += v * v;
     this.#sumA2 = sumA2;
-    this.#targetPower = sumA2 / m / illuminatedObjectPower(data, start);
+    this.#targetPower = sumA2 / m /
+      illuminatedObjectPower(start.layout, start.object, start.probe, data.xcoords, data.ycoords);
     const meanCount = sumA2 / (m * n * n);
     this.#eps = { amplitude: 1e-9 * meanCount, poisson: 1e-4 * meanCount };
     const probeScale = probePower > 0 ? Math.sqrt(this.#targetPower / probePower) : 1;
     const { height, width } = start.layout;
     this.#object = keep(tensor(start.object, [height, width, 2], { requiresGrad: true }));
     this.#probe = keep(tensor(start.probe.map((v) => v * probeScale), [n, n, 2]));
-    this.#amplitude = keep(tidy(() => noGrad(() => unshiftPatterns(data.amplitude, m, n))));
-    this.#counts = keep(noGrad(() => square(this.#amplitude)));
-    this.#countsFloor = keep(noGrad(() => clamp(this.#counts, 1)));
     this.#nllConstant = poissonNllConstant(data.amplitude);
     const k = fftFrequencies(n);
     this.#grid = {
@@ -232,9 +210,17 @@ export class Refiner {
     const radius = this.#opts.probeSupport;
     this.#support = radius === null ? null : keep(tensor(diskMask(n, radius), [n, n, 1]));
     this.#batches = spreadBatches(data.xcoords, data.ycoords, options.batchSize);
-    this.#dataCorners = this.#batches.map((b) =>
-      keep(tensor(Float32Array.from(b.flatMap((j) => [j * n, 0])), [b.length, 2]))
+    this.#batchAmplitudes = tidy(() =>
+      noGrad(() => {
+        const amplitude = unshiftPatterns(data.amplitude, m, n);
+        return this.#batches.map((b) => {
+          const at = tensor(Float32Array.from(b.flatMap((j) => [j * n, 0])), [b.length, 2]);
+          return keep(cropPatches(amplitude, at, n));
+        });
+      })
     );
+    this.#ramps = this.#batches.map(() => null);
+    this.#probeCache = this.#batches.map(() => null);
     this.#rng = new Rng(options.seed);
     if (this.#opts.stepRule === "adam") {
       const rms = Math.sqrt(this.#targetPower / (n * n));
@@ -252,6 +238,7 @@ export class Refiner {
     const doProbe = o.refineProbe && it >= o.probeStart;
     const doPositions = o.refinePositions && it >= o.positionStart;
     this.#probe.requiresGrad = doProbe;
+    if (doProbe) this.#dropCaches(false);
     let residual = keep(zeros([2], this.#object.backend));
     const pieces: Tensor[] = [];
     const order = this.#rng.shuffle([...this.#batches.keys()]);
@@ -270,7 +257,10 @@ export class Refiner {
     flat.dispose();
     residual.dispose();
     for (const p of pieces) p.dispose();
-    if (doPositions) this.#movePositions(order, host.subarray(2));
+    if (doPositions) {
+      this.#movePositions(order, host.subarray(2));
+      this.#dropCaches(true);
+    }
     this.iteration++;
     return {
       iteration: this.iteration,
@@ -286,32 +276,72 @@ export class Refiner {
     doProbe: boolean,
     doPositions: boolean,
   ): { residual: Tensor; positions: Tensor | null } {
-    const n = this.#data.n, idx = this.#batches[b];
+    const idx = this.#batches[b];
     const { corners, shifts } = windowsOf(this.#layout, this.#xcoords, this.#ycoords, idx);
     const cornerT = tensor(corners, [idx.length, 2]);
     const shiftT = tensor(shifts, [idx.length, 2], { requiresGrad: doPositions });
-    const f = forwardBatch(this.#object, this.#probe, cornerT, shiftT, this.#grid);
-    const amp = cropPatches(this.#amplitude, this.#dataCorners[b], n);
-    const counts = cropPatches(this.#counts, this.#dataCorners[b], n);
-    const reference = cropPatches(this.#countsFloor, this.#dataCorners[b], n);
-    // The loss is one of the two residuals reported; the other is computed without gradient.
-    const eps = this.#eps, amplitudeLoss = this.#opts.loss === "amplitude";
-    const loss = amplitudeLoss
-      ? amplitudeResidual(f.intensity, amp, eps.amplitude)
-      : poissonResidual(f.intensity, counts, reference, eps.poisson);
-    backward(loss);
+    const cached = doPositions ? null : this.#shifted(b, shiftT, cornerT, doProbe);
+    const f = cached === null
+      ? forwardBatch(this.#object, this.#probe, cornerT, shiftT, this.#grid)
+      : forwardWithProbes(this.#object, cached.probes, cornerT);
+    // Both residuals are reported; the loss is one of them.
+    const residuals = farFieldResiduals(f.farField, this.#batchAmplitudes[b], this.#eps);
+    backward(residuals, this.#seed(idx.length));
     return noGrad(() => {
-      const other = amplitudeLoss
-        ? poissonResidual(f.intensity, counts, reference, eps.poisson)
-        : amplitudeResidual(f.intensity, amp, eps.amplitude);
-      const residual = keep(amplitudeLoss ? stack([loss, other]) : stack([other, loss]));
+      const residual = keep(residualSums(residuals));
       const positions = doPositions
         ? keep(concat([shiftT.grad!, this.#shiftCurvature(f.probes, cornerT)], 1))
         : null;
       shiftT.grad?.dispose(); // a leaf's gradient is kept out of tidy scopes
-      this.#update(f.probes, f.patches, cornerT, doProbe);
+      this.#update(f.probes, f.patches, cornerT, doProbe, cached?.denom ?? null);
       return { residual, positions };
     });
+  }
+
+  /** The backward seed of the loss for a batch of `size` positions (kept per size). */
+  #seed(size: number): Tensor {
+    let seed = this.#seeds.get(size);
+    if (seed === undefined) {
+      seed = keep(lossSeed(size, this.#data.n, this.#opts.loss));
+      this.#seeds.set(size, seed);
+    }
+    return seed;
+  }
+
+  /**
+   * The shifted probes of batch `b` from the cached phase ramps (positions fixed); with the probe
+   * fixed too, the cached probes and their canvas preconditioner (denom null while the probe
+   * changes: computed per batch then).
+   */
+  #shifted(
+    b: number,
+    shifts: Tensor,
+    corners: Tensor,
+    doProbe: boolean,
+  ): { probes: Tensor; denom: Tensor | null } {
+    const n = this.#data.n;
+    const ramp = this.#ramps[b] ??= keep(noGrad(() => phaseRamps(shifts, this.#grid, n)));
+    if (doProbe) return { probes: shiftProbe(this.#probe, ramp), denom: null };
+    return this.#probeCache[b] ??= noGrad(() => {
+      const probes = keep(shiftProbe(this.#probe, ramp));
+      return { probes, denom: keep(this.#canvasDenominator(probes, corners)) };
+    });
+  }
+
+  /** The object step's preconditioner: Σ_j |P_j|² on the canvas + δ·its max, [h, w, 1]. */
+  #canvasDenominator(probes: Tensor, corners: Tensor): Tensor {
+    const { height, width } = this.#layout;
+    const illum = scatterAddPatches(abs2(probes), corners, height, width);
+    return reshape(add(illum, mul(max(illum), this.#opts.regularizer)), [height, width, 1]);
+  }
+
+  /** Forget the cached shifted probes (the probe changes), and with `ramps` the phase ramps. */
+  #dropCaches(ramps: boolean): void {
+    for (const c of this.#probeCache) c?.probes.dispose(), c?.denom.dispose();
+    this.#probeCache = this.#batches.map(() => null);
+    if (!ramps) return;
+    for (const r of this.#ramps) r?.dispose();
+    this.#ramps = this.#batches.map(() => null);
   }
 
   /**
@@ -332,9 +362,15 @@ export class Refiner {
   }
 
   /** Apply the step rule to the object (and the probe), then fix the probe power. */
-  #update(probes: Tensor, patches: Tensor, corners: Tensor, doProbe: boolean): void {
+  #update(
+    probes: Tensor,
+    patches: Tensor,
+    corners: Tensor,
+    doProbe: boolean,
+    cachedDenom: Tensor | null,
+  ): void {
     const o = this.#opts, obj = this.#object, probe = this.#probe;
-    const { height, width } = this.#layout, n = this.#data.n;
+    const n = this.#data.n;
     // Full-step factor: the autograd gradient is 2·∂L/∂O*; the Poisson loss is ≈ 2× the
     // amplitude loss near the solution (its curvature doubles).
     const full = o.loss === "amplitude" ? 0.5 : 0.25;
@@ -342,9 +378,7 @@ export class Refiner {
       this.#adam.object.step();
       if (doProbe) this.#adam.probe.step();
     } else {
-      const illum = scatterAddPatches(abs2(probes), corners, height, width);
-      const denom = add(illum, mul(max(illum), o.regularizer));
-      const dO = div(obj.grad!, reshape(denom, [height, width, 1]));
+      const dO = div(obj.grad!, cachedDenom ?? this.#canvasDenominator(probes, corners));
       obj.assign(sub(obj, mul(dO, full * o.objectStep)));
       if (doProbe) {
         const objPower = sum(abs2(patches), 0);
@@ -399,9 +433,9 @@ export class Refiner {
 
   /** Release every device tensor. */
   dispose(): void {
-    const own = [this.#object, this.#probe, this.#amplitude, this.#counts, this.#countsFloor];
-    const grid = [this.#grid.kx, this.#grid.ky];
-    for (const t of [...own, ...grid, this.#support, ...this.#dataCorners]) t?.dispose();
+    this.#dropCaches(true);
+    const own = [this.#object, this.#probe, this.#grid.kx, this.#grid.ky, this.#support];
+    for (const t of [...own, ...this.#batchAmplitudes, ...this.#seeds.values()]) t?.dispose();
     for (const a of [this.#adam?.object, this.#adam?.probe]) {
       for (const t of a?.state().values() ?? []) t.dispose();
     }
