@@ -6,6 +6,8 @@ import { type FlagSpec, type ParsedFlags, UsageError } from "./args.ts";
 import { ACCELERATOR_FLAG, acceleratorFromFlags, type AcceleratorKind } from "./accelerator.ts";
 import type { LossKind } from "../model/losses.ts";
 import type { SchedulerKind } from "../model/train/loop.ts";
+import type { GroupOrder, SeedMember } from "../model/grouping.ts";
+import type { MergeWindow } from "../model/physics.ts";
 
 /** Every flag of `deno task train`. */
 export const TRAIN_FLAGS: readonly FlagSpec[] = [
@@ -131,6 +133,45 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     default: 4,
     help: "K nearest neighbours searched per group seed",
   },
+  {
+    name: "group_order",
+    type: "choice",
+    default: "random",
+    choices: ["random", "angle"],
+    help: "members of a group as drawn, or by angle around the group centre (channel c = a place)",
+  },
+  {
+    name: "group_seed",
+    type: "choice",
+    default: "exclude",
+    choices: ["exclude", "include"],
+    help: "a group's seed position is not a member (upstream code) or is one (the paper)",
+  },
+  {
+    name: "offset_planes",
+    type: "boolean",
+    default: false,
+    help: "give the network each member's offset as two constant input planes (x/N, y/N)",
+  },
+  {
+    name: "object_big",
+    type: "boolean",
+    help: "one patch per member, merged per group (default: gridsize > 1); false = one patch " +
+      "per group, re-extracted at each member's offset",
+  },
+  {
+    name: "merge_window",
+    type: "choice",
+    default: "central",
+    choices: ["central", "full"],
+    help: "what the merge keeps of each patch: its central N/2 window, or all of it (wide probes)",
+  },
+  {
+    name: "plateau_min_lr",
+    type: "number",
+    help:
+      "floor of the plateau schedule (default 5e-5, or 1 % of a smaller rate; TF upstream 1e-4)",
+  },
   { name: "quiet", type: "boolean", default: false, help: "no progress bar or epoch lines" },
   { name: "debug", type: "boolean", default: false, help: "print stack traces on errors" },
   {
@@ -197,6 +238,18 @@ export interface TrainConfig {
   logEvery: number;
   /** K nearest neighbours per seed. */
   neighborCount: number;
+  /** Member order within a group. */
+  groupOrder: GroupOrder;
+  /** Whether a group's seed is a member. */
+  groupSeed: SeedMember;
+  /** Offsets as input planes. */
+  offsetPlanes: boolean;
+  /** One patch per member, merged (true), or one per group (false). */
+  objectBig: boolean;
+  /** What the merge keeps of each patch. */
+  mergeWindow: MergeWindow;
+  /** Floor of the plateau schedule, or null for the default rule. */
+  plateauMinLr: number | null;
   /** No progress bar or epoch lines. */
   quiet: boolean;
   /** Print stack traces. */
@@ -226,6 +279,10 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     ? (deterministic ? 42 : Date.now() % 2 ** 31)
     : atLeast(flags, "seed", 0);
   const accelerator = acceleratorFromFlags(flags);
+  const minLr = flags.plateau_min_lr as number | undefined;
+  if (minLr !== undefined && !(minLr > 0)) {
+    throw new UsageError(`--plateau_min_lr must be positive, got ${minLr}`);
+  }
   return {
     trainDataFile: flags.train_data_file as string,
     testDataFile: (flags.test_data_file as string | undefined) ?? null,
@@ -250,6 +307,12 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     logger: flags.logger as "none" | "csv",
     logEvery: atLeast(flags, "log_every", 1),
     neighborCount: atLeast(flags, "neighbor_count", 1),
+    groupOrder: flags.group_order as GroupOrder,
+    groupSeed: flags.group_seed as SeedMember,
+    offsetPlanes: flags.offset_planes as boolean,
+    objectBig: (flags.object_big as boolean | undefined) ?? gridsize > 1,
+    mergeWindow: flags.merge_window as MergeWindow,
+    plateauMinLr: minLr ?? null,
     quiet: flags.quiet as boolean,
     debug: flags.debug as boolean,
   };

@@ -17,7 +17,13 @@ export {
   overlapConstraint,
 } from "./physics.ts";
 export { amplitudeMae, type LossKind, poissonNll, poissonNllReported } from "./losses.ts";
-export { type GroupingOptions, groupPositions, type Groups } from "./grouping.ts";
+export {
+  type GroupingOptions,
+  type GroupOrder,
+  groupPositions,
+  type Groups,
+  type SeedMember,
+} from "./grouping.ts";
 export { initialIntensityScale, normalizationFactor, normalizeProbe } from "./normalize.ts";
 export {
   type AlignOptions,

@@ -53,6 +53,8 @@ export interface LoopSettings {
   loss: LossKind;
   /** Learning-rate schedule. */
   scheduler: SchedulerKind;
+  /** Floor of the plateau schedule (default: 5e-5, or 1 % of a smaller rate). */
+  plateauMinLr?: number | null;
   /** Epochs without improvement before stopping. */
   earlyStopPatience: number;
   /** Best checkpoints to keep (0 = only last.zip). */
@@ -111,8 +113,16 @@ export interface LoopResult {
   stoppedAt: string | null;
 }
 
-/** The schedule of `kind` with the upstream defaults (B5.2). */
-export function makeScheduler(kind: SchedulerKind, lr: number, maxEpochs: number): LrScheduler {
+/**
+ * The schedule of `kind` with the upstream defaults (B5.2); `plateauMinLr` replaces the plateau
+ * schedule's floor (TF upstream: 1e-4).
+ */
+export function makeScheduler(
+  kind: SchedulerKind,
+  lr: number,
+  maxEpochs: number,
+  plateauMinLr: number | null = null,
+): LrScheduler {
   switch (kind) {
     case "exponential":
       return new ExponentialLr(lr, 0.95);
@@ -120,7 +130,7 @@ export function makeScheduler(kind: SchedulerKind, lr: number, maxEpochs: number
       return new WarmupCosineLr(lr, maxEpochs, 0, 0.1);
     case "plateau":
       // Upstream floor 5e-5; a run that starts near or below it gets 1 % of its own rate.
-      return new ReduceOnPlateauLr(lr, 0.5, 2, Math.min(5e-5, lr * 0.01), 0);
+      return new ReduceOnPlateauLr(lr, 0.5, 2, plateauMinLr ?? Math.min(5e-5, lr * 0.01), 0);
     default:
       return new ConstantLr(lr);
   }
@@ -257,7 +267,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
   const { model } = inp;
   const params = [...model.parameters().values()];
   const optimizer = new Adam(params, { lr: s.learningRate, beta1: 0.9, beta2: 0.999 });
-  const scheduler = makeScheduler(s.scheduler, s.learningRate, s.maxEpochs);
+  const scheduler = makeScheduler(s.scheduler, s.learningRate, s.maxEpochs, s.plateauMinLr);
   let state: TrainingState = {
     epoch: 0,
     batchInEpoch: 0,
