@@ -27,7 +27,7 @@ const s0 = initialIntensityScale(dataset.nphotons, 32);
 const probe = normalizeProbe(dataset.probe, 32);
 const trainData = prepareDataset(dataset, { nGroups: 8, gridsize: 1, neighbours: 4, seed: 1 });
 
-function settings(dir: string, extra: Partial<LoopSettings> = {}): LoopSettings {
+function settings(_dir: string, extra: Partial<LoopSettings> = {}): LoopSettings {
   return {
     maxEpochs: 3,
     batchSize: 4,
