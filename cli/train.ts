@@ -104,7 +104,6 @@ function changedOptions(cfg: TrainConfig): Record<string, unknown> {
     offsetPlanes: false,
     objectBig: cfg.gridsize > 1,
     mergeWindow: "central",
-    plateauMinLr: null,
   };
   const now = cfg as unknown as Record<string, unknown>;
   return Object.fromEntries(
@@ -257,7 +256,6 @@ async function run(args: ParsedArgs): Promise<void> {
       learningRate: cfg.learningRate,
       loss: cfg.loss,
       scheduler: cfg.scheduler,
-      plateauMinLr: cfg.plateauMinLr,
       earlyStopPatience: cfg.earlyStopPatience,
       checkpointSaveTopK: cfg.checkpointSaveTopK,
       monitor,

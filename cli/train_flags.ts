@@ -73,7 +73,7 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     name: "scheduler",
     type: "choice",
     default: "constant",
-    choices: ["constant", "exponential", "cosine", "plateau"],
+    choices: ["constant", "exponential", "cosine", "plateau", "plateau_tf"],
     aliases: {
       Default: "constant",
       Exponential: "exponential",
@@ -81,7 +81,9 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
       ReduceLROnPlateau: "plateau",
     },
     help:
-      "LR schedule per epoch: constant, exponential (×0.95), cosine (to 0.1·lr), plateau (×0.5 after 2 bad epochs)",
+      "LR schedule per epoch: constant, exponential (×0.95), cosine (to 0.1·lr), plateau (PyTorch: " +
+      "×0.5 after 3 epochs without improvement, floor 5e-5), plateau_tf (TensorFlow upstream: ×0.5 " +
+      "after 2, floor 1e-4)",
   },
   {
     name: "early-stop-patience",
@@ -166,12 +168,6 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     choices: ["central", "full"],
     help: "what the merge keeps of each patch: its central N/2 window, or all of it (wide probes)",
   },
-  {
-    name: "plateau_min_lr",
-    type: "number",
-    help:
-      "floor of the plateau schedule (default 5e-5, or 1 % of a smaller rate; TF upstream 1e-4)",
-  },
   { name: "quiet", type: "boolean", default: false, help: "no progress bar or epoch lines" },
   { name: "debug", type: "boolean", default: false, help: "print stack traces on errors" },
   {
@@ -248,8 +244,6 @@ export interface TrainConfig {
   objectBig: boolean;
   /** What the merge keeps of each patch. */
   mergeWindow: MergeWindow;
-  /** Floor of the plateau schedule, or null for the default rule. */
-  plateauMinLr: number | null;
   /** No progress bar or epoch lines. */
   quiet: boolean;
   /** Print stack traces. */
@@ -279,10 +273,6 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     ? (deterministic ? 42 : Date.now() % 2 ** 31)
     : atLeast(flags, "seed", 0);
   const accelerator = acceleratorFromFlags(flags);
-  const minLr = flags.plateau_min_lr as number | undefined;
-  if (minLr !== undefined && !(minLr > 0)) {
-    throw new UsageError(`--plateau_min_lr must be positive, got ${minLr}`);
-  }
   return {
     trainDataFile: flags.train_data_file as string,
     testDataFile: (flags.test_data_file as string | undefined) ?? null,
@@ -312,7 +302,6 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     offsetPlanes: flags.offset_planes as boolean,
     objectBig: (flags.object_big as boolean | undefined) ?? gridsize > 1,
     mergeWindow: flags.merge_window as MergeWindow,
-    plateauMinLr: minLr ?? null,
     quiet: flags.quiet as boolean,
     debug: flags.debug as boolean,
   };

@@ -39,7 +39,7 @@ import type { EpochEnd } from "./run_dir.ts";
 import { chunk, epochOrder, type GroupedPatterns } from "../batches.ts";
 
 /** Learning-rate schedule names (SPEC B5.2). */
-export type SchedulerKind = "constant" | "exponential" | "cosine" | "plateau";
+export type SchedulerKind = "constant" | "exponential" | "cosine" | "plateau" | "plateau_tf";
 
 /** The settings the loop uses. */
 export interface LoopSettings {
@@ -53,8 +53,6 @@ export interface LoopSettings {
   loss: LossKind;
   /** Learning-rate schedule. */
   scheduler: SchedulerKind;
-  /** Floor of the plateau schedule (default: 5e-5, or 1 % of a smaller rate). */
-  plateauMinLr?: number | null;
   /** Epochs without improvement before stopping. */
   earlyStopPatience: number;
   /** Best checkpoints to keep (0 = only last.zip). */
@@ -114,15 +112,10 @@ export interface LoopResult {
 }
 
 /**
- * The schedule of `kind` with the upstream defaults (B5.2); `plateauMinLr` replaces the plateau
- * schedule's floor (TF upstream: 1e-4).
+ * The schedule of `kind` with the upstream defaults (B5.1, B5.2): `plateau` is PyTorch's
+ * ReduceLROnPlateau, `plateau_tf` the TensorFlow model's Keras one.
  */
-export function makeScheduler(
-  kind: SchedulerKind,
-  lr: number,
-  maxEpochs: number,
-  plateauMinLr: number | null = null,
-): LrScheduler {
+export function makeScheduler(kind: SchedulerKind, lr: number, maxEpochs: number): LrScheduler {
   switch (kind) {
     case "exponential":
       return new ExponentialLr(lr, 0.95);
@@ -130,7 +123,11 @@ export function makeScheduler(
       return new WarmupCosineLr(lr, maxEpochs, 0, 0.1);
     case "plateau":
       // Upstream floor 5e-5; a run that starts near or below it gets 1 % of its own rate.
-      return new ReduceOnPlateauLr(lr, 0.5, 2, plateauMinLr ?? Math.min(5e-5, lr * 0.01), 0);
+      return new ReduceOnPlateauLr(lr, 0.5, 2, Math.min(5e-5, lr * 0.01), 0);
+    case "plateau_tf":
+      // Keras halves after `patience` = 2 epochs without improvement, PyTorch after more than
+      // `patience`: so patience 1 here. Floor 1e-4 (a run starting below it is never raised).
+      return new ReduceOnPlateauLr(lr, 0.5, 1, 1e-4, 0);
     default:
       return new ConstantLr(lr);
   }
@@ -267,7 +264,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
   const { model } = inp;
   const params = [...model.parameters().values()];
   const optimizer = new Adam(params, { lr: s.learningRate, beta1: 0.9, beta2: 0.999 });
-  const scheduler = makeScheduler(s.scheduler, s.learningRate, s.maxEpochs, s.plateauMinLr);
+  const scheduler = makeScheduler(s.scheduler, s.learningRate, s.maxEpochs);
   let state: TrainingState = {
     epoch: 0,
     batchInEpoch: 0,

@@ -124,7 +124,7 @@ Deno.test("bad option values: one line, exit 2", async () => {
       [["--offset_planes=sometimes"], "--offset_planes needs true or false"],
       [["--object_big=2"], "--object_big needs true or false"],
       [["--merge_window", "wide"], "--merge_window must be one of central, full"],
-      [["--plateau_min_lr", "0"], "--plateau_min_lr must be positive"],
+      [["--scheduler", "plateau_keras"], "--scheduler must be one of"],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(
