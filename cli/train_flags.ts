@@ -138,9 +138,10 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
   {
     name: "group_order",
     type: "choice",
-    default: "random",
+    default: "angle",
     choices: ["random", "angle"],
-    help: "members of a group as drawn, or by angle around the group centre (channel c = a place)",
+    help: "members of a group by angle around the group centre (channel c = one place), or in " +
+      "the random order of the draw (before issue 15)",
   },
   {
     name: "group_seed",

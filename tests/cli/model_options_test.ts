@@ -10,6 +10,8 @@ import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
 import { loadModelBundle, networkConfigOf } from "../../model/model_bundle.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { runCli } from "./cli_run.ts";
+import { parseArgs } from "../../cli/args.ts";
+import { resolveTrainConfig, TRAIN_FLAGS } from "../../cli/train_flags.ts";
 
 setBackend(cpuBackend());
 
@@ -113,6 +115,20 @@ Deno.test("a trained bundle records its options and inference follows them", asy
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("defaults: angle order (measured, docs/quality); the other options as before", () => {
+  const flags = parseArgs(["--train_data_file", "a.npz", "--output_dir", "o"], TRAIN_FLAGS).flags;
+  const c = resolveTrainConfig(flags);
+  assertEquals(
+    [c.groupOrder, c.groupSeed, c.offsetPlanes, c.objectBig, c.mergeWindow],
+    ["angle", "exclude", false, true, "central"],
+  );
+  const gs1 = parseArgs(
+    ["--train_data_file", "a", "--output_dir", "o", "--gridsize", "1"],
+    TRAIN_FLAGS,
+  );
+  assertEquals(resolveTrainConfig(gs1.flags).objectBig, false);
 });
 
 Deno.test("bad option values: one line, exit 2", async () => {
