@@ -4,14 +4,14 @@
  */
 import { Adam, backward, getBackend, Rng, tensor, tidy } from "../engine/mod.ts";
 import { WebGpuBackend } from "../engine/webgpu/backend.ts";
-import { initialParameters, type NetworkConfig } from "../model/network.ts";
+import { initialParameters } from "../model/network.ts";
 import { initialIntensityScale } from "../model/normalize.ts";
-import { LOG_SCALE, PtychoPinn } from "../model/pinn.ts";
+import { LOG_SCALE, type PinnConfig, PtychoPinn } from "../model/pinn.ts";
 
 /** What to measure. */
 export interface TrainBenchOptions {
-  /** Network shape (SPEC A2 full size: N 64, gridsize 2, nFiltersScale 2). */
-  config: NetworkConfig;
+  /** Network shape and model options (SPEC A2 full size: N 64, gridsize 2, nFiltersScale 2). */
+  config: PinnConfig;
   /** Groups per batch. */
   batchSize: number;
   /** Untimed steps first (pipeline compilation, buffer pool warm-up). */

@@ -15,14 +15,9 @@ import { type Checkpoint, checkResumable, readCheckpoint } from "../model/train/
 import { RunDirectory } from "../model/train/run_dir.ts";
 import { formatDuration, ProgressBar } from "./progress.ts";
 import { MODEL_KIND, modelFromBundle, type PinnManifest } from "../model/model_bundle.ts";
-import {
-  initialParameters,
-  type NetworkConfig,
-  parameterCount,
-  SUPPORTED_N,
-} from "../model/network.ts";
+import { initialParameters, parameterCount, SUPPORTED_N } from "../model/network.ts";
 import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../model/normalize.ts";
-import { LOG_SCALE, PtychoPinn } from "../model/pinn.ts";
+import { LOG_SCALE, type PinnConfig, PtychoPinn } from "../model/pinn.ts";
 import { runTraining } from "../model/train/loop.ts";
 import { resolveTrainConfig, TRAIN_FLAGS, type TrainConfig } from "./train_flags.ts";
 import { prepareDataset } from "../model/batches.ts";
@@ -106,13 +101,31 @@ async function loadInputs(cfg: TrainConfig, warn: (m: string) => void) {
 }
 
 /**
+ * The issue-15 options that differ from the behaviour before they existed: the resume
+ * fingerprint holds only these, so checkpoints written before the options still resume.
+ */
+function changedOptions(cfg: TrainConfig): Record<string, unknown> {
+  const old: Record<string, unknown> = {
+    groupOrder: "random",
+    groupSeed: "exclude",
+    offsetPlanes: false,
+    objectBig: cfg.gridsize > 1,
+    mergeWindow: "central",
+  };
+  const now = cfg as unknown as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(old).filter((k) => now[k] !== old[k]).map((k) => [k, now[k]]),
+  );
+}
+
+/**
  * The model to train: the checkpoint's weights and probe with --resume, else seeded Glorot
  * weights, log_scale = ln s0 and the dataset's probe after normalisation (SPEC A1).
  */
 function buildModel(
   cfg: TrainConfig,
   train: PtychoDataset,
-  net: NetworkConfig,
+  net: PinnConfig,
   s0: number,
   resume: Checkpoint | null,
 ): { model: PtychoPinn; probe: Float32Array } {
@@ -143,20 +156,26 @@ async function run(args: ParsedArgs): Promise<void> {
   setBackend(backend);
 
   const n = train.n;
-  const net: NetworkConfig = { n, gridsize: cfg.gridsize, nFiltersScale: cfg.nFiltersScale };
+  const net: PinnConfig = {
+    n,
+    gridsize: cfg.gridsize,
+    nFiltersScale: cfg.nFiltersScale,
+    objectBig: cfg.objectBig,
+    offsetPlanes: cfg.offsetPlanes,
+    mergeWindow: cfg.mergeWindow,
+    groupOrder: cfg.groupOrder,
+    groupSeed: cfg.groupSeed,
+  };
   const s0 = initialIntensityScale(train.nphotons, n);
-  const trainData = prepareDataset(train, {
+  const grouping = {
     nGroups: cfg.nImages,
     gridsize: cfg.gridsize,
     neighbours: cfg.neighborCount,
-    seed: cfg.seed,
-  });
-  const valData = test === null ? null : prepareDataset(test, {
-    nGroups: cfg.nImages,
-    gridsize: cfg.gridsize,
-    neighbours: cfg.neighborCount,
-    seed: cfg.seed + 1,
-  });
+    order: cfg.groupOrder,
+    seedMember: cfg.groupSeed,
+  };
+  const trainData = prepareDataset(train, { ...grouping, seed: cfg.seed });
+  const valData = test === null ? null : prepareDataset(test, { ...grouping, seed: cfg.seed + 1 });
   if (trainData.count < cfg.nImages) {
     console.error(
       `note: --n_images ${cfg.nImages} asks for more groups than the ${train.patternCount} ` +
@@ -177,6 +196,7 @@ async function run(args: ParsedArgs): Promise<void> {
     learningRate: cfg.learningRate,
     accumulateGradBatches: cfg.accumulateGradBatches,
     trainData: fingerprintSha,
+    ...changedOptions(cfg),
   };
   if (resume !== null) checkResumable(resume, fingerprint);
   const { model, probe } = buildModel(cfg, train, net, s0, resume);
@@ -197,7 +217,11 @@ async function run(args: ParsedArgs): Promise<void> {
     n,
     gridsize: cfg.gridsize,
     nFiltersScale: cfg.nFiltersScale,
-    objectBig: cfg.gridsize > 1,
+    objectBig: cfg.objectBig,
+    offsetPlanes: cfg.offsetPlanes,
+    mergeWindow: cfg.mergeWindow,
+    groupOrder: cfg.groupOrder,
+    groupSeed: cfg.groupSeed,
     probeBig: true,
     padObject: true,
     amplitudeActivation: "sigmoid",

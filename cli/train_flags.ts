@@ -7,6 +7,8 @@ import { ACCELERATOR_FLAG, acceleratorFromFlags, type AcceleratorKind } from "./
 import type { LossKind } from "../model/losses.ts";
 import type { SchedulerKind } from "../model/train/loop.ts";
 import { SCAN_FLAGS, scanOptionsFromFlags } from "./scan_flags.ts";
+import type { GroupOrder, SeedMember } from "../model/grouping.ts";
+import type { MergeWindow } from "../model/physics.ts";
 
 /** Every flag of `deno task train`. */
 export const TRAIN_FLAGS: readonly FlagSpec[] = [
@@ -73,7 +75,7 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     name: "scheduler",
     type: "choice",
     default: "constant",
-    choices: ["constant", "exponential", "cosine", "plateau"],
+    choices: ["constant", "exponential", "cosine", "plateau", "plateau_tf"],
     aliases: {
       Default: "constant",
       Exponential: "exponential",
@@ -81,7 +83,9 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
       ReduceLROnPlateau: "plateau",
     },
     help:
-      "LR schedule per epoch: constant, exponential (×0.95), cosine (to 0.1·lr), plateau (×0.5 after 2 bad epochs)",
+      "LR schedule per epoch: constant, exponential (×0.95), cosine (to 0.1·lr), plateau (PyTorch: " +
+      "×0.5 after 3 epochs without improvement, floor 5e-5), plateau_tf (TensorFlow upstream: ×0.5 " +
+      "after 2, floor 1e-4)",
   },
   {
     name: "early-stop-patience",
@@ -132,6 +136,40 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     type: "int",
     default: 4,
     help: "K nearest neighbours searched per group seed",
+  },
+  {
+    name: "group_order",
+    type: "choice",
+    default: "angle",
+    choices: ["random", "angle"],
+    help: "members of a group by angle around the group centre (channel c = one place), or in " +
+      "the random order of the draw (before issue 15)",
+  },
+  {
+    name: "group_seed",
+    type: "choice",
+    default: "exclude",
+    choices: ["exclude", "include"],
+    help: "a group's seed position is not a member (upstream code) or is one (the paper)",
+  },
+  {
+    name: "offset_planes",
+    type: "boolean",
+    default: false,
+    help: "give the network each member's offset as two constant input planes (x/N, y/N)",
+  },
+  {
+    name: "object_big",
+    type: "boolean",
+    help: "one patch per member, merged per group (default: gridsize > 1); false = one patch " +
+      "per group, re-extracted at each member's offset",
+  },
+  {
+    name: "merge_window",
+    type: "choice",
+    default: "central",
+    choices: ["central", "full"],
+    help: "what the merge keeps of each patch: its central N/2 window, or all of it (wide probes)",
   },
   { name: "quiet", type: "boolean", default: false, help: "no progress bar or epoch lines" },
   { name: "debug", type: "boolean", default: false, help: "print stack traces on errors" },
@@ -199,6 +237,16 @@ export interface TrainConfig {
   logEvery: number;
   /** K nearest neighbours per seed. */
   neighborCount: number;
+  /** Member order within a group. */
+  groupOrder: GroupOrder;
+  /** Whether a group's seed is a member. */
+  groupSeed: SeedMember;
+  /** Offsets as input planes. */
+  offsetPlanes: boolean;
+  /** One patch per member, merged (true), or one per group (false). */
+  objectBig: boolean;
+  /** What the merge keeps of each patch. */
+  mergeWindow: MergeWindow;
   /** No progress bar or epoch lines. */
   quiet: boolean;
   /** Print stack traces. */
@@ -254,6 +302,11 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     logger: flags.logger as "none" | "csv",
     logEvery: atLeast(flags, "log_every", 1),
     neighborCount: atLeast(flags, "neighbor_count", 1),
+    groupOrder: flags.group_order as GroupOrder,
+    groupSeed: flags.group_seed as SeedMember,
+    offsetPlanes: flags.offset_planes as boolean,
+    objectBig: (flags.object_big as boolean | undefined) ?? gridsize > 1,
+    mergeWindow: flags.merge_window as MergeWindow,
     quiet: flags.quiet as boolean,
     debug: flags.debug as boolean,
     scan: scanOptionsFromFlags(flags),

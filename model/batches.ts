@@ -4,7 +4,13 @@
  */
 import { Rng, tensor } from "../engine/mod.ts";
 import type { PtychoDataset } from "../io/dataset.ts";
-import { groupPositions, type Groups, selectGroups } from "./grouping.ts";
+import {
+  type GroupOrder,
+  groupPositions,
+  type Groups,
+  type SeedMember,
+  selectGroups,
+} from "./grouping.ts";
 import { normalizationFactor } from "./normalize.ts";
 import type { Batch } from "./pinn.ts";
 
@@ -18,6 +24,10 @@ export interface PrepareOptions {
   neighbours: number;
   /** Seed of the grouping draw. */
   seed: number;
+  /** Member order within a group (default "random"). */
+  order?: GroupOrder;
+  /** Whether the seed is a member (default "exclude"). */
+  seedMember?: SeedMember;
 }
 
 /** Grouped, normalised patterns of one dataset. */
@@ -59,7 +69,13 @@ export function prepareDataset(dataset: PtychoDataset, opts: PrepareOptions): Gr
   const groups = groupPositions(
     dataset.xcoordsStart,
     dataset.ycoordsStart,
-    { nGroups: opts.nGroups, gridsize: opts.gridsize, neighbours: opts.neighbours },
+    {
+      nGroups: opts.nGroups,
+      gridsize: opts.gridsize,
+      neighbours: opts.neighbours,
+      order: opts.order,
+      seedMember: opts.seedMember,
+    },
     new Rng(opts.seed),
   );
   const factor = normalizationFactor(dataset.diffraction, dataset.n, groups.indices);

@@ -8,6 +8,16 @@
  * with replacement (their neighbour choices still differ). The C members are drawn without
  * replacement from the max(K, C) nearest neighbours; with fewer neighbours than C the seed joins
  * the pool, and only a still smaller pool repeats members. Ties in distance go to the lower index.
+ *
+ * Options (issue 15; the defaults are the rules above): `seedMember: "include"` puts the seed in
+ * every group and draws the other C − 1 members from its max(K, C − 1) nearest neighbours (the
+ * paper's formula; upstream's code excludes it). `order: "angle"` sorts each group's members by
+ * the angle of their position around the group centre, atan2(y − ȳ, x − x̄) in [0, 2π) from +x
+ * (pixel axes, y pointing down), ties by distance from the centre, then by index, so channel c
+ * always means the same relative place; distance ties among neighbours then go to the lower
+ * (x, y) position instead of the lower index, and the centre is summed in position order, so a
+ * permuted scan gives the same groups wherever the draw is deterministic (every position seeds
+ * one group and K = C, or K = C − 1 with the seed included: inference).
  */
 import type { Rng } from "../engine/mod.ts";
 
@@ -19,7 +29,17 @@ export interface GroupingOptions {
   gridsize: number;
   /** K nearest neighbours searched per seed (SPEC A4: 4). */
   neighbours: number;
+  /** Member order within a group (default "random": the draw's order). */
+  order?: GroupOrder;
+  /** Whether the seed is a member (default "exclude", SPEC A4). */
+  seedMember?: SeedMember;
 }
+
+/** Member order within a group: as drawn, or by angle around the group centre. */
+export type GroupOrder = "random" | "angle";
+
+/** Whether a group's seed position is one of its members. */
+export type SeedMember = "exclude" | "include";
 
 /** Groups of position indices with their relative offsets. */
 export interface Groups {
@@ -35,12 +55,16 @@ export interface Groups {
   centers: Float64Array;
 }
 
-/** The `k` nearest positions to position `seed`, excluding it, nearest first. */
+/**
+ * The `k` nearest positions to position `seed`, excluding it, nearest first; ties go to the lower
+ * index, or with `byPosition` to the lower x, then y, then index.
+ */
 export function nearestNeighbours(
   xs: Float64Array,
   ys: Float64Array,
   seed: number,
   k: number,
+  byPosition = false,
 ): number[] {
   const order: { i: number; d: number }[] = [];
   for (let i = 0; i < xs.length; i++) {
@@ -48,7 +72,8 @@ export function nearestNeighbours(
     const dx = xs[i] - xs[seed], dy = ys[i] - ys[seed];
     order.push({ i, d: dx * dx + dy * dy });
   }
-  order.sort((a, b) => a.d - b.d || a.i - b.i);
+  const place = (a: number, b: number) => byPosition ? xs[a] - xs[b] || ys[a] - ys[b] : 0;
+  order.sort((a, b) => a.d - b.d || place(a.i, b.i) || a.i - b.i);
   return order.slice(0, k).map((o) => o.i);
 }
 
@@ -60,22 +85,63 @@ function chooseSeeds(m: number, opts: GroupingOptions, rng: Rng): number[] {
   return seeds;
 }
 
+/** `c` members drawn from `pool`: without replacement while it is large enough. */
+function drawFrom(pool: number[], c: number, rng: Rng): number[] {
+  if (pool.length >= c) return rng.choice(pool.length, c).map((j) => pool[j]);
+  const members = rng.shuffle([...pool]);
+  while (members.length < c) members.push(pool[rng.int(pool.length)]);
+  return members;
+}
+
 /** C members for one seed (see the module comment for the rules). */
 function chooseMembers(
   xs: Float64Array,
   ys: Float64Array,
   seed: number,
   c: number,
-  k: number,
+  opts: GroupingOptions,
   rng: Rng,
-) {
+): number[] {
   if (c === 1) return [seed];
-  const pool = nearestNeighbours(xs, ys, seed, Math.max(k, c));
+  const k = opts.neighbours, byPosition = opts.order === "angle";
+  if (opts.seedMember === "include") {
+    const pool = nearestNeighbours(xs, ys, seed, Math.max(k, c - 1), byPosition);
+    return [seed, ...drawFrom(pool.length > 0 ? pool : [seed], c - 1, rng)];
+  }
+  const pool = nearestNeighbours(xs, ys, seed, Math.max(k, c), byPosition);
   if (pool.length < c) pool.unshift(seed);
-  if (pool.length >= c) return rng.choice(pool.length, c).map((j) => pool[j]);
-  const members = rng.shuffle([...pool]);
-  while (members.length < c) members.push(pool[rng.int(pool.length)]);
-  return members;
+  return drawFrom(pool, c, rng);
+}
+
+/** The mean position of `members`, summed in (x, y, index) order so it is order-independent. */
+function orderFreeCentre(xs: Float64Array, ys: Float64Array, members: number[]): number[] {
+  const sorted = [...members].sort((a, b) => xs[a] - xs[b] || ys[a] - ys[b] || a - b);
+  let mx = 0, my = 0;
+  for (const i of sorted) {
+    mx += xs[i] / members.length;
+    my += ys[i] / members.length;
+  }
+  return [mx, my];
+}
+
+/**
+ * `members` sorted by the angle of their position around (mx, my), from +x in [0, 2π), then by
+ * distance from it, then by index (the module comment's rule).
+ */
+export function angleOrder(
+  xs: Float64Array,
+  ys: Float64Array,
+  members: readonly number[],
+  mx: number,
+  my: number,
+): number[] {
+  const key = members.map((i) => {
+    const dx = xs[i] - mx, dy = ys[i] - my;
+    const a = Math.atan2(dy, dx);
+    return { i, angle: a < 0 ? a + 2 * Math.PI : a, d: dx * dx + dy * dy };
+  });
+  key.sort((p, q) => p.angle - q.angle || p.d - q.d || p.i - q.i);
+  return key.map((k) => k.i);
 }
 
 /** Group the positions (xs, ys) with `rng` (seeded by the caller). */
@@ -94,11 +160,16 @@ export function groupPositions(
   const offsets = new Float32Array(count * c * 2);
   const centers = new Float64Array(count * 2);
   seeds.forEach((seed, g) => {
-    const members = chooseMembers(xs, ys, seed, c, opts.neighbours, rng);
+    let members = chooseMembers(xs, ys, seed, c, opts, rng);
     let mx = 0, my = 0;
-    for (const i of members) {
-      mx += xs[i] / c;
-      my += ys[i] / c;
+    if (opts.order === "angle") {
+      [mx, my] = orderFreeCentre(xs, ys, members);
+      members = angleOrder(xs, ys, members, mx, my);
+    } else {
+      for (const i of members) {
+        mx += xs[i] / c;
+        my += ys[i] / c;
+      }
     }
     centers[2 * g] = mx;
     centers[2 * g + 1] = my;

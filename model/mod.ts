@@ -1,5 +1,5 @@
 /** The model layer's public surface: PtychoPINN, its physics, data preparation and evaluation. */
-export { type Batch, type BatchLoss, PtychoPinn } from "./pinn.ts";
+export { type Batch, type BatchLoss, type PinnConfig, PtychoPinn } from "./pinn.ts";
 export {
   Generator,
   type NetworkConfig,
@@ -11,13 +11,21 @@ export {
   canvasSize,
   diffract,
   diffractIntensity,
+  extractFromPatch,
   extractPatches,
   illuminate,
   mergePatches,
+  type MergeWindow,
   overlapConstraint,
 } from "./physics.ts";
 export { amplitudeMae, type LossKind, poissonNll, poissonNllReported } from "./losses.ts";
-export { type GroupingOptions, groupPositions, type Groups } from "./grouping.ts";
+export {
+  type GroupingOptions,
+  type GroupOrder,
+  groupPositions,
+  type Groups,
+  type SeedMember,
+} from "./grouping.ts";
 export { initialIntensityScale, normalizationFactor, normalizeProbe } from "./normalize.ts";
 export {
   type AlignOptions,

@@ -15,8 +15,10 @@ import {
 } from "../io/bundle.ts";
 import { readFileOrFail } from "../io/files.ts";
 import { PtychoInputError } from "../io/errors.ts";
-import { type NetworkConfig, SUPPORTED_N } from "./network.ts";
-import { modelParameterShapes, PtychoPinn } from "./pinn.ts";
+import { SUPPORTED_N } from "./network.ts";
+import type { GroupOrder, SeedMember } from "./grouping.ts";
+import type { MergeWindow } from "./physics.ts";
+import { modelParameterShapes, type PinnConfig, PtychoPinn } from "./pinn.ts";
 
 /** Identifies a PtychoPINN bundle in `manifest.model`. */
 export const MODEL_KIND = "ptychopinn-cnn";
@@ -31,8 +33,16 @@ export interface PinnManifest {
   gridsize: number;
   /** Filter multiplier. */
   nFiltersScale: number;
-  /** object_big: the group is merged and re-extracted (gridsize > 1). */
+  /** object_big: one patch per member, merged and re-extracted (default: gridsize > 1). */
   objectBig: boolean;
+  /** The network reads each member's offset as two input planes (absent: false). */
+  offsetPlanes?: boolean;
+  /** What the merge keeps of each patch (absent: "central"). */
+  mergeWindow?: MergeWindow;
+  /** Member order within a group (absent: "random"). */
+  groupOrder?: GroupOrder;
+  /** Whether a group's seed is a member (absent: "exclude"). */
+  groupSeed?: SeedMember;
   /** probe_big: the decoders' border path is on. */
   probeBig: boolean;
   /** pad_object: the central N/2 window is zero-padded to N. */
@@ -55,9 +65,39 @@ export interface PinnManifest {
   config: Record<string, unknown>;
 }
 
-/** The network configuration a manifest describes. */
-export function networkConfigOf(manifest: PinnManifest): NetworkConfig {
-  return { n: manifest.n, gridsize: manifest.gridsize, nFiltersScale: manifest.nFiltersScale };
+/**
+ * The model configuration a manifest describes; an option a bundle lacks (one written before
+ * it existed) means the behaviour of that time.
+ */
+export function networkConfigOf(manifest: PinnManifest): PinnConfig {
+  return {
+    n: manifest.n,
+    gridsize: manifest.gridsize,
+    nFiltersScale: manifest.nFiltersScale,
+    objectBig: manifest.objectBig ?? manifest.gridsize > 1,
+    offsetPlanes: manifest.offsetPlanes ?? false,
+    mergeWindow: manifest.mergeWindow ?? "central",
+    groupOrder: manifest.groupOrder ?? "random",
+    groupSeed: manifest.groupSeed ?? "exclude",
+  };
+}
+
+/** The manifest's optional fields and the values each may take. */
+const OPTION_VALUES: Record<string, readonly unknown[]> = {
+  objectBig: [true, false],
+  offsetPlanes: [true, false],
+  mergeWindow: ["central", "full"],
+  groupOrder: ["random", "angle"],
+  groupSeed: ["exclude", "include"],
+};
+
+function checkOptions(m: PinnManifest, file: string): void {
+  for (const [key, allowed] of Object.entries(OPTION_VALUES)) {
+    const v = (m as unknown as Record<string, unknown>)[key];
+    if (v !== undefined && !allowed.includes(v)) {
+      throw new PtychoInputError(file, `manifest.json has an unknown ${key} ${JSON.stringify(v)}`);
+    }
+  }
 }
 
 /** Host copies of every model parameter, named as in the bundle. */
@@ -111,6 +151,7 @@ export function decodeModelBundle(
   const ok = SUPPORTED_N.includes(m.n) && Number.isInteger(m.gridsize) && m.gridsize >= 1 &&
     m.nFiltersScale > 0;
   if (!ok) throw new PtychoInputError(file, "manifest.json has an unsupported N/gridsize");
+  checkOptions(m, file);
   const expectedShapes = modelParameterShapes(networkConfigOf(m));
   return { bundle: decodeBundle(bytes, file, { expectedShapes }), manifest: m };
 }

@@ -8,18 +8,26 @@
  * filters. This is the upstream table at N = 64, 128, 256 and, for tests, also gives a sensible
  * N = 32 net (encoder nfs·[64, 128], decoder nfs·[32], border nfs·64).
  *
+ * Options (issue 15; absent = the behaviour above): `offsetPlanes` appends two constant input
+ * planes per group member, its relative offset (x/N, y/N) from coords_relative, so the input has
+ * 3C channels [X_0 … X_{C−1}, x_0, y_0, x_1, y_1, …] and only the first convolution grows;
+ * `objectBig: false` makes the heads predict one patch per group (Cout = 1) at gridsize > 1.
+ *
  * Parameter names are stable (checkpoints and bundles key on them): "encoder.0.conv1.weight",
  * "decoder_amp.1.conv2.bias", "decoder_phase.head.central.weight",
  * "decoder_amp.head.border_up.conv1.weight", "decoder_amp.head.border.weight".
  */
 import {
   add,
+  concat,
   conv2d,
   type ConvActivation,
+  expand,
   maxPool2d,
   mul,
   pad,
   polar,
+  reshape,
   type Rng,
   sigmoid,
   silu,
@@ -38,6 +46,15 @@ export interface NetworkConfig {
   gridsize: number;
   /** Filter multiplier `n_filters_scale` (SPEC A2: 2). */
   nFiltersScale: number;
+  /** One output patch per member, merged per group (default: gridsize > 1). */
+  objectBig?: boolean;
+  /** Each member's offset as two constant input planes (default false). */
+  offsetPlanes?: boolean;
+}
+
+/** object_big of `cfg`: its own value, else gridsize > 1 (SPEC A2). */
+export function isObjectBig(cfg: NetworkConfig): boolean {
+  return cfg.objectBig ?? cfg.gridsize > 1;
 }
 
 /** Pattern sides the network supports (32 is for tests). */
@@ -70,10 +87,19 @@ export function ladder(
   return { encoder, decoder, border: f * 2048 / cfg.n };
 }
 
-/** Channels in and out: C = gridsize² in; C out (object_big = gridsize > 1, else 1). */
+/** Channels in and out: C = gridsize² in (3C with offset planes); C out if object_big, else 1. */
 export function channels(cfg: NetworkConfig): { inC: number; outC: number } {
   const c = cfg.gridsize * cfg.gridsize;
-  return { inC: c, outC: cfg.gridsize > 1 ? c : 1 };
+  return { inC: cfg.offsetPlanes ? 3 * c : c, outC: isObjectBig(cfg) && c > 1 ? c : 1 };
+}
+
+/**
+ * The offset planes of a batch (see the module comment): offsets [B, C, 2] (x, y) pixels →
+ * [B, 2C, N, N], plane 2c + j constant at offset component j of member c divided by N.
+ */
+export function offsetPlanes(offsets: Tensor, n: number): Tensor {
+  const [b, c] = offsets.shape;
+  return expand(reshape(mul(offsets, 1 / n), [b, 2 * c, 1, 1]), [b, 2 * c, n, n]);
 }
 
 /** Every convolution of the network, in parameter order. */
@@ -186,9 +212,16 @@ export class Generator {
     return add(central, border);
   }
 
-  /** x [B, C, N, N] (normalised amplitudes) → complex object patches [B, Cout, N, N, 2]. */
-  forward(x: Tensor): Tensor {
+  /**
+   * x [B, C, N, N] (normalised amplitudes) → complex object patches [B, Cout, N, N, 2];
+   * `offsets` [B, C, 2] (coords_relative) are needed with offset planes.
+   */
+  forward(x: Tensor, offsets?: Tensor): Tensor {
     let h = x;
+    if (this.config.offsetPlanes) {
+      if (offsets === undefined) throw new Error("the offset-plane network needs the offsets");
+      h = concat([x, offsetPlanes(offsets, this.config.n)], 1);
+    }
     for (let i = 0; i < this.#ladder.encoder.length; i++) {
       h = maxPool2d(this.#block(h, `encoder.${i}`));
     }

@@ -44,10 +44,16 @@ function padCentral(x: Tensor, n: number, m: number): Tensor {
   return pad(x, [lo, lo, 0], [hi, hi, 0]);
 }
 
-/** The central N/2 × N/2 window as a 0/1 mask, zero-padded to the M × M canvas: [1, M, M, 1]. */
-function centralMask(n: number, m: number, like: Tensor): Tensor {
-  const core = ones([1, n >> 1, n >> 1, 1], like.backend);
-  return padCentral(core, n >> 1, m);
+/**
+ * The part of each patch the merge keeps: its central N/2 × N/2 window (SPEC A1, the default)
+ * or the full N × N patch (the border region of a wide probe's exit wave kept too).
+ */
+export type MergeWindow = "central" | "full";
+
+/** The merge window as a 0/1 mask, zero-padded to the M × M canvas: [1, M, M, 1]. */
+function windowMask(n: number, m: number, window: MergeWindow, like: Tensor): Tensor {
+  const side = window === "full" ? n : n >> 1;
+  return padCentral(ones([1, side, side, 1], like.backend), side, m);
 }
 
 /** Negated offsets, flattened to [B·C, 2]. */
@@ -58,15 +64,21 @@ function flatOffsets(offsets: Tensor, sign: 1 | -1): Tensor {
 
 /**
  * Per-group weighted merge (SPEC A1, B4.2 with the masked numerator): every patch is padded to
- * M × M, translated by −r_c and multiplied by its equally translated central N/2 mask; the sum
- * over the group is divided by the summed masks, and pixels whose summed weight is ≤ 1e−6 are 0.
+ * M × M, translated by −r_c and multiplied by its equally translated window mask (central N/2 by
+ * default, see {@link MergeWindow}); the sum over the group is divided by the summed masks, and
+ * pixels whose summed weight is ≤ 1e−6 are 0.
  * patches [B, C, N, N, 2], offsets [B, C, 2] → canvas [B, M, M, 2]. Differentiable in `patches`.
  */
-export function mergePatches(patches: Tensor, offsets: Tensor, m: number): Tensor {
+export function mergePatches(
+  patches: Tensor,
+  offsets: Tensor,
+  m: number,
+  window: MergeWindow = "central",
+): Tensor {
   const [b, c, n] = patches.shape;
   const shift = flatOffsets(offsets, -1);
   const { maskT, invWeight } = noGrad(() => {
-    const mask = reshape(centralMask(n, m, patches), [1, m, m]);
+    const mask = reshape(windowMask(n, m, window, patches), [1, m, m]);
     const masks = translate(expand(mask, [b * c, m, m]), shift);
     const weight = sum(reshape(masks, [b, c, m, m]), 1);
     const covered = gt(weight, full([1], MERGE_WEIGHT_FLOOR, patches.backend));
@@ -119,11 +131,27 @@ export function diffract(patches: Tensor, probe: Tensor): Tensor {
 }
 
 /**
- * The overlap constraint for a group: merge then re-extract (identity when gridsize = 1 or when
- * object_big is off). patches [B, C, N, N, 2], offsets [B, C, 2].
+ * The overlap constraint for a group (object_big, gridsize > 1): merge then re-extract.
+ * patches [B, C, N, N, 2], offsets [B, C, 2].
  */
-export function overlapConstraint(patches: Tensor, offsets: Tensor, gridsize: number): Tensor {
+export function overlapConstraint(
+  patches: Tensor,
+  offsets: Tensor,
+  gridsize: number,
+  window: MergeWindow = "central",
+): Tensor {
   const n = patches.shape[2];
   const m = canvasSize(n, gridsize);
-  return extractPatches(mergePatches(patches, offsets, m), offsets, n);
+  return extractPatches(mergePatches(patches, offsets, m, window), offsets, n);
+}
+
+/**
+ * object_big = false at gridsize > 1: the group's one patch [B, 1, N, N, 2] is zero-padded
+ * centrally to the M × M canvas and re-extracted at each member's offset (no merge):
+ * offsets [B, C, 2] → patches [B, C, N, N, 2].
+ */
+export function extractFromPatch(patch: Tensor, offsets: Tensor, gridsize: number): Tensor {
+  const [b, , n] = patch.shape;
+  const m = canvasSize(n, gridsize);
+  return extractPatches(padCentral(reshape(patch, [b, n, n, 2]), n, m), offsets, n);
 }

@@ -4,7 +4,8 @@
  *
  * Network input = s0·X/s (so it is X while s = s0); targets k = (s0·X)², fixed; predicted
  * intensity λ = s²·|F(P·O')|², with O' the group's patches after merge → re-extract when
- * gridsize > 1 (object_big).
+ * gridsize > 1 (object_big), or the group's one patch re-extracted at each member's offset
+ * without object_big.
  */
 import {
   detach,
@@ -17,9 +18,25 @@ import {
   type Tensor,
   tensor,
 } from "../engine/mod.ts";
+import type { GroupOrder, SeedMember } from "./grouping.ts";
 import { type LossKind, poissonNllReported, trainingLoss } from "./losses.ts";
-import { Generator, type NetworkConfig, parameterShapes } from "./network.ts";
-import { diffractIntensity, overlapConstraint } from "./physics.ts";
+import { Generator, isObjectBig, type NetworkConfig, parameterShapes } from "./network.ts";
+import {
+  diffractIntensity,
+  extractFromPatch,
+  type MergeWindow,
+  overlapConstraint,
+} from "./physics.ts";
+
+/** The network's shape plus the physics and grouping options of the model. */
+export interface PinnConfig extends NetworkConfig {
+  /** What the merge keeps of each patch (default "central", SPEC A1). */
+  mergeWindow?: MergeWindow;
+  /** Member order within a group, at training and inference (default "random"). */
+  groupOrder?: GroupOrder;
+  /** Whether a group's seed is a member (default "exclude"). */
+  groupSeed?: SeedMember;
+}
 
 /** Name of the scalar log-scale parameter in checkpoints and bundles. */
 export const LOG_SCALE = "log_scale";
@@ -61,7 +78,7 @@ export class PtychoPinn {
    * `probe` is the (already normalised) complex probe; `s0` the initial intensity scale.
    */
   constructor(
-    readonly config: NetworkConfig,
+    readonly config: PinnConfig,
     values: Map<string, Float32Array>,
     probe: Float32Array,
     readonly s0: number,
@@ -83,17 +100,23 @@ export class PtychoPinn {
     return exp(this.logScale);
   }
 
-  /** Object patches from the network alone: [B, Cout, N, N, 2] for input X [B, C, N, N]. */
-  patches(x: Tensor): Tensor {
+  /**
+   * Object patches from the network alone: [B, Cout, N, N, 2] for input X [B, C, N, N] and
+   * offsets [B, C, 2] (read only by the offset-plane network).
+   */
+  patches(x: Tensor, offsets: Tensor): Tensor {
     const rank4 = reshape(div(this.s0, this.scale()), [1, 1, 1, 1]);
-    return this.generator.forward(mul(x, rank4));
+    return this.generator.forward(mul(x, rank4), offsets);
   }
 
   /** Unscaled far-field intensity |F(P·O')|² [B, C, N, N] of a batch. */
   intensity(batch: Batch): Tensor {
-    let patches = this.patches(batch.x);
-    if (this.config.gridsize > 1) {
-      patches = overlapConstraint(patches, batch.offsets, this.config.gridsize);
+    const { gridsize } = this.config;
+    let patches = this.patches(batch.x, batch.offsets);
+    if (gridsize > 1) {
+      patches = isObjectBig(this.config)
+        ? overlapConstraint(patches, batch.offsets, gridsize, this.config.mergeWindow)
+        : extractFromPatch(patches, batch.offsets, gridsize);
     }
     return diffractIntensity(patches, this.probe);
   }

@@ -8,7 +8,8 @@
  * patches are merged on the model's canvas (the masked per-group merge of the physics, SPEC A1)
  * and the central N × N of that canvas is the group's object, placed at the group's mean
  * position (upstream's `trimmed_obj` at `coords_offsets`); canvas pixels no patch's central
- * window reached are empty and get weight 0 in the stitched average.
+ * window reached are empty and get weight 0 in the stitched average. Without object_big the
+ * group's one predicted patch is its object, placed at the group's mean position.
  */
 import {
   concat,
@@ -25,6 +26,7 @@ import {
 import type { PtychoDataset } from "../../io/dataset.ts";
 import { canvasSize, mergePatches } from "../physics.ts";
 import type { PtychoPinn } from "../pinn.ts";
+import { isObjectBig } from "../network.ts";
 import {
   defaultStitchCrop,
   PatchStitcher,
@@ -118,7 +120,10 @@ export function firstPatterns(dataset: PtychoDataset, count: number): PtychoData
   };
 }
 
-/** Groups every position of `dataset` the way the model expects (see the module comment). */
+/**
+ * Groups every position of `dataset` the way the model expects (see the module comment), with
+ * the model's member order and seed rule.
+ */
 export function groupForInference(
   model: PtychoPinn,
   dataset: PtychoDataset,
@@ -129,7 +134,14 @@ export function groupForInference(
     gridsize: model.config.gridsize,
     neighbours,
     seed: INFERENCE_SEED,
+    order: model.config.groupOrder,
+    seedMember: model.config.groupSeed,
   });
+}
+
+/** Whether the model merges a group's patches on its canvas (object_big at gridsize > 1). */
+function merges(model: PtychoPinn): boolean {
+  return model.config.gridsize > 1 && isObjectBig(model.config);
 }
 
 /**
@@ -137,8 +149,8 @@ export function groupForInference(
  * weights [B, N, N]: the group's merge applied to all-ones patches, or to per-pixel
  * `pixelWeights` [N, N] (e.g. {@link probeStitchWeights}) when given, so the mean weight of the
  * patches covering a canvas pixel, and 0 where the canvas is empty (see the module comment). At
- * gridsize 1 the coverage is null: each patch is its own object, and the caller stitches it with
- * `pixelWeights` as they are.
+ * gridsize 1, and without object_big, the coverage is null: each (group's one) patch is its own
+ * object, and the caller stitches it with `pixelWeights` as they are.
  */
 export function predictObjects(
   model: PtychoPinn,
@@ -148,10 +160,10 @@ export function predictObjects(
 ): { objects: Tensor; coverage: Tensor | null } {
   return noGrad(() =>
     tidy(() => {
-      const { n, gridsize } = model.config;
-      const patches = model.patches(x);
+      const { n, gridsize, mergeWindow } = model.config;
+      const patches = model.patches(x, offsets);
       const [b, c] = patches.shape;
-      if (gridsize === 1) return { objects: reshape(patches, [b, n, n, 2]), coverage: null };
+      if (!merges(model)) return { objects: reshape(patches, [b, n, n, 2]), coverage: null };
       const m = canvasSize(n, gridsize);
       const lo = (m - n) >> 1;
       const centre = (t: Tensor) => slice(t, [0, lo, lo, 0], [b, n, n, 2]);
@@ -161,9 +173,10 @@ export function predictObjects(
         ? ones([b, c, n, n, 1])
         : expand(reshape(pixelWeights, [1, 1, n, n, 1]), [b, c, n, n, 1]);
       const unit = concat([w, zeros([b, c, n, n, 1])], 4);
-      const covered = slice(centre(mergePatches(unit, offsets, m)), [0, 0, 0, 0], [b, n, n, 1]);
+      const merged = centre(mergePatches(unit, offsets, m, mergeWindow));
+      const covered = slice(merged, [0, 0, 0, 0], [b, n, n, 1]);
       return {
-        objects: centre(mergePatches(patches, offsets, m)),
+        objects: centre(mergePatches(patches, offsets, m, mergeWindow)),
         coverage: reshape(covered, [b, n, n]),
       };
     })
@@ -195,11 +208,11 @@ export async function reconstruct(
   let predictSeconds = 0, stitchSeconds = 0;
   let done = 0;
   // Probe weights are the same for every patch: at gridsize 1 the stitcher takes them as they
-  // are; at gridsize > 1 they go through each group's merge on the device.
+  // are; with a merge they go through each group's merge on the device.
   const hostWeights = options.stitchWeights === "probe"
     ? probeStitchWeights(await model.probe.data(), n)
     : undefined;
-  const pixelWeights = hostWeights !== undefined && model.config.gridsize > 1
+  const pixelWeights = hostWeights !== undefined && merges(model)
     ? tensor(hostWeights, [n, n])
     : null;
   try {

@@ -39,7 +39,7 @@ import type { EpochEnd } from "./run_dir.ts";
 import { chunk, epochOrder, type GroupedPatterns } from "../batches.ts";
 
 /** Learning-rate schedule names (SPEC B5.2). */
-export type SchedulerKind = "constant" | "exponential" | "cosine" | "plateau";
+export type SchedulerKind = "constant" | "exponential" | "cosine" | "plateau" | "plateau_tf";
 
 /** The settings the loop uses. */
 export interface LoopSettings {
@@ -111,7 +111,10 @@ export interface LoopResult {
   stoppedAt: string | null;
 }
 
-/** The schedule of `kind` with the upstream defaults (B5.2). */
+/**
+ * The schedule of `kind` with the upstream defaults (B5.1, B5.2): `plateau` is PyTorch's
+ * ReduceLROnPlateau, `plateau_tf` the TensorFlow model's Keras one.
+ */
 export function makeScheduler(kind: SchedulerKind, lr: number, maxEpochs: number): LrScheduler {
   switch (kind) {
     case "exponential":
@@ -121,6 +124,10 @@ export function makeScheduler(kind: SchedulerKind, lr: number, maxEpochs: number
     case "plateau":
       // Upstream floor 5e-5; a run that starts near or below it gets 1 % of its own rate.
       return new ReduceOnPlateauLr(lr, 0.5, 2, Math.min(5e-5, lr * 0.01), 0);
+    case "plateau_tf":
+      // Keras halves after `patience` = 2 epochs without improvement, PyTorch after more than
+      // `patience`: so patience 1 here. Floor 1e-4 (a run starting below it is never raised).
+      return new ReduceOnPlateauLr(lr, 0.5, 1, 1e-4, 0);
     default:
       return new ConstantLr(lr);
   }
