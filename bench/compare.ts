@@ -357,7 +357,7 @@ export const COMPARISON_NOTE =
   "patterns/s, slower for seconds. The peer is PyTorch on all CPU cores. Training figures " +
   "time 2 consecutive steps per repetition on both sides.";
 
-/** One line on the peer's golden check (SPEC A1 fixtures). */
+/** One line on the peer's golden check (docs/physics.md#golden-fixtures). */
 export function goldenLine(golden: Comparison["peerGolden"]): string {
   if (typeof golden === "string") return `peer golden check: not run (${golden})`;
   const parts = Object.entries(golden).map(([name, r]) => {

@@ -23,7 +23,7 @@ export const TRAIN_BATCH = 16;
 /** Patterns per inference batch. */
 export const INFER_BATCH = 64;
 
-/** The full-size network of SPEC A2 at N=64. */
+/** The full-size network of docs/physics.md#network at N=64. */
 function fullSize(gridsize: number): NetworkConfig {
   return { n: 64, gridsize, nFiltersScale: 2 };
 }
@@ -35,8 +35,9 @@ export function heldBytes(backend: Backend): number {
 }
 
 /**
- * Training on `backend` (groups/s, host ms and dispatches per step): `steps` timed steps of batch 16 on random inputs of the real
- * shapes, after one untimed step when `warmUp` (pipelines, buffer pool).
+ * Training on `backend` (groups/s, host ms and dispatches per step): `steps` timed steps of batch
+ * 16 on random inputs of the real shapes, after one untimed step when `warmUp` (pipelines, buffer
+ * pool).
  */
 export async function oursTrainRate(
   backend: Backend,

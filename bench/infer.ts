@@ -1,9 +1,9 @@
 /**
- * Inference throughput at N = 64 (the SPEC A2 network, n_filters_scale 2, gridsize 2, random
- * weights — speed does not depend on training): patterns/s for predict only and predict +
- * stitch on `fixtures/sim_lines_n64.npz`, and the wall time of the seed's inference command
- * (`infer --model_path D --test_data F --output_dir D --n_images 16 --quiet`) run in-process,
- * i.e. without Deno's start-up.
+ * Inference throughput at N = 64 (the network of docs/physics.md#network, n_filters_scale 2,
+ * gridsize 2, random weights — speed does not depend on training): patterns/s for predict only and
+ * predict + stitch on `fixtures/sim_lines_n64.npz`, and the wall time of the seed's inference
+ * command (`infer --model_path D --test_data F --output_dir D --n_images 16 --quiet`) run
+ * in-process, i.e. without Deno's start-up.
  */
 import type { Backend } from "../engine/backend.ts";
 import { Rng, setBackend } from "../engine/mod.ts";

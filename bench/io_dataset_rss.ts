@@ -1,6 +1,6 @@
 /**
- * Peak memory of loadDataset on a large file (SPEC: about 2× the decompressed size of the arrays
- * used, at most). Not a test: run by hand.
+ * Peak memory of loadDataset on a large file (docs/physics.md#data-contract: about 2× the
+ * decompressed size of the arrays used, at most). Not a test: run by hand.
  *
  * Make a ~1.1 GB dataset (M = 16384 patterns of 128×128 f32) outside the repository:
  *   /usr/bin/python3 -c "import numpy as np; M,N=16384,128; r=np.random.default_rng(0);

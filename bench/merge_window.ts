@@ -2,9 +2,10 @@
  * What the gridsize-2 merge window costs in data fit on a real scan (issue 15, item 6): an object
  * that explains the patterns (an ePIE reconstruction, bench/peer/epie_numpy.py --save) is cut into
  * every group member's patch, passed through the overlap constraint with the central N/2 window
- * (SPEC A1) or the full patch, re-extracted, illuminated with the same probe and diffracted; the
- * mean Poisson NLL per pattern, Σ(λ − k ln λ + ln Γ(k+1)) over its pixels, is printed for no merge
- * (the object itself), the central window and the full window, after the floor that λ = k reaches.
+ * (docs/physics.md#merge-and-re-extraction) or the full patch, re-extracted, illuminated with the
+ * same probe and diffracted; the mean Poisson NLL per pattern, Σ(λ − k ln λ + ln Γ(k+1)) over its
+ * pixels, is printed for no merge (the object itself), the central window and the full window,
+ * after the floor that λ = k reaches.
  *
  *   deno run --allow-read bench/merge_window.ts DATA.npz EPIE_DIR
  *

@@ -10,7 +10,10 @@ import { LOG_SCALE, type PinnConfig, PtychoPinn } from "../model/pinn.ts";
 
 /** What to measure. */
 export interface TrainBenchOptions {
-  /** Network shape and model options (SPEC A2 full size: N 64, gridsize 2, nFiltersScale 2). */
+  /**
+   * Network shape and model options (full size of docs/physics.md#network: N 64, gridsize 2,
+   * nFiltersScale 2).
+   */
   config: PinnConfig;
   /** Groups per batch. */
   batchSize: number;

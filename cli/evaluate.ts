@@ -1,6 +1,7 @@
 /**
- * `deno task evaluate RECON.npz GROUND_TRUTH.npz`: the SPEC A8 metrics of a reconstruction
- * against a known object, printed as a table and written as `metrics.json` plus `frc_curve.svg`.
+ * `deno task evaluate RECON.npz GROUND_TRUTH.npz`: the metrics (docs/physics.md#metrics) of a
+ * reconstruction against a known object, printed as a table and written as `metrics.json` plus
+ * `frc_curve.svg`.
  */
 import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
 import { PtychoInputError } from "../io/errors.ts";

@@ -1,7 +1,8 @@
 /**
- * `deno task infer --model_path D --test_data F --output_dir D [flags]`: reconstruct a scan with
- * a trained model (SPEC A5, A6, B7.2). Everything is computed before the first file is written,
- * and every file is written atomically, so a failed run leaves no partial outputs.
+ * `deno task infer --model_path D --test_data F --output_dir D [flags]`: reconstruct a scan with a
+ * trained model (docs/physics.md#inference-and-stitching, #outputs, #command-line-names).
+ * Everything is computed before the first file is written, and every file is written atomically, so
+ * a failed run leaves no partial outputs.
  */
 import { setBackend } from "../engine/mod.ts";
 import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";

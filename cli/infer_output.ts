@@ -1,5 +1,5 @@
 /**
- * The image files of inference (SPEC A6): `reconstructed_amplitude.png`,
+ * The image files of inference (docs/physics.md#outputs): `reconstructed_amplitude.png`,
  * `reconstructed_phase.png` (viridis, auto range, with a labelled colorbar, as upstream's
  * `plt.imsave`) and `comparison.png` — ground truth | reconstruction | error, amplitude on the
  * top row and phase below, on the aligned region the metrics compare.
@@ -25,7 +25,10 @@ export function enlarge(image: RealImage, k: number): RealImage {
   return { height, width, data };
 }
 
-/** Amplitude and phase images of a stitched object; NaN (drawn dark, outside the colour range) where no patch reached. */
+/**
+ * Amplitude and phase images of a stitched object; NaN (drawn dark, outside the colour range) where
+ * no patch reached.
+ */
 export function stitchedChannels(stitched: StitchedObject): {
   amplitude: RealImage;
   phase: RealImage;

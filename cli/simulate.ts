@@ -1,7 +1,7 @@
 /**
- * `deno task simulate`: writes a synthetic ptychography dataset (SPEC B1.1 keys, with
- * `objectGuess` and `_metadata`) from a lines/grf/image object, an ideal or measured probe and a
- * raster or random scan. Deterministic for a `--seed`.
+ * `deno task simulate`: writes a synthetic ptychography dataset (docs/physics.md#data-contract
+ * keys, with `objectGuess` and `_metadata`) from a lines/grf/image object, an ideal or measured
+ * probe and a raster or random scan. Deterministic for a `--seed`.
  */
 import { type Command, type FlagSpec, type ParsedArgs, UsageError } from "./args.ts";
 import { PtychoInputError } from "../io/errors.ts";

@@ -119,8 +119,9 @@ function changedOptions(cfg: TrainConfig): Record<string, unknown> {
 }
 
 /**
- * The model to train: the checkpoint's weights and probe with --resume, else seeded Glorot
- * weights, log_scale = ln s0 and the dataset's probe after normalisation (SPEC A1).
+ * The model to train: the checkpoint's weights and probe with --resume, else seeded Glorot weights,
+ * log_scale = ln s0 and the dataset's probe after normalisation
+ * (docs/physics.md#probe-normalisation).
  */
 function buildModel(
   cfg: TrainConfig,

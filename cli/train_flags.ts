@@ -1,6 +1,6 @@
 /**
- * The `train` command's flags (SPEC B7.1 names, A4 defaults) and their resolution into one
- * validated settings object (written to config.json).
+ * The `train` command's flags (names and defaults: docs/physics.md#command-line-names) and their
+ * resolution into one validated settings object (written to config.json).
  */
 import { type FlagSpec, type ParsedFlags, UsageError } from "./args.ts";
 import { ACCELERATOR_FLAG, acceleratorFromFlags, type AcceleratorKind } from "./accelerator.ts";
@@ -16,7 +16,8 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     name: "train_data_file",
     type: "string",
     required: true,
-    help: "training dataset (.npz, SPEC B1; or the same keys in .h5, or a CXI file)",
+    help:
+      "training dataset (.npz, docs/physics.md#data-contract; or the same keys in .h5, or a CXI file)",
   },
   {
     name: "test_data_file",

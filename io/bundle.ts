@@ -1,6 +1,7 @@
 /**
- * The model bundle (SPEC A7): `model.zip` holding `manifest.json`, `weights.npz` (one f32 array per
- * parameter, readable by `numpy.load`) and `probe.npy` (the complex64 probe actually used).
+ * The model bundle (docs/physics.md#model-bundle): `model.zip` holding `manifest.json`,
+ * `weights.npz` (one f32 array per parameter, readable by `numpy.load`) and `probe.npy` (the
+ * complex64 probe actually used).
  *
  * Saving is atomic (temp file, fsync, rename). Loading executes nothing: it checks the format
  * version, that the manifest, the weights and (optionally) the model agree on every parameter's
@@ -54,7 +55,10 @@ export interface ModelBundle {
   probe: Float32Array;
 }
 
-/** What {@link saveBundle} takes: the manifest fields (without the maintained ones), parameters and probe. */
+/**
+ * What {@link saveBundle} takes: the manifest fields (without the maintained ones), parameters and
+ * probe.
+ */
 export interface BundleContents {
   /** Config, intensity scale, data fingerprint, engine version, ... (JSON-serialisable). */
   manifest: Record<string, unknown>;

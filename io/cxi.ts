@@ -1,7 +1,7 @@
 /**
  * CXI files (Coherent X-ray Imaging, HDF5-based, as PtyPy, PyNX and beamlines write them) turned
- * into the dataset contract (SPEC B1.1). Every conversion is listed in the returned
- * `conversions`, which the commands record in their outputs:
+ * into the dataset contract (docs/physics.md#data-contract). Every conversion is listed in the
+ * returned `conversions`, which the commands record in their outputs:
  *
  * - amplitudes = sqrt(counts) of `entry_1/data_1/data` (or `entry_1/instrument_1/detector_1/data`),
  *   with pixels flagged by the detector mask (`entry_1/instrument_1/detector_1/mask`, CXI: a

@@ -1,6 +1,7 @@
 /**
- * The dataset contract (SPEC B1.1): load a ptychography `.npz`, validate it, and return typed
- * arrays. Every violation is one {@link PtychoInputError} naming the file and the key.
+ * The dataset contract (docs/physics.md#data-contract): load a ptychography `.npz`, validate it,
+ * and return typed arrays. Every violation is one {@link PtychoInputError} naming the file and the
+ * key.
  *
  * Arrays are read one at a time and only the keys used are decompressed; a little-endian f32
  * `diffraction` is used in place, so loading needs about the decompressed size of the used arrays
@@ -23,7 +24,10 @@ import {
 } from "./npy_convert.ts";
 import { NpzReader } from "./npz.ts";
 
-/** Photon count assumed when `_metadata` does not give `nphotons` (SPEC A1). */
+/**
+ * Photon count assumed when `_metadata` does not give `nphotons`
+ * (docs/physics.md#intensity-scale-and-photon-count).
+ */
 export const DEFAULT_NPHOTONS = 1e9;
 
 /** A validated dataset. Complex arrays are interleaved (re, im) f32. */
@@ -96,7 +100,9 @@ function layoutOf(a: NpyArray): ArrayLayout {
 export interface LoadDatasetOptions {
   /** Group side: a group holds gridsize² positions (default 1). */
   gridsize?: number;
-  /** Nearest neighbours searched per seed when gridsize > 1 (default 4, SPEC A4). */
+  /**
+   * Nearest neighbours searched per seed when gridsize > 1 (default 4, docs/physics.md#grouping).
+   */
   neighbours?: number;
   /** Receives each warning (default: `console.warn`). */
   onWarning?: (message: string) => void;
@@ -107,7 +113,7 @@ export function minimumPositions(gridsize: number, neighbours: number): number {
   return gridsize === 1 ? 1 : Math.max(gridsize * gridsize, neighbours + 1);
 }
 
-/** Loads and validates a dataset `.npz` (SPEC B1.1). */
+/** Loads and validates a dataset `.npz` (docs/physics.md#data-contract). */
 export function loadDataset(path: string, options: LoadDatasetOptions = {}): PtychoDataset {
   const npz = NpzReader.open(path);
   try {

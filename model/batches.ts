@@ -1,6 +1,7 @@
 /**
- * A dataset prepared for training or validation: grouped (SPEC B2.3), normalised (B2.1), and
- * cut into batches that are uploaded to the current backend on demand.
+ * A dataset prepared for training or validation: grouped (docs/physics.md#grouping), normalised
+ * (docs/physics.md#amplitude-normalisation), and cut into batches that are uploaded to the current
+ * backend on demand.
  */
 import { Rng, tensor } from "../engine/mod.ts";
 import type { PtychoDataset } from "../io/dataset.ts";

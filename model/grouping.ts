@@ -1,7 +1,7 @@
 /**
- * Grouping of scan positions (SPEC A4, B2.3): each group is gridsize² positions taken among the
- * K nearest neighbours of a seed position (the seed itself excluded), with relative offsets
- * r = −(pos − group mean) in (x, y) = (column, row) pixels.
+ * Grouping of scan positions (docs/physics.md#grouping): each group is gridsize² positions taken
+ * among the K nearest neighbours of a seed position (the seed itself excluded), with relative
+ * offsets r = −(pos − group mean) in (x, y) = (column, row) pixels.
  *
  * Rules: gridsize 1 — groups are distinct seeds (at most M of them). gridsize > 1 — seeds are
  * distinct while n_groups ≤ M; beyond that every position is a seed once and the rest are drawn
@@ -27,11 +27,11 @@ export interface GroupingOptions {
   nGroups: number;
   /** Group side; C = gridsize² positions per group. */
   gridsize: number;
-  /** K nearest neighbours searched per seed (SPEC A4: 4). */
+  /** K nearest neighbours searched per seed (docs/physics.md#grouping: 4). */
   neighbours: number;
   /** Member order within a group (default "random": the draw's order). */
   order?: GroupOrder;
-  /** Whether the seed is a member (default "exclude", SPEC A4). */
+  /** Whether the seed is a member (default "exclude", docs/physics.md#grouping). */
   seedMember?: SeedMember;
 }
 

@@ -1,6 +1,6 @@
 /**
- * Training losses (SPEC A3, B5.1): Poisson negative log-likelihood of the measured counts under
- * the predicted intensity, and the amplitude MAE.
+ * Training losses (docs/physics.md#losses): Poisson negative log-likelihood of the measured counts
+ * under the predicted intensity, and the amplitude MAE.
  *
  * Conventions: `intensity` is the unscaled far-field intensity |F(P·O')|² and `scale` the
  * trainable photon scale s (a one-element tensor), so the predicted rate is λ = s²·intensity;
@@ -24,7 +24,7 @@ import {
   type Tensor,
 } from "../engine/mod.ts";
 
-/** Smallest predicted rate used inside the logarithm (SPEC A3). */
+/** Smallest predicted rate used inside the logarithm (docs/physics.md#losses). */
 export const RATE_FLOOR = 1e-8;
 
 /** Which loss trains the model. */

@@ -1,6 +1,6 @@
 /**
- * The trained model as a bundle (SPEC A7, io/bundle.ts): what model.zip's manifest holds for
- * PtychoPINN, writing it from a live model, and rebuilding a model from it.
+ * The trained model as a bundle (docs/physics.md#model-bundle, io/bundle.ts): what model.zip's
+ * manifest holds for PtychoPINN, writing it from a live model, and rebuilding a model from it.
  *
  * weights.npz holds every generator parameter by its stable name plus `log_scale` [1];
  * probe.npy is the probe actually used (after normalisation).
@@ -47,7 +47,7 @@ export interface PinnManifest {
   probeBig: boolean;
   /** pad_object: the central N/2 window is zero-padded to N. */
   padObject: boolean;
-  /** Amplitude head activation (SPEC A2). */
+  /** Amplitude head activation (docs/physics.md#network). */
   amplitudeActivation: "sigmoid";
   /** Trained intensity scale s = exp(log_scale). */
   intensityScale: number;
@@ -55,9 +55,11 @@ export interface PinnManifest {
   intensityScaleInitial: number;
   /** Photon count used for s0. */
   nphotons: number;
-  /** Amplitude normalisation factor of the training data (B2.1). */
+  /**
+   * Amplitude normalisation factor of the training data (docs/physics.md#amplitude-normalisation).
+   */
   normalizationFactor: number;
-  /** probe_scale used to normalise the probe (A1). */
+  /** probe_scale used to normalise the probe (docs/physics.md#probe-normalisation). */
   probeScale: number;
   /** Training data: file, sha256 of its bytes, pattern count. */
   trainingData: { file: string; sha256: string; patterns: number };
@@ -111,7 +113,10 @@ async function hostParameter(t: Tensor): Promise<BundleParameter> {
   return { shape: [...t.shape], data: await t.data() };
 }
 
-/** What a bundle of `model` holds: manifest `fields` with intensityScale filled in, host weights, probe. */
+/**
+ * What a bundle of `model` holds: manifest `fields` with intensityScale filled in, host weights,
+ * probe.
+ */
 export async function modelBundleContents(
   model: PtychoPinn,
   fields: Omit<PinnManifest, "intensityScale">,

@@ -1,6 +1,7 @@
 /**
- * The PtychoPINN generator: the TF CNN of SPEC A2/B3.1 in NCHW (encoder, two decoders with the
- * pad_object central path and the probe_big border path, sigmoid amplitude and π·tanh phase).
+ * The PtychoPINN generator: the TF CNN of docs/physics.md#network in NCHW (encoder, two decoders
+ * with the pad_object central path and the probe_big border path, sigmoid amplitude and π·tanh
+ * phase).
  *
  * Ladder: the encoder pools down to an 8 × 8 bottleneck of nfs·128 channels, k = log2(N/8)
  * blocks with filters nfs·128/2^(k−1−i); each decoder has k − 1 blocks with filters
@@ -44,7 +45,7 @@ export interface NetworkConfig {
   n: number;
   /** Group side; the network sees gridsize² channels. */
   gridsize: number;
-  /** Filter multiplier `n_filters_scale` (SPEC A2: 2). */
+  /** Filter multiplier `n_filters_scale` (docs/physics.md#network: 2). */
   nFiltersScale: number;
   /** One output patch per member, merged per group (default: gridsize > 1). */
   objectBig?: boolean;
@@ -52,7 +53,7 @@ export interface NetworkConfig {
   offsetPlanes?: boolean;
 }
 
-/** object_big of `cfg`: its own value, else gridsize > 1 (SPEC A2). */
+/** object_big of `cfg`: its own value, else gridsize > 1 (docs/physics.md#network). */
 export function isObjectBig(cfg: NetworkConfig): boolean {
   return cfg.objectBig ?? cfg.gridsize > 1;
 }

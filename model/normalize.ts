@@ -1,5 +1,5 @@
 /**
- * Data and probe scaling (SPEC A1, B2.1, B2.2, B4.3), all computed in f64:
+ * Data and probe scaling (docs/physics.md#normalisation), all computed in f64:
  * - amplitude normalisation X_norm = X · sqrt((N/2)² / mean_{groups, channels} Σ_pixels X²);
  * - the initial intensity scale s0 = sqrt(nphotons) / (N/2);
  * - probe normalisation P ← P / (probe_scale · mean_{N×N} |M_hard · P|).

@@ -1,7 +1,7 @@
 /**
- * The differentiable forward model of PtychoPINN (SPEC A1, B4): per-group merge of a group's
- * patches onto one canvas and re-extraction (the overlap constraint), probe illumination and
- * far-field diffraction.
+ * The differentiable forward model of PtychoPINN (docs/physics.md#forward-model): per-group merge
+ * of a group's patches onto one canvas and re-extraction (the overlap constraint), probe
+ * illumination and far-field diffraction.
  *
  * Layouts: patches are [B, C, N, N, 2] complex (re, im); relative offsets are [B, C, 2] =
  * (x, y) = (column, row) in pixels, r = coords_relative = −(pos − group mean). Merge translates
@@ -30,12 +30,18 @@ import {
   translate,
 } from "../engine/mod.ts";
 
-/** Canvas side of the merge (SPEC A1/B2.4): M = N + (gridsize − 1)·4 + 10 (78 at N=64, gs=2). */
+/**
+ * Canvas side of the merge (docs/physics.md#canvas-size): M = N + (gridsize − 1)·4 + 10 (78 at
+ * N=64, gs=2).
+ */
 export function canvasSize(n: number, gridsize: number): number {
   return n + (gridsize - 1) * 4 + 10;
 }
 
-/** Merge weights at or below this are treated as "no patch covers this pixel" (SPEC A1). */
+/**
+ * Merge weights at or below this are treated as "no patch covers this pixel"
+ * (docs/physics.md#merge-and-re-extraction).
+ */
 export const MERGE_WEIGHT_FLOOR = 1e-6;
 
 /** Zero-pad the last two spatial axes of [..., n, n, k] centrally to m × m. */
@@ -45,8 +51,9 @@ function padCentral(x: Tensor, n: number, m: number): Tensor {
 }
 
 /**
- * The part of each patch the merge keeps: its central N/2 × N/2 window (SPEC A1, the default)
- * or the full N × N patch (the border region of a wide probe's exit wave kept too).
+ * The part of each patch the merge keeps: its central N/2 × N/2 window
+ * (docs/physics.md#merge-and-re-extraction, the default) or the full N × N patch (the border region
+ * of a wide probe's exit wave kept too).
  */
 export type MergeWindow = "central" | "full";
 
@@ -63,11 +70,11 @@ function flatOffsets(offsets: Tensor, sign: 1 | -1): Tensor {
 }
 
 /**
- * Per-group weighted merge (SPEC A1, B4.2 with the masked numerator): every patch is padded to
- * M × M, translated by −r_c and multiplied by its equally translated window mask (central N/2 by
- * default, see {@link MergeWindow}); the sum over the group is divided by the summed masks, and
- * pixels whose summed weight is ≤ 1e−6 are 0.
- * patches [B, C, N, N, 2], offsets [B, C, 2] → canvas [B, M, M, 2]. Differentiable in `patches`.
+ * Per-group weighted merge (docs/physics.md#merge-and-re-extraction with the masked numerator):
+ * every patch is padded to M × M, translated by −r_c and multiplied by its equally translated
+ * window mask (central N/2 by default, see {@link MergeWindow}); the sum over the group is divided
+ * by the summed masks, and pixels whose summed weight is ≤ 1e−6 are 0. patches [B, C, N, N, 2],
+ * offsets [B, C, 2] → canvas [B, M, M, 2]. Differentiable in `patches`.
  */
 export function mergePatches(
   patches: Tensor,
@@ -96,8 +103,9 @@ export function mergePatches(
 }
 
 /**
- * Re-extraction (SPEC A1, B4.2 step 3): for each c, translate the group's canvas by +r_c and
- * keep the central N × N. canvas [B, M, M, 2], offsets [B, C, 2] → patches [B, C, N, N, 2].
+ * Re-extraction (docs/physics.md#merge-and-re-extraction): for each c, translate the group's canvas
+ * by +r_c and keep the central N × N. canvas [B, M, M, 2], offsets [B, C, 2] → patches [B, C, N, N,
+ * 2].
  */
 export function extractPatches(canvas: Tensor, offsets: Tensor, n: number): Tensor {
   const [b, m] = canvas.shape;
@@ -123,8 +131,9 @@ export function diffractIntensity(patches: Tensor, probe: Tensor): Tensor {
 }
 
 /**
- * Far-field amplitude Â = |fftshift(FFT2_ortho(P·O'))| (SPEC A1): patches [B, C, N, N, 2],
- * probe [N, N, 2] → amplitude [B, C, N, N]. Multiply by the intensity scale s for counts.
+ * Far-field amplitude Â = |fftshift(FFT2_ortho(P·O'))| (docs/physics.md#far-field-diffraction):
+ * patches [B, C, N, N, 2], probe [N, N, 2] → amplitude [B, C, N, N]. Multiply by the intensity
+ * scale s for counts.
  */
 export function diffract(patches: Tensor, probe: Tensor): Tensor {
   return sqrt(diffractIntensity(patches, probe));

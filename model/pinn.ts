@@ -1,6 +1,6 @@
 /**
  * PtychoPINN as one trainable model: the generator, the trainable photon scale
- * s = exp(log_scale), the fixed probe and the physics (SPEC A1–A3).
+ * s = exp(log_scale), the fixed probe and the physics (docs/physics.md#forward-model).
  *
  * Network input = s0·X/s (so it is X while s = s0); targets k = (s0·X)², fixed; predicted
  * intensity λ = s²·|F(P·O')|², with O' the group's patches after merge → re-extract when
@@ -30,7 +30,10 @@ import {
 
 /** The network's shape plus the physics and grouping options of the model. */
 export interface PinnConfig extends NetworkConfig {
-  /** What the merge keeps of each patch (default "central", SPEC A1). */
+  /**
+   * What the merge keeps of each patch (default "central",
+   * docs/physics.md#merge-and-re-extraction).
+   */
   mergeWindow?: MergeWindow;
   /** Member order within a group, at training and inference (default "random"). */
   groupOrder?: GroupOrder;

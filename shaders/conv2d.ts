@@ -8,7 +8,7 @@
  *   consecutive output pixels of one row × OB output channels (`convDirectBlock`). Per input
  *   channel it loads the KH rows of PX + KW − 1 input pixels it needs once and reuses them for
  *   all taps; on llvmpipe big register blocks like this are what make convolution fast
- *   (LLVMPIPE.md). On a GPU neighbouring lanes share the input rows (broadcast) and read
+ *   (docs/engine.md#convolution-kernels). On a GPU neighbouring lanes share the input rows (broadcast) and read
  *   neighbouring weight blocks. KH, KW, PX and OB are baked into the text so everything unrolls.
  * - `convGradWeightKernel`: each invocation owns OB output × CB input channels × the KW taps of
  *   one kernel row of dw and sums dy·x over a fixed range of image rows; the backend splits the
@@ -68,12 +68,12 @@ ${
 }
 
 /**
- * Direct convolution with a KH × KW kernel, PX output pixels × OB output channels per
- * invocation, adding a per-channel bias B (binding 4, read as vec4; a bias's buffer is padded
- * by the pool's size classes) when p.bias is 1 and applying ReLU when p.relu is 1; uniforms (n, c, h, w, o, outH, outW, padTop, padLeft, tilesX,
- * tilesO, bias, relu). The epilogue is switched by uniforms, not baked into the text, so the
- * forward pass of every layer and the input-gradient pass share one pipeline: each big variant
- * costs seconds of llvmpipe compile time on a cold shader cache.
+ * Direct convolution with a KH × KW kernel, PX output pixels × OB output channels per invocation,
+ * adding a per-channel bias B (binding 4, read as vec4; a bias's buffer is padded by the pool's
+ * size classes) when p.bias is 1 and applying ReLU when p.relu is 1; uniforms (n, c, h, w, o, outH,
+ * outW, padTop, padLeft, tilesX, tilesO, bias, relu). The epilogue is switched by uniforms, not
+ * baked into the text, so the forward pass of every layer and the input-gradient pass share one
+ * pipeline: each big variant costs seconds of llvmpipe compile time on a cold shader cache.
  */
 export function convDirectKernel(
   KH: number,

@@ -1,8 +1,8 @@
 /**
- * Batched 1-D DFT of power-of-two length N along one axis; fft2 runs it twice (rows, then
- * columns). One invocation transforms one whole line: on llvmpipe this beat both the
- * one-dispatch-per-stage Stockham and the shared-memory workgroup FFT (LLVMPIPE.md), because it
- * needs no barriers and only two dispatches per 2-D transform.
+ * Batched 1-D DFT of power-of-two length N along one axis; fft2 runs it twice (rows, then columns).
+ * One invocation transforms one whole line: on llvmpipe this beat both the one-dispatch-per-stage
+ * Stockham and the shared-memory workgroup FFT (docs/engine.md#fft-kernels), because it needs no
+ * barriers and only two dispatches per 2-D transform.
  *
  * The transform is fully unrolled for the given N: the line is loaded in bit-reversed order into
  * N named values, then radix-4 DIT stages (one radix-2 stage first when log2 N is odd) run as

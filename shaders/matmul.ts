@@ -4,13 +4,13 @@
  * its own rows of A and B along k as vec4. The backend packs other layouts (transposes, k not a
  * multiple of 4) into this form first with `matmulPackKernel`.
  *
- * Each invocation owns an RM-row × RN-column block of C (RN/4 vec4 accumulators per row) and
- * uses no shared memory. Why: llvmpipe runs a workgroup on one CPU thread with 8-wide SIMD
- * across lanes, and every storage read becomes a per-lane gather, so the ratio of FMAs to loads
- * (RM·RN·4 per (RM + RN) vec4 loads per k-step of 4) sets the speed; shared-memory tiles with
- * barriers are 10-20× slower there (LLVMPIPE.md). Reading both operands along k keeps each
- * lane's reads sequential, which measured 2-3× faster than reading B along its rows. On a real
- * GPU neighbouring lanes take neighbouring column blocks, so A reads are broadcast.
+ * Each invocation owns an RM-row × RN-column block of C (RN/4 vec4 accumulators per row) and uses
+ * no shared memory. Why: llvmpipe runs a workgroup on one CPU thread with 8-wide SIMD across lanes,
+ * and every storage read becomes a per-lane gather, so the ratio of FMAs to loads (RM·RN·4 per (RM
+ * + RN) vec4 loads per k-step of 4) sets the speed; shared-memory tiles with barriers are 10-20×
+ * slower there (docs/engine.md#matmul-kernels). Reading both operands along k keeps each lane's
+ * reads sequential, which measured 2-3× faster than reading B along its rows. On a real GPU
+ * neighbouring lanes take neighbouring column blocks, so A reads are broadcast.
  */
 import { flatMain, gridMain, type Kernel, kernel, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
 

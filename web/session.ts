@@ -58,7 +58,7 @@ export interface Scan {
   sha256: string;
 }
 
-/** Reads a scan `.npz` (the dataset contract, SPEC A2) from bytes; `name` is used in errors. */
+/** Reads a scan `.npz` (docs/physics.md#data-contract) from bytes; `name` is used in errors. */
 export async function readScan(bytes: Uint8Array, name: string): Promise<Scan> {
   const dataset = readDataset(NpzReader.fromBytes(bytes, name), { gridsize: 1 });
   if (!SUPPORTED_N.includes(dataset.n)) {

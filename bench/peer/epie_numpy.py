@@ -1,7 +1,7 @@
 """Plain NumPy ePIE: the speed and quality peer of `deno task refine` (issue 14).
 
-ePIE after Maiden & Rodenburg (2009), written for this project's NPZ contract (SPEC B §1,
-shared/REFINE.md): `diffraction` (or `diff3d`) (M, N, N) float32 amplitudes with the zero frequency
+ePIE after Maiden & Rodenburg (2009), written for this project's NPZ contract (docs/physics.md#data-contract,
+docs/refine.md): `diffraction` (or `diff3d`) (M, N, N) float32 amplitudes with the zero frequency
 at (N/2, N/2); `probeGuess` / `probeGuess_facility` (N, N) complex; `xcoords`, `ycoords` (M,) in
 object pixels, x = column, y = row; `objectGuess` optional (only widens the canvas so the result
 lies in the object's frame).

@@ -1,14 +1,14 @@
 """PtychoPINN in plain PyTorch: the benchmark peer of `deno task bench`.
 
-The same model and physics as SPEC Part A, written independently of the TypeScript code:
+The same model and physics as docs/physics.md, written independently of the TypeScript code:
 
-* generator (A2): the TF CNN, NCHW, n_filters_scale 2, sigmoid amplitude head, pi*tanh phase head,
+* generator (docs/physics.md#network): the TF CNN, NCHW, n_filters_scale 2, sigmoid amplitude head, pi*tanh phase head,
   pad_object and probe_big on (central path + swish border path under a border mask),
   object_big = gridsize > 1; Glorot-uniform weights, zero biases;
 * physics (A1, B4): per-group masked merge onto an M x M canvas (M = N + (gs-1)*4 + 10) and
   re-extraction, bilinear translation that moves content by +t (explicit floor/fraction weights,
   zero fill), probe illumination, |fftshift(fft2_ortho(.))|, predicted intensity (s*A)^2;
-* loss (A3): Poisson NLL mean over elements (lambda - k log lambda, lambda clamped >= 1e-8); Adam.
+* loss (docs/physics.md#losses): Poisson NLL mean over elements (lambda - k log lambda, lambda clamped >= 1e-8); Adam.
 
 Usage (prints one JSON object on stdout):
 
@@ -52,7 +52,7 @@ SMOKE_FIXTURE = os.path.join(os.path.dirname(SELF), "..", "..", "fixtures", "sim
 
 
 # ---------------------------------------------------------------------------------------------
-# Generator (SPEC A2 / B3.1)
+# Generator (docs/physics.md#network)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -155,12 +155,12 @@ def parameter_count(model):
 
 
 # ---------------------------------------------------------------------------------------------
-# Physics (SPEC A1 / B4)
+# Physics (docs/physics.md#forward-model)
 # ---------------------------------------------------------------------------------------------
 
 
 def canvas_size(n, gridsize):
-    """M = N + (gs-1)*4 + 10 (SPEC A1)."""
+    """M = N + (gs-1)*4 + 10 (docs/physics.md#canvas-size)."""
     return n + (gridsize - 1) * 4 + 10
 
 
@@ -181,7 +181,7 @@ def interp_matrix(t, n_out, n_in, shift):
 
 
 class OverlapConstraint:
-    """Per-group masked merge onto the M x M canvas and re-extraction (SPEC A1, B4.2).
+    """Per-group masked merge onto the M x M canvas and re-extraction (docs/physics.md#merge-and-re-extraction).
 
     `rel` = coords_relative, (B, C, 2) with (x, y) = (column, row). Merge translates patch c by
     -r_c, re-extraction by +r_c. The translation matrices depend on the offsets only, so they are
@@ -225,7 +225,7 @@ def diffraction_intensity(re, im, probe, scale):
 
 
 def poisson_nll(lam, k):
-    """Mean over elements of lambda - k log lambda, lambda clamped >= 1e-8 (SPEC A3)."""
+    """Mean over elements of lambda - k log lambda, lambda clamped >= 1e-8 (docs/physics.md#losses)."""
     lam = lam.clamp_min(1e-8)
     return (lam - k * torch.log(lam)).mean()
 
@@ -257,7 +257,7 @@ class PtychoPINN(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Golden check (SPEC A1, B9)
+# Golden check (docs/physics.md#golden-fixtures)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -304,7 +304,7 @@ def measure_golden():
 
 
 def disk_probe(n, generator):
-    """A soft-edged disk probe with a random phase ramp, normalised as in SPEC A1."""
+    """A soft-edged disk probe with a random phase ramp, normalised as in docs/physics.md#probe-normalisation."""
     coords = np.arange(n) - n // 2 + 0.5
     d = np.hypot(coords[None, :], coords[:, None])
     amp = 1.0 / (1.0 + np.exp((d - n / 5) / 1.5))
@@ -313,7 +313,7 @@ def disk_probe(n, generator):
 
 
 def normalise_probe(probe):
-    """P / (probe_scale * mean_{N x N} |M_hard * P|), M_hard = disk d < N/4 (SPEC A1)."""
+    """P / (probe_scale * mean_{N x N} |M_hard * P|), M_hard = disk d < N/4 (docs/physics.md#probe-normalisation)."""
     n = probe.shape[0]
     coords = np.arange(n) - n // 2 + 0.5
     hard = np.hypot(coords[None, :], coords[:, None]) < n / 4
@@ -437,7 +437,7 @@ class Peer:
 
 
 def simulate_dataset(path, n=64, count=64, seed=0):
-    """A dataset NPZ (SPEC B1.1 keys) of random amplitudes on a jittered raster: timing only."""
+    """A dataset NPZ (docs/physics.md#data-contract keys) of random amplitudes on a jittered raster: timing only."""
     rng = np.random.default_rng(seed)
     side = int(math.ceil(math.sqrt(count)))
     grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2)[:count]
@@ -462,7 +462,7 @@ def load_dataset(path):
 
 
 def make_groups(xy, n_groups, gridsize, neighbours=4, seed=42):
-    """Group indices (G, C) per SPEC B2.3: K nearest excluding the seed, C chosen of them."""
+    """Group indices (G, C) per docs/physics.md#grouping: K nearest excluding the seed, C chosen of them."""
     rng = np.random.default_rng(seed)
     seeds = rng.choice(len(xy), size=min(n_groups, len(xy)), replace=False)
     channels = gridsize * gridsize
@@ -477,7 +477,7 @@ def make_groups(xy, n_groups, gridsize, neighbours=4, seed=42):
 
 
 def grouped_inputs(diff, xy, groups):
-    """Normalised X (G, C, N, N) (SPEC B2.1) and coords_relative (G, C, 2)."""
+    """Normalised X (G, C, N, N) (docs/physics.md#amplitude-normalisation) and coords_relative (G, C, 2)."""
     x = diff[groups].astype(np.float64)
     n = diff.shape[-1]
     x *= math.sqrt((n / 2) ** 2 / np.mean(np.sum(x**2, axis=(2, 3))))
@@ -516,7 +516,7 @@ def command_train(args):
 
 
 def stitch(re, im, offsets, crop=20):
-    """Average the central crop x crop of each patch at canvas centre + offset (SPEC A5)."""
+    """Average the central crop x crop of each patch at canvas centre + offset (docs/physics.md#inference-and-stitching)."""
     n = re.shape[-1]
     pad = int(math.ceil(float(offsets.abs().max())))
     pad += pad % 2

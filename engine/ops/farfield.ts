@@ -1,5 +1,5 @@
 /**
- * Far-field residuals of iterative ptychographic reconstruction (shared/REFINE.md "Losses"), fused
+ * Far-field residuals of iterative ptychographic reconstruction (docs/refine.md#losses), fused
  * into one kernel with one for its gradient: the amplitude (Gaussian) and Poisson terms of every
  * pixel from the complex far field Ψ and the measured amplitudes A.
  */
@@ -14,8 +14,8 @@ function secondOrder(): never {
 /**
  * Per pixel, with λ = |Ψ|² and I = A²: [..., 0] = (√(λ+εa) − A)² (the amplitude loss; with a
  * negligible εa the R-factor's numerator) and [..., 1] = λ − I − I·ln((λ+εp)/max(I, 1)) (the
- * Poisson loss up to a constant, small near the solution). psi [..., 2], amplitude [...] → [..., 2].
- * ε keeps √'s gradient finite at λ = 0 and the logarithm defined. Differentiable in psi only:
+ * Poisson loss up to a constant, small near the solution). psi [..., 2], amplitude [...] → [...,
+ * 2]. ε keeps √'s gradient finite at λ = 0 and the logarithm defined. Differentiable in psi only:
  * ∂/∂Ψ = 2Ψ·[gy₀(1 − A/√(λ+εa)) + gy₁(1 − I/(λ+εp))].
  */
 export function farFieldResiduals(psi: Tensor, amplitude: Tensor, eps: FarFieldEps): Tensor {

@@ -1,7 +1,8 @@
 /**
- * Alignment of a reconstruction with its ground truth before the metrics (SPEC A8 / B6.3):
- * crop the ground truth to the scan's bounding box ± stitch_crop/2, bring both to one shape,
- * optionally register a residual shift, trim 2 px; plus the phase-plane removal. Host code in f64.
+ * Alignment of a reconstruction with its ground truth before the metrics
+ * (docs/physics.md#alignment-before-scoring): crop the ground truth to the scan's bounding box ±
+ * stitch_crop/2, bring both to one shape, optionally register a residual shift, trim 2 px; plus the
+ * phase-plane removal. Host code in f64.
  */
 import { estimateShift } from "./register.ts";
 import type { ComplexImage } from "../../io/image.ts";
@@ -182,7 +183,10 @@ export interface AlignedPair {
   shiftXY: [number, number] | null;
 }
 
-/** Brings a reconstruction and the full ground-truth object to one shape (SPEC B6.3). */
+/**
+ * Brings a reconstruction and the full ground-truth object to one shape
+ * (docs/physics.md#alignment-before-scoring).
+ */
 export function alignForEvaluation(
   recon: ComplexImage,
   truth: ComplexImage,

@@ -1,6 +1,6 @@
 /**
- * The reconstruction file (`reconstruction.npz`, SPEC A6) and ground-truth objects, as `infer`
- * writes and `evaluate` reads them.
+ * The reconstruction file (`reconstruction.npz`, docs/physics.md#outputs) and ground-truth objects,
+ * as `infer` writes and `evaluate` reads them.
  *
  * reconstruction.npz keys: `object` (H, W) complex64; `amplitude`, `phase` (H, W) float32;
  * `xcoords`, `ycoords` (P,) float64, the scan positions whose patches were stitched (object

@@ -1,5 +1,5 @@
 /**
- * Image quality measures of SPEC A8 / B6.3 on real images: MAE, MSE, PSNR, SSIM (the
+ * Image quality measures of docs/physics.md#measures on real images: MAE, MSE, PSNR, SSIM (the
  * scikit-image `structural_similarity` defaults) and the Fourier ring correlation with its
  * threshold crossings. Host code in f64.
  */

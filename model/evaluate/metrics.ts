@@ -1,7 +1,7 @@
 /**
- * Reconstruction metrics (SPEC A8, B6.3): align a reconstruction with the ground-truth object,
- * scale the amplitude to the ground truth's mean, remove the phase plane, then MAE, MSE, PSNR
- * (peak 255 as upstream's cv2, and peak = ground-truth data range), SSIM (scikit-image
+ * Reconstruction metrics (docs/physics.md#metrics): align a reconstruction with the ground-truth
+ * object, scale the amplitude to the ground truth's mean, remove the phase plane, then MAE, MSE,
+ * PSNR (peak 255 as upstream's cv2, and peak = ground-truth data range), SSIM (scikit-image
  * defaults) and FRC50 / FRC1/7 for amplitude and phase.
  */
 import {
@@ -38,7 +38,9 @@ export interface ChannelMetrics {
   psnr255: number;
   /** PSNR in dB with the ground truth's data range (max − min) as peak; NaN for a flat truth. */
   psnrRange: number;
-  /** Mean SSIM, 7×7 uniform window (amplitude: range = truth range; phase: on (φ+π)/2π, range 1). */
+  /**
+   * Mean SSIM, 7×7 uniform window (amplitude: range = truth range; phase: on (φ+π)/2π, range 1).
+   */
   ssim: number;
   /** Ring index where the FRC first drops below 0.5 (curve length if never; NaN if undefined). */
   frc50: number;
@@ -148,7 +150,7 @@ export function alignChannels(
   };
 }
 
-/** The SPEC A8 metrics of images aligned by {@link alignChannels}. */
+/** The metrics (docs/physics.md#metrics) of images aligned by {@link alignChannels}. */
 export function channelsMetrics(ch: AlignedChannels): ReconstructionMetrics {
   const { amplitudeTruth, amplitude, phaseTruth, phase } = ch;
   return {
@@ -167,8 +169,8 @@ export function channelsMetrics(ch: AlignedChannels): ReconstructionMetrics {
 }
 
 /**
- * The SPEC A8 metrics of a reconstruction against the full ground-truth object (both complex):
- * {@link alignChannels}, then amplitude and phase metrics.
+ * The metrics (docs/physics.md#metrics) of a reconstruction against the full ground-truth object
+ * (both complex): {@link alignChannels}, then amplitude and phase metrics.
  */
 export function evaluateReconstruction(
   recon: ComplexImage,

@@ -1,15 +1,16 @@
 /**
- * Inference (SPEC A5, B6.1): group the scan like the model was trained (every position seeds
- * one group), normalise the patterns with the test data's own factor (B2.1), predict object
- * patches batch by batch and stitch them as they come, so memory holds one batch and the canvas
- * whatever the number of patterns.
+ * Inference (docs/physics.md#inference-and-stitching): group the scan like the model was trained
+ * (every position seeds one group), normalise the patterns with the test data's own factor
+ * (docs/physics.md#amplitude-normalisation), predict object patches batch by batch and stitch them
+ * as they come, so memory holds one batch and the canvas whatever the number of patterns.
  *
  * gridsize 1: each pattern's predicted patch sits at its scan position. gridsize > 1: a group's
- * patches are merged on the model's canvas (the masked per-group merge of the physics, SPEC A1)
- * and the central N × N of that canvas is the group's object, placed at the group's mean
- * position (upstream's `trimmed_obj` at `coords_offsets`); canvas pixels no patch's central
- * window reached are empty and get weight 0 in the stitched average. Without object_big the
- * group's one predicted patch is its object, placed at the group's mean position.
+ * patches are merged on the model's canvas (the masked per-group merge of the physics,
+ * docs/physics.md#merge-and-re-extraction) and the central N × N of that canvas is the group's
+ * object, placed at the group's mean position (upstream's `trimmed_obj` at `coords_offsets`);
+ * canvas pixels no patch's central window reached are empty and get weight 0 in the stitched
+ * average. Without object_big the group's one predicted patch is its object, placed at the group's
+ * mean position.
  */
 import {
   concat,
@@ -72,8 +73,9 @@ export interface InferOptions {
   /** Central crop kept per patch when stitching (default 20·N/64). */
   stitchCrop?: number;
   /**
-   * How overlapping crops are averaged: `uniform` (SPEC A5, the default) or `probe`, each pixel
-   * weighted by the probe's relative intensity there (see {@link probeStitchWeights}).
+   * How overlapping crops are averaged: `uniform` (docs/physics.md#inference-and-stitching, the
+   * default) or `probe`, each pixel weighted by the probe's relative intensity there (see
+   * {@link probeStitchWeights}).
    */
   stitchWeights?: StitchWeighting;
   /** Nearest neighbours searched per group seed when gridsize > 1 (default 4). */

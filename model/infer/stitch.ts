@@ -1,15 +1,15 @@
 /**
- * Stitching predicted object patches into one image (SPEC A5): the central `stitchCrop` square
- * of every N×N patch is placed where its scan position puts it, with bilinear weights for
- * fractional positions, and overlaps are averaged (sum / (count + 1e−9)).
+ * Stitching predicted object patches into one image (docs/physics.md#inference-and-stitching): the
+ * central `stitchCrop` square of every N×N patch is placed where its scan position puts it, with
+ * bilinear weights for fractional positions, and overlaps are averaged (sum / (count + 1e−9)).
  *
- * Geometry (SPEC A1): the patch at scan position (x, y) shows O[y − N/2 + i, x − N/2 + j], so
- * patch pixel (i, j) lands at object pixel (y − N/2 + i, x − N/2 + j) — the physically correct
- * placement, canvas centre + (pos − mean pos), not its mirror image. Optional per-pixel weights
- * (e.g. 0 where a merged group canvas had no patch) turn the average into a weighted one. The canvas is laid on the
- * object's pixel grid: its pixel (r, c) is object pixel (r + originY, c + originX), which makes the
- * comparison with a ground-truth object exact. Patches are added in batches; memory holds only the
- * canvas, whatever the number of patterns.
+ * Geometry (docs/physics.md#coordinates): the patch at scan position (x, y) shows O[y − N/2 + i, x
+ * − N/2 + j], so patch pixel (i, j) lands at object pixel (y − N/2 + i, x − N/2 + j) — the
+ * physically correct placement, canvas centre + (pos − mean pos), not its mirror image. Optional
+ * per-pixel weights (e.g. 0 where a merged group canvas had no patch) turn the average into a
+ * weighted one. The canvas is laid on the object's pixel grid: its pixel (r, c) is object pixel (r
+ * + originY, c + originX), which makes the comparison with a ground-truth object exact. Patches are
+ * added in batches; memory holds only the canvas, whatever the number of patterns.
  */
 
 /** The default central crop kept per patch: 20 px at N = 64, scaled with N. */

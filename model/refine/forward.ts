@@ -1,10 +1,10 @@
 /**
- * The forward model of iterative reconstruction on the engine, differentiable in the object
- * canvas, the probe and the sub-pixel shifts (REFINE.md "Forward model"):
- * ψ_j = P(r − f_j) · O_j (probe shifted by a Fourier phase ramp, object window at integer
- * corners), far field Ψ_j = FFT2_ortho(ψ_j) against the measured amplitudes. model/physics.ts applies fftshift to put the
- * zero frequency at (N/2, N/2) as the data has it; here the measured patterns are ifftshifted
- * once instead ({@link unshiftPatterns}), which saves two passes per batch.
+ * The forward model of iterative reconstruction on the engine, differentiable in the object canvas,
+ * the probe and the sub-pixel shifts (docs/refine.md#forward-model): ψ_j = P(r − f_j) · O_j (probe
+ * shifted by a Fourier phase ramp, object window at integer corners), far field Ψ_j =
+ * FFT2_ortho(ψ_j) against the measured amplitudes. model/physics.ts applies fftshift to put the
+ * zero frequency at (N/2, N/2) as the data has it; here the measured patterns are ifftshifted once
+ * instead ({@link unshiftPatterns}), which saves two passes per batch.
  */
 import {
   add,
@@ -23,7 +23,7 @@ import {
   tensor,
 } from "../../engine/mod.ts";
 
-/** The loss minimised: Gaussian on amplitudes, or Poisson on counts (REFINE.md "Losses"). */
+/** The loss minimised: Gaussian on amplitudes, or Poisson on counts (docs/refine.md#losses). */
 export type RefineLoss = "poisson" | "amplitude";
 
 /** Spatial frequencies (cycles per pixel, FFT order) as broadcastable tensors. */

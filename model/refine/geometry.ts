@@ -3,11 +3,12 @@
  * integer window corner and sub-pixel remainder of every position, and mini-batches of spatially
  * spread positions.
  *
- * Convention (SPEC A1): the patch at scan position (x, y) is O[y − N/2 + i, x − N/2 + j]. With
- * (x, y) = (X + fx, Y + fy), X, Y the nearest integers, the patch is the integer window at
- * (Y − N/2, X − N/2) sampled at +(fy, fx). Instead of interpolating the object we shift the probe
- * by the same (fx, fy): ψ(r) = P(r − f)·O_int(r) is the true exit wave translated by f, whose
- * far-field intensity is the same. The object stays on its pixel grid (no interpolation blur).
+ * Convention (docs/physics.md#coordinates): the patch at scan position (x, y) is O[y − N/2 + i, x −
+ * N/2 + j]. With (x, y) = (X + fx, Y + fy), X, Y the nearest integers, the patch is the integer
+ * window at (Y − N/2, X − N/2) sampled at +(fy, fx). Instead of interpolating the object we shift
+ * the probe by the same (fx, fy): ψ(r) = P(r − f)·O_int(r) is the true exit wave translated by f,
+ * whose far-field intensity is the same. The object stays on its pixel grid (no interpolation
+ * blur).
  */
 
 /** Where the object canvas lies on the object's pixel grid. */
@@ -166,8 +167,8 @@ export function illumination(
 
 /**
  * Mean |O|² over the illuminated area (weighted by |P|² at the nominal windows), for the probe
- * power that fits the data (REFINE.md "Scale"). Object (height·width) and probe (N·N) complex,
- * interleaved.
+ * power that fits the data (docs/refine.md#scale-and-other-ambiguities). Object (height·width) and
+ * probe (N·N) complex, interleaved.
  */
 export function illuminatedObjectPower(
   layout: CanvasLayout,

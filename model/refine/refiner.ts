@@ -1,6 +1,6 @@
 /**
  * Iterative (gradient-based) reconstruction of object, probe and positions on the engine
- * (REFINE.md): mini-batches of spatially spread positions, gradients by autograd through
+ * (docs/refine.md): mini-batches of spatially spread positions, gradients by autograd through
  * {@link forwardBatch}, and one of two step rules:
  * - "lsqml" (default): the object gradient divided by the batch's summed probe intensity on the
  *   canvas (+ δ·its maximum), the probe gradient by the batch's summed |O_j|² (+ δ·max), as in
@@ -154,7 +154,10 @@ export class Refiner {
   readonly #batchAmplitudes: Tensor[];
   /** Per batch: the phase ramps of its sub-pixel shifts, while the positions are fixed. */
   #ramps: (Tensor | null)[];
-  /** Per batch: its shifted probes and their canvas preconditioner, while probe and positions are fixed. */
+  /**
+   * Per batch: its shifted probes and their canvas preconditioner, while probe and positions are
+   * fixed.
+   */
   /** Backward seeds of the loss per batch size ({@link lossSeed}). */
   readonly #seeds = new Map<number, Tensor>();
   #probeCache: ({ probes: Tensor; denom: Tensor } | null)[];

@@ -17,7 +17,9 @@ import { idealDiskProbe, probeFromFile } from "./probe.ts";
 /** Object generators. */
 export type ObjectKind = "lines" | "grf" | "image";
 
-/** A simulation recipe. Sizes in pixels; positions and objects follow SPEC A1. */
+/**
+ * A simulation recipe. Sizes in pixels; positions and objects follow docs/physics.md#coordinates.
+ */
 export interface SimulationRecipe {
   /** Pattern side N (power of two); default: the probe file's size, else 64. */
   n?: number;

@@ -1,7 +1,7 @@
 /**
- * Test objects for the simulator (SPEC B8.3): `lines` (random lines blurred at several scales,
- * phase derived from the amplitude), `grf` (independent Gaussian-random-field amplitude and
- * phase) and `image` (amplitude and optional phase from PNG files).
+ * Test objects for the simulator (docs/physics.md#test-objects): `lines` (random lines blurred at
+ * several scales, phase derived from the amplitude), `grf` (independent Gaussian-random-field
+ * amplitude and phase) and `image` (amplitude and optional phase from PNG files).
  *
  * Every object is a complex image, row-major, interleaved (re, im) f32. All arithmetic is plain
  * f64 JavaScript driven by the seeded {@link Rng}, so a seed gives the same object everywhere.

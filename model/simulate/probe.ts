@@ -1,6 +1,7 @@
 /**
- * Probes for the simulator: the upstream "ideal" disk probe (SPEC B8.1) and a probe read from an
- * NPZ file (a dataset's `probeGuess`, or `probe_real`/`probe_imag` of the forward-golden files).
+ * Probes for the simulator: the upstream "ideal" disk probe (docs/physics.md#ideal-probe) and a
+ * probe read from an NPZ file (a dataset's `probeGuess`, or `probe_real`/`probe_imag` of the
+ * forward-golden files).
  */
 import { PtychoInputError } from "../../io/errors.ts";
 import type { NpyArray } from "../../io/npy.ts";

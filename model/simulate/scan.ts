@@ -1,9 +1,10 @@
 /**
- * Scan positions for the simulator (SPEC B8.4), in object pixels with x = column, y = row.
+ * Scan positions for the simulator (docs/physics.md#scan-patterns), in object pixels with x =
+ * column, y = row.
  *
- * A position (x, y) sees the object window O[y − N/2 + i, x − N/2 + j], i, j ∈ [0, N) (SPEC A1),
- * so every position is kept in [N/2, W − N/2 − 1] × [N/2, H − N/2 − 1]: the window and its
- * bilinear neighbours then lie inside the object.
+ * A position (x, y) sees the object window O[y − N/2 + i, x − N/2 + j], i, j ∈ [0, N)
+ * (docs/physics.md#coordinates), so every position is kept in [N/2, W − N/2 − 1] × [N/2, H − N/2 −
+ * 1]: the window and its bilinear neighbours then lie inside the object.
  */
 import type { Rng } from "../../engine/mod.ts";
 

@@ -1,8 +1,8 @@
 /**
- * The simulator's physics (SPEC A1, B8): exit wave = probe × object window at each scan position
- * (bilinear at sub-pixel positions), far field = fftshift(FFT2_ortho(exit wave)), counts ~
- * Poisson with a mean of `nphotons` per pattern, stored amplitude = sqrt(counts); and the arrays
- * of the dataset contract (SPEC B1.1) that hold the result.
+ * The simulator's physics (docs/physics.md#photon-model): exit wave = probe × object window at each
+ * scan position (bilinear at sub-pixel positions), far field = fftshift(FFT2_ortho(exit wave)),
+ * counts ~ Poisson with a mean of `nphotons` per pattern, stored amplitude = sqrt(counts); and the
+ * arrays of the dataset contract (docs/physics.md#data-contract) that hold the result.
  *
  * The FFT runs on the engine's CPU backend in f32; everything else is plain f64 JavaScript with
  * the seeded {@link Rng}, so a seed gives the same dataset on every machine.
@@ -177,7 +177,10 @@ export interface SimulatedDataset {
   metadata: Record<string, unknown>;
 }
 
-/** The contract arrays (SPEC B1.1) of a simulated dataset, ready for `writeNpzFile`. */
+/**
+ * The contract arrays (docs/physics.md#data-contract) of a simulated dataset, ready for
+ * `writeNpzFile`.
+ */
 export function datasetArrays(dataset: SimulatedDataset): Record<string, NpyArray> {
   const { object, probe, positions, result } = dataset;
   const m = positions.x.length, n = probe.height;

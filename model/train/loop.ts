@@ -1,8 +1,8 @@
 /**
- * The training loop (SPEC A4, B5.2): seeded shuffled batches each epoch, Adam, an epoch-wise LR
- * schedule, gradient accumulation, validation, early stopping, best-k ranking, and resumption
- * from a checkpoint. Compute only: each epoch's end goes to the `onEpochEnd` callback (the run
- * directory writes the files), progress to a caller-supplied bar.
+ * The training loop (docs/physics.md#training): seeded shuffled batches each epoch, Adam, an
+ * epoch-wise LR schedule, gradient accumulation, validation, early stopping, best-k ranking, and
+ * resumption from a checkpoint. Compute only: each epoch's end goes to the `onEpochEnd` callback
+ * (the run directory writes the files), progress to a caller-supplied bar.
  *
  * Every training step runs in one `tidy`; the loss stays on the device (a running sum) and is
  * read back only every `logEvery` steps and at the end of the epoch.
@@ -38,7 +38,7 @@ import type { PtychoPinn } from "../pinn.ts";
 import type { EpochEnd } from "./run_dir.ts";
 import { chunk, epochOrder, type GroupedPatterns } from "../batches.ts";
 
-/** Learning-rate schedule names (SPEC B5.2). */
+/** Learning-rate schedule names (docs/physics.md#training). */
 export type SchedulerKind = "constant" | "exponential" | "cosine" | "plateau" | "plateau_tf";
 
 /** The settings the loop uses. */
@@ -112,8 +112,8 @@ export interface LoopResult {
 }
 
 /**
- * The schedule of `kind` with the upstream defaults (B5.1, B5.2): `plateau` is PyTorch's
- * ReduceLROnPlateau, `plateau_tf` the TensorFlow model's Keras one.
+ * The schedule of `kind` with the upstream defaults (docs/physics.md#training): `plateau` is
+ * PyTorch's ReduceLROnPlateau, `plateau_tf` the TensorFlow model's Keras one.
  */
 export function makeScheduler(kind: SchedulerKind, lr: number, maxEpochs: number): LrScheduler {
   switch (kind) {

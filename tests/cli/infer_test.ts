@@ -81,7 +81,7 @@ async function writeModel(dir: string, n: number, gridsize: number): Promise<str
   return `${dir}/model.zip`;
 }
 
-Deno.test("the seed's infer command writes every A6 output (gridsize 1, folder as model_path)", async () => {
+Deno.test("the seed's infer command writes every output of docs/physics.md#outputs (gridsize 1, folder as model_path)", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     await writeModel(`${dir}/train`, 32, 1);

@@ -1,4 +1,7 @@
-/** Resolution of the train flags: defaults (SPEC A4), seeds, deprecated --device, bad values. */
+/**
+ * Resolution of the train flags: defaults (docs/physics.md#training), seeds, deprecated --device,
+ * bad values.
+ */
 import { parseArgs, UsageError } from "../../cli/args.ts";
 import { resolveTrainConfig, TRAIN_FLAGS } from "../../cli/train_flags.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
@@ -7,7 +10,7 @@ const REQUIRED = ["--train_data_file", "t.npz", "--output_dir", "out"];
 const resolve = (...args: string[]) =>
   resolveTrainConfig(parseArgs([...REQUIRED, ...args], TRAIN_FLAGS).flags);
 
-Deno.test("defaults follow SPEC A4", () => {
+Deno.test("defaults follow docs/physics.md#training", () => {
   const c = resolve();
   assertEquals(
     [c.maxEpochs, c.nImages, c.gridsize, c.batchSize, c.learningRate, c.neighborCount],

@@ -1,4 +1,4 @@
-/** Grouping (SPEC A4, B2.3) and scaling (B2.1, B2.2, A1) properties. */
+/** Grouping (docs/physics.md#grouping) and scaling (docs/physics.md#normalisation) properties. */
 import { Rng } from "../../engine/mod.ts";
 import { groupPositions, nearestNeighbours, selectGroups } from "../../model/grouping.ts";
 import {

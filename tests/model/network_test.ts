@@ -1,4 +1,7 @@
-/** The CNN generator: parameter counts (SPEC A2), names, init, shapes of the forward map. */
+/**
+ * The CNN generator: parameter counts (docs/physics.md#network), names, init, shapes of the forward
+ * map.
+ */
 import { Rng, tensor, tidy } from "../../engine/mod.ts";
 import {
   Generator,

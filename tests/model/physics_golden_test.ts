@@ -1,4 +1,7 @@
-/** The forward model reproduces the upstream golden fixtures (SPEC A1, B9) to 1e-5. */
+/**
+ * The forward model reproduces the upstream golden fixtures (docs/physics.md#golden-fixtures) to
+ * 1e-5.
+ */
 import { add, lgamma, mul, sum, tensor, tidy } from "../../engine/mod.ts";
 import { diffractIntensity, overlapConstraint } from "../../model/physics.ts";
 import { poissonNll, poissonNllReported } from "../../model/losses.ts";

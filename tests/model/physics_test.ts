@@ -1,7 +1,7 @@
 /**
  * Geometry and gradients of the physics chain: an asymmetric object through merge/extract lands
- * where SPEC A1 says, and merge → extract → illuminate → diffract → Poisson NLL matches finite
- * differences.
+ * where docs/physics.md#merge-and-re-extraction says, and merge → extract → illuminate → diffract →
+ * Poisson NLL matches finite differences.
  */
 import { Rng, tensor, tidy } from "../../engine/mod.ts";
 import { poissonNll } from "../../model/losses.ts";

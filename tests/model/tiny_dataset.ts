@@ -24,7 +24,7 @@ function bilinear(img: Float32Array, w: number, h: number, y: number, x: number,
     fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
 }
 
-/** Arrays of a valid dataset (SPEC B1.1) simulated at N (default 32). */
+/** Arrays of a valid dataset (docs/physics.md#data-contract) simulated at N (default 32). */
 export function tinyDataset(opts: TinyOptions = {}): Record<string, NpyArray> {
   const n = opts.n ?? 32, side = opts.side ?? 5, rng = new Rng(opts.seed ?? 3);
   const size = n + 4 * side + 8;

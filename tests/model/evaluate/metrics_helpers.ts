@@ -69,8 +69,8 @@ function sample(obj: TestObject, row: number, col: number): [number, number] {
 }
 
 /**
- * Patches (B, N, N, 2) per SPEC A1: the patch at (x, y) is O[y − N/2 + i, x − N/2 + j],
- * bilinear at fractional positions.
+ * Patches (B, N, N, 2) per docs/physics.md#coordinates: the patch at (x, y) is O[y − N/2 + i, x −
+ * N/2 + j], bilinear at fractional positions.
  */
 export function extractPatches(
   obj: TestObject,

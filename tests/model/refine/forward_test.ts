@@ -61,7 +61,7 @@ Deno.test("a whole-pixel probe shift moves the probe's content by +f (x = column
   assert(rest < 1e-4, `energy elsewhere: ${rest}`);
 });
 
-Deno.test("canvas windows follow SPEC A1 and batches are spread and complete", () => {
+Deno.test("canvas windows follow docs/physics.md#coordinates and batches are spread and complete", () => {
   const xs = Float64Array.of(10.4, 20, 30.6, 10, 20.5, 30);
   const ys = Float64Array.of(10, 10, 10, 20.2, 20, 19.5);
   const layout = canvasLayout(xs, ys, N, 2);

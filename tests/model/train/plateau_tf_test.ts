@@ -1,4 +1,7 @@
-/** The TensorFlow upstream plateau schedule (SPEC B5.1): Keras's ReduceLROnPlateau settings. */
+/**
+ * The TensorFlow upstream plateau schedule (docs/physics.md#training): Keras's ReduceLROnPlateau
+ * settings.
+ */
 import { makeScheduler } from "../../../model/train/loop.ts";
 import { assertEquals } from "../../assert.ts";
 
