@@ -252,12 +252,8 @@ function run(args: ParsedArgs): Promise<void> {
     ...recipe,
     onProgress: quiet ? undefined : progressReporter(),
   });
-  try {
-    writeNpzFile(output, datasetArrays(dataset), { compress: args.flags.compress as boolean });
-  } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new PtychoInputError(output, `cannot write: ${why}`, { cause: e });
-  }
+  // A failed write is already one line naming the file (writeFileAtomic).
+  writeNpzFile(output, datasetArrays(dataset), { compress: args.flags.compress as boolean });
   if (!quiet) {
     const { object, probe, positions, result } = dataset;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);

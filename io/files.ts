@@ -110,7 +110,9 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     } catch {
       // the temporary file was never created or is already gone
     }
-    throw e;
+    // Every failure here is the file system's (full disk, read-only, permissions): bad output,
+    // one line naming the file, exit 2.
+    throw new PtychoInputError(path, `cannot write: ${describeFsError(e)}`, { cause: e });
   }
   syncDir(dir);
 }

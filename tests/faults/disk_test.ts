@@ -48,10 +48,11 @@ Deno.test("a full disk: one-line error, no temporary files, no lock; --resume af
     const fault = disk === null ? "enospc:epoch=002*:1" : undefined;
     if (disk === null) console.warn("no tmpfs here (not root?): injecting ENOSPC instead");
     const r = await runCli(trainFlags(data, dir), { fault });
-    assertEquals(r.code, 1, r.stderr);
+    assertEquals(r.code, 2, r.stderr);
     const lines = errorLines(r.stderr).filter((l) => !l.startsWith("train: N="));
     assertEquals(lines.length, 1, r.stderr);
     assert(/no space left on device/i.test(lines[0]), lines[0]);
+    assert(lines[0].includes(`${dir}/`) && lines[0].includes("cannot write"), lines[0]);
     assertEquals(findFiles(dir, /\.tmp$/), [], "temporary files were left");
     assert(!exists(`${dir}/${LOCK_FILE}`), "the lock is released on the error");
     assert(!exists(`${dir}/model.zip`));
