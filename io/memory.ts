@@ -3,7 +3,9 @@
  * environment variable `PTYCHO_MEMORY_BUDGET` (e.g. `2GiB`, `512MiB`, `1.5GB`, `1000000`) when
  * set, else the memory the system has available now (`Deno.systemMemoryInfo()` where
  * `--allow-sys=systemMemoryInfo` is granted, as the deno.json tasks do, else `MemAvailable` in
- * /proc/meminfo, which Deno lets only `--allow-all` read), else no limit.
+ * /proc/meminfo, which Deno lets only `--allow-all` read), else no limit. Outside Deno (a
+ * browser page) there is neither, and the budget is unlimited: the page's own memory limit
+ * applies.
  */
 import { PtychoInputError } from "./errors.ts";
 
@@ -82,12 +84,17 @@ export function checkMemory(file: string, what: string, bytes: number, advice: s
   );
 }
 
+/** Deno's namespace, or undefined in a browser (this module must import without it). */
+const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+
 function envBudget(): string | undefined {
+  if (deno === undefined) return undefined;
   const permission = Deno.permissions.querySync({ name: "env", variable: MEMORY_BUDGET_ENV });
   return permission.state === "granted" ? Deno.env.get(MEMORY_BUDGET_ENV) : undefined;
 }
 
 function availableMemory(): number | null {
+  if (deno === undefined) return null;
   if (Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted") {
     return Deno.systemMemoryInfo().available;
   }
