@@ -1,6 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals } from "../assert.ts";
 import { runCli } from "./cli_run.ts";
-import { cpuBackend, Rng, setBackend, type Tensor, tensor as tensorOf } from "../../engine/mod.ts";
+import { type Tensor, tensor as tensorOf } from "../../engine/mod.ts";
 import { encodeBundle } from "../../io/bundle.ts";
 import { loadDataset, type PtychoDataset } from "../../io/dataset.ts";
 import { writeFileAtomic } from "../../io/files.ts";
@@ -16,10 +16,9 @@ import {
   reconstruct,
 } from "../../model/infer/infer.ts";
 import { PatchStitcher, stitchLayout, stitchPatches } from "../../model/infer/stitch.ts";
-import { encodeModelBundle, MODEL_KIND, type PinnManifest } from "../../model/model_bundle.ts";
-import { initialParameters, type NetworkConfig } from "../../model/network.ts";
-import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../../model/normalize.ts";
-import { LOG_SCALE, PtychoPinn } from "../../model/pinn.ts";
+import { MODEL_KIND } from "../../model/model_bundle.ts";
+import type { PtychoPinn } from "../../model/pinn.ts";
+import { smallModel, writeModel } from "./small_model.ts";
 
 const DATA = new URL("../../fixtures/sim_lines_n32_test.npz", import.meta.url).pathname;
 
@@ -37,48 +36,11 @@ function runInfer(model: string, out: string, ...extra: string[]) {
   ]);
 }
 
-/** A randomly initialised small model for `dataset`'s probe. */
-function smallModel(n: number, gridsize: number, probe: Float32Array): PtychoPinn {
-  setBackend(cpuBackend());
-  const net: NetworkConfig = { n, gridsize, nFiltersScale: 0.25 };
-  const values = initialParameters(net, new Rng(5));
-  const s0 = initialIntensityScale(1e9, n);
-  values.set(LOG_SCALE, Float32Array.of(Math.log(s0)));
-  return new PtychoPinn(net, values, normalizeProbe(probe, n, PROBE_SCALE), s0);
-}
-
 /** The first `count` groups of `dataset` as the model groups them at inference: [x, offsets]. */
 function batchOf(model: PtychoPinn, dataset: PtychoDataset, count: number): [Tensor, Tensor] {
   const grouped = groupForInference(model, firstPatterns(dataset, count));
   const batch = grouped.batch([...Array(count).keys()]);
   return [batch.x, batch.offsets];
-}
-
-/** Writes `dir/model.zip` for a small random model. */
-async function writeModel(dir: string, n: number, gridsize: number): Promise<string> {
-  const probe = new Float32Array(2 * n * n).fill(0.1);
-  const model = smallModel(n, gridsize, probe);
-  const fields: Omit<PinnManifest, "intensityScale"> = {
-    model: MODEL_KIND,
-    n,
-    gridsize,
-    nFiltersScale: 0.25,
-    objectBig: gridsize > 1,
-    probeBig: true,
-    padObject: true,
-    amplitudeActivation: "sigmoid",
-    intensityScaleInitial: model.s0,
-    nphotons: 1e9,
-    normalizationFactor: 1,
-    probeScale: PROBE_SCALE,
-    trainingData: { file: "none", sha256: "0", patterns: 0 },
-    config: { neighborCount: 4 },
-  };
-  const { bytes } = await encodeModelBundle(model, fields, normalizeProbe(probe, n));
-  model.dispose();
-  Deno.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(`${dir}/model.zip`, bytes);
-  return `${dir}/model.zip`;
 }
 
 Deno.test("the seed's infer command writes every output of docs/physics.md#outputs (gridsize 1, folder as model_path)", async () => {

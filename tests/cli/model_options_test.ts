@@ -29,7 +29,7 @@ function infer(model: string, out: string, ...extra: string[]) {
     "--output_dir",
     out,
     "--accelerator",
-    "cpu",
+    "reference",
     "--quiet",
     ...extra,
   ]);

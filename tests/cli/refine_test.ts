@@ -5,13 +5,8 @@
  */
 import { assert, assertAlmostEquals, assertEquals } from "../assert.ts";
 import { runCli } from "./cli_run.ts";
-import { cpuBackend, Rng, setBackend } from "../../engine/mod.ts";
-import { writeFileAtomic } from "../../io/files.ts";
 import { readNpzFile, writeNpzFile } from "../../io/npz.ts";
-import { encodeModelBundle, MODEL_KIND, type PinnManifest } from "../../model/model_bundle.ts";
-import { initialParameters } from "../../model/network.ts";
-import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../../model/normalize.ts";
-import { LOG_SCALE, PtychoPinn } from "../../model/pinn.ts";
+import { writeModel } from "./small_model.ts";
 
 const DATA = new URL("../../fixtures/sim_lines_n32_test.npz", import.meta.url).pathname;
 
@@ -26,38 +21,6 @@ function refine(out: string, ...extra: string[]) {
     "reference",
     ...extra,
   ]);
-}
-
-/** Writes `dir/model.zip`: a small randomly initialised gridsize-1 model at N = `n`. */
-async function writeModel(dir: string, n: number): Promise<string> {
-  setBackend(cpuBackend());
-  const net = { n, gridsize: 1, nFiltersScale: 0.25 };
-  const values = initialParameters(net, new Rng(5));
-  const s0 = initialIntensityScale(1e9, n);
-  values.set(LOG_SCALE, Float32Array.of(Math.log(s0)));
-  const probe = new Float32Array(2 * n * n).fill(0.1);
-  const model = new PtychoPinn(net, values, normalizeProbe(probe, n, PROBE_SCALE), s0);
-  const fields: Omit<PinnManifest, "intensityScale"> = {
-    model: MODEL_KIND,
-    n,
-    gridsize: 1,
-    nFiltersScale: 0.25,
-    objectBig: false,
-    probeBig: true,
-    padObject: true,
-    amplitudeActivation: "sigmoid",
-    intensityScaleInitial: model.s0,
-    nphotons: 1e9,
-    normalizationFactor: 1,
-    probeScale: PROBE_SCALE,
-    trainingData: { file: "none", sha256: "0", patterns: 0 },
-    config: { neighborCount: 4 },
-  };
-  const { bytes } = await encodeModelBundle(model, fields, normalizeProbe(probe, n));
-  model.dispose();
-  Deno.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(`${dir}/model.zip`, bytes);
-  return `${dir}/model.zip`;
 }
 
 Deno.test("refine writes every output; reconstruction.npz holds the probe and the positions", async () => {
@@ -96,7 +59,7 @@ Deno.test("refine writes every output; reconstruction.npz holds the probe and th
 Deno.test("--init MODEL starts from the network's stitched reconstruction", async () => {
   const dir = Deno.makeTempDirSync();
   try {
-    const model = await writeModel(`${dir}/train`, 32);
+    const model = await writeModel(`${dir}/train`, 32, 1);
     const inferred = await runCli([
       "infer",
       ...["--model_path", model, "--test_data", DATA, "--output_dir", `${dir}/infer`],
@@ -211,7 +174,7 @@ Deno.test("refine input errors: exit 2, one line, nothing written", async () => 
       object: { dtype: "c8", shape: [4, 4], data: new Float32Array(32).fill(1) },
       probe: { dtype: "c8", shape: [4, 4], data: new Float32Array(32) },
     });
-    await writeModel(`${dir}/m64`, 64);
+    await writeModel(`${dir}/m64`, 64, 1);
     const out = `${dir}/out`;
     const cases: [string[], string, boolean][] = [
       [["refine", "--output_dir", out], "--data is required", true],
