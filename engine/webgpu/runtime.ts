@@ -32,7 +32,11 @@ export function f32bits(x: number): number {
 export class GpuRuntime {
   private pool: BufferPool;
   private uniforms: UniformArena;
-  private pipelines = new Map<string, GPUComputePipeline>();
+  /** Compiled pipelines by kernel key, each with its bind group layout (fetched once). */
+  private pipelines = new Map<
+    string,
+    { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
+  >();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private timestampQuery: GPUQuerySet | null = null;
@@ -117,13 +121,21 @@ export class GpuRuntime {
     return Math.min(Math.ceil(n / FLAT_WG), this.gridCap);
   }
 
-  /** The pipeline of a kernel, compiled from its WGSL text the first time its key is met. */
-  pipeline(kernel: Kernel): GPUComputePipeline {
+  /**
+   * The pipeline of a kernel, compiled from its WGSL text the first time its key is met, and its
+   * bind group layout (fetched once: asking a pipeline for it costs a call per dispatch).
+   */
+  private compiled(kernel: Kernel): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
     let p = this.pipelines.get(kernel.key);
     if (!p) {
       const label = kernel.key;
       const module = this.device.createShaderModule({ label, code: kernel.wgsl() });
-      p = this.device.createComputePipeline({ label, layout: "auto", compute: { module } });
+      const pipeline = this.device.createComputePipeline({
+        label,
+        layout: "auto",
+        compute: { module },
+      });
+      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
       this.pipelines.set(kernel.key, p);
     }
     return p;
@@ -140,14 +152,11 @@ export class GpuRuntime {
       if (s.released) throw new Error("WebGPU storage used after release");
       s.lastUse = this.generation;
     }
-    const pipeline = this.pipeline(kernel);
+    const { pipeline, layout } = this.compiled(kernel);
     const block = this.uniforms.push(params);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: block }];
     storages.forEach((s, k) => entries.push({ binding: k + 1, resource: { buffer: s.buffer } }));
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries,
-    });
+    const bindGroup = this.device.createBindGroup({ layout, entries });
     const x = Math.min(workgroups, this.maxGroups);
     const y = Math.ceil(workgroups / x);
     if (y > this.maxGroups) throw new Error(`dispatch of ${workgroups} workgroups is too large`);
