@@ -56,6 +56,14 @@ const flags: readonly FlagSpec[] = [
     help: "average overlapping crops plainly, or weight each pixel by the probe intensity there " +
       "(smoother seams; use a crop about the probe's size)",
   },
+  {
+    name: "stitch-fill",
+    type: "choice",
+    choices: ["wide", "none"],
+    default: "wide",
+    help: "pixels between scan positions that no central crop covers: wide = filled from the " +
+      "patches' wider windows (N/2, then N), none = left at 0 (NaN in the HDF5 and TIFF outputs)",
+  },
   ACCELERATOR_FLAG,
   {
     name: "device",
@@ -124,7 +132,19 @@ async function loadInputs(f: ParsedArgs["flags"], warn: (m: string) => void) {
     throw new UsageError(`--stitch-crop must be in [1, ${manifest.n}], got ${crop}`);
   }
   const weights = f.stitch_weights as StitchWeighting;
-  return { modelPath, bundle, manifest, neighbours, dataset, nImages, batchSize, crop, weights };
+  const fill = f.stitch_fill === "wide";
+  return {
+    modelPath,
+    bundle,
+    manifest,
+    neighbours,
+    dataset,
+    nImages,
+    batchSize,
+    crop,
+    weights,
+    fill,
+  };
 }
 
 /**
@@ -210,6 +230,7 @@ async function run(args: ParsedArgs): Promise<void> {
       batchSize: inputs.batchSize,
       stitchCrop: inputs.crop,
       stitchWeights: inputs.weights,
+      stitchFill: inputs.fill,
       neighbours: inputs.neighbours,
       onProgress: progress
         ? (done, total) =>
@@ -220,10 +241,17 @@ async function run(args: ParsedArgs): Promise<void> {
     model.dispose();
   }
   if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+  if (recon.stitched.filled > 0 && !quiet) {
+    console.error(
+      `note: ${recon.stitched.filled} px lie in no patch's central ${recon.stitchCrop} px; ` +
+        "filled from the patches' wider windows (--stitch-fill none leaves them at 0)",
+    );
+  }
   if (recon.holes > 0) {
     console.error(
-      `warning: ${recon.holes} px between the scan positions are covered by no patch's central ` +
-        `${recon.stitchCrop} px (left at 0); a larger --stitch-crop closes the gaps`,
+      `warning: ${recon.holes} px between the scan positions are covered by no patch` +
+        (inputs.fill ? "" : `'s central ${recon.stitchCrop} px`) +
+        " (left at 0); a larger --stitch-crop closes the gaps",
     );
   }
   const manifest: PinnManifest = inputs.manifest;
@@ -236,6 +264,8 @@ async function run(args: ParsedArgs): Promise<void> {
     n: manifest.n,
     stitch_crop: recon.stitchCrop,
     stitch_weights: inputs.weights,
+    stitch_fill: inputs.fill ? "wide" : "none",
+    filled_px: recon.stitched.filled,
     uncovered_px_between_positions: recon.holes,
     alignment: "ground truth cut to the scan box ± stitch_crop/2 on the object grid, 2 px trim, " +
       "amplitude scaled to the truth's mean, phase planes removed",

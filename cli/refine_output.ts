@@ -41,6 +41,7 @@ export function refinedObject(
       originX: layout.originX,
       originY: layout.originY,
       coverage,
+      filled: 0,
     },
     probe,
   };

@@ -78,6 +78,11 @@ export interface InferOptions {
    * {@link probeStitchWeights}).
    */
   stitchWeights?: StitchWeighting;
+  /**
+   * Fill pixels that no central crop covers from the patches' wider windows (default true; see
+   * model/infer/stitch.ts), or leave them at 0.
+   */
+  stitchFill?: boolean;
   /** Nearest neighbours searched per group seed when gridsize > 1 (default 4). */
   neighbours?: number;
   /** Called after each batch with the number of groups done and the total. */
@@ -206,7 +211,10 @@ export async function reconstruct(
     ycoords[g] = centers[2 * g + 1];
   }
   const stitchCrop = options.stitchCrop ?? defaultStitchCrop(n);
-  const stitcher = new PatchStitcher(stitchLayout(xcoords, ycoords, n, stitchCrop));
+  const stitcher = new PatchStitcher(
+    stitchLayout(xcoords, ycoords, n, stitchCrop),
+    options.stitchFill ?? true,
+  );
   let predictSeconds = 0, stitchSeconds = 0;
   let done = 0;
   // Probe weights are the same for every patch: at gridsize 1 the stitcher takes them as they

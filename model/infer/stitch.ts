@@ -10,6 +10,11 @@
  * weighted one. The canvas is laid on the object's pixel grid: its pixel (r, c) is object pixel (r
  * + originY, c + originX), which makes the comparison with a ground-truth object exact. Patches are
  * added in batches; memory holds only the canvas, whatever the number of patterns.
+ *
+ * Gaps: where scan positions lie farther apart than the crop (random scans do), a pixel can lie
+ * in no patch's central crop. With `fill` (the default) such a pixel takes the average of the
+ * patches' wider windows instead — first the central N/2 square (the window the gridsize > 1
+ * merge trains), then the whole patch — and only pixels that no patch reaches stay 0.
  */
 
 /** The default central crop kept per patch: 20 px at N = 64, scaled with N. */
@@ -95,25 +100,47 @@ export interface StitchedObject {
   originX: number;
   /** Object row of pixel row 0. */
   originY: number;
-  /** Patches per pixel (bilinear and pixel weights summed); 0 where no patch reached. */
+  /**
+   * Patches per pixel (bilinear and pixel weights summed) in the window that gave the pixel its
+   * value (the central crop, or a wider window where that left a gap); 0 where no patch reached.
+   */
   coverage: Float32Array;
+  /** Pixels no central crop covered that a wider window filled (see the module comment). */
+  filled: number;
+}
+
+/** Sums of one window size over the canvas. */
+interface Accumulator {
+  /** Window side kept per patch. */
+  size: number;
+  re: Float64Array;
+  im: Float64Array;
+  count: Float64Array;
+}
+
+/** The window sides that fill gaps left by `crop`: N/2, then N, each only when wider. */
+export function fillWindows(n: number, crop: number): number[] {
+  return [Math.floor(n / 2), n].filter((size, k, all) => size > crop && all.indexOf(size) === k);
 }
 
 /** Accumulates patches batch by batch onto a canvas (see the module comment). */
 export class PatchStitcher {
   /** The canvas geometry. */
   readonly layout: StitchLayout;
-  readonly #re: Float64Array;
-  readonly #im: Float64Array;
-  readonly #count: Float64Array;
+  /** The central crop's sums first, then those of the gap-filling windows. */
+  readonly #levels: Accumulator[];
 
-  /** An empty canvas for `layout` (from {@link stitchLayout}). */
-  constructor(layout: StitchLayout) {
+  /** An empty canvas for `layout` (from {@link stitchLayout}); `fill`: see the module comment. */
+  constructor(layout: StitchLayout, fill = true) {
     this.layout = layout;
-    const size = layout.height * layout.width;
-    this.#re = new Float64Array(size);
-    this.#im = new Float64Array(size);
-    this.#count = new Float64Array(size);
+    const pixels = layout.height * layout.width;
+    const sizes = [layout.crop, ...(fill ? fillWindows(layout.n, layout.crop) : [])];
+    this.#levels = sizes.map((size) => ({
+      size,
+      re: new Float64Array(pixels),
+      im: new Float64Array(pixels),
+      count: new Float64Array(pixels),
+    }));
   }
 
   /**
@@ -128,7 +155,7 @@ export class PatchStitcher {
     ycoords: ArrayLike<number>,
     weights?: ArrayLike<number>,
   ): void {
-    const { n, crop, originX, originY, width, height } = this.layout;
+    const n = this.layout.n;
     const batch = xcoords.length;
     if (patches.length !== batch * n * n * 2 || ycoords.length !== batch) {
       throw new RangeError(
@@ -142,10 +169,24 @@ export class PatchStitcher {
         `expected ${batch * n * n} or ${n * n} weights, got ${weights.length}`,
       );
     }
-    const s = cropStart(n, crop);
+    for (const level of this.#levels) this.#accumulate(level, patches, xcoords, ycoords, weights);
+  }
+
+  /** Adds each patch's central `level.size` window to the level's sums (see {@link add}). */
+  #accumulate(
+    level: Accumulator,
+    patches: ArrayLike<number>,
+    xcoords: ArrayLike<number>,
+    ycoords: ArrayLike<number>,
+    weights: ArrayLike<number> | undefined,
+  ): void {
+    const { n, originX, originY, width, height } = this.layout;
+    const { size, re, im, count } = level;
+    const shared = weights !== undefined && weights.length === n * n;
+    const s = cropStart(n, size);
     const d = s - n / 2;
-    for (let b = 0; b < batch; b++) {
-      // Crop pixel (k, l) sits at canvas (ty + k, tx + l); split into whole and fraction.
+    for (let b = 0; b < xcoords.length; b++) {
+      // Window pixel (k, l) sits at canvas (ty + k, tx + l); split into whole and fraction.
       const tx = xcoords[b] + d - originX;
       const ty = ycoords[b] + d - originY;
       const fx = Math.floor(tx), fy = Math.floor(ty);
@@ -161,37 +202,40 @@ export class PatchStitcher {
       const wShift = shared ? -b * n * n : 0;
       for (const [dr, dc, w] of corners) {
         if (w === 0) continue;
-        for (let k = 0; k < crop; k++) {
+        for (let k = 0; k < size; k++) {
           const r = fy + dr + k;
           if (r < 0 || r >= height) continue;
           const row = base + (s + k) * n * 2;
-          for (let l = 0; l < crop; l++) {
+          for (let l = 0; l < size; l++) {
             const c = fx + dc + l;
             if (c < 0 || c >= width) continue;
             const at = r * width + c;
             const from = row + (s + l) * 2;
             const wp = weights === undefined ? w : w * weights[(from >> 1) + wShift];
-            this.#re[at] += wp * patches[from];
-            this.#im[at] += wp * patches[from + 1];
-            this.#count[at] += wp;
+            re[at] += wp * patches[from];
+            im[at] += wp * patches[from + 1];
+            count[at] += wp;
           }
         }
       }
     }
   }
 
-  /** The averaged canvas so far. */
+  /** The averaged canvas so far: each pixel from the narrowest window that reached it. */
   result(): StitchedObject {
     const { height, width, originX, originY } = this.layout;
     const data = new Float32Array(2 * height * width);
     const coverage = new Float32Array(height * width);
+    let filled = 0;
     for (let i = 0; i < height * width; i++) {
-      const norm = 1 / (this.#count[i] + 1e-9);
-      data[2 * i] = this.#re[i] * norm;
-      data[2 * i + 1] = this.#im[i] * norm;
-      coverage[i] = this.#count[i];
+      const level = this.#levels.find((l) => l.count[i] > 0) ?? this.#levels[0];
+      if (level !== this.#levels[0]) filled++;
+      const norm = 1 / (level.count[i] + 1e-9);
+      data[2 * i] = level.re[i] * norm;
+      data[2 * i + 1] = level.im[i] * norm;
+      coverage[i] = level.count[i];
     }
-    return { height, width, data, originX, originY, coverage };
+    return { height, width, data, originX, originY, coverage, filled };
   }
 }
 
@@ -202,8 +246,9 @@ export function stitchPatches(
   ycoords: ArrayLike<number>,
   n: number,
   crop: number = defaultStitchCrop(n),
+  fill = true,
 ): StitchedObject {
-  const stitcher = new PatchStitcher(stitchLayout(xcoords, ycoords, n, crop));
+  const stitcher = new PatchStitcher(stitchLayout(xcoords, ycoords, n, crop), fill);
   stitcher.add(patches, xcoords, ycoords);
   return stitcher.result();
 }

@@ -74,7 +74,8 @@ Deno.test("the seed's infer command writes every output of docs/physics.md#outpu
     assertEquals(arrays.get("object")!.dtype, "c8");
     assertEquals(arrays.get("xcoords")!.shape, [16]);
     const json = JSON.parse(Deno.readTextFileSync(`${out}/metrics.json`));
-    assertEquals([json.patterns, json.stitch_weights], [16, "uniform"]);
+    assertEquals([json.patterns, json.stitch_weights, json.stitch_fill], [16, "uniform", "wide"]);
+    assert(Number.isInteger(json.filled_px) && json.filled_px >= 0, `${json.filled_px}`);
     for (const key of ["mae", "mse", "psnr_255", "psnr_data_range", "ssim", "frc50"]) {
       assert(typeof json.amplitude[key] === "number", key);
       assert(typeof json.phase[key] === "number", key);
@@ -287,12 +288,16 @@ Deno.test("infer: missing model, wrong gridsize and bad flags are one-line error
   }
 });
 
-Deno.test("gaps wider than the stitch crop are counted as holes", () => {
+Deno.test("gaps wider than the stitch crop are holes, unless a wider window fills them", () => {
   const n = 16;
   const patches = new Float32Array(4 * n * n * 2).fill(1);
   const near = stitchPatches(patches, [20, 28, 20, 28], [20, 20, 28, 28], n, 8);
   assertEquals(countHoles(near, [20, 28, 20, 28], [20, 20, 28, 28]), 0);
-  const far = stitchPatches(patches, [20, 40, 20, 40], [20, 20, 40, 40], n, 8);
+  const far = stitchPatches(patches, [20, 40, 20, 40], [20, 20, 40, 40], n, 8, false);
   // The 21×21 box between the positions holds a 12 px wide empty cross.
-  assert(countHoles(far, [20, 40, 20, 40], [20, 20, 40, 40]) > 100);
+  const holes = countHoles(far, [20, 40, 20, 40], [20, 20, 40, 40]);
+  assert(holes > 100, `${holes} holes`);
+  // Filled from the whole 16 px patches, a 4 px wide cross is left.
+  const filled = stitchPatches(patches, [20, 40, 20, 40], [20, 20, 40, 40], n, 8);
+  assertEquals(countHoles(filled, [20, 40, 20, 40], [20, 20, 40, 40]), 2 * 4 * 21 - 4 * 4);
 });

@@ -135,3 +135,32 @@ Deno.test("per-pixel weights: a zero-weight pixel says nothing, the other patch 
   assertAlmostEquals(out.data[2 * (out.width * (n - 1))], 2, 1e-6);
   assertAlmostEquals(out.coverage[0], 1, 1e-6);
 });
+
+Deno.test("gaps between central crops are filled from the N/2 window, then the whole patch", () => {
+  const n = 32, crop = 8;
+  // Patch pixel (i, j) holds (j, 100 + b): its column, and which patch it is.
+  const patches = new Float32Array(2 * n * n * 2);
+  for (let b = 0; b < 2; b++) {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) patches.set([j, 100 + b], ((b * n + i) * n + j) * 2);
+    }
+  }
+  const xs = [20, 50], ys = [30, 30];
+  const filled = stitchPatches(patches, xs, ys, n, crop);
+  const bare = stitchPatches(patches, xs, ys, n, crop, false);
+  const at = (img: typeof filled, col: number) => {
+    const k = (30 - img.originY) * img.width + (col - img.originX);
+    return [img.data[2 * k], img.data[2 * k + 1], img.coverage[k]];
+  };
+  // Object column c of the patch at x is patch column c − (x − N/2).
+  assertEquals(at(filled, 22), [18, 100, 1], "central crop of patch 0");
+  assertEquals(at(filled, 26), [22, 100, 1], "N/2 window of patch 0");
+  assertEquals(at(filled, 44), [10, 101, 1], "N/2 window of patch 1");
+  assertEquals(at(filled, 30), [26, 100, 1], "whole patch 0");
+  assertEquals(at(filled, 35), [(31 + 1) / 2, 100.5, 2], "both whole patches, averaged");
+  assertEquals(at(bare, 26), [0, 0, 0], "without fill the gap stays empty");
+  assertEquals(at(bare, 22), at(filled, 22));
+  // Canvas columns 16 … 53: the central crops cover 16 … 23 and 46 … 53, the rest is filled.
+  assertEquals(filled.width, 38);
+  assertEquals([filled.filled, bare.filled], [22 * crop, 0]);
+});
