@@ -113,6 +113,16 @@ export interface Kernels {
   /** Gradient of conv2d w.r.t. w: x, dy → dw (o, c, kh, kw). */
   conv2dGradWeight(x: Storage, dy: Storage, g: Conv2dGeometry): Storage;
   /**
+   * Both parameter gradients of a conv2d with a bias: `weight` as {@link conv2dGradWeight} and
+   * `bias`[o] = Σ_{n,y,x} dy[n, o, y, x], summed like `reduce` over n, then over (y, x).
+   * One pass over dy where the backend can (a bias costs no reduction passes of its own).
+   */
+  conv2dGradWeightBias(
+    x: Storage,
+    dy: Storage,
+    g: Conv2dGeometry,
+  ): { weight: Storage; bias: Storage };
+  /**
    * 2×2 max pool, stride 2, "same" padding (TF): x (n, c, h, w) → (n, c, ceil(h/2), ceil(w/2));
    * windows that run past the edge use only the pixels inside.
    */

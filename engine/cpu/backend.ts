@@ -156,6 +156,20 @@ export class CpuBackend implements Backend {
     return this.#wrap(conv2dGradWeight(dataOf(x), dataOf(dy), g));
   }
 
+  /** Weight gradient, and the bias gradient as two reductions (over n, then over y and x). */
+  conv2dGradWeightBias(
+    x: Storage,
+    dy: Storage,
+    g: Conv2dGeometry,
+  ): { weight: Storage; bias: Storage } {
+    const hw = g.outH * g.outW;
+    const perImage = reduce(dataOf(dy), 1, g.n, g.o * hw, "sum");
+    return {
+      weight: this.conv2dGradWeight(x, dy, g),
+      bias: this.#wrap(reduce(perImage, g.o, hw, 1, "sum")),
+    };
+  }
+
   /** 2×2 max pool, stride 2, TF "same" padding. */
   maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage {
     return this.#wrap(maxPool2d(dataOf(x), n, c, h, w));

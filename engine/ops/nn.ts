@@ -68,7 +68,8 @@ export type ConvActivation = "none" | "relu";
 
 /**
  * One fused layer: z = conv(x, w) (+ bias) (then ReLU), in one kernel pass. The backward pass
- * masks dy once (ReLU), then feeds it to both conv gradients and sums it for the bias.
+ * masks dy once (ReLU), then feeds it to the input gradient and to one pass that gives both the
+ * weight and the bias gradient.
  */
 function conv2dLayer(
   x: Tensor,
@@ -91,10 +92,9 @@ function conv2dLayer(
     [g.n, g.o, g.outH, g.outW],
     (dz, needs) => {
       const dy = relu ? reluGrad(dz, z) : dz;
-      const grads = [
-        needs[0] ? conv2dGradInput(dy, w, g) : null,
-        needs[1] ? conv2dGradWeight(x, dy, g) : null,
-      ];
+      const dx = needs[0] ? conv2dGradInput(dy, w, g) : null;
+      if (bias !== null && needs[1] && needs[2]) return [dx, ...conv2dGradParams(x, dy, g)];
+      const grads = [dx, needs[1] ? conv2dGradWeight(x, dy, g) : null];
       if (bias !== null) grads.push(needs[2] ? sum(dy, [0, 2, 3]) : null);
       return grads;
     },
@@ -124,6 +124,16 @@ function conv2dGradWeight(x: Tensor, dy: Tensor, g: Conv2dGeometry): Tensor {
     [g.o, g.c, g.kh, g.kw],
     secondOrder("conv2dGradWeight"),
   );
+}
+
+/** Weight and bias gradients of a conv2d from one backend pass over dy. */
+function conv2dGradParams(x: Tensor, dy: Tensor, g: Conv2dGeometry): [Tensor, Tensor] {
+  const { weight, bias } = x.backend.conv2dGradWeightBias(x.storage, dy.storage, g);
+  const second = secondOrder("conv2dGradWeightBias");
+  return [
+    record("conv2dGradWeight", [x, dy], x.backend, weight, [g.o, g.c, g.kh, g.kw], second),
+    record("conv2dGradBias", [x, dy], x.backend, bias, [g.o], second),
+  ];
 }
 
 /**

@@ -44,7 +44,13 @@ import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
 import { farFieldResidualsGradKernel, farFieldResidualsKernel } from "../../shaders/farfield.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
-import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
+import {
+  conv2dForward,
+  conv2dGradInput,
+  conv2dGradWeight,
+  fusedBiasGradient,
+  matmul,
+} from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
 
 /** The WebGPU implementation of {@link Backend}. */
@@ -291,7 +297,27 @@ export class WebGpuBackend implements Backend {
 
   /** Gradient of conv2d w.r.t. its weights. */
   conv2dGradWeight(x: Storage, dy: Storage, g: Conv2dGeometry): Storage {
-    return conv2dGradWeight(this.rt, this.st(x), this.st(dy), g);
+    return conv2dGradWeight(this.rt, this.st(x), this.st(dy), g).dw;
+  }
+
+  /**
+   * Weight and bias gradients from one weight-gradient pass (the bias partials come with the
+   * weight partials); geometries with output rows below the input take two reductions.
+   */
+  conv2dGradWeightBias(
+    x: Storage,
+    dy: Storage,
+    g: Conv2dGeometry,
+  ): { weight: Storage; bias: Storage } {
+    if (fusedBiasGradient(g)) {
+      const { dw, db } = conv2dGradWeight(this.rt, this.st(x), this.st(dy), g, true);
+      return { weight: dw, bias: db! };
+    }
+    const hw = g.outH * g.outW;
+    const perImage = this.reduce(dy, 1, g.n, g.o * hw, "sum");
+    const bias = this.reduce(perImage, g.o, hw, 1, "sum");
+    this.release(perImage);
+    return { weight: this.conv2dGradWeight(x, dy, g), bias };
   }
 
   /** 2×2 max pool, stride 2, "same" padding. */

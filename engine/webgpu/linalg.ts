@@ -4,14 +4,13 @@
  */
 import type { Conv2dGeometry, MatmulDims } from "../backend.ts";
 import { FLAT_WG } from "../../shaders/common.ts";
+import { convDirectBlock, convDirectKernel, convWeightPrepKernel } from "../../shaders/conv2d.ts";
 import {
-  convDirectBlock,
-  convDirectKernel,
+  convGradFinishKernel,
   convGradWeightBlock,
   convGradWeightKernel,
   convGradWeightVec4Kernel,
-  convWeightPrepKernel,
-} from "../../shaders/conv2d.ts";
+} from "../../shaders/conv2d_grad.ts";
 import { MATMUL_RM, MATMUL_RN, matmulKernel, matmulPackKernel } from "../../shaders/matmul.ts";
 import { fillKernel } from "../../shaders/elementwise.ts";
 import { reduceKernel } from "../../shaders/reduce.ts";
@@ -175,13 +174,25 @@ export function conv2dGradInput(
   }, true);
 }
 
-/** conv2d weight gradient: row-chunk partials summed in a fixed order. */
+/**
+ * Whether the weight-gradient kernel can give the bias gradient too: its invocations of kernel
+ * row padTop see every output row only when no output row lies below the input.
+ */
+export function fusedBiasGradient(g: Conv2dGeometry): boolean {
+  return g.padTop < g.kh && g.outH <= g.h;
+}
+
+/**
+ * conv2d weight gradient (and, with `bias`, the bias gradient Σ dy per output channel; needs
+ * {@link fusedBiasGradient}): row-chunk partials summed in a fixed order.
+ */
 export function conv2dGradWeight(
   rt: GpuRuntime,
   x: GpuStorage,
   dy: GpuStorage,
   g: Conv2dGeometry,
-): GpuStorage {
+  bias = false,
+): { dw: GpuStorage; db: GpuStorage | null } {
   const { gradWeightMaxOB, gradWeightMaxCB } = rt.variants;
   const { OB, CB } = convGradWeightBlock(g.o, g.c, gradWeightMaxOB, gradWeightMaxCB);
   const tilesO = ceilDiv(g.o, OB);
@@ -194,6 +205,7 @@ export function conv2dGradWeight(
   const splits = Math.max(1, ceilDiv(rows, rowsPerSplit));
   const size = g.o * g.c * taps;
   const part = rt.alloc(splits * size);
+  const bpart = rt.alloc(splits * g.o);
   const params = new Uint32Array([
     g.n,
     g.c,
@@ -216,13 +228,24 @@ export function conv2dGradWeight(
       ? convGradWeightVec4Kernel(g.kw, OB, CB, g.padLeft)
       : convGradWeightKernel(g.kw, OB, CB),
     params,
-    [x, dy, part],
+    [x, dy, part, bpart],
     ceilDiv(splits * perSplit, FLAT_WG),
   );
-  if (splits === 1) return part;
+  if (splits === 1) {
+    if (!bias) rt.free(bpart);
+    return { dw: part, db: bias ? bpart : null };
+  }
   const dw = rt.alloc(size);
-  const sumParams = new Uint32Array([1, splits, size, splits, 1, f32bits(-Infinity)]);
-  rt.dispatch(reduceKernel("sum"), sumParams, [part, dw], rt.gridGroups(size));
+  let db: GpuStorage | null = null;
+  if (bias) {
+    db = rt.alloc(g.o);
+    const finish = new Uint32Array([size, g.o, splits]);
+    rt.dispatch(convGradFinishKernel(), finish, [part, bpart, dw, db], rt.gridGroups(size + g.o));
+  } else {
+    const sumParams = new Uint32Array([1, splits, size, splits, 1, f32bits(-Infinity)]);
+    rt.dispatch(reduceKernel("sum"), sumParams, [part, dw], rt.gridGroups(size));
+  }
   rt.free(part);
-  return dw;
+  rt.free(bpart);
+  return { dw, db };
 }

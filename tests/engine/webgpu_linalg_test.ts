@@ -72,6 +72,8 @@ function geometries(): Conv2dGeometry[] {
   add(1, 3, 5, 18, 7, 3, 3, 1, 0, 1, 0);
   add(2, 4, 4, 12, 5, 3, 3, 1, 2, 1, 2);
   add(1, 2, 9, 8, 3, 3, 3, 1, 1, 1, 1);
+  // Output rows below the input (padding above kh − 1): the bias gradient takes reductions.
+  add(1, 2, 5, 8, 3, 3, 3, 2, 1, 2, 1);
   return list;
 }
 
@@ -115,6 +117,9 @@ gpuTest("conv2d forward, input gradient and weight gradient match the CPU", asyn
       `conv2dGradWeight ${what}`,
       tolW,
     );
+    const both = g.conv2dGradWeightBias(xg, dyg, geo), ref = cpu.conv2dGradWeightBias(xc, dyc, geo);
+    await expectClose(g, both.weight, ref.weight, `conv2dGradWeightBias weight ${what}`, tolW);
+    await expectClose(g, both.bias, ref.bias, `conv2dGradWeightBias bias ${what}`, tolW);
     for (const s of [xg, wg, dyg]) g.release(s);
   }
 });

@@ -5,12 +5,12 @@
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../shaders/op_names.ts";
 import type { Kernel } from "../../shaders/common.ts";
 import { adamKernel } from "../../shaders/adam.ts";
+import { convDirectKernel, convWeightPrepKernel } from "../../shaders/conv2d.ts";
 import {
-  convDirectKernel,
+  convGradFinishKernel,
   convGradWeightKernel,
   convGradWeightVec4Kernel,
-  convWeightPrepKernel,
-} from "../../shaders/conv2d.ts";
+} from "../../shaders/conv2d_grad.ts";
 import {
   binaryKernel,
   cmulKernel,
@@ -85,6 +85,7 @@ export function allKernels(): Kernel[] {
     fillKernel(),
     padKernel(),
     convGradWeightKernel(3, 8, 4),
+    convGradFinishKernel(),
   ];
   for (const b of BOOLS) {
     ks.push(adamKernel(b), fillKernel(b), padKernel(b), cmulKernel(b), translateKernel(b));
