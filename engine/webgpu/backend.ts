@@ -441,16 +441,29 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
-  /** Fused Adam/AdamW step, in place on p, m and v. */
+  /**
+   * Fused Adam/AdamW step, in place on p, m and v, and on the current re-laid copies of p (conv
+   * weights, see linalg.ts), which thereby stay current.
+   */
   adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void {
+    const ps = this.st(p);
+    const bufs = [ps, this.st(g), this.st(m), this.st(v)];
+    const current = (ps.layouts ?? []).filter((l) => l.version === ps.version).slice(0, 2);
     const vec = p.size % 4 === 0, n = vec ? p.size / 4 : p.size;
     const params = new Uint32Array([
       n,
       ...[h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.biasCorrection1, h.biasCorrection2]
         .map(f32bits),
+      ...current.flatMap((l) => [...l.dims, ...l.form, 0, 0]),
     ]);
-    const bufs = [this.st(p), this.st(g), this.st(m), this.st(v)];
-    this.rt.dispatch(adamKernel(vec), params, bufs, this.groups(n));
+    this.rt.dispatch(
+      adamKernel(vec, current.length as 0 | 1 | 2),
+      params,
+      [...bufs, ...current.map((l) => l.s)],
+      this.groups(n),
+    );
+    ps.version++;
+    for (const l of current) l.version = ps.version;
   }
 }
 

@@ -73,7 +73,9 @@ export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, d: MatmulDi
 
 /**
  * Weights re-laid as W[ot][ic][ky][kx][OB] (see shaders/conv2d.ts); with `flip`, the flipped,
- * channel-transposed kernel of the input gradient.
+ * channel-transposed kernel of the input gradient. The layout is kept with the weights and
+ * rebuilt only when they changed since (an Adam step keeps it current itself, see
+ * shaders/adam.ts), so a training step re-lays no weights and inference re-lays them once.
  */
 function prepWeights(
   rt: GpuRuntime,
@@ -85,11 +87,19 @@ function prepWeights(
   flip: boolean,
   OB: number,
 ): GpuStorage {
+  const dims = [icn, ocn, kh, kw] as const, form = [flip ? 1 : 0, OB] as const;
+  const same = (a: readonly number[], b: readonly number[]) => a.every((v, k) => v === b[k]);
+  let layout = w.layouts?.find((l) => same(l.dims, dims) && same(l.form, form));
+  if (layout?.version === w.version) return layout.s;
   const n = ceilDiv(ocn, OB) * OB * icn * kh * kw;
-  const y = rt.alloc(n);
-  const params = new Uint32Array([n, icn, ocn, kh, kw, flip ? 1 : 0]);
-  rt.dispatch(convWeightPrepKernel(OB), params, [w, y], rt.gridGroups(n));
-  return y;
+  if (layout === undefined) {
+    layout = { dims, form, s: rt.alloc(n), version: -1 };
+    (w.layouts ??= []).push(layout);
+  }
+  const params = new Uint32Array([n, icn, ocn, kh, kw, form[0]]);
+  rt.dispatch(convWeightPrepKernel(OB), params, [w, layout.s], rt.gridGroups(n));
+  layout.version = w.version;
+  return layout.s;
 }
 
 /**
@@ -136,7 +146,6 @@ function direct(
     [x, w4, y, bias ?? w4],
     ceilDiv(total, FLAT_WG),
   );
-  rt.free(w4);
   return y;
 }
 

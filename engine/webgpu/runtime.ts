@@ -9,12 +9,31 @@ import type { Storage } from "../backend.ts";
 import { FLAT_WG, type Kernel } from "../../shaders/common.ts";
 import { BufferPool, UniformArena } from "./buffer_pool.ts";
 
+/**
+ * A copy of a storage's values in another layout (a conv weight re-laid for the direct kernel,
+ * see engine/webgpu/linalg.ts), kept with the storage and released with it.
+ */
+export interface WeightLayout {
+  /** What the layout is: (icn, ocn, kh, kw) and (flip, OB) of shaders/conv2d.ts's re-layout. */
+  readonly dims: readonly [number, number, number, number];
+  /** Flip flag (0 or 1) and output-channel block OB. */
+  readonly form: readonly [number, number];
+  /** The re-laid values. */
+  readonly s: GpuStorage;
+  /** The source's {@link GpuStorage.version} these values are of. */
+  version: number;
+}
+
 /** A backend storage: `size` f32 values in a pooled GPU buffer. */
 export class GpuStorage implements Storage {
   /** Set by release; any later use throws. */
   released: boolean = false;
   /** Generation (submit counter) of the command buffer that last used this storage. */
   lastUse: number = -1;
+  /** Bumped by every in-place update (adam), so derived layouts know when they are stale. */
+  version: number = 0;
+  /** Layouts derived from these values, or null. */
+  layouts: WeightLayout[] | null = null;
   /** Wrap `buffer` as a storage of `size` f32 values. */
   constructor(readonly size: number, readonly buffer: GPUBuffer) {}
 }
@@ -95,6 +114,8 @@ export class GpuRuntime {
   free(s: GpuStorage): void {
     if (s.released) throw new Error("WebGPU storage released twice");
     s.released = true;
+    for (const l of s.layouts ?? []) this.free(l.s);
+    s.layouts = null;
     this.live.storages--;
     this.live.bytes -= s.buffer.size;
     this.pool.release(s.buffer, s.lastUse === this.generation);

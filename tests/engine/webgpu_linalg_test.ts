@@ -123,3 +123,42 @@ gpuTest("conv2d forward, input gradient and weight gradient match the CPU", asyn
     for (const s of [xg, wg, dyg]) g.release(s);
   }
 });
+
+gpuTest("re-laid conv weights stay current through Adam steps without re-laying", async (g) => {
+  const inp = new Inputs(13);
+  const h = {
+    lr: 0.05,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0.01,
+    biasCorrection1: 0.1,
+    biasCorrection2: 0.001,
+  };
+  // 5·3·9 weights: the one-element Adam items; 16·8·9: vec4 items; 6·5·9 with valid padding.
+  for (const geo of [geometries()[1], geometries()[2], geometries()[9]]) {
+    const { n, c, h: ih, w, o, kh, kw, outH, outW } = geo;
+    const [xg, xc] = inp.pair(g, n * c * ih * w);
+    const [wg, wc] = inp.pair(g, o * c * kh * kw);
+    const [dyg, dyc] = inp.pair(g, n * o * outH * outW);
+    const [mg, mc] = inp.pair(g, wc.size, 0, 0);
+    const [vg, vc] = inp.pair(g, wc.size, 0, 0);
+    const tol = { atol: 1e-6, rtol: 1e-5, scaleTol: 3e-7 * Math.sqrt(c * kh * kw * o) };
+    for (let step = 0; step < 3; step++) {
+      const what = `step ${step} ${JSON.stringify(geo)}`;
+      const before = g.rt.dispatchCount;
+      const y = g.conv2d(xg, wg, geo), dx = g.conv2dGradInput(dyg, wg, geo);
+      // The first step re-lays the weights (two layouts); later steps use Adam's copies.
+      const used = g.rt.dispatchCount - before;
+      if (used !== (step === 0 ? 4 : 2)) throw new Error(`${what}: ${used} dispatches`);
+      await expectClose(g, y, cpu.conv2d(xc, wc, geo), `conv2d ${what}`, tol);
+      await expectClose(g, dx, cpu.conv2dGradInput(dyc, wc, geo), `gradInput ${what}`, tol);
+      const [gg, gc] = inp.pair(g, wc.size);
+      g.adam(wg, gg, mg, vg, h);
+      cpu.adam(wc, gc, mc, vc, h);
+      g.release(gg);
+      cpu.release(gc);
+    }
+    for (const s of [xg, wg, dyg, mg, vg]) g.release(s);
+  }
+});

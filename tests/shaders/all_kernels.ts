@@ -88,7 +88,15 @@ export function allKernels(): Kernel[] {
     convGradFinishKernel(),
   ];
   for (const b of BOOLS) {
-    ks.push(adamKernel(b), fillKernel(b), padKernel(b), cmulKernel(b), translateKernel(b));
+    ks.push(
+      adamKernel(b),
+      adamKernel(b, 1),
+      adamKernel(b, 2),
+      fillKernel(b),
+      padKernel(b),
+      cmulKernel(b),
+      translateKernel(b),
+    );
     for (const op of Object.keys(UNARY) as UnaryOp[]) ks.push(unaryKernel(op, b));
     for (const op of Object.keys(BINARY) as BinaryOp[]) {
       for (const same of BOOLS) ks.push(binaryKernel(op, same, b));
