@@ -38,6 +38,18 @@ export interface AdamParams {
   biasCorrection2: number;
 }
 
+/** One parameter of an Adam step: the parameter, its gradient and its two moments. */
+export interface AdamSlot {
+  /** Parameter (updated in place). */
+  p: Storage;
+  /** Its gradient. */
+  g: Storage;
+  /** First moment (updated in place). */
+  m: Storage;
+  /** Second moment (updated in place). */
+  v: Storage;
+}
+
 /** The ε of {@link Kernels.farFieldResiduals}: amplitude term εa, Poisson term εp. */
 export interface FarFieldEps {
   /** Added to λ under the square root of the amplitude term. */
@@ -187,10 +199,11 @@ export interface Kernels {
   /** The gradient w.r.t. psi of Σ gy·farFieldResiduals (gy (size, 2)): (size, 2). */
   farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage;
   /**
-   * Fused Adam/AdamW step, in place: m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²;
-   * p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
+   * Fused Adam/AdamW step of every parameter in `slots`, in place, in slot order:
+   * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
+   * A backend may update many parameters per kernel launch.
    */
-  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void;
+  adam(slots: readonly AdamSlot[], h: AdamParams): void;
 }
 
 /** Where the windows of {@link Kernels.cropPatches} lie. */

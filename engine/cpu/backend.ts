@@ -5,6 +5,7 @@
 
 import type {
   AdamParams,
+  AdamSlot,
   Backend,
   BinaryOp,
   Conv2dGeometry,
@@ -241,9 +242,9 @@ export class CpuBackend implements Backend {
     return this.#wrap(farFieldResidualsGrad(dataOf(psi), dataOf(amplitude), dataOf(gy), eps));
   }
 
-  /** Fused Adam/AdamW step, updating p, m and v in place. */
-  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void {
-    adam(dataOf(p), dataOf(g), dataOf(m), dataOf(v), h);
+  /** Fused Adam/AdamW steps of every slot, in slot order, updating p, m and v in place. */
+  adam(slots: readonly AdamSlot[], h: AdamParams): void {
+    for (const { p, g, m, v } of slots) adam(dataOf(p), dataOf(g), dataOf(m), dataOf(v), h);
   }
 }
 

@@ -376,7 +376,7 @@ Deno.test("cpu adam: two steps against a scalar hand computation", () => {
   grads.forEach((gs, step) => {
     const t = step + 1;
     const bc1 = 1 - 0.9 ** t, bc2 = 1 - 0.999 ** t;
-    be.adam(p, be.upload(new Float32Array(gs)), m, v, {
+    be.adam([{ p, g: be.upload(new Float32Array(gs)), m, v }], {
       ...h,
       biasCorrection1: bc1,
       biasCorrection2: bc2,
@@ -393,6 +393,7 @@ Deno.test("cpu adam: two steps against a scalar hand computation", () => {
   // The first step of plain Adam moves each parameter by lr against the sign of its gradient.
   const q = be.upload(new Float32Array([0.5, 0.5]));
   const fresh = { ...h, weightDecay: 0, biasCorrection1: 0.1, biasCorrection2: 0.001 };
-  be.adam(q, be.upload(new Float32Array([3, -0.01])), be.fill(2, 0), be.fill(2, 0), fresh);
+  const g = be.upload(new Float32Array([3, -0.01]));
+  be.adam([{ p: q, g, m: be.fill(2, 0), v: be.fill(2, 0) }], fresh);
   assertClose(run(q), [0.4, 0.6], 1e-6, 0, "adam first step");
 });

@@ -154,8 +154,8 @@ gpuTest("re-laid conv weights stay current through Adam steps without re-laying"
       await expectClose(g, y, cpu.conv2d(xc, wc, geo), `conv2d ${what}`, tol);
       await expectClose(g, dx, cpu.conv2dGradInput(dyc, wc, geo), `gradInput ${what}`, tol);
       const [gg, gc] = inp.pair(g, wc.size);
-      g.adam(wg, gg, mg, vg, h);
-      cpu.adam(wc, gc, mc, vc, h);
+      g.adam([{ p: wg, g: gg, m: mg, v: vg }], h);
+      cpu.adam([{ p: wc, g: gc, m: mc, v: vc }], h);
       g.release(gg);
       cpu.release(gc);
     }

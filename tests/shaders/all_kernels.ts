@@ -88,10 +88,13 @@ export function allKernels(): Kernel[] {
     convGradFinishKernel(),
   ];
   for (const b of BOOLS) {
+    // Slot counts as grouped under limits of 8 and 32 storage buffers per stage.
+    for (const l of [0, 1, 2] as const) {
+      for (const k of [1, 2, 5]) ks.push(adamKernel(b, l, k));
+    }
+    ks.push(adamKernel(b, 0, 8));
     ks.push(
       adamKernel(b),
-      adamKernel(b, 1),
-      adamKernel(b, 2),
       fillKernel(b),
       padKernel(b),
       cmulKernel(b),
