@@ -196,6 +196,12 @@ export interface Kernels {
    * ((√(λ+εa) − A)², λ − I − I·ln((λ+εp)/max(I, 1))), λ = |Ψ|², I = A² (engine/ops/farfield.ts).
    */
   farFieldResiduals(psi: Storage, amplitude: Storage, eps: FarFieldEps): Storage;
+  /**
+   * The full Poisson NLL per element of rate λ and counts k (same size): (λ − k − k ln(λ/k⁺)) +
+   * ln Γ(k+1) − k ln k⁺ + k, the last three terms by Stirling's series ½ln(2πk⁺) + 1/(12k⁺) −
+   * 1/(360k⁺³) for k > 10; k⁺ = max(k, 1e−8) (engine/ops/poisson.ts).
+   */
+  poissonNll(rate: Storage, counts: Storage): Storage;
   /** The gradient w.r.t. psi of Σ gy·farFieldResiduals (gy (size, 2)): (size, 2). */
   farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage;
   /**

@@ -10,16 +10,13 @@ import {
   abs,
   add,
   clamp,
-  div,
-  lgamma,
   log,
   mean,
   mul,
-  pow,
+  poissonNllTerms,
   reshape,
   sqrt,
   square,
-  step,
   sub,
   type Tensor,
 } from "../engine/mod.ts";
@@ -49,27 +46,15 @@ export function poissonNll(intensity: Tensor, scale: Tensor, counts: Tensor): Te
   return mean(sub(rate, mul(counts, log(rate))));
 }
 
-/** Counts above this use Stirling's series for ln Γ(k+1) − k ln k + k (error < 1e−8). */
-const STIRLING_FROM = 10;
-
 /**
  * The full Poisson NLL mean(λ − k ln λ + ln Γ(k+1)), for reported values (no gradient needed).
  * Each element is evaluated as (λ − k − k·ln(λ/k)) + (ln Γ(k+1) − k ln k + k), the second part
- * by Stirling's series for large k, so the two ~k·ln k terms never cancel in f32: with 1e9
- * photons a pattern's central pixel holds ~1e8 counts, where the direct sum loses every digit.
+ * by Stirling's series for k > 10 (error < 1e−8), so the two ~k·ln k terms never cancel in f32:
+ * with 1e9 photons a pattern's central pixel holds ~1e8 counts, where the direct sum loses every
+ * digit. One fused kernel (engine/ops/poisson.ts).
  */
 export function poissonNllReported(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
-  const rate = predictedRate(intensity, scale);
-  const k = counts, kPos = clamp(counts, RATE_FLOOR);
-  const deviance = sub(sub(rate, k), mul(k, log(div(rate, kPos))));
-  const exact = add(sub(lgamma(add(k, 1)), mul(k, log(kPos))), k);
-  const stirling = add(
-    mul(log(mul(kPos, 2 * Math.PI)), 0.5),
-    sub(div(1 / 12, kPos), div(1 / 360, pow(kPos, 3))),
-  );
-  const large = step(sub(k, STIRLING_FROM));
-  const remainder = add(mul(sub(1, large), exact), mul(large, stirling));
-  return mean(add(deviance, remainder));
+  return mean(poissonNllTerms(predictedRate(intensity, scale), counts));
 }
 
 /**

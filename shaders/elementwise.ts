@@ -18,8 +18,11 @@ import {
   writeBuf,
 } from "./common.ts";
 
-/** WGSL helper functions the unary table refers to. */
-const UNARY_HELPERS = `
+/**
+ * WGSL helper functions the unary table refers to (`pow_real` reads `p.inf`, so a kernel using
+ * them declares that uniform).
+ */
+export const UNARY_HELPERS = `
 fn stable_tanh(v: f32) -> f32 {
   let t = exp(-2.0 * abs(v));
   return sign(v) * (1.0 - t) / (1.0 + t);

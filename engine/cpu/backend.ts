@@ -25,6 +25,7 @@ import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
+import { poissonNll } from "./poisson.ts";
 import { maxPool2d, maxPool2dGrad, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
@@ -240,6 +241,11 @@ export class CpuBackend implements Backend {
   /** Gradient of the far-field residuals w.r.t. psi. */
   farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage {
     return this.#wrap(farFieldResidualsGrad(dataOf(psi), dataOf(amplitude), dataOf(gy), eps));
+  }
+
+  /** The full Poisson NLL per element, as the unfused op chain computes it. */
+  poissonNll(rate: Storage, counts: Storage): Storage {
+    return this.#wrap(poissonNll(dataOf(rate), dataOf(counts)));
   }
 
   /** Fused Adam/AdamW steps of every slot, in slot order, updating p, m and v in place. */

@@ -9,3 +9,4 @@ export * from "./nn.ts";
 export * from "./complex.ts";
 export * from "./patches.ts";
 export * from "./farfield.ts";
+export * from "./poisson.ts";

@@ -39,6 +39,7 @@ import {
   upsample2xVecKernel,
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
+import { poissonNllKernel } from "../../shaders/poisson.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
@@ -429,6 +430,20 @@ export class WebGpuBackend implements Backend {
     const params = new Uint32Array([n, f32bits(eps.amplitude), f32bits(eps.poisson), 0]);
     const bufs = [this.st(psi), this.st(amplitude), y];
     this.rt.dispatch(farFieldResidualsKernel(), params, bufs, this.groups(n));
+    return y;
+  }
+
+  /** The full Poisson NLL per element (one fused kernel). */
+  poissonNll(rate: Storage, counts: Storage): Storage {
+    this.validate(rate, counts);
+    const n = rate.size, y = this.rt.alloc(n);
+    const params = new Uint32Array([n, f32bits(Infinity)]);
+    this.rt.dispatch(
+      poissonNllKernel(),
+      params,
+      [this.st(rate), this.st(counts), y],
+      this.groups(n),
+    );
     return y;
   }
 

@@ -35,6 +35,7 @@ import {
   upsample2xVecKernel,
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
+import { poissonNllKernel } from "../../shaders/poisson.ts";
 
 // Records, so that adding an op name to op_names.ts without listing it here fails type checking.
 const UNARY: Record<UnaryOp, 0> = {
@@ -86,6 +87,7 @@ export function allKernels(): Kernel[] {
     padKernel(),
     convGradWeightKernel(3, 8, 4),
     convGradFinishKernel(),
+    poissonNllKernel(),
   ];
   for (const b of BOOLS) {
     // Slot counts as grouped under limits of 8 and 32 storage buffers per stage.
