@@ -139,12 +139,26 @@ export interface Kernels {
    * windows that run past the edge use only the pixels inside.
    */
   maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage;
-  /** Gradient of maxPool2d: dy goes to the first maximum of each window (row-major order). */
-  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage;
+  /**
+   * Gradient of maxPool2d: dy goes to the first maximum of each window (row-major order). With
+   * `masked` (x a ReLU output), the ReLU's gradient too: only to maxima above 0.
+   */
+  maxPool2dGrad(
+    x: Storage,
+    dy: Storage,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    masked?: boolean,
+  ): Storage;
   /** Nearest 2× upsampling: (n, c, h, w) → (n, c, 2h, 2w). Here n·c is passed as `planes`. */
   upsample2x(x: Storage, planes: number, h: number, w: number): Storage;
-  /** Adjoint of upsample2x: sums each 2×2 block: (planes, 2h, 2w) → (planes, h, w). */
-  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage;
+  /**
+   * Adjoint of upsample2x: sums each 2×2 block: (planes, 2h, 2w) → (planes, h, w). With `mask`
+   * (planes, h, w; a ReLU output), the ReLU's gradient too: 0 where mask ≤ 0.
+   */
+  sumPool2x2(x: Storage, planes: number, h: number, w: number, mask?: Storage | null): Storage;
   /**
    * Batched 2-D DFT over the (h, w) axes of x (batch, h, w, 2):
    * out[u,v] = scale · Σ x[y,x] · exp(∓2πi(uy/h + vx/w)), minus sign forward, plus sign when

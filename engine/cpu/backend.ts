@@ -26,7 +26,7 @@ import { pad, permute, roll2d } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { poissonNll } from "./poisson.ts";
-import { maxPool2d, maxPool2dGrad, sumPool2x2, upsample2x } from "./pool.ts";
+import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
 import { translate } from "./translate.ts";
@@ -178,8 +178,17 @@ export class CpuBackend implements Backend {
   }
 
   /** Gradient of maxPool2d. */
-  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage {
-    return this.#wrap(maxPool2dGrad(dataOf(x), dataOf(dy), n, c, h, w));
+  maxPool2dGrad(
+    x: Storage,
+    dy: Storage,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    masked = false,
+  ): Storage {
+    const dx = maxPool2dGrad(dataOf(x), dataOf(dy), n, c, h, w);
+    return this.#wrap(masked ? reluMask(dx, dataOf(x)) : dx);
   }
 
   /** Nearest 2× upsampling. */
@@ -188,8 +197,15 @@ export class CpuBackend implements Backend {
   }
 
   /** Sum of each 2×2 block (adjoint of upsample2x). */
-  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage {
-    return this.#wrap(sumPool2x2(dataOf(x), planes, h, w));
+  sumPool2x2(
+    x: Storage,
+    planes: number,
+    h: number,
+    w: number,
+    mask: Storage | null = null,
+  ): Storage {
+    const y = sumPool2x2(dataOf(x), planes, h, w);
+    return this.#wrap(mask ? reluMask(y, dataOf(mask)) : y);
   }
 
   /** Batched 2-D DFT over (h, w), scaled. */

@@ -335,10 +335,19 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
-  /** Gradient of maxPool2d (to the first maximum of each window). */
-  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage {
+  /** Gradient of maxPool2d (to the first maximum of each window; with `masked`, if above 0). */
+  maxPool2dGrad(
+    x: Storage,
+    dy: Storage,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    masked = false,
+  ): Storage {
     this.validate(x, dy);
-    const params = new Uint32Array([n * c, h, w, Math.ceil(h / 2), Math.ceil(w / 2)]);
+    const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
+    const params = new Uint32Array([n * c, h, w, oh, ow, masked ? 1 : 0]);
     const dx = this.rt.alloc(n * c * h * w);
     const v = h % 2 === 0 && w % 4 === 0;
     const kernel = v ? maxPoolGradVecKernel() : maxPoolGradKernel();
@@ -359,14 +368,22 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
-  /** Sum of each 2×2 block: (planes, 2h, 2w) → (planes, h, w). */
-  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage {
-    this.validate(x);
+  /** Sum of each 2×2 block: (planes, 2h, 2w) → (planes, h, w); 0 where a `mask` is not > 0. */
+  sumPool2x2(
+    x: Storage,
+    planes: number,
+    h: number,
+    w: number,
+    mask: Storage | null = null,
+  ): Storage {
+    this.validate(x, ...(mask ? [mask] : []));
     const y = this.rt.alloc(planes * h * w);
-    const params = new Uint32Array([planes, h, w]);
+    const params = new Uint32Array([planes, h, w, mask ? 1 : 0]);
     const v = w % 2 === 0;
     const kernel = v ? sumPool2x2VecKernel() : sumPool2x2Kernel();
-    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 2 : y.size));
+    // Without a mask, binding 3 gets x as a (read-only, unread) stand-in.
+    const bufs = [this.st(x), y, this.st(mask ?? x)];
+    this.rt.dispatch(kernel, params, bufs, this.groups(v ? y.size / 2 : y.size));
     return y;
   }
 

@@ -340,6 +340,9 @@ Deno.test("cpu maxPool2d and its gradient on odd sizes, ties to the first maximu
       argmax.forEach((k, i) => (expDx[p * plane + k] += dy[p * oplane + i]));
     }
     assertClose(dx, expDx, 0, 0, `maxPool2dGrad ${h}×${w}`);
+    // Masked (x a ReLU output): the ReLU's gradient applied too, as reluGrad(dx, x) would.
+    const masked = run(be.maxPool2dGrad(be.upload(x), be.upload(dy), n, c, h, w, true));
+    assertClose(masked, expDx.map((v, i) => (x[i] > 0 ? v : 0)), 0, 0, `masked ${h}×${w}`);
   }
   const ties = run(be.maxPool2dGrad(be.fill(4, 1), be.upload(new Float32Array([5])), 1, 1, 2, 2));
   assertClose(ties, [5, 0, 0, 0], 0, 0, "tie goes to the first maximum");
@@ -365,6 +368,8 @@ Deno.test("cpu upsample2x and sumPool2x2: values and adjointness", () => {
   for (let i = 0; i < a.length; i++) rhs += a[i] * pb[i];
   assertNear(lhs, rhs, 1e-5, "<Ua, b> = <a, Uᵀb>");
   assertNear(pb[0], b[0] + b[1] + b[2 * w] + b[2 * w + 1], 1e-6, "sumPool entry");
+  const masked = run(be.sumPool2x2(be.upload(b), planes, h, w, be.upload(a)));
+  assertClose(masked, pb.map((v, i) => (a[i] > 0 ? v : 0)), 0, 0, "sumPool with a ReLU mask");
 });
 
 Deno.test("cpu adam: two steps against a scalar hand computation", () => {

@@ -66,6 +66,14 @@ gpuTest("max pool, its gradient, upsample and sumPool match the CPU", async (g) 
       cpu.maxPool2dGrad(tc, dyc, n, c, h, w),
       `maxPoolGrad ${what}`,
     );
+    // Masked: x as a ReLU output (rounded values make zeros; negatives are kept here, so the
+    // mask meets maxima ≤ 0 too).
+    await expectClose(
+      g,
+      g.maxPool2dGrad(tg, dyg, n, c, h, w, true),
+      cpu.maxPool2dGrad(tc, dyc, n, c, h, w, true),
+      `maxPoolGrad masked ${what}`,
+    );
     await expectClose(
       g,
       g.upsample2x(xg, n * c, h, w),
@@ -78,6 +86,12 @@ gpuTest("max pool, its gradient, upsample and sumPool match the CPU", async (g) 
       g.sumPool2x2(ug, n * c, h, w),
       cpu.sumPool2x2(uc, n * c, h, w),
       `sum ${what}`,
+    );
+    await expectClose(
+      g,
+      g.sumPool2x2(ug, n * c, h, w, tg),
+      cpu.sumPool2x2(uc, n * c, h, w, tc),
+      `sum masked ${what}`,
     );
     for (const s of [xg, tg, dyg, ug]) g.release(s);
   }
