@@ -3,8 +3,7 @@
  * per element: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
  * p ← p − lr·wd·p − lr·(m/bc1)/(sqrt(v/bc2) + eps).
  *
- * One dispatch updates several parameters (slots), each with its own buffers: the grid runs
- * over all their items back to back and each item finds its slot from the uniform prefix ends,
+ * One dispatch updates several parameters (slots, see `slotMain`), each with its own buffers,
  * so a step costs a few dispatches instead of one per parameter (the backend groups the
  * parameters as the device's storage-buffer limit allows).
  *
@@ -12,7 +11,7 @@
  * `convWeightPrepKernel`, forward and flipped). The `layouts` variants write each new value into
  * those copies too, so they stay current without a re-layout pass per weight and step.
  */
-import { FLAT_WG, type Kernel, kernel, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { type Kernel, kernel, readBuf, slotMain, UNIFORM_P, writeBuf } from "./common.ts";
 
 /**
  * Where element e of weights (A, B, kh, kw) goes in a re-laid copy described by q = (icn | ocn
@@ -86,31 +85,9 @@ export function adamKernel(vec4 = false, layouts: 0 | 1 | 2 = 0, slots = 1): Ker
     p${s}[j] = pn;${scatter}`;
     };
     const end = (s: number) => `p.ends[${s >> 2}][${s & 3}]`;
-    // Each workgroup walks its range of the items (as in gridMain) slot by slot, so every lane
-    // of a workgroup runs the same slot's code: on llvmpipe a per-item branch over the slots
-    // runs every slot's body masked, 4× slower at five slots (measured).
-    const loops = ss.map((s) => {
-      const first = s === 0 ? "0u" : end(s - 1);
-      return `  {
-    let base = ${first};
-    for (var i = max(start, base) + lid; i < min(stop, ${end(s)}); i += ${FLAT_WG}u) {
-      let j = i - base;
-${body(s)}
-    }
-  }`;
-    }).join("\n");
     return `struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32,
   ends: array<vec4u, ${ends}>${lay} }
 ${UNIFORM_P}${bindings}${layouts ? LAYOUT_INDEX : ""}
-@compute @workgroup_size(${FLAT_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let groups = nwg.x * nwg.y;
-  let per = ((p.n + groups - 1u) / groups + ${FLAT_WG - 1}u) / ${FLAT_WG}u * ${FLAT_WG}u;
-  let start = (wid.y * nwg.x + wid.x) * per;
-  let stop = min(start + per, p.n);
-${loops}
-}
-`;
+${slotMain("p.n", ss.map(body), end)}`;
   });
 }

@@ -8,12 +8,13 @@
  *   kernel row ky = padTop and the first input-channel tile, which skip no row when
  *   outH ≤ h, store these as the bias-gradient partials db[s, o] = Σ dy (binding 4), so the
  *   bias gradient costs no pass of its own over dy.
- * - `convGradFinishKernel` sums the weight and bias partials of all splits into dw and db in one
- *   dispatch, each in split order (deterministic).
+ * - `convGradFinishKernel` sums the weight and bias partials of all splits into dw and db, each
+ *   in split order (deterministic), for several layers per dispatch: the backend defers it until
+ *   a gradient is used, so the layers of a backward pass share a few dispatches.
  * - `convGradWeightVec4Kernel`: rows a multiple of 4 long read every value as an aligned vec4
  *   (see shaders/conv2d.ts on vec4 loads on llvmpipe).
  */
-import { flatMain, gridMain, type Kernel, kernel, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { flatMain, type Kernel, kernel, readBuf, slotMain, UNIFORM_P, writeBuf } from "./common.ts";
 
 /** Uniforms of both weight-gradient kernels. */
 const GRAD_WEIGHT_P = `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32,
@@ -246,26 +247,33 @@ ${flatMain(out.join("\n"))}`;
 }
 
 /**
- * dw[j] = Σ_s part[s, j] for j < size and db[j] = Σ_s bpart[s, j] for j < o, in split order;
- * uniforms (size, o, splits). One dispatch finishes both gradients of a layer.
+ * Finishes the gradients of `slots` layers in one dispatch (see `slotMain`): for slot s,
+ * dw[j] = Σ_t part[t, j] for j < size and db[j − size] = Σ_t bpart[t, j − size] below size + o,
+ * in split order. Uniforms (n = all items, ends, per slot (size, o, splits, 0)); slot s binds
+ * part, bpart, dw, db at 1 + 4s.
  */
-export function convGradFinishKernel(): Kernel {
-  return kernel("conv2d.gradFinish", () => {
-    return `struct P { size: u32, o: u32, splits: u32 }
-${UNIFORM_P}${readBuf(1, "part")}${readBuf(2, "bpart")}${writeBuf(3, "dw")}${writeBuf(4, "db")}
-${
-      gridMain(
-        "p.size + p.o",
-        `  var acc = 0.0;
-  if (i < p.size) {
-    for (var s = 0u; s < p.splits; s++) { acc += part[s * p.size + i]; }
-    dw[i] = acc;
-  } else {
-    let j = i - p.size;
-    for (var s = 0u; s < p.splits; s++) { acc += bpart[s * p.o + j]; }
-    db[j] = acc;
-  }`,
-      )
-    }`;
+export function convGradFinishKernel(slots = 1): Kernel {
+  return kernel(`conv2d.gradFinish${slots > 1 ? `/k${slots}` : ""}`, () => {
+    const ss = [...Array(slots).keys()];
+    const bindings = ss.map((s) =>
+      readBuf(1 + 4 * s, `part${s}`) + readBuf(2 + 4 * s, `bpart${s}`) +
+      writeBuf(3 + 4 * s, `dw${s}`) + writeBuf(4 + 4 * s, `db${s}`)
+    ).join("");
+    const body = (s: number) =>
+      `      let d = p.dims[${s}];
+      var acc = 0.0;
+      if (j < d.x) {
+        for (var t = 0u; t < d.z; t++) { acc += part${s}[t * d.x + j]; }
+        dw${s}[j] = acc;
+      } else {
+        let k = j - d.x;
+        for (var t = 0u; t < d.z; t++) { acc += bpart${s}[t * d.y + k]; }
+        db${s}[k] = acc;
+      }`;
+    return `struct P { n: u32, pad0: u32, pad1: u32, pad2: u32, ends: array<vec4u, ${
+      Math.ceil(slots / 4)
+    }>, dims: array<vec4u, ${slots}> }
+${UNIFORM_P}${bindings}
+${slotMain("p.n", ss.map(body), (s) => `p.ends[${s >> 2}][${s & 3}]`)}`;
   });
 }

@@ -16,7 +16,6 @@ import type {
   Storage,
   UnaryOp,
 } from "../backend.ts";
-import { adamKernel, adamUniformWords } from "../../shaders/adam.ts";
 import {
   binaryKernel,
   cmulKernel,
@@ -53,7 +52,8 @@ import {
   fusedBiasGradient,
   matmul,
 } from "./linalg.ts";
-import { f32bits, GpuRuntime, GpuStorage, type WeightLayout } from "./runtime.ts";
+import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
+import { adamStep } from "./adam.ts";
 
 /** The WebGPU implementation of {@link Backend}. */
 export class WebGpuBackend implements Backend {
@@ -476,85 +476,18 @@ export class WebGpuBackend implements Backend {
 
   /**
    * Fused Adam/AdamW steps, in place on each p, m and v and on the current re-laid copies of p
-   * (conv weights, see linalg.ts), which thereby stay current. Parameters with the same number
-   * of copies and item width share dispatches, as many per dispatch as the device's storage
-   * buffer limit and the 256-byte uniform block allow (see shaders/adam.ts).
+   * (conv weights), many parameters per dispatch (see adam.ts).
    */
   adam(slots: readonly AdamSlot[], h: AdamParams): void {
-    const groups = new Map<string, AdamItem[]>();
-    for (const slot of slots) {
-      const p = this.st(slot.p);
-      // Copies whose sizes fit the kernel's 16-bit fields; others go stale and are re-laid.
-      const layouts = (p.layouts ?? [])
-        .filter((l) => l.version === p.version && [...l.dims, ...l.form].every((d) => d < 65536))
-        .slice(0, 2);
-      const vec = p.size % 4 === 0;
-      const item = { p, bufs: [this.st(slot.g), this.st(slot.m), this.st(slot.v)], layouts, vec };
-      const key = `${layouts.length}/${vec}`;
-      groups.set(key, [...groups.get(key) ?? [], item]);
-    }
-    const limit = this.rt.device.limits.maxStorageBuffersPerShaderStage;
-    for (const items of groups.values()) {
-      const copies = items[0].layouts.length as 0 | 1 | 2;
-      let k = Math.max(1, Math.floor(limit / (4 + copies)));
-      while (k > 1 && adamUniformWords(k, copies) > UNIFORM_WORDS) k--;
-      let chunk: AdamItem[] = [];
-      const written = new Set<GpuStorage>();
-      for (const item of items) {
-        const writes = [item.p, item.bufs[1], item.bufs[2], ...item.layouts.map((l) => l.s)];
-        if (chunk.length === k || writes.some((s) => written.has(s))) {
-          this.#adamDispatch(chunk, copies, h);
-          chunk = [];
-          written.clear();
-        }
-        chunk.push(item);
-        for (const s of writes) written.add(s);
-      }
-      this.#adamDispatch(chunk, copies, h);
-    }
-  }
-
-  /** One dispatch of the Adam kernel over `items` (same copy count and item width). */
-  #adamDispatch(items: AdamItem[], copies: 0 | 1 | 2, h: AdamParams): void {
-    const vec = items[0].vec;
-    const ends: number[] = [];
-    let n = 0;
-    for (const it of items) ends.push(n += vec ? it.p.size / 4 : it.p.size);
-    while (ends.length % 4 !== 0) ends.push(n);
-    const hyper = [h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.biasCorrection1];
-    const lay = items.flatMap((it) =>
-      it.layouts.flatMap(({ dims: [icn, ocn, kh, kw], form: [flip, ob] }) => [
-        icn | (ocn << 16),
-        kh | (kw << 16),
-        flip | (ob << 16),
-        0,
-      ])
-    );
-    const params = new Uint32Array([
-      n,
-      ...[...hyper, h.biasCorrection2].map(f32bits),
-      ...ends,
-      ...lay,
-    ]);
-    const bufs = items.flatMap((it) => [it.p, ...it.bufs, ...it.layouts.map((l) => l.s)]);
-    this.rt.dispatch(adamKernel(vec, copies, items.length), params, bufs, this.groups(n));
-    for (const it of items) {
-      it.p.version++;
-      for (const l of it.layouts) l.version = it.p.version;
-    }
+    const gpu = slots.map(({ p, g, m, v }) => ({
+      p: this.st(p),
+      g: this.st(g),
+      m: this.st(m),
+      v: this.st(v),
+    }));
+    adamStep(this.rt, gpu, h);
   }
 }
-
-/** One parameter of an Adam dispatch: p, its (g, m, v), its current re-laid copies. */
-interface AdamItem {
-  p: GpuStorage;
-  bufs: GpuStorage[];
-  layouts: WeightLayout[];
-  vec: boolean;
-}
-
-/** u32 words of one uniform block (shaders/common.ts binding 0; the arena's block is 256 B). */
-const UNIFORM_WORDS = 64;
 
 /**
  * Open the default WebGPU adapter as a backend (with `cpuOnly`, a CPU adapter such as llvmpipe),

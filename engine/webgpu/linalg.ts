@@ -245,16 +245,63 @@ export function conv2dGradWeight(
     return { dw: part, db: bias ? bpart : null };
   }
   const dw = rt.alloc(size);
-  let db: GpuStorage | null = null;
   if (bias) {
-    db = rt.alloc(g.o);
-    const finish = new Uint32Array([size, g.o, splits]);
-    rt.dispatch(convGradFinishKernel(), finish, [part, bpart, dw, db], rt.gridGroups(size + g.o));
-  } else {
-    const sumParams = new Uint32Array([1, splits, size, splits, 1, f32bits(-Infinity)]);
-    rt.dispatch(reduceKernel("sum"), sumParams, [part, dw], rt.gridGroups(size));
+    const db = rt.alloc(g.o);
+    deferFinish(rt, { part, bpart, dw, db, dims: [size, g.o, splits, 0] });
+    return { dw, db };
   }
+  const sumParams = new Uint32Array([1, splits, size, splits, 1, f32bits(-Infinity)]);
+  rt.dispatch(reduceKernel("sum"), sumParams, [part, dw], rt.gridGroups(size));
   rt.free(part);
   rt.free(bpart);
-  return { dw, db };
+  return { dw, db: null };
+}
+
+/** A layer's split partials waiting to be summed into its weight and bias gradients. */
+interface FinishJob {
+  part: GpuStorage;
+  bpart: GpuStorage;
+  dw: GpuStorage;
+  db: GpuStorage;
+  /** (size, o, splits, 0): see convGradFinishKernel. */
+  dims: number[];
+}
+
+/** Each runtime's finish jobs not yet recorded. */
+const finishQueues = new WeakMap<GpuRuntime, FinishJob[]>();
+
+/**
+ * Queue a layer's gradient finish: it runs, batched with every other queued layer, when a
+ * gradient is first used (in training, the Adam step), so the layers of one backward pass share
+ * a few dispatches (as many layers each as 4 storage buffers per layer and the uniform block
+ * allow) instead of one each.
+ */
+function deferFinish(rt: GpuRuntime, job: FinishJob): void {
+  let queue = finishQueues.get(rt);
+  if (queue === undefined) finishQueues.set(rt, queue = []);
+  queue.push(job);
+  rt.defer([job.dw, job.db], () => runFinishes(rt));
+}
+
+/** Record every queued finish of `rt`, then release the partials. */
+function runFinishes(rt: GpuRuntime): void {
+  const jobs = finishQueues.get(rt)!.splice(0);
+  rt.settled(jobs.flatMap((j) => [j.dw, j.db]));
+  const limit = rt.device.limits.maxStorageBuffersPerShaderStage;
+  // Uniform words: 4 + 4 per 4 slot ends + 4 per slot, within the 256-byte block.
+  const k = Math.max(1, Math.min(Math.floor(limit / 4), 11));
+  for (let first = 0; first < jobs.length; first += k) {
+    const chunk = jobs.slice(first, first + k);
+    const ends: number[] = [];
+    let n = 0;
+    for (const j of chunk) ends.push(n += j.dims[0] + j.dims[1]);
+    while (ends.length % 4 !== 0) ends.push(n);
+    const params = new Uint32Array([n, 0, 0, 0, ...ends, ...chunk.flatMap((j) => j.dims)]);
+    const bufs = chunk.flatMap((j) => [j.part, j.bpart, j.dw, j.db]);
+    rt.dispatch(convGradFinishKernel(chunk.length), params, bufs, rt.gridGroups(n));
+  }
+  for (const j of jobs) {
+    rt.free(j.part);
+    rt.free(j.bpart);
+  }
 }

@@ -64,6 +64,8 @@ export class GpuRuntime {
   live = { storages: 0, bytes: 0 };
   /** Dispatches recorded since the runtime was made (for dispatches-per-step figures). */
   dispatchCount = 0;
+  /** Storages a deferred batch will write, with the function that records the batch. */
+  private deferred = new Map<GpuStorage, () => void>();
 
   /**
    * Set up pools and error/loss hooks on `device`; grid-stride kernels get at most `gridCap`
@@ -110,9 +112,30 @@ export class GpuRuntime {
     return new GpuStorage(size, buffer);
   }
 
+  /**
+   * Leave `outputs` unwritten for now: `run` records the work that writes them, batched with
+   * any other work of its kind, and is called before anything dispatches with, reads or frees
+   * one of them; it calls {@link settled} for all the outputs it writes before recording.
+   */
+  defer(outputs: readonly GpuStorage[], run: () => void): void {
+    for (const s of outputs) this.deferred.set(s, run);
+  }
+
+  /** Deferred outputs whose work is being recorded now. */
+  settled(outputs: readonly GpuStorage[]): void {
+    for (const s of outputs) this.deferred.delete(s);
+  }
+
+  /** Record the deferred work that writes any of `storages`. */
+  private settle(storages: readonly GpuStorage[]): void {
+    if (this.deferred.size === 0) return;
+    for (const s of storages) this.deferred.get(s)?.();
+  }
+
   /** Release a storage to the pool (deferred while unsubmitted work uses it). */
   free(s: GpuStorage): void {
     if (s.released) throw new Error("WebGPU storage released twice");
+    this.settle([s]);
     s.released = true;
     for (const l of s.layouts ?? []) this.free(l.s);
     s.layouts = null;
@@ -156,6 +179,7 @@ export class GpuRuntime {
    */
   dispatch(kernel: Kernel, params: Uint32Array, storages: GpuStorage[], workgroups: number): void {
     if (workgroups === 0) return;
+    this.settle(storages);
     this.dispatchCount++;
     for (const s of storages) {
       if (s.released) throw new Error("WebGPU storage used after release");
@@ -263,6 +287,7 @@ export class GpuRuntime {
   /** Flush, then copy a storage back to the host (the only awaited GPU round trip). */
   async read(s: GpuStorage): Promise<Float32Array> {
     if (s.released) throw new Error("WebGPU storage read after release");
+    this.settle([s]);
     this.check();
     if (s.size === 0) return new Float32Array(0);
     const bytes = s.size * 4;

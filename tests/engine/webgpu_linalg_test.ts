@@ -162,3 +162,42 @@ gpuTest("re-laid conv weights stay current through Adam steps without re-laying"
     for (const s of [xg, wg, dyg, mg, vg]) g.release(s);
   }
 });
+
+gpuTest("layers' weight and bias gradients are finished together when first used", async (g) => {
+  const inp = new Inputs(14);
+  // Geometries with more rows than one split takes (several splits, so a finish is needed).
+  const geos = geometries().filter((geo) => geo.n * geo.outH >= 16 && geo.outH <= geo.h);
+  const live = g.memory().liveStorages;
+  const cases = geos.map((geo) => {
+    const [xg, xc] = inp.pair(g, geo.n * geo.c * geo.h * geo.w);
+    const [dyg, dyc] = inp.pair(g, geo.n * geo.o * geo.outH * geo.outW);
+    return { geo, xg, xc, dyg, dyc };
+  });
+  const before = g.rt.dispatchCount;
+  const results = cases.map((c) => g.conv2dGradWeightBias(c.xg, c.dyg, c.geo));
+  const passes = g.rt.dispatchCount - before;
+  // Reading the last layer's bias first records every layer's finish, in few dispatches.
+  const last = cases.length - 1;
+  const tol = { atol: 1e-6, rtol: 1e-5, scaleTol: 1e-5 };
+  const refLast = cpu.conv2dGradWeightBias(cases[last].xc, cases[last].dyc, cases[last].geo);
+  await expectClose(g, results[last].bias, refLast.bias, "last bias", tol);
+  const finishes = g.rt.dispatchCount - before - passes;
+  if (passes !== cases.length || finishes >= cases.length) {
+    throw new Error(`${cases.length} layers: ${passes} gradient passes, ${finishes} finishes`);
+  }
+  cpu.release(refLast.weight);
+  g.release(results[last].weight);
+  for (let k = 0; k < last; k++) {
+    const { geo, xc, dyc } = cases[k];
+    const ref = cpu.conv2dGradWeightBias(xc, dyc, geo);
+    await expectClose(g, results[k].weight, ref.weight, `weight ${JSON.stringify(geo)}`, tol);
+    await expectClose(g, results[k].bias, ref.bias, `bias ${JSON.stringify(geo)}`, tol);
+  }
+  // A pending gradient released unread: its finish runs, its partials are released.
+  const c0 = cases[0];
+  const orphan = g.conv2dGradWeightBias(c0.xg, c0.dyg, c0.geo);
+  g.release(orphan.weight);
+  g.release(orphan.bias);
+  for (const c of cases) for (const s of [c.xg, c.dyg]) g.release(s);
+  if (g.memory().liveStorages !== live) throw new Error("partials or gradients left live");
+});

@@ -87,6 +87,8 @@ export function allKernels(): Kernel[] {
     padKernel(),
     convGradWeightKernel(3, 8, 4),
     convGradFinishKernel(),
+    convGradFinishKernel(2),
+    convGradFinishKernel(8),
     poissonNllKernel(),
   ];
   for (const b of BOOLS) {
