@@ -59,7 +59,19 @@ const UNARY: Record<UnaryOp, 0> = {
   pow: 0,
   affine: 0,
 };
-const BINARY: Record<BinaryOp, 0> = { add: 0, sub: 0, mul: 0, div: 0, eq: 0, gt: 0, reluGrad: 0 };
+const BINARY: Record<BinaryOp, 0> = {
+  add: 0,
+  sub: 0,
+  mul: 0,
+  div: 0,
+  eq: 0,
+  gt: 0,
+  reluGrad: 0,
+  sigmoidGrad: 0,
+  tanhGrad: 0,
+  siluGrad: 0,
+  expand: 0,
+};
 const REDUCE: Record<ReduceOp, 0> = { sum: 0, max: 0 };
 const BOOLS = [false, true];
 
