@@ -10,9 +10,11 @@ import {
   abs,
   add,
   clamp,
+  detach,
   log,
   mean,
   mul,
+  noGrad,
   poissonNllTerms,
   reshape,
   sqrt,
@@ -42,7 +44,11 @@ export function predictedRate(intensity: Tensor, scale: Tensor): Tensor {
  * The constant ln Γ(k+1) is left out (it has no gradient); see {@link poissonNllReported}.
  */
 export function poissonNll(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
-  const rate = predictedRate(intensity, scale);
+  return poissonNllOfRate(predictedRate(intensity, scale), counts);
+}
+
+/** {@link poissonNll} from the predicted rate λ. */
+function poissonNllOfRate(rate: Tensor, counts: Tensor): Tensor {
   return mean(sub(rate, mul(counts, log(rate))));
 }
 
@@ -66,14 +72,21 @@ export function amplitudeMae(intensity: Tensor, scale: Tensor, counts: Tensor): 
   return mean(abs(sub(mul(amplitude, scaleLike(scale, intensity)), sqrt(counts))));
 }
 
-/** The training loss of `kind` (mean over elements). */
+/**
+ * The training loss of `kind` (mean over elements) and its reported value: for Poisson
+ * {@link poissonNllReported}, from the same predicted rate (computed once), for MAE the loss.
+ */
 export function trainingLoss(
   kind: LossKind,
   intensity: Tensor,
   scale: Tensor,
   counts: Tensor,
-): Tensor {
-  return kind === "mae"
-    ? amplitudeMae(intensity, scale, counts)
-    : poissonNll(intensity, scale, counts);
+): { loss: Tensor; reported: Tensor } {
+  if (kind === "mae") {
+    const loss = amplitudeMae(intensity, scale, counts);
+    return { loss, reported: detach(loss) };
+  }
+  const rate = predictedRate(intensity, scale);
+  const reported = noGrad(() => mean(poissonNllTerms(detach(rate), counts)));
+  return { loss: poissonNllOfRate(rate, counts), reported };
 }
