@@ -211,6 +211,12 @@ export interface Kernels {
    */
   farFieldResiduals(psi: Storage, amplitude: Storage, eps: FarFieldEps): Storage;
   /**
+   * Merge weights: masks (batch·c, m, m) = the window mask (1 on rows and columns [lo, lo + side)
+   * of an m × m canvas) translated by each shift (batch·c, 2) as `translate` does; inverse
+   * (batch, m, m) = 1 / Σ over each group's c masks where that sum > floor, else 0.
+   */
+  mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage };
+  /**
    * The full Poisson NLL per element of rate λ and counts k (same size): (λ − k − k ln(λ/k⁺)) +
    * ln Γ(k+1) − k ln k⁺ + k, the last three terms by Stirling's series ½ln(2πk⁺) + 1/(12k⁺) −
    * 1/(360k⁺³) for k > 10; k⁺ = max(k, 1e−8) (engine/ops/poisson.ts).
@@ -224,6 +230,22 @@ export interface Kernels {
    * A backend may update many parameters per kernel launch.
    */
   adam(slots: readonly AdamSlot[], h: AdamParams): void;
+}
+
+/** Sizes of {@link Kernels.mergeWeights}. */
+export interface MergeGeometry {
+  /** Groups. */
+  batch: number;
+  /** Members per group. */
+  c: number;
+  /** Canvas side. */
+  m: number;
+  /** First row and column of the window. */
+  lo: number;
+  /** Window side. */
+  side: number;
+  /** Sums at or below this count as uncovered (inverse 0). */
+  floor: number;
 }
 
 /** Where the windows of {@link Kernels.cropPatches} lie. */

@@ -12,6 +12,7 @@ import type {
   ConvEpilogue,
   FarFieldEps,
   MatmulDims,
+  MergeGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
@@ -26,6 +27,7 @@ import { pad, permute, roll2d } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { poissonNll } from "./poisson.ts";
+import { mergeWeights } from "./merge.ts";
 import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
@@ -257,6 +259,12 @@ export class CpuBackend implements Backend {
   /** Gradient of the far-field residuals w.r.t. psi. */
   farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage {
     return this.#wrap(farFieldResidualsGrad(dataOf(psi), dataOf(amplitude), dataOf(gy), eps));
+  }
+
+  /** Merge weights, as the unfused op chain computes them. */
+  mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
+    const { masks, inverse } = mergeWeights(dataOf(shift), g);
+    return { masks: this.#wrap(masks), inverse: this.#wrap(inverse) };
   }
 
   /** The full Poisson NLL per element, as the unfused op chain computes it. */

@@ -10,3 +10,4 @@ export * from "./complex.ts";
 export * from "./patches.ts";
 export * from "./farfield.ts";
 export * from "./poisson.ts";
+export * from "./merge.ts";

@@ -11,6 +11,7 @@ import type {
   ConvEpilogue,
   FarFieldEps,
   MatmulDims,
+  MergeGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
@@ -39,6 +40,7 @@ import {
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import { poissonNllKernel } from "../../shaders/poisson.ts";
+import { mergeWeightsKernel } from "../../shaders/merge.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
@@ -448,6 +450,17 @@ export class WebGpuBackend implements Backend {
     const bufs = [this.st(psi), this.st(amplitude), y];
     this.rt.dispatch(farFieldResidualsKernel(), params, bufs, this.groups(n));
     return y;
+  }
+
+  /** Merge weights (one fused kernel). */
+  mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
+    this.validate(shift);
+    const plane = g.m * g.m;
+    const masks = this.rt.alloc(g.batch * g.c * plane), inverse = this.rt.alloc(g.batch * plane);
+    const params = new Uint32Array([g.batch, g.c, g.m, g.lo, g.side, f32bits(g.floor)]);
+    const bufs = [this.st(shift), masks, inverse];
+    this.rt.dispatch(mergeWeightsKernel(), params, bufs, this.groups(inverse.size));
+    return { masks, inverse };
   }
 
   /** The full Poisson NLL per element (one fused kernel). */

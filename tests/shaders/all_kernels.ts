@@ -36,6 +36,7 @@ import {
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import { poissonNllKernel } from "../../shaders/poisson.ts";
+import { mergeWeightsKernel } from "../../shaders/merge.ts";
 
 // Records, so that adding an op name to op_names.ts without listing it here fails type checking.
 const UNARY: Record<UnaryOp, 0> = {
@@ -102,6 +103,7 @@ export function allKernels(): Kernel[] {
     convGradFinishKernel(2),
     convGradFinishKernel(8),
     poissonNllKernel(),
+    mergeWeightsKernel(),
   ];
   for (const b of BOOLS) {
     // Slot counts as grouped under limits of 8 and 32 storage buffers per stage.
