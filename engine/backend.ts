@@ -91,6 +91,12 @@ export interface Kernels {
   ): Storage;
   /** polar(amp, phase) = interleaved (amp·cos φ, amp·sin φ); both inputs have `size` elements. */
   polar(amp: Storage, phase: Storage): Storage;
+  /** Gradient of polar for g (size, 2): amp ← Re(g·e^{−iφ}), phase ← Im(g·e^{−iφ})·amp. */
+  polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage };
+  /** |z|² = re² + im² of z (size, 2) → (size). */
+  abs2(z: Storage): Storage;
+  /** Gradient of abs2: 2·z·g with g (size) broadcast over each (re, im) pair → (size, 2). */
+  abs2Grad(z: Storage, g: Storage): Storage;
   /**
    * View x as (outer, mid, inner) and reduce the middle axis: out has outer·inner elements.
    * Sums accumulate in f64 on the CPU and in a fixed order everywhere.

@@ -28,6 +28,7 @@ import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { poissonNll } from "./poisson.ts";
 import { mergeWeights } from "./merge.ts";
+import { abs2, abs2Grad, polarGrad } from "./complex.ts";
 import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
@@ -259,6 +260,22 @@ export class CpuBackend implements Backend {
   /** Gradient of the far-field residuals w.r.t. psi. */
   farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage {
     return this.#wrap(farFieldResidualsGrad(dataOf(psi), dataOf(amplitude), dataOf(gy), eps));
+  }
+
+  /** Gradient of polar, as the unfused op chain computes it. */
+  polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage } {
+    const d = polarGrad(dataOf(g), dataOf(amp), dataOf(phase));
+    return { amp: this.#wrap(d.amp), phase: this.#wrap(d.phase) };
+  }
+
+  /** |z|² per complex element. */
+  abs2(z: Storage): Storage {
+    return this.#wrap(abs2(dataOf(z)));
+  }
+
+  /** Gradient of abs2. */
+  abs2Grad(z: Storage, g: Storage): Storage {
+    return this.#wrap(abs2Grad(dataOf(z), dataOf(g)));
   }
 
   /** Merge weights, as the unfused op chain computes them. */

@@ -41,6 +41,7 @@ import {
 import { translateKernel } from "../../shaders/translate.ts";
 import { poissonNllKernel } from "../../shaders/poisson.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
@@ -449,6 +450,32 @@ export class WebGpuBackend implements Backend {
     const params = new Uint32Array([n, f32bits(eps.amplitude), f32bits(eps.poisson), 0]);
     const bufs = [this.st(psi), this.st(amplitude), y];
     this.rt.dispatch(farFieldResidualsKernel(), params, bufs, this.groups(n));
+    return y;
+  }
+
+  /** Gradient of polar (one kernel, both outputs). */
+  polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage } {
+    this.validate(g, amp, phase);
+    const n = amp.size, da = this.rt.alloc(n), dp = this.rt.alloc(n);
+    const bufs = [this.st(g), this.st(amp), this.st(phase), da, dp];
+    this.rt.dispatch(polarGradKernel(), new Uint32Array([n]), bufs, this.groups(n));
+    return { amp: da, phase: dp };
+  }
+
+  /** |z|² per complex element. */
+  abs2(z: Storage): Storage {
+    this.validate(z);
+    const n = z.size / 2, y = this.rt.alloc(n);
+    this.rt.dispatch(abs2Kernel(), new Uint32Array([n]), [this.st(z), y], this.groups(n));
+    return y;
+  }
+
+  /** Gradient of abs2. */
+  abs2Grad(z: Storage, g: Storage): Storage {
+    this.validate(z, g);
+    const n = g.size, y = this.rt.alloc(2 * n);
+    const bufs = [this.st(z), this.st(g), y];
+    this.rt.dispatch(abs2GradKernel(), new Uint32Array([n]), bufs, this.groups(n));
     return y;
   }
 

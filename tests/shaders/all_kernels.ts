@@ -37,6 +37,7 @@ import {
 import { translateKernel } from "../../shaders/translate.ts";
 import { poissonNllKernel } from "../../shaders/poisson.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 
 // Records, so that adding an op name to op_names.ts without listing it here fails type checking.
 const UNARY: Record<UnaryOp, 0> = {
@@ -104,6 +105,9 @@ export function allKernels(): Kernel[] {
     convGradFinishKernel(8),
     poissonNllKernel(),
     mergeWeightsKernel(),
+    abs2Kernel(),
+    abs2GradKernel(),
+    polarGradKernel(),
   ];
   for (const b of BOOLS) {
     // Slot counts as grouped under limits of 8 and 32 storage buffers per stage.
