@@ -25,23 +25,8 @@ import {
   unaryKernel,
 } from "../../shaders/elementwise.ts";
 import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
-import {
-  maxPoolGradKernel,
-  maxPoolGradVecKernel,
-  maxPoolKernel,
-  maxPoolVecKernel,
-} from "../../shaders/pool.ts";
 import { reduceKernel } from "../../shaders/reduce.ts";
-import {
-  sumPool2x2Kernel,
-  sumPool2x2VecKernel,
-  upsample2xKernel,
-  upsample2xVecKernel,
-} from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
-import { poissonNllKernel } from "../../shaders/poisson.ts";
-import { mergeWeightsKernel } from "../../shaders/merge.ts";
-import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
@@ -57,6 +42,8 @@ import {
 } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
 import { adamStep } from "./adam.ts";
+import * as fused from "./fused.ts";
+import * as pool from "./pool.ts";
 
 /** The WebGPU implementation of {@link Backend}. */
 export class WebGpuBackend implements Backend {
@@ -327,15 +314,7 @@ export class WebGpuBackend implements Backend {
 
   /** 2×2 max pool, stride 2, "same" padding. */
   maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage {
-    this.validate(x);
-    const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
-    const y = this.rt.alloc(n * c * oh * ow);
-    const params = new Uint32Array([n * c, h, w, oh, ow]);
-    // Two windows per item, vec4 rows, when no window crosses the edge and rows are vec4s.
-    const v = h % 2 === 0 && w % 4 === 0;
-    const kernel = v ? maxPoolVecKernel() : maxPoolKernel();
-    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 2 : y.size));
-    return y;
+    return pool.maxPool2d(this.rt, this.st(x), n * c, h, w);
   }
 
   /** Gradient of maxPool2d (to the first maximum of each window; with `masked`, if above 0). */
@@ -349,26 +328,12 @@ export class WebGpuBackend implements Backend {
     masked = false,
   ): Storage {
     this.validate(x, dy);
-    const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
-    const params = new Uint32Array([n * c, h, w, oh, ow, masked ? 1 : 0]);
-    const dx = this.rt.alloc(n * c * h * w);
-    const v = h % 2 === 0 && w % 4 === 0;
-    const kernel = v ? maxPoolGradVecKernel() : maxPoolGradKernel();
-    const bufs = [this.st(x), this.st(dy), dx];
-    this.rt.dispatch(kernel, params, bufs, this.groups(v ? dx.size / 8 : dx.size));
-    return dx;
+    return pool.maxPool2dGrad(this.rt, this.st(x), this.st(dy), n * c, h, w, masked);
   }
 
   /** Nearest 2× upsampling of (planes, h, w). */
   upsample2x(x: Storage, planes: number, h: number, w: number): Storage {
-    this.validate(x);
-    const y = this.rt.alloc(planes * 4 * h * w);
-    const params = new Uint32Array([planes, h, w]);
-    // One output vec4 per item for even widths.
-    const v = w % 2 === 0;
-    const kernel = v ? upsample2xVecKernel() : upsample2xKernel();
-    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 4 : y.size));
-    return y;
+    return pool.upsample2x(this.rt, this.st(x), planes, h, w);
   }
 
   /** Sum of each 2×2 block: (planes, 2h, 2w) → (planes, h, w); 0 where a `mask` is not > 0. */
@@ -380,14 +345,7 @@ export class WebGpuBackend implements Backend {
     mask: Storage | null = null,
   ): Storage {
     this.validate(x, ...(mask ? [mask] : []));
-    const y = this.rt.alloc(planes * h * w);
-    const params = new Uint32Array([planes, h, w, mask ? 1 : 0]);
-    const v = w % 2 === 0;
-    const kernel = v ? sumPool2x2VecKernel() : sumPool2x2Kernel();
-    // Without a mask, binding 3 gets x as a (read-only, unread) stand-in.
-    const bufs = [this.st(x), y, this.st(mask ?? x)];
-    this.rt.dispatch(kernel, params, bufs, this.groups(v ? y.size / 2 : y.size));
-    return y;
+    return pool.sumPool2x2(this.rt, this.st(x), planes, h, w, mask && this.st(mask));
   }
 
   /** Batched 2-D DFT over (h, w) of (batch, h, w, 2): a row pass then a column pass. */
@@ -456,52 +414,29 @@ export class WebGpuBackend implements Backend {
   /** Gradient of polar (one kernel, both outputs). */
   polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage } {
     this.validate(g, amp, phase);
-    const n = amp.size, da = this.rt.alloc(n), dp = this.rt.alloc(n);
-    const bufs = [this.st(g), this.st(amp), this.st(phase), da, dp];
-    this.rt.dispatch(polarGradKernel(), new Uint32Array([n]), bufs, this.groups(n));
-    return { amp: da, phase: dp };
+    return fused.polarGrad(this.rt, this.st(g), this.st(amp), this.st(phase));
   }
 
   /** |z|² per complex element. */
   abs2(z: Storage): Storage {
-    this.validate(z);
-    const n = z.size / 2, y = this.rt.alloc(n);
-    this.rt.dispatch(abs2Kernel(), new Uint32Array([n]), [this.st(z), y], this.groups(n));
-    return y;
+    return fused.abs2(this.rt, this.st(z));
   }
 
   /** Gradient of abs2. */
   abs2Grad(z: Storage, g: Storage): Storage {
     this.validate(z, g);
-    const n = g.size, y = this.rt.alloc(2 * n);
-    const bufs = [this.st(z), this.st(g), y];
-    this.rt.dispatch(abs2GradKernel(), new Uint32Array([n]), bufs, this.groups(n));
-    return y;
+    return fused.abs2Grad(this.rt, this.st(z), this.st(g));
   }
 
   /** Merge weights (one fused kernel). */
   mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
-    this.validate(shift);
-    const plane = g.m * g.m;
-    const masks = this.rt.alloc(g.batch * g.c * plane), inverse = this.rt.alloc(g.batch * plane);
-    const params = new Uint32Array([g.batch, g.c, g.m, g.lo, g.side, f32bits(g.floor)]);
-    const bufs = [this.st(shift), masks, inverse];
-    this.rt.dispatch(mergeWeightsKernel(), params, bufs, this.groups(inverse.size));
-    return { masks, inverse };
+    return fused.mergeWeights(this.rt, this.st(shift), g);
   }
 
   /** The full Poisson NLL per element (one fused kernel). */
   poissonNll(rate: Storage, counts: Storage): Storage {
     this.validate(rate, counts);
-    const n = rate.size, y = this.rt.alloc(n);
-    const params = new Uint32Array([n, f32bits(Infinity)]);
-    this.rt.dispatch(
-      poissonNllKernel(),
-      params,
-      [this.st(rate), this.st(counts), y],
-      this.groups(n),
-    );
-    return y;
+    return fused.poissonNll(this.rt, this.st(rate), this.st(counts));
   }
 
   /** Gradient of the far-field residuals w.r.t. psi (one fused kernel). */
