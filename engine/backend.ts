@@ -228,6 +228,27 @@ export interface Kernels {
    * 1/(360k⁺³) for k > 10; k⁺ = max(k, 1e−8) (engine/ops/poisson.ts).
    */
   poissonNll(rate: Storage, counts: Storage): Storage;
+  /**
+   * The Poisson training terms λ − k ln λ and λ = max(intensity·s2, floor) per element, with s2
+   * a single value.
+   */
+  poissonTerms(
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { terms: Storage; rate: Storage };
+  /**
+   * Gradient of poissonTerms' terms for g: d = (g + (−g·k)/λ)·[intensity·s2 ≥ floor];
+   * intensity ← d·s2, scale ← d·intensity (per element; summed, it is the s2 gradient).
+   */
+  poissonTermsGrad(
+    g: Storage,
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { intensity: Storage; scale: Storage };
   /** The gradient w.r.t. psi of Σ gy·farFieldResiduals (gy (size, 2)): (size, 2). */
   farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage;
   /**

@@ -11,11 +11,11 @@ import {
   add,
   clamp,
   detach,
-  log,
   mean,
   mul,
   noGrad,
   poissonNllTerms,
+  poissonTerms,
   reshape,
   sqrt,
   square,
@@ -44,12 +44,18 @@ export function predictedRate(intensity: Tensor, scale: Tensor): Tensor {
  * The constant ln Γ(k+1) is left out (it has no gradient); see {@link poissonNllReported}.
  */
 export function poissonNll(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
-  return poissonNllOfRate(predictedRate(intensity, scale), counts);
+  return poissonLoss(intensity, scale, counts).loss;
 }
 
-/** {@link poissonNll} from the predicted rate λ. */
-function poissonNllOfRate(rate: Tensor, counts: Tensor): Tensor {
-  return mean(sub(rate, mul(counts, log(rate))));
+/** {@link poissonNll} and the (detached) predicted rate λ: one kernel and one for its gradient. */
+function poissonLoss(
+  intensity: Tensor,
+  scale: Tensor,
+  counts: Tensor,
+): { loss: Tensor; rate: Tensor } {
+  const s2 = square(scaleLike(scale, intensity));
+  const { terms, rate } = poissonTerms(intensity, s2, counts, RATE_FLOOR);
+  return { loss: mean(terms), rate };
 }
 
 /**
@@ -86,7 +92,6 @@ export function trainingLoss(
     const loss = amplitudeMae(intensity, scale, counts);
     return { loss, reported: detach(loss) };
   }
-  const rate = predictedRate(intensity, scale);
-  const reported = noGrad(() => mean(poissonNllTerms(detach(rate), counts)));
-  return { loss: poissonNllOfRate(rate, counts), reported };
+  const { loss, rate } = poissonLoss(intensity, scale, counts);
+  return { loss, reported: noGrad(() => mean(poissonNllTerms(rate, counts))) };
 }

@@ -41,3 +41,50 @@ ${
     }`;
   });
 }
+
+/**
+ * The training loss's terms λ − k ln λ per element, λ = max(I·s², floor), written with λ itself
+ * (for the reported value); uniforms (n, floor); s² is one value (binding 2).
+ */
+export function poissonTermsKernel(): Kernel {
+  return kernel("poisson.terms", () => {
+    return `struct P { n: u32, floor: f32 }
+${UNIFORM_P}${readBuf(1, "intensity")}${readBuf(2, "s2")}${readBuf(3, "counts")}${
+      writeBuf(4, "y")
+    }${writeBuf(5, "rate")}
+${
+      gridMain(
+        "p.n",
+        `  let lam = max(intensity[i] * s2[0], p.floor);
+  rate[i] = lam;
+  y[i] = lam - counts[i] * log(lam);`,
+      )
+    }`;
+  });
+}
+
+/**
+ * Gradient of the terms for incoming g: with d = (g + (−g·k)/λ)·[I·s² ≥ floor] (the op chain's
+ * order), dI = d·s² and the per-element part d·I of the s² gradient; uniforms (n, floor).
+ */
+export function poissonTermsGradKernel(): Kernel {
+  return kernel("poisson.terms.grad", () => {
+    return `struct P { n: u32, floor: f32 }
+${UNIFORM_P}${readBuf(1, "g")}${readBuf(2, "intensity")}${readBuf(3, "s2")}${readBuf(4, "counts")}${
+      writeBuf(5, "dI")
+    }${writeBuf(6, "dS")}
+${
+      gridMain(
+        "p.n",
+        `  let u = g[i];
+  let x = intensity[i];
+  let prod = x * s2[0];
+  let lam = max(prod, p.floor);
+  let dRate = u + (-u * counts[i]) / lam;
+  let d = dRate * select(0.0, 1.0, prod >= p.floor);
+  dI[i] = d * s2[0];
+  dS[i] = d * x;`,
+      )
+    }`;
+  });
+}

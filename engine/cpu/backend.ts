@@ -26,7 +26,7 @@ import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
-import { poissonNll } from "./poisson.ts";
+import { poissonNll, poissonTerms, poissonTermsGrad } from "./poisson.ts";
 import { mergeWeights } from "./merge.ts";
 import { abs2, abs2Grad, polarGrad } from "./complex.ts";
 import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
@@ -276,6 +276,29 @@ export class CpuBackend implements Backend {
   /** Gradient of abs2. */
   abs2Grad(z: Storage, g: Storage): Storage {
     return this.#wrap(abs2Grad(dataOf(z), dataOf(g)));
+  }
+
+  /** Poisson training terms and rates, as the unfused op chain computes them. */
+  poissonTerms(
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { terms: Storage; rate: Storage } {
+    const out = poissonTerms(dataOf(intensity), dataOf(s2)[0], dataOf(counts), floor);
+    return { terms: this.#wrap(out.terms), rate: this.#wrap(out.rate) };
+  }
+
+  /** Gradient of the Poisson training terms, as the autograd chain computes it. */
+  poissonTermsGrad(
+    g: Storage,
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { intensity: Storage; scale: Storage } {
+    const d = poissonTermsGrad(dataOf(g), dataOf(intensity), dataOf(s2)[0], dataOf(counts), floor);
+    return { intensity: this.#wrap(d.intensity), scale: this.#wrap(d.scale) };
   }
 
   /** Merge weights, as the unfused op chain computes them. */

@@ -30,3 +30,47 @@ export function poissonNll(rate: Float32Array, counts: Float32Array): Float32Arr
   );
   return op(deviance, "add", remainder);
 }
+
+const f32 = Math.fround;
+
+/**
+ * The training loss's terms λ − k ln λ, λ = max(I·s², floor), and λ, rounded step by step as the
+ * op chain (product, clamp, log, product, difference).
+ */
+export function poissonTerms(
+  intensity: Float32Array,
+  s2: number,
+  counts: Float32Array,
+  floor: number,
+): { terms: Float32Array; rate: Float32Array } {
+  const n = intensity.length, terms = new Float32Array(n), rate = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const lam = f32(Math.max(f32(intensity[i] * s2), floor));
+    rate[i] = lam;
+    terms[i] = lam - f32(counts[i] * f32(Math.log(lam)));
+  }
+  return { terms, rate };
+}
+
+/**
+ * Gradient of {@link poissonTerms} for incoming g, in the autograd chain's order: d = (g +
+ * ((−g)·k)/λ)·[I·s² ≥ floor]; returns d·s² and the per-element part d·I of the s² gradient.
+ */
+export function poissonTermsGrad(
+  g: Float32Array,
+  intensity: Float32Array,
+  s2: number,
+  counts: Float32Array,
+  floor: number,
+): { intensity: Float32Array; scale: Float32Array } {
+  const n = g.length, dI = new Float32Array(n), dS = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const prod = f32(intensity[i] * s2);
+    const lam = f32(Math.max(prod, floor));
+    const dRate = f32(g[i] + f32(f32(-g[i] * counts[i]) / lam));
+    const d = f32(dRate * (prod >= floor ? 1 : 0));
+    dI[i] = d * s2;
+    dS[i] = d * intensity[i];
+  }
+  return { intensity: dI, scale: dS };
+}

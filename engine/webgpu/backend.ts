@@ -433,6 +433,29 @@ export class WebGpuBackend implements Backend {
     return fused.mergeWeights(this.rt, this.st(shift), g);
   }
 
+  /** Poisson training terms and rates (one kernel). */
+  poissonTerms(
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { terms: Storage; rate: Storage } {
+    const [i, s, k] = [intensity, s2, counts].map((x) => this.st(x));
+    return fused.poissonTerms(this.rt, i, s, k, floor);
+  }
+
+  /** Gradient of the Poisson training terms (one kernel). */
+  poissonTermsGrad(
+    g: Storage,
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { intensity: Storage; scale: Storage } {
+    const [gs, i, s, k] = [g, intensity, s2, counts].map((x) => this.st(x));
+    return fused.poissonTermsGrad(this.rt, gs, i, s, k, floor);
+  }
+
   /** The full Poisson NLL per element (one fused kernel). */
   poissonNll(rate: Storage, counts: Storage): Storage {
     this.validate(rate, counts);

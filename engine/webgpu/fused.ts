@@ -6,7 +6,11 @@
 import type { MergeGeometry } from "../backend.ts";
 import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
-import { poissonNllKernel } from "../../shaders/poisson.ts";
+import {
+  poissonNllKernel,
+  poissonTermsGradKernel,
+  poissonTermsKernel,
+} from "../../shaders/poisson.ts";
 import { f32bits, type GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 /** Gradient of polar: both outputs from one kernel. */
@@ -54,4 +58,34 @@ export function poissonNll(rt: GpuRuntime, rate: GpuStorage, counts: GpuStorage)
   const params = new Uint32Array([n, f32bits(Infinity)]);
   rt.dispatch(poissonNllKernel(), params, [rate, counts, y], rt.gridGroups(n));
   return y;
+}
+
+/** Poisson training terms and rates. */
+export function poissonTerms(
+  rt: GpuRuntime,
+  intensity: GpuStorage,
+  s2: GpuStorage,
+  counts: GpuStorage,
+  floor: number,
+): { terms: GpuStorage; rate: GpuStorage } {
+  const n = intensity.size, terms = rt.alloc(n), rate = rt.alloc(n);
+  const params = new Uint32Array([n, f32bits(floor)]);
+  rt.dispatch(poissonTermsKernel(), params, [intensity, s2, counts, terms, rate], rt.gridGroups(n));
+  return { terms, rate };
+}
+
+/** Gradient of the Poisson training terms: both outputs from one kernel. */
+export function poissonTermsGrad(
+  rt: GpuRuntime,
+  g: GpuStorage,
+  intensity: GpuStorage,
+  s2: GpuStorage,
+  counts: GpuStorage,
+  floor: number,
+): { intensity: GpuStorage; scale: GpuStorage } {
+  const n = g.size, dI = rt.alloc(n), dS = rt.alloc(n);
+  const params = new Uint32Array([n, f32bits(floor)]);
+  const bufs = [g, intensity, s2, counts, dI, dS];
+  rt.dispatch(poissonTermsGradKernel(), params, bufs, rt.gridGroups(n));
+  return { intensity: dI, scale: dS };
 }

@@ -35,7 +35,11 @@ import {
   upsample2xVecKernel,
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
-import { poissonNllKernel } from "../../shaders/poisson.ts";
+import {
+  poissonNllKernel,
+  poissonTermsGradKernel,
+  poissonTermsKernel,
+} from "../../shaders/poisson.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
 import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 
@@ -104,6 +108,8 @@ export function allKernels(): Kernel[] {
     convGradFinishKernel(2),
     convGradFinishKernel(8),
     poissonNllKernel(),
+    poissonTermsKernel(),
+    poissonTermsGradKernel(),
     mergeWeightsKernel(),
     abs2Kernel(),
     abs2GradKernel(),
