@@ -8,11 +8,13 @@
 export * from "./engine/mod.ts";
 export type {
   AdamParams,
+  AdamSlot,
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
   Kernels,
   MatmulDims,
+  MergeGeometry,
   PatchGeometry,
   ReduceOp,
   UnaryOp,
@@ -20,7 +22,7 @@ export type {
 export type { Node } from "./engine/tensor.ts";
 export { CpuBackend } from "./engine/cpu/backend.ts";
 export { createWebGpuBackend, WebGpuBackend } from "./engine/webgpu/backend.ts";
-export type { GpuRuntime, GpuStorage } from "./engine/webgpu/runtime.ts";
+export type { GpuRuntime, GpuStorage, WeightLayout } from "./engine/webgpu/runtime.ts";
 export type { Kernel } from "./shaders/common.ts";
 export {
   DEFAULT_VARIANTS,

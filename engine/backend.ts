@@ -38,6 +38,18 @@ export interface AdamParams {
   biasCorrection2: number;
 }
 
+/** One parameter of an Adam step: the parameter, its gradient and its two moments. */
+export interface AdamSlot {
+  /** Parameter (updated in place). */
+  p: Storage;
+  /** Its gradient. */
+  g: Storage;
+  /** First moment (updated in place). */
+  m: Storage;
+  /** Second moment (updated in place). */
+  v: Storage;
+}
+
 /** The ε of {@link Kernels.farFieldResiduals}: amplitude term εa, Poisson term εp. */
 export interface FarFieldEps {
   /** Added to λ under the square root of the amplitude term. */
@@ -79,6 +91,12 @@ export interface Kernels {
   ): Storage;
   /** polar(amp, phase) = interleaved (amp·cos φ, amp·sin φ); both inputs have `size` elements. */
   polar(amp: Storage, phase: Storage): Storage;
+  /** Gradient of polar for g (size, 2): amp ← Re(g·e^{−iφ}), phase ← Im(g·e^{−iφ})·amp. */
+  polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage };
+  /** |z|² = re² + im² of z (size, 2) → (size). */
+  abs2(z: Storage): Storage;
+  /** Gradient of abs2: 2·z·g with g (size) broadcast over each (re, im) pair → (size, 2). */
+  abs2Grad(z: Storage, g: Storage): Storage;
   /**
    * View x as (outer, mid, inner) and reduce the middle axis: out has outer·inner elements.
    * Sums accumulate in f64 on the CPU and in a fixed order everywhere.
@@ -113,16 +131,40 @@ export interface Kernels {
   /** Gradient of conv2d w.r.t. w: x, dy → dw (o, c, kh, kw). */
   conv2dGradWeight(x: Storage, dy: Storage, g: Conv2dGeometry): Storage;
   /**
+   * Both parameter gradients of a conv2d with a bias: `weight` as {@link conv2dGradWeight} and
+   * `bias`[o] = Σ_{n,y,x} dy[n, o, y, x], summed like `reduce` over n, then over (y, x).
+   * One pass over dy where the backend can (a bias costs no reduction passes of its own).
+   */
+  conv2dGradWeightBias(
+    x: Storage,
+    dy: Storage,
+    g: Conv2dGeometry,
+  ): { weight: Storage; bias: Storage };
+  /**
    * 2×2 max pool, stride 2, "same" padding (TF): x (n, c, h, w) → (n, c, ceil(h/2), ceil(w/2));
    * windows that run past the edge use only the pixels inside.
    */
   maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage;
-  /** Gradient of maxPool2d: dy goes to the first maximum of each window (row-major order). */
-  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage;
+  /**
+   * Gradient of maxPool2d: dy goes to the first maximum of each window (row-major order). With
+   * `masked` (x a ReLU output), the ReLU's gradient too: only to maxima above 0.
+   */
+  maxPool2dGrad(
+    x: Storage,
+    dy: Storage,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    masked?: boolean,
+  ): Storage;
   /** Nearest 2× upsampling: (n, c, h, w) → (n, c, 2h, 2w). Here n·c is passed as `planes`. */
   upsample2x(x: Storage, planes: number, h: number, w: number): Storage;
-  /** Adjoint of upsample2x: sums each 2×2 block: (planes, 2h, 2w) → (planes, h, w). */
-  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage;
+  /**
+   * Adjoint of upsample2x: sums each 2×2 block: (planes, 2h, 2w) → (planes, h, w). With `mask`
+   * (planes, h, w; a ReLU output), the ReLU's gradient too: 0 where mask ≤ 0.
+   */
+  sumPool2x2(x: Storage, planes: number, h: number, w: number, mask?: Storage | null): Storage;
   /**
    * Batched 2-D DFT over the (h, w) axes of x (batch, h, w, 2):
    * out[u,v] = scale · Σ x[y,x] · exp(∓2πi(uy/h + vx/w)), minus sign forward, plus sign when
@@ -174,13 +216,63 @@ export interface Kernels {
    * ((√(λ+εa) − A)², λ − I − I·ln((λ+εp)/max(I, 1))), λ = |Ψ|², I = A² (engine/ops/farfield.ts).
    */
   farFieldResiduals(psi: Storage, amplitude: Storage, eps: FarFieldEps): Storage;
+  /**
+   * Merge weights: masks (batch·c, m, m) = the window mask (1 on rows and columns [lo, lo + side)
+   * of an m × m canvas) translated by each shift (batch·c, 2) as `translate` does; inverse
+   * (batch, m, m) = 1 / Σ over each group's c masks where that sum > floor, else 0.
+   */
+  mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage };
+  /**
+   * The full Poisson NLL per element of rate λ and counts k (same size): (λ − k − k ln(λ/k⁺)) +
+   * ln Γ(k+1) − k ln k⁺ + k, the last three terms by Stirling's series ½ln(2πk⁺) + 1/(12k⁺) −
+   * 1/(360k⁺³) for k > 10; k⁺ = max(k, 1e−8) (engine/ops/poisson.ts).
+   */
+  poissonNll(rate: Storage, counts: Storage): Storage;
+  /**
+   * The Poisson training terms λ − k ln λ and λ = max(intensity·s2, floor) per element, with s2
+   * a single value.
+   */
+  poissonTerms(
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { terms: Storage; rate: Storage };
+  /**
+   * Gradient of poissonTerms' terms for g: d = (g + (−g·k)/λ)·[intensity·s2 ≥ floor];
+   * intensity ← d·s2, scale ← d·intensity (per element; summed, it is the s2 gradient).
+   */
+  poissonTermsGrad(
+    g: Storage,
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { intensity: Storage; scale: Storage };
   /** The gradient w.r.t. psi of Σ gy·farFieldResiduals (gy (size, 2)): (size, 2). */
   farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage;
   /**
-   * Fused Adam/AdamW step, in place: m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²;
-   * p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
+   * Fused Adam/AdamW step of every parameter in `slots`, in place, in slot order:
+   * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
+   * A backend may update many parameters per kernel launch.
    */
-  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void;
+  adam(slots: readonly AdamSlot[], h: AdamParams): void;
+}
+
+/** Sizes of {@link Kernels.mergeWeights}. */
+export interface MergeGeometry {
+  /** Groups. */
+  batch: number;
+  /** Members per group. */
+  c: number;
+  /** Canvas side. */
+  m: number;
+  /** First row and column of the window. */
+  lo: number;
+  /** Window side. */
+  side: number;
+  /** Sums at or below this count as uncovered (inverse 0). */
+  floor: number;
 }
 
 /** Where the windows of {@link Kernels.cropPatches} lie. */

@@ -1,4 +1,5 @@
 /** Optimizers (Adam/AdamW with a fused kernel, SGD with momentum) and learning-rate schedules. */
+import type { AdamSlot, Backend } from "./backend.ts";
 import { noGrad } from "./autograd.ts";
 import { add, mul, zeros } from "./ops/index.ts";
 import { keep, type Tensor, tidy } from "./tensor.ts";
@@ -36,7 +37,7 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-/** Adam (Kingma & Ba) with optional decoupled weight decay, one fused kernel per parameter. */
+/** Adam (Kingma & Ba) with optional decoupled weight decay, fused kernels over all parameters. */
 export class Adam implements Optimizer {
   /** Learning rate of the next step. */
   lr: number;
@@ -75,10 +76,20 @@ export class Adam implements Optimizer {
       biasCorrection1: 1 - this.beta1 ** this.t,
       biasCorrection2: 1 - this.beta2 ** this.t,
     };
+    // One backend call per backend with every parameter that has a gradient (a backend may
+    // update many parameters per kernel launch).
+    const slots = new Map<Backend, AdamSlot[]>();
     this.params.forEach((p, i) => {
       if (p.grad === null) return;
-      p.backend.adam(p.storage, p.grad.storage, this.#m[i].storage, this.#v[i].storage, h);
+      const slot = {
+        p: p.storage,
+        g: p.grad.storage,
+        m: this.#m[i].storage,
+        v: this.#v[i].storage,
+      };
+      slots.set(p.backend, [...slots.get(p.backend) ?? [], slot]);
     });
+    for (const [backend, list] of slots) backend.adam(list, h);
   }
 
   zeroGrad(): void {

@@ -10,16 +10,15 @@ import {
   abs,
   add,
   clamp,
-  div,
-  lgamma,
-  log,
+  detach,
   mean,
   mul,
-  pow,
+  noGrad,
+  poissonNllTerms,
+  poissonTerms,
   reshape,
   sqrt,
   square,
-  step,
   sub,
   type Tensor,
 } from "../engine/mod.ts";
@@ -45,31 +44,29 @@ export function predictedRate(intensity: Tensor, scale: Tensor): Tensor {
  * The constant ln Γ(k+1) is left out (it has no gradient); see {@link poissonNllReported}.
  */
 export function poissonNll(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
-  const rate = predictedRate(intensity, scale);
-  return mean(sub(rate, mul(counts, log(rate))));
+  return poissonLoss(intensity, scale, counts).loss;
 }
 
-/** Counts above this use Stirling's series for ln Γ(k+1) − k ln k + k (error < 1e−8). */
-const STIRLING_FROM = 10;
+/** {@link poissonNll} and the (detached) predicted rate λ: one kernel and one for its gradient. */
+function poissonLoss(
+  intensity: Tensor,
+  scale: Tensor,
+  counts: Tensor,
+): { loss: Tensor; rate: Tensor } {
+  const s2 = square(scaleLike(scale, intensity));
+  const { terms, rate } = poissonTerms(intensity, s2, counts, RATE_FLOOR);
+  return { loss: mean(terms), rate };
+}
 
 /**
  * The full Poisson NLL mean(λ − k ln λ + ln Γ(k+1)), for reported values (no gradient needed).
  * Each element is evaluated as (λ − k − k·ln(λ/k)) + (ln Γ(k+1) − k ln k + k), the second part
- * by Stirling's series for large k, so the two ~k·ln k terms never cancel in f32: with 1e9
- * photons a pattern's central pixel holds ~1e8 counts, where the direct sum loses every digit.
+ * by Stirling's series for k > 10 (error < 1e−8), so the two ~k·ln k terms never cancel in f32:
+ * with 1e9 photons a pattern's central pixel holds ~1e8 counts, where the direct sum loses every
+ * digit. One fused kernel (engine/ops/poisson.ts).
  */
 export function poissonNllReported(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
-  const rate = predictedRate(intensity, scale);
-  const k = counts, kPos = clamp(counts, RATE_FLOOR);
-  const deviance = sub(sub(rate, k), mul(k, log(div(rate, kPos))));
-  const exact = add(sub(lgamma(add(k, 1)), mul(k, log(kPos))), k);
-  const stirling = add(
-    mul(log(mul(kPos, 2 * Math.PI)), 0.5),
-    sub(div(1 / 12, kPos), div(1 / 360, pow(kPos, 3))),
-  );
-  const large = step(sub(k, STIRLING_FROM));
-  const remainder = add(mul(sub(1, large), exact), mul(large, stirling));
-  return mean(add(deviance, remainder));
+  return mean(poissonNllTerms(predictedRate(intensity, scale), counts));
 }
 
 /**
@@ -81,14 +78,20 @@ export function amplitudeMae(intensity: Tensor, scale: Tensor, counts: Tensor): 
   return mean(abs(sub(mul(amplitude, scaleLike(scale, intensity)), sqrt(counts))));
 }
 
-/** The training loss of `kind` (mean over elements). */
+/**
+ * The training loss of `kind` (mean over elements) and its reported value: for Poisson
+ * {@link poissonNllReported}, from the same predicted rate (computed once), for MAE the loss.
+ */
 export function trainingLoss(
   kind: LossKind,
   intensity: Tensor,
   scale: Tensor,
   counts: Tensor,
-): Tensor {
-  return kind === "mae"
-    ? amplitudeMae(intensity, scale, counts)
-    : poissonNll(intensity, scale, counts);
+): { loss: Tensor; reported: Tensor } {
+  if (kind === "mae") {
+    const loss = amplitudeMae(intensity, scale, counts);
+    return { loss, reported: detach(loss) };
+  }
+  const { loss, rate } = poissonLoss(intensity, scale, counts);
+  return { loss, reported: noGrad(() => mean(poissonNllTerms(rate, counts))) };
 }

@@ -9,22 +9,17 @@
  */
 import {
   abs2,
-  add,
   cmul,
-  div,
   expand,
   fft2,
   fftshift,
-  full,
-  gt,
+  mergeWeights,
   mul,
   noGrad,
-  ones,
   pad,
   reshape,
   slice,
   sqrt,
-  sub,
   sum,
   type Tensor,
   translate,
@@ -57,12 +52,6 @@ function padCentral(x: Tensor, n: number, m: number): Tensor {
  */
 export type MergeWindow = "central" | "full";
 
-/** The merge window as a 0/1 mask, zero-padded to the M × M canvas: [1, M, M, 1]. */
-function windowMask(n: number, m: number, window: MergeWindow, like: Tensor): Tensor {
-  const side = window === "full" ? n : n >> 1;
-  return padCentral(ones([1, side, side, 1], like.backend), side, m);
-}
-
 /** Negated offsets, flattened to [B·C, 2]. */
 function flatOffsets(offsets: Tensor, sign: 1 | -1): Tensor {
   const flat = reshape(offsets, [-1, 2]);
@@ -84,16 +73,14 @@ export function mergePatches(
 ): Tensor {
   const [b, c, n] = patches.shape;
   const shift = flatOffsets(offsets, -1);
+  // The window masks (the merge window's 0/1 mask centred on the M × M canvas, translated like
+  // the patches) and 1/Σ masks where covered, 0 elsewhere: one kernel (engine/ops/merge.ts).
   const { maskT, invWeight } = noGrad(() => {
-    const mask = reshape(windowMask(n, m, window, patches), [1, m, m]);
-    const masks = translate(expand(mask, [b * c, m, m]), shift);
-    const weight = sum(reshape(masks, [b, c, m, m]), 1);
-    const covered = gt(weight, full([1], MERGE_WEIGHT_FLOOR, patches.backend));
-    // 1/weight where covered, 0 elsewhere (the denominator is kept ≥ 1 off the covered set).
-    const inv = div(covered, add(weight, sub(1, covered)));
+    const side = window === "full" ? n : n >> 1;
+    const { masks, inverse } = mergeWeights(shift, b, c, m, side, MERGE_WEIGHT_FLOOR);
     return {
       maskT: reshape(masks, [b * c, m, m, 1]),
-      invWeight: reshape(inv, [b, m, m, 1]),
+      invWeight: reshape(inverse, [b, m, m, 1]),
     };
   });
   const flat = reshape(patches, [b * c, n, n, 2]);

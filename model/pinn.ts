@@ -7,19 +7,9 @@
  * gridsize > 1 (object_big), or the group's one patch re-extracted at each member's offset
  * without object_big.
  */
-import {
-  detach,
-  div,
-  exp,
-  mul,
-  noGrad,
-  reshape,
-  square,
-  type Tensor,
-  tensor,
-} from "../engine/mod.ts";
+import { div, exp, mul, reshape, square, type Tensor, tensor } from "../engine/mod.ts";
 import type { GroupOrder, SeedMember } from "./grouping.ts";
-import { type LossKind, poissonNllReported, trainingLoss } from "./losses.ts";
+import { type LossKind, trainingLoss } from "./losses.ts";
 import { Generator, isObjectBig, type NetworkConfig, parameterShapes } from "./network.ts";
 import {
   diffractIntensity,
@@ -133,13 +123,7 @@ export class PtychoPinn {
   loss(batch: Batch, kind: LossKind): BatchLoss {
     const counts = this.counts(batch.x);
     const intensity = this.intensity(batch), scale = this.scale();
-    const loss = trainingLoss(kind, intensity, scale, counts);
-    const reported = noGrad(() =>
-      kind === "poisson"
-        ? poissonNllReported(detach(intensity), detach(scale), counts)
-        : detach(loss)
-    );
-    return { loss, reported };
+    return trainingLoss(kind, intensity, scale, counts);
   }
 
   /** Release every tensor. */

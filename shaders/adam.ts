@@ -1,32 +1,93 @@
 /**
- * Fused Adam/AdamW update, in place on the parameter and both moment buffers, one grid item
+ * Fused Adam/AdamW update, in place on the parameters and their moment buffers, one grid item
  * per element: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
  * p ← p − lr·wd·p − lr·(m/bc1)/(sqrt(v/bc2) + eps).
+ *
+ * One dispatch updates several parameters (slots, see `slotMain`), each with its own buffers,
+ * so a step costs a few dispatches instead of one per parameter (the backend groups the
+ * parameters as the device's storage-buffer limit allows).
+ *
+ * A conv weight also lives re-laid for the direct convolution kernel (shaders/conv2d.ts,
+ * `convWeightPrepKernel`, forward and flipped). The `layouts` variants write each new value into
+ * those copies too, so they stay current without a re-layout pass per weight and step.
  */
-import { gridMain, type Kernel, kernel, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
+import { type Kernel, kernel, readBuf, slotMain, UNIFORM_P, writeBuf } from "./common.ts";
 
 /**
- * Adam kernel; uniforms (n, lr, beta1, beta2, eps, weightDecay, bc1, bc2). With `vec4` every
- * item is 4 elements (n counts vec4; the same expressions hold componentwise).
+ * Where element e of weights (A, B, kh, kw) goes in a re-laid copy described by q = (icn | ocn
+ * << 16, kh | kw << 16, flip | OB << 16, 0): W[oc / OB][ic][ky][kx][oc % OB] with (oc, ic) =
+ * (A, B), or, flipped, (B, A) at the mirrored tap (convWeightPrepKernel's map, inverted).
  */
-export function adamKernel(vec4 = false): Kernel {
-  return kernel(`adam${vec4 ? "/vec4" : ""}`, () => {
+const LAYOUT_INDEX = `fn layoutIndex(e: u32, q: vec4u) -> u32 {
+  let icn = q.x & 65535u;
+  let ocn = q.x >> 16u;
+  let kh = q.y & 65535u;
+  let kw = q.y >> 16u;
+  let ob = q.z >> 16u;
+  var kx = e % kw;
+  var t = e / kw;
+  var ky = t % kh;
+  t = t / kh;
+  var oc = t / icn;
+  var ic = t % icn;
+  if ((q.z & 65535u) == 1u) {
+    oc = t % ocn;
+    ic = t / ocn;
+    ky = kh - 1u - ky;
+    kx = kw - 1u - kx;
+  }
+  return (((oc / ob * icn + ic) * kh + ky) * kw + kx) * ob + oc % ob;
+}
+`;
+
+/** Uniform words of a multi-slot Adam dispatch: 8 scalars, the slot ends, the layout words. */
+export function adamUniformWords(slots: number, layouts: number): number {
+  return 8 + 4 * Math.ceil(slots / 4) + 4 * slots * layouts;
+}
+
+/**
+ * Adam kernel over `slots` parameters; uniforms (n = all items, lr, beta1, beta2, eps,
+ * weightDecay, bc1, bc2), `ends` (slot s owns items [ends[s − 1], ends[s])) and, per slot s and
+ * re-laid copy k < `layouts`, its word lay[s·layouts + k] (see LAYOUT_INDEX). Slot s binds
+ * p, g, m, v and its copies at 1 + s·(4 + layouts). With `vec4` every item is 4 elements (the
+ * same expressions hold componentwise).
+ */
+export function adamKernel(vec4 = false, layouts: 0 | 1 | 2 = 0, slots = 1): Kernel {
+  const key = `adam${layouts ? `/l${layouts}` : ""}${slots > 1 ? `/k${slots}` : ""}${
+    vec4 ? "/vec4" : ""
+  }`;
+  return kernel(key, () => {
     const t = vec4 ? "vec4f" : "f32";
-    return `struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32 }
-${UNIFORM_P}${writeBuf(1, "prm", t)}${readBuf(2, "g", t)}${writeBuf(3, "m", t)}${
-      writeBuf(4, "v", t)
-    }
-${
-      gridMain(
-        "p.n",
-        `  let gi = g[i];
-  let mi = p.b1 * m[i] + (1.0 - p.b1) * gi;
-  let vi = p.b2 * v[i] + (1.0 - p.b2) * gi * gi;
-  m[i] = mi;
-  v[i] = vi;
-  let pi = prm[i];
-  prm[i] = pi - p.lr * p.wd * pi - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);`,
-      )
-    }`;
+    const per = 4 + layouts;
+    const ss = [...Array(slots).keys()], ks = [...Array(layouts).keys()];
+    const ends = Math.ceil(slots / 4);
+    const lay = layouts ? `, lay: array<vec4u, ${slots * layouts}>` : "";
+    const bindings = ss.map((s) => {
+      const b = 1 + s * per;
+      return writeBuf(b, `p${s}`, t) + readBuf(b + 1, `g${s}`, t) + writeBuf(b + 2, `m${s}`, t) +
+        writeBuf(b + 3, `v${s}`, t) + ks.map((k) => writeBuf(b + 4 + k, `L${s}_${k}`)).join("");
+    }).join("");
+    const comps = vec4 ? [".x", ".y", ".z", ".w"] : [""];
+    const body = (s: number) => {
+      const scatter = ks.flatMap((k) =>
+        comps.map((c, q) => {
+          const e = vec4 ? `4u * j + ${q}u` : "j";
+          return `\n    L${s}_${k}[layoutIndex(${e}, p.lay[${s * layouts + k}])] = pn${c};`;
+        })
+      ).join("");
+      return `    let gi = g${s}[j];
+    let mi = p.b1 * m${s}[j] + (1.0 - p.b1) * gi;
+    let vi = p.b2 * v${s}[j] + (1.0 - p.b2) * gi * gi;
+    m${s}[j] = mi;
+    v${s}[j] = vi;
+    let pi = p${s}[j];
+    let pn = pi - p.lr * p.wd * pi - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);
+    p${s}[j] = pn;${scatter}`;
+    };
+    const end = (s: number) => `p.ends[${s >> 2}][${s & 3}]`;
+    return `struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32,
+  ends: array<vec4u, ${ends}>${lay} }
+${UNIFORM_P}${bindings}${layouts ? LAYOUT_INDEX : ""}
+${slotMain("p.n", ss.map(body), end)}`;
   });
 }

@@ -18,8 +18,11 @@ import {
   writeBuf,
 } from "./common.ts";
 
-/** WGSL helper functions the unary table refers to. */
-const UNARY_HELPERS = `
+/**
+ * WGSL helper functions the unary table refers to (`pow_real` reads `p.inf`, so a kernel using
+ * them declares that uniform).
+ */
+export const UNARY_HELPERS = `
 fn stable_tanh(v: f32) -> f32 {
   let t = exp(-2.0 * abs(v));
   return sign(v) * (1.0 - t) / (1.0 + t);
@@ -102,7 +105,16 @@ const BINARY_EXPR: Record<BinaryOp, string> = {
   eq: "select(0.0, 1.0, u == v)",
   gt: "select(0.0, 1.0, u > v)",
   reluGrad: "select(0.0, u, v > 0.0)",
+  // The activation gradients are the op chains they replace, in the same order (1 − b as the
+  // affine −1·b + 1), so they round like them.
+  sigmoidGrad: "u * (v * (-1.0 * v + 1.0))",
+  tanhGrad: "u * (-1.0 * (v * v) + 1.0)",
+  siluGrad: "u * (sigm(v) + v * (sigm(v) * (-1.0 * sigm(v) + 1.0)))",
+  expand: "u + 0.0",
 };
+
+/** WGSL helpers of the binary table: the unary kernel's sigmoid. */
+const BINARY_HELPERS = "fn sigm(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }\n";
 
 /**
  * The uniform struct of the strided kernels: element count, rank, the output shape and the
@@ -135,7 +147,7 @@ function stridedOffsets(flat: string): string {
  */
 export function binaryKernel(op: BinaryOp, sameShape: boolean, vec4 = false): Kernel {
   return kernel(`binary/${op}/${sameShape ? (vec4 ? "vec4" : "same") : "strided"}`, () => {
-    const fn = `fn f(u: f32, v: f32) -> f32 { return ${BINARY_EXPR[op]}; }\n`;
+    const fn = `${BINARY_HELPERS}fn f(u: f32, v: f32) -> f32 { return ${BINARY_EXPR[op]}; }\n`;
     if (sameShape && vec4) {
       const bufs = readBuf(1, "a", "vec4f") + readBuf(2, "b", "vec4f") + writeBuf(3, "y", "vec4f");
       return `struct P { n: u32 }

@@ -34,7 +34,11 @@ export type BinaryOp =
   | "div"
   | "eq" // 1 where a == b, else 0
   | "gt" // 1 where a > b, else 0
-  | "reluGrad"; // a where b > 0, else 0 (the ReLU gradient, b being the ReLU's output)
+  | "reluGrad" // a where b > 0, else 0 (the ReLU gradient, b being the ReLU's output)
+  | "sigmoidGrad" // a·(b·(1 − b)): the sigmoid's gradient, b its output
+  | "tanhGrad" // a·(1 − b²): tanh's gradient, b its output
+  | "siluGrad" // a·(s + b·(s·(1 − s))), s = sigmoid(b): SiLU's gradient, b its input
+  | "expand"; // a + 0 (b unused, of a's shape): a broadcast to the output shape
 
 /** Reductions over the middle axis of an (outer, mid, inner) view. */
 export type ReduceOp = "sum" | "max";

@@ -5,7 +5,9 @@
  */
 import { gridMain, type Kernel, kernel, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
-const POOL_P = UDIV_FNS + "struct P { planes: u32, h: u32, w: u32, oh: u32, ow: u32 }\n";
+/** Uniforms (planes, h, w, oh, ow, masked); `masked` (gradients only): x is a ReLU output. */
+const POOL_P = UDIV_FNS +
+  "struct P { planes: u32, h: u32, w: u32, oh: u32, ow: u32, masked: u32 }\n";
 
 /** WGSL: index of the first maximum of the window (oy, ox) of `plane`, as a flat input index. */
 const ARGMAX_FN = `fn window_argmax(plane: u32, oy: u32, ox: u32) -> u32 {
@@ -43,7 +45,10 @@ ${
   });
 }
 
-/** Max pool gradient: dx (planes, h, w) from x and dy (planes, oh, ow). */
+/**
+ * Max pool gradient: dx (planes, h, w) from x and dy (planes, oh, ow); with p.masked = 1 also the
+ * gradient of the ReLU that made x: dy goes only to maxima above 0.
+ */
 export function maxPoolGradKernel(): Kernel {
   return kernel("maxPool2d.grad", () => {
     return `${POOL_P}${UNIFORM_P}${readBuf(1, "x")}${readBuf(2, "dy")}${
@@ -58,7 +63,7 @@ ${
   let plane = udiv(t, p.h);
   let oy = yy / 2u;
   let ox = xx / 2u;
-  let hit = window_argmax(plane, oy, ox) == i;
+  let hit = window_argmax(plane, oy, ox) == i && (p.masked == 0u || x[i] > 0.0);
   dx[i] = select(0.0, dy[(plane * p.oh + oy) * p.ow + ox], hit);`,
       )
     }`;
@@ -113,7 +118,10 @@ ${
   });
 }
 
-/** {@link maxPoolGradKernel} for the shapes of {@link maxPoolVecKernel}: two windows per item. */
+/**
+ * {@link maxPoolGradKernel} for the shapes of {@link maxPoolVecKernel}: two windows per item
+ * (with p.masked, each window's dy kept only where its maximum is above 0).
+ */
 export function maxPoolGradVecKernel(): Kernel {
   return kernel("maxPool2d.grad.vec", () => {
     return `${POOL_P}${UNIFORM_P}${readBuf(1, "x", "vec4f")}${readBuf(2, "dy", "vec2f")}${
@@ -123,8 +131,11 @@ ${
       gridMain(
         "p.planes * p.oh * (p.w / 4u)",
         `${PAIR_ITEM}
-  let d = dy[i];
   let z = 0.0;
+  let masked = p.masked == 1u;
+  let keep0 = !masked || pick4(r0.x, r0.y, r1.x, r1.y, k0) > 0.0;
+  let keep1 = !masked || pick4(r0.z, r0.w, r1.z, r1.w, k1) > 0.0;
+  let d = select(vec2f(0.0), dy[i], vec2<bool>(keep0, keep1));
   dx[row0] = vec4f(select(z, d.x, k0 == 0u), select(z, d.x, k0 == 1u),
                    select(z, d.y, k1 == 0u), select(z, d.y, k1 == 1u));
   dx[row0 + quads] = vec4f(select(z, d.x, k0 == 2u), select(z, d.x, k0 == 3u),

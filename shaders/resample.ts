@@ -24,11 +24,15 @@ ${
   });
 }
 
-/** (planes, 2h, 2w) → (planes, h, w) summing each block; uniforms (planes, h, w). */
+/**
+ * (planes, 2h, 2w) → (planes, h, w) summing each block; uniforms (planes, h, w, masked). With
+ * masked = 1, outputs where m (binding 3, (planes, h, w), a ReLU output) is not above 0 are 0:
+ * the ReLU's gradient applied in the same pass.
+ */
 export function sumPool2x2Kernel(): Kernel {
   return kernel("sumPool2x2", () => {
-    return `struct P { planes: u32, h: u32, w: u32 }
-${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}
+    return `struct P { planes: u32, h: u32, w: u32, masked: u32 }
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x")}${writeBuf(2, "y")}${readBuf(3, "m")}
 ${
       gridMain(
         "p.planes * p.h * p.w",
@@ -38,7 +42,9 @@ ${
   let plane = udiv(t, p.h);
   let w2 = 2u * p.w;
   let j = (plane * 2u * p.h + 2u * yy) * w2 + 2u * xx;
-  y[i] = (x[j] + x[j + 1u]) + (x[j + w2] + x[j + w2 + 1u]);`,
+  var s = (x[j] + x[j + 1u]) + (x[j + w2] + x[j + w2 + 1u]);
+  if (p.masked == 1u) { s = select(0.0, s, m[i] > 0.0); }
+  y[i] = s;`,
       )
     }`;
   });
@@ -70,12 +76,14 @@ ${
 
 /**
  * {@link sumPool2x2Kernel} for even output widths: two outputs per item from one vec4 of each of
- * the two input rows, summed in the same order as the scalar kernel.
+ * the two input rows, summed in the same order as the scalar kernel (same mask).
  */
 export function sumPool2x2VecKernel(): Kernel {
   return kernel("sumPool2x2.vec", () => {
-    return `struct P { planes: u32, h: u32, w: u32 }
-${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x", "vec4f")}${writeBuf(2, "y", "vec2f")}
+    return `struct P { planes: u32, h: u32, w: u32, masked: u32 }
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x", "vec4f")}${writeBuf(2, "y", "vec2f")}${
+      readBuf(3, "m", "vec2f")
+    }
 ${
       gridMain(
         "p.planes * p.h * (p.w / 2u)",
@@ -86,7 +94,9 @@ ${
   let plane = udiv(t, p.h);
   let r0 = x[(plane * 2u * p.h + 2u * yy) * half + q];
   let r1 = x[(plane * 2u * p.h + 2u * yy + 1u) * half + q];
-  y[i] = vec2f((r0.x + r0.y) + (r1.x + r1.y), (r0.z + r0.w) + (r1.z + r1.w));`,
+  var s = vec2f((r0.x + r0.y) + (r1.x + r1.y), (r0.z + r0.w) + (r1.z + r1.w));
+  if (p.masked == 1u) { s = select(vec2f(0.0), s, m[i] > vec2f(0.0)); }
+  y[i] = s;`,
       )
     }`;
   });

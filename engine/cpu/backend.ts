@@ -5,12 +5,14 @@
 
 import type {
   AdamParams,
+  AdamSlot,
   Backend,
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
   FarFieldEps,
   MatmulDims,
+  MergeGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
@@ -24,7 +26,10 @@ import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
-import { maxPool2d, maxPool2dGrad, sumPool2x2, upsample2x } from "./pool.ts";
+import { poissonNll, poissonTerms, poissonTermsGrad } from "./poisson.ts";
+import { mergeWeights } from "./merge.ts";
+import { abs2, abs2Grad, polarGrad } from "./complex.ts";
+import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
 import { translate } from "./translate.ts";
@@ -156,14 +161,37 @@ export class CpuBackend implements Backend {
     return this.#wrap(conv2dGradWeight(dataOf(x), dataOf(dy), g));
   }
 
+  /** Weight gradient, and the bias gradient as two reductions (over n, then over y and x). */
+  conv2dGradWeightBias(
+    x: Storage,
+    dy: Storage,
+    g: Conv2dGeometry,
+  ): { weight: Storage; bias: Storage } {
+    const hw = g.outH * g.outW;
+    const perImage = reduce(dataOf(dy), 1, g.n, g.o * hw, "sum");
+    return {
+      weight: this.conv2dGradWeight(x, dy, g),
+      bias: this.#wrap(reduce(perImage, g.o, hw, 1, "sum")),
+    };
+  }
+
   /** 2×2 max pool, stride 2, TF "same" padding. */
   maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage {
     return this.#wrap(maxPool2d(dataOf(x), n, c, h, w));
   }
 
   /** Gradient of maxPool2d. */
-  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage {
-    return this.#wrap(maxPool2dGrad(dataOf(x), dataOf(dy), n, c, h, w));
+  maxPool2dGrad(
+    x: Storage,
+    dy: Storage,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    masked = false,
+  ): Storage {
+    const dx = maxPool2dGrad(dataOf(x), dataOf(dy), n, c, h, w);
+    return this.#wrap(masked ? reluMask(dx, dataOf(x)) : dx);
   }
 
   /** Nearest 2× upsampling. */
@@ -172,8 +200,15 @@ export class CpuBackend implements Backend {
   }
 
   /** Sum of each 2×2 block (adjoint of upsample2x). */
-  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage {
-    return this.#wrap(sumPool2x2(dataOf(x), planes, h, w));
+  sumPool2x2(
+    x: Storage,
+    planes: number,
+    h: number,
+    w: number,
+    mask: Storage | null = null,
+  ): Storage {
+    const y = sumPool2x2(dataOf(x), planes, h, w);
+    return this.#wrap(mask ? reluMask(y, dataOf(mask)) : y);
   }
 
   /** Batched 2-D DFT over (h, w), scaled. */
@@ -227,9 +262,59 @@ export class CpuBackend implements Backend {
     return this.#wrap(farFieldResidualsGrad(dataOf(psi), dataOf(amplitude), dataOf(gy), eps));
   }
 
-  /** Fused Adam/AdamW step, updating p, m and v in place. */
-  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void {
-    adam(dataOf(p), dataOf(g), dataOf(m), dataOf(v), h);
+  /** Gradient of polar, as the unfused op chain computes it. */
+  polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage } {
+    const d = polarGrad(dataOf(g), dataOf(amp), dataOf(phase));
+    return { amp: this.#wrap(d.amp), phase: this.#wrap(d.phase) };
+  }
+
+  /** |z|² per complex element. */
+  abs2(z: Storage): Storage {
+    return this.#wrap(abs2(dataOf(z)));
+  }
+
+  /** Gradient of abs2. */
+  abs2Grad(z: Storage, g: Storage): Storage {
+    return this.#wrap(abs2Grad(dataOf(z), dataOf(g)));
+  }
+
+  /** Poisson training terms and rates, as the unfused op chain computes them. */
+  poissonTerms(
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { terms: Storage; rate: Storage } {
+    const out = poissonTerms(dataOf(intensity), dataOf(s2)[0], dataOf(counts), floor);
+    return { terms: this.#wrap(out.terms), rate: this.#wrap(out.rate) };
+  }
+
+  /** Gradient of the Poisson training terms, as the autograd chain computes it. */
+  poissonTermsGrad(
+    g: Storage,
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { intensity: Storage; scale: Storage } {
+    const d = poissonTermsGrad(dataOf(g), dataOf(intensity), dataOf(s2)[0], dataOf(counts), floor);
+    return { intensity: this.#wrap(d.intensity), scale: this.#wrap(d.scale) };
+  }
+
+  /** Merge weights, as the unfused op chain computes them. */
+  mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
+    const { masks, inverse } = mergeWeights(dataOf(shift), g);
+    return { masks: this.#wrap(masks), inverse: this.#wrap(inverse) };
+  }
+
+  /** The full Poisson NLL per element, as the unfused op chain computes it. */
+  poissonNll(rate: Storage, counts: Storage): Storage {
+    return this.#wrap(poissonNll(dataOf(rate), dataOf(counts)));
+  }
+
+  /** Fused Adam/AdamW steps of every slot, in slot order, updating p, m and v in place. */
+  adam(slots: readonly AdamSlot[], h: AdamParams): void {
+    for (const { p, g, m, v } of slots) adam(dataOf(p), dataOf(g), dataOf(m), dataOf(v), h);
   }
 }
 

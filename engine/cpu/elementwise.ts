@@ -33,6 +33,8 @@ export function lgamma(x: number): number {
   return HALF_LOG_2PI + (z + 0.5) * Math.log(t) - t + Math.log(series);
 }
 
+const f32 = Math.fround;
+
 function sigmoid(v: number): number {
   if (v >= 0) return 1 / (1 + Math.exp(-v));
   const e = Math.exp(v);
@@ -191,6 +193,29 @@ function binaryRow(
       break;
     case "reluGrad":
       for (let t = 0; t < len; t++) out[o + t] = b[bi + t * bStep] > 0 ? a[ai + t * aStep] : 0;
+      break;
+    // The activation gradients round every step to f32 as the op chains they replace did
+    // (each op stores f32; 1 − y was the affine −1·y + 1), so results are bit-for-bit theirs.
+    case "sigmoidGrad":
+      for (let t = 0; t < len; t++) {
+        const y = b[bi + t * bStep];
+        out[o + t] = a[ai + t * aStep] * f32(y * f32(-1 * y + 1));
+      }
+      break;
+    case "tanhGrad":
+      for (let t = 0; t < len; t++) {
+        const y = b[bi + t * bStep];
+        out[o + t] = a[ai + t * aStep] * f32(-1 * f32(y * y) + 1);
+      }
+      break;
+    case "siluGrad":
+      for (let t = 0; t < len; t++) {
+        const x = b[bi + t * bStep], s = f32(sigmoid(x));
+        out[o + t] = a[ai + t * aStep] * f32(s + f32(x * f32(s * f32(-1 * s + 1))));
+      }
+      break;
+    case "expand":
+      for (let t = 0; t < len; t++) out[o + t] = a[ai + t * aStep] + 0;
       break;
     default:
       throw new Error(`unknown binary op ${op satisfies never}`);

@@ -93,3 +93,12 @@ export function sumPool2x2(x: Float32Array, planes: number, h: number, w: number
   }
   return out;
 }
+
+/**
+ * The ReLU gradient mask in place: out[i] = 0 where mask[i] ≤ 0 (as the reluGrad op zeroes the
+ * gradient of a ReLU output that is not positive).
+ */
+export function reluMask(out: Float32Array, mask: Float32Array): Float32Array {
+  for (let i = 0; i < out.length; i++) if (!(mask[i] > 0)) out[i] = 0;
+  return out;
+}

@@ -6,7 +6,6 @@
 import type { ReduceOp, Storage } from "../backend.ts";
 import { record } from "../autograd.ts";
 import { shapeSize, type Tensor } from "../tensor.ts";
-import { scalar } from "./create.ts";
 import { reshape } from "./shape.ts";
 
 /** numpy broadcasting of two shapes. */
@@ -43,9 +42,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const backend = x.backend;
   const xs = padShape(x.shape, shape.length);
   broadcastShapes(xs, shape);
-  const zero = scalar(0, shape.length, backend);
-  const out = backend.binary(x.storage, xs, zero.storage, zero.shape, shape, "add");
-  zero.dispose();
+  const out = backend.binary(x.storage, xs, x.storage, xs, shape, "expand");
   return record("expand", [x], backend, out, shape, (gy) => [sumTo(gy, x.shape)]);
 }
 

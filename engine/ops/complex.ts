@@ -5,8 +5,8 @@
 import { commonBackend, record } from "../autograd.ts";
 import { shapeSize, type Tensor } from "../tensor.ts";
 import { tensor } from "./create.ts";
-import { broadcastShapes, padShape, sum, sumTo } from "./broadcast.ts";
-import { mul, square } from "./elementwise.ts";
+import { broadcastShapes, padShape, sumTo } from "./broadcast.ts";
+import { mul } from "./elementwise.ts";
 import { stack } from "./join.ts";
 import { reshape, slice } from "./shape.ts";
 
@@ -46,10 +46,16 @@ export function conj(z: Tensor): Tensor {
   return mul(z, signs);
 }
 
-/** |z|²: [..., 2] → [...]. */
+/** |z|²: [..., 2] → [...], one kernel (and one for its gradient 2·z·g). */
 export function abs2(z: Tensor): Tensor {
   checkComplex("abs2", z);
-  return sum(square(z), -1);
+  const backend = z.backend;
+  const storage = backend.abs2(z.storage);
+  return record("abs2", [z], backend, storage, z.shape.slice(0, -1), (g) => [
+    record("abs2Grad", [z, g], backend, backend.abs2Grad(z.storage, g.storage), z.shape, () => {
+      throw new Error("abs2Grad: second-order gradients are not supported");
+    }),
+  ]);
 }
 
 /** Complex product a·b (or a·conj(b)) with broadcasting over the leading axes. */
@@ -81,14 +87,18 @@ export function polar(amp: Tensor, phase: Tensor): Tensor {
   }
   const storage = backend.polar(amp.storage, phase.storage);
   return record("polar", [amp, phase], backend, storage, [...amp.shape, 2], (g, needs) => {
-    const unit = polar(onesLike(amp), phase);
-    const rotated = cmul(g, unit, true); // g·e^{-iφ}: real part → d amp, imaginary part · amp → d φ
-    return [needs[0] ? real(rotated) : null, needs[1] ? mul(imag(rotated), amp) : null];
+    // g·e^{-iφ}: real part → d amp, imaginary part · amp → d φ, both from one kernel.
+    const d = backend.polarGrad(g.storage, amp.storage, phase.storage);
+    const second = () => {
+      throw new Error("polarGrad: second-order gradients are not supported");
+    };
+    const grads = [d.amp, d.phase].map((s, k) => {
+      if (needs[k]) return record("polarGrad", [g, amp, phase], backend, s, amp.shape, second);
+      backend.release(s);
+      return null;
+    });
+    return grads;
   });
-}
-
-function onesLike(t: Tensor): Tensor {
-  return tensor(new Float32Array(t.size).fill(1), t.shape, { backend: t.backend });
 }
 
 /** FFT normalisation: "ortho" (1/√(hw) both ways) or "backward" (1 forward, 1/(hw) inverse). */

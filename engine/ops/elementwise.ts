@@ -48,17 +48,15 @@ export const sign = (x: Tensor): Tensor => unary(x, "sign", null);
 export const step = (x: Tensor): Tensor => unary(x, "step", null);
 /** max(x, 0); its gradient is one {@link reluGrad} pass on the output. */
 export const relu = (x: Tensor): Tensor => unary(x, "relu", (g, y) => reluGrad(g, y));
-/** Logistic sigmoid. */
+/** Logistic sigmoid; its gradient g·y(1 − y) is one pass. */
 export const sigmoid = (x: Tensor): Tensor =>
-  unary(x, "sigmoid", (g, y) => mul(g, mul(y, sub(1, y))));
-/** Hyperbolic tangent. */
-export const tanh = (x: Tensor): Tensor => unary(x, "tanh", (g, y) => mul(g, sub(1, square(y))));
-/** swish / SiLU: x·sigmoid(x). */
+  unary(x, "sigmoid", (g, y) => activationGrad(g, y, "sigmoidGrad"));
+/** Hyperbolic tangent; its gradient g·(1 − y²) is one pass. */
+export const tanh = (x: Tensor): Tensor =>
+  unary(x, "tanh", (g, y) => activationGrad(g, y, "tanhGrad"));
+/** swish / SiLU: x·sigmoid(x); its gradient g·(s + x·s(1 − s)) is one pass. */
 export const silu = (x: Tensor): Tensor =>
-  unary(x, "silu", (g) => {
-    const s = sigmoid(x);
-    return mul(g, add(s, mul(x, mul(s, sub(1, s)))));
-  });
+  unary(x, "silu", (g) => activationGrad(g, x, "siluGrad"));
 /** Alias of {@link silu}. */
 export const swish: (x: Tensor) => Tensor = silu;
 /** cos x */
@@ -137,6 +135,16 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
     n[0] ? sumTo(div(g, b), a.shape) : null,
     n[1] ? sumTo(neg(div(mul(g, a), square(b))), b.shape) : null,
   ]);
+}
+
+/**
+ * An activation's gradient from the incoming gradient g and the activation's output (sigmoid,
+ * tanh) or input (SiLU), in one pass; these rules are not differentiated further.
+ */
+function activationGrad(g: Tensor, v: Tensor, op: "sigmoidGrad" | "tanhGrad" | "siluGrad"): Tensor {
+  return binary(g, v, op, () => {
+    throw new Error(`${op}: second-order gradients are not supported`);
+  });
 }
 
 /**

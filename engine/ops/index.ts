@@ -9,3 +9,5 @@ export * from "./nn.ts";
 export * from "./complex.ts";
 export * from "./patches.ts";
 export * from "./farfield.ts";
+export * from "./poisson.ts";
+export * from "./merge.ts";

@@ -6,6 +6,17 @@ import { sum } from "./broadcast.ts";
 import { reluGrad } from "./elementwise.ts";
 import { reshape } from "./shape.ts";
 
+/**
+ * Outputs of fused conv + ReLU layers. An op whose gradient w.r.t. such a tensor z can apply
+ * the ReLU's gradient mask (z > 0) in its own kernel (max pooling, nearest upsampling) does, and
+ * records its result in {@link maskedGrads}; the layer then skips its separate reluGrad pass
+ * when the gradient it receives is that very tensor (a sum of several contributions is a new,
+ * unmasked tensor and takes the mask as before). Masking twice is harmless, so this is exact.
+ */
+const reluOutputs = new WeakSet<Tensor>();
+/** Gradients that already carry the ReLU mask of the tensor they are the gradient of. */
+const maskedGrads = new WeakMap<Tensor, Tensor>();
+
 function secondOrder(op: string): () => never {
   return () => {
     throw new Error(`${op}: second-order gradients are not supported`);
@@ -68,7 +79,8 @@ export type ConvActivation = "none" | "relu";
 
 /**
  * One fused layer: z = conv(x, w) (+ bias) (then ReLU), in one kernel pass. The backward pass
- * masks dy once (ReLU), then feeds it to both conv gradients and sums it for the bias.
+ * masks dy once (ReLU), then feeds it to the input gradient and to one pass that gives both the
+ * weight and the bias gradient.
  */
 function conv2dLayer(
   x: Tensor,
@@ -90,15 +102,15 @@ function conv2dLayer(
     storage,
     [g.n, g.o, g.outH, g.outW],
     (dz, needs) => {
-      const dy = relu ? reluGrad(dz, z) : dz;
-      const grads = [
-        needs[0] ? conv2dGradInput(dy, w, g) : null,
-        needs[1] ? conv2dGradWeight(x, dy, g) : null,
-      ];
+      const dy = relu && maskedGrads.get(dz) !== z ? reluGrad(dz, z) : dz;
+      const dx = needs[0] ? conv2dGradInput(dy, w, g) : null;
+      if (bias !== null && needs[1] && needs[2]) return [dx, ...conv2dGradParams(x, dy, g)];
+      const grads = [dx, needs[1] ? conv2dGradWeight(x, dy, g) : null];
       if (bias !== null) grads.push(needs[2] ? sum(dy, [0, 2, 3]) : null);
       return grads;
     },
   );
+  if (relu) reluOutputs.add(z);
   return z;
 }
 
@@ -124,6 +136,16 @@ function conv2dGradWeight(x: Tensor, dy: Tensor, g: Conv2dGeometry): Tensor {
     [g.o, g.c, g.kh, g.kw],
     secondOrder("conv2dGradWeight"),
   );
+}
+
+/** Weight and bias gradients of a conv2d from one backend pass over dy. */
+function conv2dGradParams(x: Tensor, dy: Tensor, g: Conv2dGeometry): [Tensor, Tensor] {
+  const { weight, bias } = x.backend.conv2dGradWeightBias(x.storage, dy.storage, g);
+  const second = secondOrder("conv2dGradWeightBias");
+  return [
+    record("conv2dGradWeight", [x, dy], x.backend, weight, [g.o, g.c, g.kh, g.kw], second),
+    record("conv2dGradBias", [x, dy], x.backend, bias, [g.o], second),
+  ];
 }
 
 /**
@@ -170,8 +192,18 @@ export function maxPool2d(x: Tensor): Tensor {
   const storage = x.backend.maxPool2d(x.storage, n, c, h, w);
   const shape = [n, c, Math.ceil(h / 2), Math.ceil(w / 2)];
   return record("maxPool2d", [x], x.backend, storage, shape, (dy) => {
-    const s = x.backend.maxPool2dGrad(x.storage, dy.storage, n, c, h, w);
-    return [record("maxPool2dGrad", [x, dy], x.backend, s, x.shape, secondOrder("maxPool2dGrad"))];
+    const masked = reluOutputs.has(x);
+    const s = x.backend.maxPool2dGrad(x.storage, dy.storage, n, c, h, w, masked);
+    const dx = record(
+      "maxPool2dGrad",
+      [x, dy],
+      x.backend,
+      s,
+      x.shape,
+      secondOrder("maxPool2dGrad"),
+    );
+    if (masked) maskedGrads.set(dx, x);
+    return [dx];
   });
 }
 
@@ -179,9 +211,14 @@ export function maxPool2d(x: Tensor): Tensor {
 export function upsample2x(x: Tensor): Tensor {
   const [n, c, h, w] = x.shape;
   const storage = x.backend.upsample2x(x.storage, n * c, h, w);
-  return record("upsample2x", [x], x.backend, storage, [n, c, 2 * h, 2 * w], (dy) => [
-    sumPool2x2(dy),
-  ]);
+  return record("upsample2x", [x], x.backend, storage, [n, c, 2 * h, 2 * w], (dy) => {
+    if (!reluOutputs.has(x)) return [sumPool2x2(dy)];
+    // The adjoint with the mask of the ReLU that made x, in the same pass.
+    const s = x.backend.sumPool2x2(dy.storage, n * c, h, w, x.storage);
+    const dx = record("sumPool2x2", [dy, x], x.backend, s, x.shape, secondOrder("sumPool2x2"));
+    maskedGrads.set(dx, x);
+    return [dx];
+  });
 }
 
 /** Sum of each 2×2 block: (n, c, 2h, 2w) → (n, c, h, w); the adjoint of {@link upsample2x}. */

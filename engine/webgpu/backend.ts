@@ -4,18 +4,19 @@
  */
 import type {
   AdamParams,
+  AdamSlot,
   Backend,
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
   FarFieldEps,
   MatmulDims,
+  MergeGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
   UnaryOp,
 } from "../backend.ts";
-import { adamKernel } from "../../shaders/adam.ts";
 import {
   binaryKernel,
   cmulKernel,
@@ -24,19 +25,7 @@ import {
   unaryKernel,
 } from "../../shaders/elementwise.ts";
 import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
-import {
-  maxPoolGradKernel,
-  maxPoolGradVecKernel,
-  maxPoolKernel,
-  maxPoolVecKernel,
-} from "../../shaders/pool.ts";
 import { reduceKernel } from "../../shaders/reduce.ts";
-import {
-  sumPool2x2Kernel,
-  sumPool2x2VecKernel,
-  upsample2xKernel,
-  upsample2xVecKernel,
-} from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
@@ -44,8 +33,17 @@ import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
 import { farFieldResidualsGradKernel, farFieldResidualsKernel } from "../../shaders/farfield.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
-import { conv2dForward, conv2dGradInput, conv2dGradWeight, matmul } from "./linalg.ts";
+import {
+  conv2dForward,
+  conv2dGradInput,
+  conv2dGradWeight,
+  fusedBiasGradient,
+  matmul,
+} from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
+import { adamStep } from "./adam.ts";
+import * as fused from "./fused.ts";
+import * as pool from "./pool.ts";
 
 /** The WebGPU implementation of {@link Backend}. */
 export class WebGpuBackend implements Backend {
@@ -291,55 +289,63 @@ export class WebGpuBackend implements Backend {
 
   /** Gradient of conv2d w.r.t. its weights. */
   conv2dGradWeight(x: Storage, dy: Storage, g: Conv2dGeometry): Storage {
-    return conv2dGradWeight(this.rt, this.st(x), this.st(dy), g);
+    return conv2dGradWeight(this.rt, this.st(x), this.st(dy), g).dw;
+  }
+
+  /**
+   * Weight and bias gradients from one weight-gradient pass (the bias partials come with the
+   * weight partials); geometries with output rows below the input take two reductions.
+   */
+  conv2dGradWeightBias(
+    x: Storage,
+    dy: Storage,
+    g: Conv2dGeometry,
+  ): { weight: Storage; bias: Storage } {
+    if (fusedBiasGradient(g)) {
+      const { dw, db } = conv2dGradWeight(this.rt, this.st(x), this.st(dy), g, true);
+      return { weight: dw, bias: db! };
+    }
+    const hw = g.outH * g.outW;
+    const perImage = this.reduce(dy, 1, g.n, g.o * hw, "sum");
+    const bias = this.reduce(perImage, g.o, hw, 1, "sum");
+    this.release(perImage);
+    return { weight: this.conv2dGradWeight(x, dy, g), bias };
   }
 
   /** 2×2 max pool, stride 2, "same" padding. */
   maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage {
-    this.validate(x);
-    const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
-    const y = this.rt.alloc(n * c * oh * ow);
-    const params = new Uint32Array([n * c, h, w, oh, ow]);
-    // Two windows per item, vec4 rows, when no window crosses the edge and rows are vec4s.
-    const v = h % 2 === 0 && w % 4 === 0;
-    const kernel = v ? maxPoolVecKernel() : maxPoolKernel();
-    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 2 : y.size));
-    return y;
+    return pool.maxPool2d(this.rt, this.st(x), n * c, h, w);
   }
 
-  /** Gradient of maxPool2d (to the first maximum of each window). */
-  maxPool2dGrad(x: Storage, dy: Storage, n: number, c: number, h: number, w: number): Storage {
+  /** Gradient of maxPool2d (to the first maximum of each window; with `masked`, if above 0). */
+  maxPool2dGrad(
+    x: Storage,
+    dy: Storage,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    masked = false,
+  ): Storage {
     this.validate(x, dy);
-    const params = new Uint32Array([n * c, h, w, Math.ceil(h / 2), Math.ceil(w / 2)]);
-    const dx = this.rt.alloc(n * c * h * w);
-    const v = h % 2 === 0 && w % 4 === 0;
-    const kernel = v ? maxPoolGradVecKernel() : maxPoolGradKernel();
-    const bufs = [this.st(x), this.st(dy), dx];
-    this.rt.dispatch(kernel, params, bufs, this.groups(v ? dx.size / 8 : dx.size));
-    return dx;
+    return pool.maxPool2dGrad(this.rt, this.st(x), this.st(dy), n * c, h, w, masked);
   }
 
   /** Nearest 2× upsampling of (planes, h, w). */
   upsample2x(x: Storage, planes: number, h: number, w: number): Storage {
-    this.validate(x);
-    const y = this.rt.alloc(planes * 4 * h * w);
-    const params = new Uint32Array([planes, h, w]);
-    // One output vec4 per item for even widths.
-    const v = w % 2 === 0;
-    const kernel = v ? upsample2xVecKernel() : upsample2xKernel();
-    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 4 : y.size));
-    return y;
+    return pool.upsample2x(this.rt, this.st(x), planes, h, w);
   }
 
-  /** Sum of each 2×2 block: (planes, 2h, 2w) → (planes, h, w). */
-  sumPool2x2(x: Storage, planes: number, h: number, w: number): Storage {
-    this.validate(x);
-    const y = this.rt.alloc(planes * h * w);
-    const params = new Uint32Array([planes, h, w]);
-    const v = w % 2 === 0;
-    const kernel = v ? sumPool2x2VecKernel() : sumPool2x2Kernel();
-    this.rt.dispatch(kernel, params, [this.st(x), y], this.groups(v ? y.size / 2 : y.size));
-    return y;
+  /** Sum of each 2×2 block: (planes, 2h, 2w) → (planes, h, w); 0 where a `mask` is not > 0. */
+  sumPool2x2(
+    x: Storage,
+    planes: number,
+    h: number,
+    w: number,
+    mask: Storage | null = null,
+  ): Storage {
+    this.validate(x, ...(mask ? [mask] : []));
+    return pool.sumPool2x2(this.rt, this.st(x), planes, h, w, mask && this.st(mask));
   }
 
   /** Batched 2-D DFT over (h, w) of (batch, h, w, 2): a row pass then a column pass. */
@@ -405,6 +411,57 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
+  /** Gradient of polar (one kernel, both outputs). */
+  polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage } {
+    this.validate(g, amp, phase);
+    return fused.polarGrad(this.rt, this.st(g), this.st(amp), this.st(phase));
+  }
+
+  /** |z|² per complex element. */
+  abs2(z: Storage): Storage {
+    return fused.abs2(this.rt, this.st(z));
+  }
+
+  /** Gradient of abs2. */
+  abs2Grad(z: Storage, g: Storage): Storage {
+    this.validate(z, g);
+    return fused.abs2Grad(this.rt, this.st(z), this.st(g));
+  }
+
+  /** Merge weights (one fused kernel). */
+  mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
+    return fused.mergeWeights(this.rt, this.st(shift), g);
+  }
+
+  /** Poisson training terms and rates (one kernel). */
+  poissonTerms(
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { terms: Storage; rate: Storage } {
+    const [i, s, k] = [intensity, s2, counts].map((x) => this.st(x));
+    return fused.poissonTerms(this.rt, i, s, k, floor);
+  }
+
+  /** Gradient of the Poisson training terms (one kernel). */
+  poissonTermsGrad(
+    g: Storage,
+    intensity: Storage,
+    s2: Storage,
+    counts: Storage,
+    floor: number,
+  ): { intensity: Storage; scale: Storage } {
+    const [gs, i, s, k] = [g, intensity, s2, counts].map((x) => this.st(x));
+    return fused.poissonTermsGrad(this.rt, gs, i, s, k, floor);
+  }
+
+  /** The full Poisson NLL per element (one fused kernel). */
+  poissonNll(rate: Storage, counts: Storage): Storage {
+    this.validate(rate, counts);
+    return fused.poissonNll(this.rt, this.st(rate), this.st(counts));
+  }
+
   /** Gradient of the far-field residuals w.r.t. psi (one fused kernel). */
   farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage {
     this.validate(psi, amplitude, gy);
@@ -415,16 +472,18 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
-  /** Fused Adam/AdamW step, in place on p, m and v. */
-  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamParams): void {
-    const vec = p.size % 4 === 0, n = vec ? p.size / 4 : p.size;
-    const params = new Uint32Array([
-      n,
-      ...[h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.biasCorrection1, h.biasCorrection2]
-        .map(f32bits),
-    ]);
-    const bufs = [this.st(p), this.st(g), this.st(m), this.st(v)];
-    this.rt.dispatch(adamKernel(vec), params, bufs, this.groups(n));
+  /**
+   * Fused Adam/AdamW steps, in place on each p, m and v and on the current re-laid copies of p
+   * (conv weights), many parameters per dispatch (see adam.ts).
+   */
+  adam(slots: readonly AdamSlot[], h: AdamParams): void {
+    const gpu = slots.map(({ p, g, m, v }) => ({
+      p: this.st(p),
+      g: this.st(g),
+      m: this.st(m),
+      v: this.st(v),
+    }));
+    adamStep(this.rt, gpu, h);
   }
 }
 

@@ -4,14 +4,13 @@
  */
 import type { Conv2dGeometry, MatmulDims } from "../backend.ts";
 import { FLAT_WG } from "../../shaders/common.ts";
+import { convDirectBlock, convDirectKernel, convWeightPrepKernel } from "../../shaders/conv2d.ts";
 import {
-  convDirectBlock,
-  convDirectKernel,
+  convGradFinishKernel,
   convGradWeightBlock,
   convGradWeightKernel,
   convGradWeightVec4Kernel,
-  convWeightPrepKernel,
-} from "../../shaders/conv2d.ts";
+} from "../../shaders/conv2d_grad.ts";
 import { MATMUL_RM, MATMUL_RN, matmulKernel, matmulPackKernel } from "../../shaders/matmul.ts";
 import { fillKernel } from "../../shaders/elementwise.ts";
 import { reduceKernel } from "../../shaders/reduce.ts";
@@ -74,7 +73,9 @@ export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, d: MatmulDi
 
 /**
  * Weights re-laid as W[ot][ic][ky][kx][OB] (see shaders/conv2d.ts); with `flip`, the flipped,
- * channel-transposed kernel of the input gradient.
+ * channel-transposed kernel of the input gradient. The layout is kept with the weights and
+ * rebuilt only when they changed since (an Adam step keeps it current itself, see
+ * shaders/adam.ts), so a training step re-lays no weights and inference re-lays them once.
  */
 function prepWeights(
   rt: GpuRuntime,
@@ -86,11 +87,19 @@ function prepWeights(
   flip: boolean,
   OB: number,
 ): GpuStorage {
+  const dims = [icn, ocn, kh, kw] as const, form = [flip ? 1 : 0, OB] as const;
+  const same = (a: readonly number[], b: readonly number[]) => a.every((v, k) => v === b[k]);
+  let layout = w.layouts?.find((l) => same(l.dims, dims) && same(l.form, form));
+  if (layout?.version === w.version) return layout.s;
   const n = ceilDiv(ocn, OB) * OB * icn * kh * kw;
-  const y = rt.alloc(n);
-  const params = new Uint32Array([n, icn, ocn, kh, kw, flip ? 1 : 0]);
-  rt.dispatch(convWeightPrepKernel(OB), params, [w, y], rt.gridGroups(n));
-  return y;
+  if (layout === undefined) {
+    layout = { dims, form, s: rt.alloc(n), version: -1 };
+    (w.layouts ??= []).push(layout);
+  }
+  const params = new Uint32Array([n, icn, ocn, kh, kw, form[0]]);
+  rt.dispatch(convWeightPrepKernel(OB), params, [w, layout.s], rt.gridGroups(n));
+  layout.version = w.version;
+  return layout.s;
 }
 
 /**
@@ -137,7 +146,6 @@ function direct(
     [x, w4, y, bias ?? w4],
     ceilDiv(total, FLAT_WG),
   );
-  rt.free(w4);
   return y;
 }
 
@@ -175,13 +183,25 @@ export function conv2dGradInput(
   }, true);
 }
 
-/** conv2d weight gradient: row-chunk partials summed in a fixed order. */
+/**
+ * Whether the weight-gradient kernel can give the bias gradient too: its invocations of kernel
+ * row padTop see every output row only when no output row lies below the input.
+ */
+export function fusedBiasGradient(g: Conv2dGeometry): boolean {
+  return g.padTop < g.kh && g.outH <= g.h;
+}
+
+/**
+ * conv2d weight gradient (and, with `bias`, the bias gradient Σ dy per output channel; needs
+ * {@link fusedBiasGradient}): row-chunk partials summed in a fixed order.
+ */
 export function conv2dGradWeight(
   rt: GpuRuntime,
   x: GpuStorage,
   dy: GpuStorage,
   g: Conv2dGeometry,
-): GpuStorage {
+  bias = false,
+): { dw: GpuStorage; db: GpuStorage | null } {
   const { gradWeightMaxOB, gradWeightMaxCB } = rt.variants;
   const { OB, CB } = convGradWeightBlock(g.o, g.c, gradWeightMaxOB, gradWeightMaxCB);
   const tilesO = ceilDiv(g.o, OB);
@@ -194,6 +214,7 @@ export function conv2dGradWeight(
   const splits = Math.max(1, ceilDiv(rows, rowsPerSplit));
   const size = g.o * g.c * taps;
   const part = rt.alloc(splits * size);
+  const bpart = rt.alloc(splits * g.o);
   const params = new Uint32Array([
     g.n,
     g.c,
@@ -216,13 +237,71 @@ export function conv2dGradWeight(
       ? convGradWeightVec4Kernel(g.kw, OB, CB, g.padLeft)
       : convGradWeightKernel(g.kw, OB, CB),
     params,
-    [x, dy, part],
+    [x, dy, part, bpart],
     ceilDiv(splits * perSplit, FLAT_WG),
   );
-  if (splits === 1) return part;
+  if (splits === 1) {
+    if (!bias) rt.free(bpart);
+    return { dw: part, db: bias ? bpart : null };
+  }
   const dw = rt.alloc(size);
+  if (bias) {
+    const db = rt.alloc(g.o);
+    deferFinish(rt, { part, bpart, dw, db, dims: [size, g.o, splits, 0] });
+    return { dw, db };
+  }
   const sumParams = new Uint32Array([1, splits, size, splits, 1, f32bits(-Infinity)]);
   rt.dispatch(reduceKernel("sum"), sumParams, [part, dw], rt.gridGroups(size));
   rt.free(part);
-  return dw;
+  rt.free(bpart);
+  return { dw, db: null };
+}
+
+/** A layer's split partials waiting to be summed into its weight and bias gradients. */
+interface FinishJob {
+  part: GpuStorage;
+  bpart: GpuStorage;
+  dw: GpuStorage;
+  db: GpuStorage;
+  /** (size, o, splits, 0): see convGradFinishKernel. */
+  dims: number[];
+}
+
+/** Each runtime's finish jobs not yet recorded. */
+const finishQueues = new WeakMap<GpuRuntime, FinishJob[]>();
+
+/**
+ * Queue a layer's gradient finish: it runs, batched with every other queued layer, when a
+ * gradient is first used (in training, the Adam step), so the layers of one backward pass share
+ * a few dispatches (as many layers each as 4 storage buffers per layer and the uniform block
+ * allow) instead of one each.
+ */
+function deferFinish(rt: GpuRuntime, job: FinishJob): void {
+  let queue = finishQueues.get(rt);
+  if (queue === undefined) finishQueues.set(rt, queue = []);
+  queue.push(job);
+  rt.defer([job.dw, job.db], () => runFinishes(rt));
+}
+
+/** Record every queued finish of `rt`, then release the partials. */
+function runFinishes(rt: GpuRuntime): void {
+  const jobs = finishQueues.get(rt)!.splice(0);
+  rt.settled(jobs.flatMap((j) => [j.dw, j.db]));
+  const limit = rt.device.limits.maxStorageBuffersPerShaderStage;
+  // Uniform words: 4 + 4 per 4 slot ends + 4 per slot, within the 256-byte block.
+  const k = Math.max(1, Math.min(Math.floor(limit / 4), 11));
+  for (let first = 0; first < jobs.length; first += k) {
+    const chunk = jobs.slice(first, first + k);
+    const ends: number[] = [];
+    let n = 0;
+    for (const j of chunk) ends.push(n += j.dims[0] + j.dims[1]);
+    while (ends.length % 4 !== 0) ends.push(n);
+    const params = new Uint32Array([n, 0, 0, 0, ...ends, ...chunk.flatMap((j) => j.dims)]);
+    const bufs = chunk.flatMap((j) => [j.part, j.bpart, j.dw, j.db]);
+    rt.dispatch(convGradFinishKernel(chunk.length), params, bufs, rt.gridGroups(n));
+  }
+  for (const j of jobs) {
+    rt.free(j.part);
+    rt.free(j.bpart);
+  }
 }

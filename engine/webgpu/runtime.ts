@@ -9,12 +9,31 @@ import type { Storage } from "../backend.ts";
 import { FLAT_WG, type Kernel } from "../../shaders/common.ts";
 import { BufferPool, UniformArena } from "./buffer_pool.ts";
 
+/**
+ * A copy of a storage's values in another layout (a conv weight re-laid for the direct kernel,
+ * see engine/webgpu/linalg.ts), kept with the storage and released with it.
+ */
+export interface WeightLayout {
+  /** What the layout is: (icn, ocn, kh, kw) and (flip, OB) of shaders/conv2d.ts's re-layout. */
+  readonly dims: readonly [number, number, number, number];
+  /** Flip flag (0 or 1) and output-channel block OB. */
+  readonly form: readonly [number, number];
+  /** The re-laid values. */
+  readonly s: GpuStorage;
+  /** The source's {@link GpuStorage.version} these values are of. */
+  version: number;
+}
+
 /** A backend storage: `size` f32 values in a pooled GPU buffer. */
 export class GpuStorage implements Storage {
   /** Set by release; any later use throws. */
   released: boolean = false;
   /** Generation (submit counter) of the command buffer that last used this storage. */
   lastUse: number = -1;
+  /** Bumped by every in-place update (adam), so derived layouts know when they are stale. */
+  version: number = 0;
+  /** Layouts derived from these values, or null. */
+  layouts: WeightLayout[] | null = null;
   /** Wrap `buffer` as a storage of `size` f32 values. */
   constructor(readonly size: number, readonly buffer: GPUBuffer) {}
 }
@@ -49,6 +68,8 @@ export class GpuRuntime {
   live = { storages: 0, bytes: 0 };
   /** Dispatches recorded since the runtime was made (for dispatches-per-step figures). */
   dispatchCount = 0;
+  /** Storages a deferred batch will write, with the function that records the batch. */
+  private deferred = new Map<GpuStorage, () => void>();
 
   /**
    * Set up pools and error/loss hooks on `device`; grid-stride kernels get at most `gridCap`
@@ -95,10 +116,33 @@ export class GpuRuntime {
     return new GpuStorage(size, buffer);
   }
 
+  /**
+   * Leave `outputs` unwritten for now: `run` records the work that writes them, batched with
+   * any other work of its kind, and is called before anything dispatches with, reads or frees
+   * one of them; it calls {@link settled} for all the outputs it writes before recording.
+   */
+  defer(outputs: readonly GpuStorage[], run: () => void): void {
+    for (const s of outputs) this.deferred.set(s, run);
+  }
+
+  /** Deferred outputs whose work is being recorded now. */
+  settled(outputs: readonly GpuStorage[]): void {
+    for (const s of outputs) this.deferred.delete(s);
+  }
+
+  /** Record the deferred work that writes any of `storages`. */
+  private settle(storages: readonly GpuStorage[]): void {
+    if (this.deferred.size === 0) return;
+    for (const s of storages) this.deferred.get(s)?.();
+  }
+
   /** Release a storage to the pool (deferred while unsubmitted work uses it). */
   free(s: GpuStorage): void {
     if (s.released) throw new Error("WebGPU storage released twice");
+    this.settle([s]);
     s.released = true;
+    for (const l of s.layouts ?? []) this.free(l.s);
+    s.layouts = null;
     this.live.storages--;
     this.live.bytes -= s.buffer.size;
     this.pool.release(s.buffer, s.lastUse === this.generation);
@@ -147,6 +191,7 @@ export class GpuRuntime {
    */
   dispatch(kernel: Kernel, params: Uint32Array, storages: GpuStorage[], workgroups: number): void {
     if (workgroups === 0) return;
+    this.settle(storages);
     this.dispatchCount++;
     for (const s of storages) {
       if (s.released) throw new Error("WebGPU storage used after release");
@@ -251,6 +296,7 @@ export class GpuRuntime {
   /** Flush, then copy a storage back to the host (the only awaited GPU round trip). */
   async read(s: GpuStorage): Promise<Float32Array> {
     if (s.released) throw new Error("WebGPU storage read after release");
+    this.settle([s]);
     this.check();
     if (s.size === 0) return new Float32Array(0);
     const bytes = s.size * 4;

@@ -1,6 +1,6 @@
 /** The per-adapter kernel variants and the weight-gradient block they cap. */
 import { DEFAULT_VARIANTS, kernelVariantsFor } from "../../engine/webgpu/adapter_table.ts";
-import { convGradWeightBlock } from "../../shaders/conv2d.ts";
+import { convGradWeightBlock } from "../../shaders/conv2d_grad.ts";
 import { assertEquals } from "../assert.ts";
 
 Deno.test("adapter table: SwiftShader gets the small weight-gradient block, others the default", () => {

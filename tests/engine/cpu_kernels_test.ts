@@ -147,6 +147,10 @@ const binaryRefs: [BinaryOp, (x: number, y: number) => number][] = [
   ["eq", (x, y) => (x === y ? 1 : 0)],
   ["gt", (x, y) => (x > y ? 1 : 0)],
   ["reluGrad", (x, y) => (y > 0 ? x : 0)],
+  ["sigmoidGrad", (x, y) => x * y * (1 - y)],
+  ["tanhGrad", (x, y) => x * (1 - y * y)],
+  ["siluGrad", (x, y) => x * (1 + Math.exp(-y) * (1 + y)) / (1 + Math.exp(-y)) ** 2],
+  ["expand", (x) => x],
 ];
 
 const broadcastCases: [number[], number[], number[]][] = [
@@ -170,7 +174,9 @@ Deno.test("cpu binary: every op with broadcasting against coordinate decoding", 
     for (const [op, f] of binaryRefs) {
       const out = run(be.binary(sa, aShape, sb, bShape, outShape, op));
       const expected = naiveBinary(a, aShape, b, bShape, outShape, f);
-      assertClose(out, expected, 0, 1e-7, `binary ${op} ${aShape}·${bShape}`);
+      // The activation gradients round each step of their chain to f32 (a few ulps).
+      const rtol = op.endsWith("Grad") && op !== "reluGrad" ? 1e-6 : 1e-7;
+      assertClose(out, expected, 1e-7, rtol, `binary ${op} ${aShape}·${bShape}`);
     }
   }
 });
@@ -340,6 +346,9 @@ Deno.test("cpu maxPool2d and its gradient on odd sizes, ties to the first maximu
       argmax.forEach((k, i) => (expDx[p * plane + k] += dy[p * oplane + i]));
     }
     assertClose(dx, expDx, 0, 0, `maxPool2dGrad ${h}×${w}`);
+    // Masked (x a ReLU output): the ReLU's gradient applied too, as reluGrad(dx, x) would.
+    const masked = run(be.maxPool2dGrad(be.upload(x), be.upload(dy), n, c, h, w, true));
+    assertClose(masked, expDx.map((v, i) => (x[i] > 0 ? v : 0)), 0, 0, `masked ${h}×${w}`);
   }
   const ties = run(be.maxPool2dGrad(be.fill(4, 1), be.upload(new Float32Array([5])), 1, 1, 2, 2));
   assertClose(ties, [5, 0, 0, 0], 0, 0, "tie goes to the first maximum");
@@ -365,6 +374,8 @@ Deno.test("cpu upsample2x and sumPool2x2: values and adjointness", () => {
   for (let i = 0; i < a.length; i++) rhs += a[i] * pb[i];
   assertNear(lhs, rhs, 1e-5, "<Ua, b> = <a, Uᵀb>");
   assertNear(pb[0], b[0] + b[1] + b[2 * w] + b[2 * w + 1], 1e-6, "sumPool entry");
+  const masked = run(be.sumPool2x2(be.upload(b), planes, h, w, be.upload(a)));
+  assertClose(masked, pb.map((v, i) => (a[i] > 0 ? v : 0)), 0, 0, "sumPool with a ReLU mask");
 });
 
 Deno.test("cpu adam: two steps against a scalar hand computation", () => {
@@ -376,7 +387,7 @@ Deno.test("cpu adam: two steps against a scalar hand computation", () => {
   grads.forEach((gs, step) => {
     const t = step + 1;
     const bc1 = 1 - 0.9 ** t, bc2 = 1 - 0.999 ** t;
-    be.adam(p, be.upload(new Float32Array(gs)), m, v, {
+    be.adam([{ p, g: be.upload(new Float32Array(gs)), m, v }], {
       ...h,
       biasCorrection1: bc1,
       biasCorrection2: bc2,
@@ -393,6 +404,7 @@ Deno.test("cpu adam: two steps against a scalar hand computation", () => {
   // The first step of plain Adam moves each parameter by lr against the sign of its gradient.
   const q = be.upload(new Float32Array([0.5, 0.5]));
   const fresh = { ...h, weightDecay: 0, biasCorrection1: 0.1, biasCorrection2: 0.001 };
-  be.adam(q, be.upload(new Float32Array([3, -0.01])), be.fill(2, 0), be.fill(2, 0), fresh);
+  const g = be.upload(new Float32Array([3, -0.01]));
+  be.adam([{ p: q, g, m: be.fill(2, 0), v: be.fill(2, 0) }], fresh);
   assertClose(run(q), [0.4, 0.6], 1e-6, 0, "adam first step");
 });

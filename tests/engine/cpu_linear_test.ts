@@ -121,6 +121,20 @@ Deno.test("cpu conv2d gradients: <conv(x,w), dy> = <x, gradInput> = <w, gradWeig
   }
 });
 
+Deno.test("cpu conv2dGradWeightBias: the weight gradient and Σ dy per output channel", () => {
+  const rand = rng(14);
+  for (const g of geometries) {
+    const x = randomArray(rand, g.n * g.c * g.h * g.w);
+    const dy = randomArray(rand, g.n * g.o * g.outH * g.outW);
+    const both = be.conv2dGradWeightBias(up(x), up(dy), g);
+    const what = JSON.stringify(g);
+    assertClose(run(both.weight), run(be.conv2dGradWeight(up(x), up(dy), g)), 0, 0, what);
+    const hw = g.outH * g.outW, expected = new Float64Array(g.o);
+    dy.forEach((v, i) => expected[Math.floor(i / hw) % g.o] += v);
+    assertClose(run(both.bias), expected, 1e-5, 1e-5, `bias ${what}`);
+  }
+});
+
 /** Direct O(n²) 2-D DFT of each (h, w, 2) image in f64. */
 function naiveDft(
   x: Float32Array,

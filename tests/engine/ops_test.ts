@@ -319,6 +319,61 @@ Deno.test("conv2d with a fused ReLU equals relu(conv2d + bias); gradients for x,
   );
 });
 
+Deno.test("conv + ReLU into max pooling or upsampling: the pool gradients carry the ReLU mask", () => {
+  // As above, pre-activations stay off the kink (odd multiples of 1/32), and draws whose 2×2
+  // windows hold two equal positive values (a max that a ±0.01 step would move) are redrawn.
+  const xs = [1, 2, 6, 8], ws = [3, 2, 3, 3];
+  const quarter = (n: number) => randomArray(rng, n).map((v) => Math.round(4 * v) / 4);
+  let xv: Float32Array, wv: Float32Array, bv: Float32Array;
+  const tied = () => {
+    const z = tidy(() => host(E.conv2d(tensor(xv, xs), tensor(wv, ws), tensor(bv, [3]), "same")));
+    for (let p = 0; p < 3; p++) {
+      for (let y = 0; y < 6; y += 2) {
+        for (let x = 0; x < 8; x += 2) {
+          const at = (dy: number, dx: number) => z[(p * 6 + y + dy) * 8 + x + dx];
+          const win = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)].filter((v) => v > 0);
+          if (new Set(win).size < win.length) return true;
+        }
+      }
+    }
+    return false;
+  };
+  do {
+    xv = quarter(E.shapeSize(xs));
+    wv = quarter(E.shapeSize(ws));
+    bv = randomArray(rng, ws[0]).map((v) => Math.round(16 * v) / 16 + 1 / 32);
+  } while (tied());
+  const weights = tensor(randomArray(rng, 3 * 3 * 4), [1, 3, 3, 4]);
+  const weights2 = tensor(randomArray(rng, 3 * 12 * 16), [1, 3, 12, 16]);
+  const nets: ((t: Tensor[]) => Tensor)[] = [
+    (t) => E.mul(E.maxPool2d(E.conv2d(t[0], t[1], t[2], "same", "relu")), weights),
+    (t) => E.mul(E.upsample2x(E.conv2d(t[0], t[1], t[2], "same", "relu")), weights2),
+    // Two consumers: the summed gradient is unmasked and takes the separate mask.
+    (t) => {
+      const z = E.conv2d(t[0], t[1], t[2], "same", "relu");
+      return E.add(E.sum(E.mul(E.maxPool2d(z), weights)), E.sum(E.mul(z, z)));
+    },
+  ];
+  for (const net of nets) {
+    expectGrad((t) => E.sum(net(t)), [xs, ws, [ws[0]]], { values: [xv, wv, bv] });
+  }
+  // Against the unfused graph (an explicit relu, whose output the pools do not mask).
+  const grads = (fused: boolean) =>
+    tidy(() => {
+      const x = tensor(xv, xs, { requiresGrad: true });
+      const w = tensor(wv, ws, { requiresGrad: true });
+      const b = tensor(bv, [ws[0]], { requiresGrad: true });
+      const z = fused ? E.conv2d(x, w, b, "same", "relu") : E.relu(E.conv2d(x, w, b, "same"));
+      E.backward(E.add(E.sum(E.mul(E.maxPool2d(z), weights)), E.sum(E.upsample2x(z))));
+      const out = [x, w, b].map((t) => host(t.grad!));
+      for (const t of [x, w, b]) t.grad!.dispose();
+      return out;
+    });
+  const [fused, plain] = [grads(true), grads(false)];
+  fused.forEach((g, i) => assertEquals(g, plain[i]));
+  for (const t of [weights, weights2]) t.dispose();
+});
+
 Deno.test("reluGrad: g where y > 0, and linear in g", () => {
   const g = [1, -2, 3, 4, 5], y = [0.5, 0, -1, 2, 1e-30];
   assertEquals([...tidy(() => host(E.reluGrad(tensor(g), tensor(y))))], [1, 0, 0, 4, 5]);

@@ -72,6 +72,8 @@ function geometries(): Conv2dGeometry[] {
   add(1, 3, 5, 18, 7, 3, 3, 1, 0, 1, 0);
   add(2, 4, 4, 12, 5, 3, 3, 1, 2, 1, 2);
   add(1, 2, 9, 8, 3, 3, 3, 1, 1, 1, 1);
+  // Output rows below the input (padding above kh − 1): the bias gradient takes reductions.
+  add(1, 2, 5, 8, 3, 3, 3, 2, 1, 2, 1);
   return list;
 }
 
@@ -115,6 +117,87 @@ gpuTest("conv2d forward, input gradient and weight gradient match the CPU", asyn
       `conv2dGradWeight ${what}`,
       tolW,
     );
+    const both = g.conv2dGradWeightBias(xg, dyg, geo), ref = cpu.conv2dGradWeightBias(xc, dyc, geo);
+    await expectClose(g, both.weight, ref.weight, `conv2dGradWeightBias weight ${what}`, tolW);
+    await expectClose(g, both.bias, ref.bias, `conv2dGradWeightBias bias ${what}`, tolW);
     for (const s of [xg, wg, dyg]) g.release(s);
   }
+});
+
+gpuTest("re-laid conv weights stay current through Adam steps without re-laying", async (g) => {
+  const inp = new Inputs(13);
+  const h = {
+    lr: 0.05,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0.01,
+    biasCorrection1: 0.1,
+    biasCorrection2: 0.001,
+  };
+  // 5·3·9 weights: the one-element Adam items; 16·8·9: vec4 items; 6·5·9 with valid padding.
+  for (const geo of [geometries()[1], geometries()[2], geometries()[9]]) {
+    const { n, c, h: ih, w, o, kh, kw, outH, outW } = geo;
+    const [xg, xc] = inp.pair(g, n * c * ih * w);
+    const [wg, wc] = inp.pair(g, o * c * kh * kw);
+    const [dyg, dyc] = inp.pair(g, n * o * outH * outW);
+    const [mg, mc] = inp.pair(g, wc.size, 0, 0);
+    const [vg, vc] = inp.pair(g, wc.size, 0, 0);
+    const tol = { atol: 1e-6, rtol: 1e-5, scaleTol: 3e-7 * Math.sqrt(c * kh * kw * o) };
+    for (let step = 0; step < 3; step++) {
+      const what = `step ${step} ${JSON.stringify(geo)}`;
+      const before = g.rt.dispatchCount;
+      const y = g.conv2d(xg, wg, geo), dx = g.conv2dGradInput(dyg, wg, geo);
+      // The first step re-lays the weights (two layouts); later steps use Adam's copies.
+      const used = g.rt.dispatchCount - before;
+      if (used !== (step === 0 ? 4 : 2)) throw new Error(`${what}: ${used} dispatches`);
+      await expectClose(g, y, cpu.conv2d(xc, wc, geo), `conv2d ${what}`, tol);
+      await expectClose(g, dx, cpu.conv2dGradInput(dyc, wc, geo), `gradInput ${what}`, tol);
+      const [gg, gc] = inp.pair(g, wc.size);
+      g.adam([{ p: wg, g: gg, m: mg, v: vg }], h);
+      cpu.adam([{ p: wc, g: gc, m: mc, v: vc }], h);
+      g.release(gg);
+      cpu.release(gc);
+    }
+    for (const s of [xg, wg, dyg, mg, vg]) g.release(s);
+  }
+});
+
+gpuTest("layers' weight and bias gradients are finished together when first used", async (g) => {
+  const inp = new Inputs(14);
+  // Geometries with more rows than one split takes (several splits, so a finish is needed).
+  const geos = geometries().filter((geo) => geo.n * geo.outH >= 16 && geo.outH <= geo.h);
+  const live = g.memory().liveStorages;
+  const cases = geos.map((geo) => {
+    const [xg, xc] = inp.pair(g, geo.n * geo.c * geo.h * geo.w);
+    const [dyg, dyc] = inp.pair(g, geo.n * geo.o * geo.outH * geo.outW);
+    return { geo, xg, xc, dyg, dyc };
+  });
+  const before = g.rt.dispatchCount;
+  const results = cases.map((c) => g.conv2dGradWeightBias(c.xg, c.dyg, c.geo));
+  const passes = g.rt.dispatchCount - before;
+  // Reading the last layer's bias first records every layer's finish, in few dispatches.
+  const last = cases.length - 1;
+  const tol = { atol: 1e-6, rtol: 1e-5, scaleTol: 1e-5 };
+  const refLast = cpu.conv2dGradWeightBias(cases[last].xc, cases[last].dyc, cases[last].geo);
+  await expectClose(g, results[last].bias, refLast.bias, "last bias", tol);
+  const finishes = g.rt.dispatchCount - before - passes;
+  if (passes !== cases.length || finishes >= cases.length) {
+    throw new Error(`${cases.length} layers: ${passes} gradient passes, ${finishes} finishes`);
+  }
+  cpu.release(refLast.weight);
+  g.release(results[last].weight);
+  for (let k = 0; k < last; k++) {
+    const { geo, xc, dyc } = cases[k];
+    const ref = cpu.conv2dGradWeightBias(xc, dyc, geo);
+    await expectClose(g, results[k].weight, ref.weight, `weight ${JSON.stringify(geo)}`, tol);
+    await expectClose(g, results[k].bias, ref.bias, `bias ${JSON.stringify(geo)}`, tol);
+  }
+  // A pending gradient released unread: its finish runs, its partials are released.
+  const c0 = cases[0];
+  const orphan = g.conv2dGradWeightBias(c0.xg, c0.dyg, c0.geo);
+  g.release(orphan.weight);
+  g.release(orphan.bias);
+  for (const c of cases) for (const s of [c.xg, c.dyg]) g.release(s);
+  if (g.memory().liveStorages !== live) throw new Error("partials or gradients left live");
 });

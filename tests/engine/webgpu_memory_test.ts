@@ -34,7 +34,7 @@ async function step(g: WebGpuBackend, params: Storage[], readLoss: boolean): Pro
   const dy = g.maxPool2dGrad(a, ones, 2, 4, 16, 16);
   const dw = g.conv2dGradWeight(x, dy, geo);
   const dx = g.conv2dGradInput(dy, w, geo);
-  g.adam(w, dw, m, v, {
+  g.adam([{ p: w, g: dw, m, v }], {
     lr: 1e-3,
     beta1: 0.9,
     beta2: 0.999,

@@ -64,16 +64,18 @@ gpuTest("binary ops broadcast like the CPU", async (g) => {
     [[4, 3, 5, 6], [1, 3, 1, 1], [4, 3, 5, 6]],
     [[1, 3, 5, 6], [4, 3, 5, 6], [4, 3, 5, 6]],
   ];
-  for (const op of ["add", "sub", "mul", "div", "eq", "gt", "reluGrad"] as BinaryOp[]) {
+  const ops: BinaryOp[] = ["add", "sub", "mul", "div", "eq", "gt", "reluGrad"];
+  for (const op of [...ops, "sigmoidGrad", "tanhGrad", "siluGrad", "expand"] as BinaryOp[]) {
     for (const [as, bs, os] of cases) {
       const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
       const [ag, ac, ad] = inp.pair(g, size(as), 0.5, 2);
       const bd = new Float32Array(size(bs)).map((_, i) => op === "eq" ? ad[i % ad.length] : 0);
-      // reluGrad's mask input needs both signs; the others stay away from 0 (div).
+      // reluGrad's mask and the activations' outputs or inputs need both signs; the others stay
+      // away from 0 (div).
       const [bg, bc] = op === "eq"
         ? [g.upload(bd), cpu.upload(bd)]
-        : op === "reluGrad"
-        ? inp.pair(g, size(bs))
+        : op === "reluGrad" || op.endsWith("Grad")
+        ? inp.pair(g, size(bs), -3, 3)
         : inp.pair(g, size(bs), 0.5, 2);
       await expectClose(
         g,

@@ -1,5 +1,5 @@
 /** WebGPU against the CPU reference: fft2, translate, pooling, resampling and Adam. */
-import type { Backend } from "../../engine/backend.ts";
+import type { AdamSlot } from "../../engine/backend.ts";
 import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest("fft2 and inverse fft2 match the CPU on square and non-square sizes", async (g) => {
@@ -66,6 +66,14 @@ gpuTest("max pool, its gradient, upsample and sumPool match the CPU", async (g) 
       cpu.maxPool2dGrad(tc, dyc, n, c, h, w),
       `maxPoolGrad ${what}`,
     );
+    // Masked: x as a ReLU output (rounded values make zeros; negatives are kept here, so the
+    // mask meets maxima ≤ 0 too).
+    await expectClose(
+      g,
+      g.maxPool2dGrad(tg, dyg, n, c, h, w, true),
+      cpu.maxPool2dGrad(tc, dyc, n, c, h, w, true),
+      `maxPoolGrad masked ${what}`,
+    );
     await expectClose(
       g,
       g.upsample2x(xg, n * c, h, w),
@@ -79,21 +87,30 @@ gpuTest("max pool, its gradient, upsample and sumPool match the CPU", async (g) 
       cpu.sumPool2x2(uc, n * c, h, w),
       `sum ${what}`,
     );
+    await expectClose(
+      g,
+      g.sumPool2x2(ug, n * c, h, w, tg),
+      cpu.sumPool2x2(uc, n * c, h, w, tc),
+      `sum masked ${what}`,
+    );
     for (const s of [xg, tg, dyg, ug]) g.release(s);
   }
 });
 
-gpuTest("fused Adam updates p, m and v like the CPU", async (g) => {
+gpuTest("fused Adam updates many parameters per dispatch like the CPU", async (g) => {
   const inp = new Inputs(24);
-  // 999: one element per item; 1000: the vec4 kernel.
-  for (const n of [999, 1000]) await adamCase(g, inp, n);
-});
-
-async function adamCase(g: Backend, inp: Inputs, n: number): Promise<void> {
-  const [pg, pc] = inp.pair(g, n);
-  const [gg, gc] = inp.pair(g, n);
-  const [mg, mc] = inp.pair(g, n, -0.1, 0.1);
-  const [vg, vc] = inp.pair(g, n, 0, 0.1);
+  // Odd sizes take one element per item, multiples of 4 the vec4 kernel; 19 parameters fill
+  // several dispatches at any storage-buffer limit; one parameter is listed twice (two steps).
+  const sizes = [999, 1000, 1, 4, 17, 256, 36, 3, 8, 1152, 5, 12, 640, 7, 64, 2, 16, 20, 1000];
+  const gpuSlots: AdamSlot[] = [], cpuSlots: AdamSlot[] = [];
+  for (const n of sizes) {
+    const [pg, pc] = inp.pair(g, n), [gg, gc] = inp.pair(g, n);
+    const [mg, mc] = inp.pair(g, n, -0.1, 0.1), [vg, vc] = inp.pair(g, n, 0, 0.1);
+    gpuSlots.push({ p: pg, g: gg, m: mg, v: vg });
+    cpuSlots.push({ p: pc, g: gc, m: mc, v: vc });
+  }
+  gpuSlots.push(gpuSlots[3]);
+  cpuSlots.push(cpuSlots[3]);
   for (const weightDecay of [0, 0.01]) {
     const h = {
       lr: 1e-3,
@@ -104,11 +121,17 @@ async function adamCase(g: Backend, inp: Inputs, n: number): Promise<void> {
       biasCorrection1: 1 - 0.9 ** 3,
       biasCorrection2: 1 - 0.999 ** 3,
     };
-    g.adam(pg, gg, mg, vg, h);
-    cpu.adam(pc, gc, mc, vc, h);
+    const before = g.rt.dispatchCount;
+    g.adam(gpuSlots, h);
+    const used = g.rt.dispatchCount - before;
+    if (used >= sizes.length) throw new Error(`${used} dispatches for ${sizes.length} parameters`);
+    cpu.adam(cpuSlots, h);
   }
-  for (const [s, c, what] of [[pg, pc, "p"], [mg, mc, "m"], [vg, vc, "v"]] as const) {
-    await expectClose(g, s, c, `adam ${what} n=${n}`, { atol: 1e-6, rtol: 1e-5 });
+  for (let k = 0; k < sizes.length; k++) {
+    for (const name of ["p", "m", "v"] as const) {
+      const what = `adam ${name} of parameter ${k} (${sizes[k]})`;
+      await expectClose(g, gpuSlots[k][name], cpuSlots[k][name], what, { atol: 1e-6, rtol: 1e-5 });
+    }
+    g.release(gpuSlots[k].g);
   }
-  g.release(gg);
-}
+});

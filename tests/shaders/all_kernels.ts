@@ -5,12 +5,12 @@
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../shaders/op_names.ts";
 import type { Kernel } from "../../shaders/common.ts";
 import { adamKernel } from "../../shaders/adam.ts";
+import { convDirectKernel, convWeightPrepKernel } from "../../shaders/conv2d.ts";
 import {
-  convDirectKernel,
+  convGradFinishKernel,
   convGradWeightKernel,
   convGradWeightVec4Kernel,
-  convWeightPrepKernel,
-} from "../../shaders/conv2d.ts";
+} from "../../shaders/conv2d_grad.ts";
 import {
   binaryKernel,
   cmulKernel,
@@ -35,6 +35,13 @@ import {
   upsample2xVecKernel,
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
+import {
+  poissonNllKernel,
+  poissonTermsGradKernel,
+  poissonTermsKernel,
+} from "../../shaders/poisson.ts";
+import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 
 // Records, so that adding an op name to op_names.ts without listing it here fails type checking.
 const UNARY: Record<UnaryOp, 0> = {
@@ -58,7 +65,19 @@ const UNARY: Record<UnaryOp, 0> = {
   pow: 0,
   affine: 0,
 };
-const BINARY: Record<BinaryOp, 0> = { add: 0, sub: 0, mul: 0, div: 0, eq: 0, gt: 0, reluGrad: 0 };
+const BINARY: Record<BinaryOp, 0> = {
+  add: 0,
+  sub: 0,
+  mul: 0,
+  div: 0,
+  eq: 0,
+  gt: 0,
+  reluGrad: 0,
+  sigmoidGrad: 0,
+  tanhGrad: 0,
+  siluGrad: 0,
+  expand: 0,
+};
 const REDUCE: Record<ReduceOp, 0> = { sum: 0, max: 0 };
 const BOOLS = [false, true];
 
@@ -85,9 +104,30 @@ export function allKernels(): Kernel[] {
     fillKernel(),
     padKernel(),
     convGradWeightKernel(3, 8, 4),
+    convGradFinishKernel(),
+    convGradFinishKernel(2),
+    convGradFinishKernel(8),
+    poissonNllKernel(),
+    poissonTermsKernel(),
+    poissonTermsGradKernel(),
+    mergeWeightsKernel(),
+    abs2Kernel(),
+    abs2GradKernel(),
+    polarGradKernel(),
   ];
   for (const b of BOOLS) {
-    ks.push(adamKernel(b), fillKernel(b), padKernel(b), cmulKernel(b), translateKernel(b));
+    // Slot counts as grouped under limits of 8 and 32 storage buffers per stage.
+    for (const l of [0, 1, 2] as const) {
+      for (const k of [1, 2, 5]) ks.push(adamKernel(b, l, k));
+    }
+    ks.push(adamKernel(b, 0, 8));
+    ks.push(
+      adamKernel(b),
+      fillKernel(b),
+      padKernel(b),
+      cmulKernel(b),
+      translateKernel(b),
+    );
     for (const op of Object.keys(UNARY) as UnaryOp[]) ks.push(unaryKernel(op, b));
     for (const op of Object.keys(BINARY) as BinaryOp[]) {
       for (const same of BOOLS) ks.push(binaryKernel(op, same, b));
