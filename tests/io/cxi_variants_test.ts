@@ -103,3 +103,91 @@ testRequiring(
     assertEquals(failures, [], `${failures.length} of ${Object.keys(table).length} variants`);
   },
 );
+
+/** Indices (r·N + c) where pattern `k` of `a` and `b` differ. */
+function differing(a: PtychoDataset, b: PtychoDataset, k: number): number[] {
+  const nn = a.n * a.n;
+  const out: number[] = [];
+  for (let i = 0; i < nn; i++) {
+    if (a.diffraction[k * nn + i] !== b.diffraction[k * nn + i]) out.push(i);
+  }
+  return out;
+}
+
+testRequiring(H5PY, "cxi variants: bad pixels, masks and their flags", async () => {
+  const dir = variants();
+  const ref = loadDataset(`${dir}/base.npz`, { onWarning: () => {} });
+  const n = ref.n;
+  // CXI bits 1, 2 and 0x80 mask (12, 20), (15, 17), (16, 16); 0x100 at (18, 14) only informs
+  const bad = [12 * n + 20, 15 * n + 17, 16 * n + 16];
+  for (let k = 0; k < ref.patternCount; k++) {
+    for (const p of [...bad, 18 * n + 14]) assert(ref.diffraction[k * n * n + p] > 0);
+  }
+  for (const name of ["mask_u4.cxi", "mask_bool.cxi"]) {
+    const { dataset } = await load(`${dir}/${name}`);
+    assertEquals(differing(dataset, ref, 5), bad, name);
+    assertEquals(dataset.diffraction[5 * n * n + bad[0]], 0);
+  }
+  const good = await load(`${dir}/mask_inverted.cxi`, { mask: "good" });
+  assertEquals(differing(good.dataset, ref, 0), [...bad, 18 * n + 14].sort((a, b) => a - b));
+  const ignored = await load(`${dir}/mask_inverted.cxi`, { mask: "ignore" });
+  assertSame(ignored.dataset, ref, "--cxi_mask ignore");
+  // -1 in row 0 of every frame: zeros there, counted, one warning
+  const gaps = await load(`${dir}/negative_gaps.cxi`);
+  assertEquals(
+    differing(gaps.dataset, ref, 7),
+    [...Array(n).keys()].filter((c) => ref.diffraction[7 * n * n + c] !== 0),
+  );
+  assertEquals(gaps.dataset.source!.conversions.negative_counts, {
+    pixels: 24 * n,
+    rule: "read as 0",
+  });
+  assert(gaps.warnings.some((w) => w.includes(`${24 * n} negative counts`)), gaps.warnings.join());
+  const marks = await load(`${dir}/eiger_marks.cxi`);
+  assertEquals(
+    differing(marks.dataset, ref, 3),
+    [16 * n + 15],
+  );
+  assert(marks.warnings.some((w) => w.includes("24 pixels at 2^32-1")), marks.warnings.join());
+});
+
+testRequiring(H5PY, "cxi variants: offsets, entries, guessed units and lossy data", async () => {
+  const dir = variants();
+  const ref = loadDataset(`${dir}/base.npz`, { onWarning: () => {} });
+  const offset = (await load(`${dir}/trans_offset.cxi`)).dataset;
+  const [dx, dy] = offset.source!.conversions.object_pixel_size_m as number[];
+  // beam = −translation: a +1.234 mm sample offset moves every position by −1.234 mm / Δx
+  assert(maxDiff(offset.xcoords, ref.xcoords.map((v) => v - 1.234e-3 / dx)) < 1e-6);
+  assert(maxDiff(offset.ycoords, ref.ycoords.map((v) => v + 2.5e-3 / dy)) < 1e-6);
+
+  const two = await load(`${dir}/two_entries.cxi`);
+  assertEquals(two.dataset.source!.conversions.entry, "entry_1");
+  assert(two.warnings.some((w) => w.includes("reading entry_1")), two.warnings.join());
+  const second = (await load(`${dir}/two_entries.cxi`, { entry: "entry_2" })).dataset;
+  assert(maxDiff(second.xcoords, ref.xcoords.map((v) => 2 * v)) < 1e-9);
+  try {
+    await load(`${dir}/two_entries.cxi`, { entry: "entry_9" });
+    throw new Error("entry_9 loaded");
+  } catch (e) {
+    assert(e instanceof PtychoInputError && e.message.includes("entries are: entry_1, entry_2"));
+  }
+
+  for (const [name, unit] of [["energy_ev_bare.cxi", "eV"], ["energy_kev_bare.cxi", "keV"]]) {
+    const { dataset, warnings } = await load(`${dir}/${name}`);
+    assert(warnings.some((w) => w.includes(`read as ${unit}`)), `${name}: ${warnings}`);
+    assert((dataset.source!.conversions.energy_units as string).includes(`read as ${unit}`));
+  }
+  const { dataset: wl } = await load(`${dir}/wavelength_nm.cxi`);
+  assert(Math.abs((wl.source!.conversions.photon_energy_eV as number) - 8000) < 1e-6);
+
+  // scaleoffset=2 keeps counts to ±0.005 (plus float32 rounding of the amplitude)
+  const lossy = (await load(`${dir}/scaleoffset_float.cxi`)).dataset;
+  let worst = 0, largest = 0;
+  for (let i = 0; i < ref.diffraction.length; i++) {
+    const counts = ref.diffraction[i] ** 2 + 1 / 3;
+    const error = Math.abs(lossy.diffraction[i] ** 2 - counts);
+    largest = Math.max(largest, error);
+    worst = Math.max(worst, error - 3e-7 * counts);
+  }
+  assert(worst <= 0.0051 && largest > 1e-3, `scaleoffset error ${worst} (${largest})`);
+});
