@@ -83,13 +83,12 @@ export function readGeometry(
   warn: (message: string) => void,
 ): CxiGeometry {
   const detector = `${entry}/instrument_1/detector_1`;
-  const source = `${entry}/instrument_1/source_1`;
   const distance = length(h5, `${detector}/distance`, "detector distance", 100, fail);
   const px = length(h5, `${detector}/x_pixel_size`, "pixel size", 0.01, fail);
   const py = h5.has(`${detector}/y_pixel_size`)
     ? length(h5, `${detector}/y_pixel_size`, "pixel size", 0.01, fail)
     : px;
-  const { wavelength, record } = readWavelength(h5, source, fail, warn);
+  const { wavelength, record } = readWavelength(h5, `${entry}/instrument_1`, fail, warn);
   const pixelX = wavelength * distance / (n * px);
   const pixelY = wavelength * distance / (n * py);
   return {
@@ -106,19 +105,25 @@ export function readGeometry(
   };
 }
 
-/** λ from `energy`, or from `wavelength` when there is no energy. */
+/**
+ * λ from the photon energy (`source_1/energy`, or NeXus's `beam_1/incident_energy` as PyNX adds),
+ * or from a wavelength (`source_1/wavelength`, `beam_1/incident_wavelength`) when there is none.
+ */
 function readWavelength(
   h5: Hdf5Reader,
-  source: string,
+  instrument: string,
   fail: CxiFail,
   warn: (message: string) => void,
 ): { wavelength: number; record: Record<string, unknown> } {
-  const energyPath = `${source}/energy`;
-  const wavelengthPath = `${source}/wavelength`;
-  if (!h5.has(energyPath)) {
-    if (!h5.has(wavelengthPath)) {
-      fail(energyPath, `missing, nor is there '${wavelengthPath}' (λ is needed for positions)`);
-    }
+  const energies = [`${instrument}/source_1/energy`, `${instrument}/beam_1/incident_energy`];
+  const wavelengths = [
+    `${instrument}/source_1/wavelength`,
+    `${instrument}/beam_1/incident_wavelength`,
+  ];
+  const energyPath = h5.first(energies);
+  if (energyPath === null) {
+    const wavelengthPath = h5.first(wavelengths) ??
+      fail(energies[0], `missing, nor is there a wavelength ('${wavelengths[0]}', λ is needed)`);
     const wavelength = length(h5, wavelengthPath, "wavelength", 1e-5, fail);
     const energy = PLANCK * LIGHT_SPEED / wavelength;
     return {
