@@ -72,7 +72,7 @@ export interface CxiScan {
 }
 
 /** The CXI entries of a file (`entry`, `entry_1`, `entry_2`, ...), in number order. */
-export function cxiEntries(h5: Hdf5Reader): string[] {
+function cxiEntries(h5: Hdf5Reader): string[] {
   const number = (name: string) => Number(name.slice(6) || "0");
   return h5.names("").filter((name) => /^entry(_\d+)?$/.test(name))
     .sort((a, b) => number(a) - number(b));
@@ -199,7 +199,10 @@ function readProbe(h5: Hdf5Reader, path: string, n: number): NpyArray {
   if (dims.length !== 2 || dims[0] !== n || dims[1] !== n) {
     throw new PtychoInputError(
       h5.file,
-      `'${path}': expected a (${n}, ${n}) probe like the patterns, got shape (${a.shape})`,
+      `'${path}': expected a (${n}, ${n}) probe like the patterns, got shape (${a.shape})` +
+        (dims.length === 2 && dims[0] === dims[1] && dims[0] < n && dims[0] % 2 === 0
+          ? `; --cxi_crop ${dims[0]} keeps the central ${dims[0]}×${dims[0]} detector pixels`
+          : ""),
     );
   }
   const lanes = isComplex(a) ? 2 : 1;

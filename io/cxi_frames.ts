@@ -68,6 +68,7 @@ export function readFrames(
   }
   const [h, w] = dims.slice(-2);
   const m = dims.slice(0, -2).reduce((a, b) => a * b, 1);
+  if (m === 0 || h === 0 || w === 0) fail(dataPath, `holds no patterns: shape (${dims})`);
   const side = Math.min(h, w);
   const n = options.crop ?? side;
   if (options.crop === undefined && (h !== w || h % 2 !== 0)) {

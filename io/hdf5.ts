@@ -114,7 +114,7 @@ export class Hdf5Reader {
     }
   }
 
-  /** Opens `bytes` once the WebAssembly module is loaded. */
+  /** Opens `bytes` (an HDF5 file, else an error) with the loaded WebAssembly module. */
   static #open(module: H5Module, bytes: Uint8Array, file: string): Hdf5Reader {
     if (kindOfBytes(bytes) !== "hdf5") {
       throw new PtychoInputError(file, "not an HDF5 file (no HDF5 signature)");
@@ -126,9 +126,6 @@ export class Hdf5Reader {
 
   /** Opens an HDF5 file held in memory; `file` names it in error messages. */
   static async fromBytes(bytes: Uint8Array, file: string): Promise<Hdf5Reader> {
-    if (kindOfBytes(bytes) !== "hdf5") {
-      throw new PtychoInputError(file, "not an HDF5 file (no HDF5 signature)");
-    }
     return Hdf5Reader.#open(await h5Module(), bytes, file);
   }
 

@@ -140,7 +140,7 @@ testRequiring(
     assert(infer.err.includes(`'${t}': 194 positions`), infer.err);
     assertEquals([...Deno.readDirSync(work)].map((e) => e.name).sort(), ["fewer.cxi", "model"]);
 
-    // 64×64 frames against an N=32 model: the error names --cxi_crop, which then works
+    // 64×64 frames with a 32×32 probe: the error names --cxi_crop, which then works
     const big = `${work}/big.cxi`;
     Deno.copyFileSync(`${dir}/scan.cxi`, big);
     h5python(
@@ -152,7 +152,7 @@ testRequiring(
     const wide = await runCli(["infer", ...args, "--output_dir", `${work}/wide`]);
     assertEquals(wide.code, 2);
     assertEquals(wide.err.split("\n").length, 1, wide.err);
-    assert(wide.err.includes("trained at N=32") && wide.err.includes("--cxi_crop 32"), wide.err);
+    assert(wide.err.includes("got shape (32,32); --cxi_crop 32 keeps"), wide.err);
     const cropped = await runCli([
       "infer",
       ...[...args, "--output_dir", `${work}/cropped`, "--cxi_crop", "32"],
@@ -166,7 +166,7 @@ testRequiring(
       assertEquals(r.code, 2, r.err);
       assertEquals(
         r.err.trim(),
-        `${path}: ${words}${words === "is a folder" ? ", not a scan file" : " (0 bytes)"}`,
+        `error: ${path}: ${words}${words === "is a folder" ? ", not a scan file" : " (0 bytes)"}`,
       );
     }
   },
