@@ -7,9 +7,10 @@
  * decompressed size of the largest dataset read, and WebAssembly memory stops at 2 GiB: scans
  * whose detector data is larger than about 1 GiB must be split (or converted to our `.npz`).
  *
- * Links: soft links are followed, and so are external links (an Eiger master file's data in a
- * file beside it): the file a link names is looked for relative to the linking file's folder (an
- * absolute name first as is, then by its base name there) and read on first use.
+ * Links: soft links are followed, and so are external links and virtual datasets over other files
+ * (an Eiger master file's data in files beside it): the file named is looked for relative to the
+ * naming file's folder (an absolute name first as is, then by its base name there) and read on
+ * first use.
  *
  * Compression: HDF5's built-in filters (gzip/deflate, shuffle, szip, fletcher32, scale-offset,
  * n-bit), and the plugin filters of h5wasm-plugins listed in `PLUGINS` (LZF, Blosc, LZ4,
@@ -102,6 +103,8 @@ export class Hdf5Reader {
   readonly #memPath: string;
   /** Files reached through external links, by their path on disk. */
   readonly #linked = new Map<string, Hdf5Reader>();
+  /** Source files of virtual datasets copied into h5wasm's memory: name in the file → copy. */
+  readonly #staged = new Map<string, string>();
 
   private constructor(readonly file: string, module: H5Module, memPath: string) {
     this.#module = module;
@@ -119,7 +122,10 @@ export class Hdf5Reader {
     if (kindOfBytes(bytes) !== "hdf5") {
       throw new PtychoInputError(file, "not an HDF5 file (no HDF5 signature)");
     }
-    const memPath = `/ptycho-${++counter}.h5`;
+    // A folder of its own, where HDF5 looks for a virtual dataset's source files by name.
+    const folder = `/ptycho-${++counter}`;
+    module.FS.mkdirTree(folder);
+    const memPath = `${folder}/scan.h5`;
     module.FS.writeFile(memPath, bytes);
     return new Hdf5Reader(file, module, memPath);
   }
@@ -197,14 +203,15 @@ export class Hdf5Reader {
     return undefined;
   }
 
-  /** The file an external link at `where` points to, opened on first use. */
-  #external(where: string, link: ExternalLink): Hdf5Reader {
+  /**
+   * Where a file named `name` in this file (by an external link or a virtual dataset) is on
+   * disk: relative to this file's folder (an absolute name as is, then by its base name there).
+   */
+  #locate(name: string): { found: string | undefined; candidates: string[] } {
     const slash = this.file.lastIndexOf("/");
     const folder = slash >= 0 ? this.file.slice(0, slash + 1) : "";
-    const base = link.filename.slice(link.filename.lastIndexOf("/") + 1);
-    const candidates = link.filename.startsWith("/")
-      ? [link.filename, folder + base]
-      : [folder + link.filename];
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    const candidates = name.startsWith("/") ? [name, folder + base] : [folder + name];
     const found = candidates.find((c) => {
       try {
         return Deno.statSync(c).isFile;
@@ -212,6 +219,12 @@ export class Hdf5Reader {
         return false;
       }
     });
+    return { found, candidates };
+  }
+
+  /** The file an external link at `where` points to, opened on first use. */
+  #external(where: string, link: ExternalLink): Hdf5Reader {
+    const { found, candidates } = this.#locate(link.filename);
     if (found === undefined) {
       throw new PtychoInputError(
         this.file,
@@ -225,6 +238,39 @@ export class Hdf5Reader {
       this.#linked.set(found, reader);
     }
     return reader;
+  }
+
+  /**
+   * Copies the source files of the virtual dataset `d` (at `path`) where HDF5 looks for them,
+   * beside this file in h5wasm's memory: HDF5 reads a missing source as fill values, silently.
+   */
+  #stageSources(path: string, d: Dataset): void {
+    const sources: { file_name: string }[] = d.metadata.virtual_sources ?? [];
+    for (const { file_name: name } of sources) {
+      if (name === "." || this.#staged.has(name)) continue;
+      const { found, candidates } = this.#locate(name);
+      if (found === undefined || name.includes("%")) {
+        throw new PtychoInputError(
+          this.file,
+          `'${path}' is a virtual dataset over '${name}', which is not at ` +
+            `${candidates.join(" nor ")}: put that file beside this one`,
+        );
+      }
+      const copy = name.startsWith("/") ? name : `${this.#memPath.replace(/[^/]*$/, "")}${name}`;
+      this.#module.FS.mkdirTree(copy.replace(/\/[^/]*$/, "") || "/");
+      this.#module.FS.writeFile(copy, readFileOrFail(found));
+      this.#staged.set(name, copy);
+    }
+  }
+
+  /** This file or one its external links reached, by HDF5 file id. */
+  #owner(fileId: bigint): Hdf5Reader | null {
+    if (this.#file.file_id === fileId) return this;
+    for (const linked of this.#linked.values()) {
+      const owner = linked.#owner(fileId);
+      if (owner !== null) return owner;
+    }
+    return null;
   }
 
   /** Whether `path` names a dataset. */
@@ -248,6 +294,7 @@ export class Hdf5Reader {
     if (!(d instanceof Dataset)) {
       throw new PtychoInputError(this.file, `missing dataset '${path}'`);
     }
+    (this.#owner(d.file_id) ?? this).#stageSources(path, d);
     for (const filter of d.filters) {
       if (filter.id in PLUGINS) installPlugin(this.#module, PLUGINS[filter.id]);
       else if (!BUILT_IN_FILTERS.has(filter.id)) {
@@ -321,7 +368,7 @@ export class Hdf5Reader {
       for (const linked of this.#linked.values()) linked.close();
       this.#file.close();
     } finally {
-      this.#module.FS.unlink(this.#memPath);
+      for (const copy of [this.#memPath, ...this.#staged.values()]) this.#module.FS.unlink(copy);
     }
   }
 }
