@@ -55,7 +55,11 @@ const ENERGY_UNITS: Record<string, number> = {
   joule: 1,
   joules: 1,
   ev: ELECTRON_VOLT,
+  electronvolt: ELECTRON_VOLT,
+  electronvolts: ELECTRON_VOLT,
   kev: 1e3 * ELECTRON_VOLT,
+  kiloelectronvolt: 1e3 * ELECTRON_VOLT,
+  kiloelectronvolts: 1e3 * ELECTRON_VOLT,
 };
 
 /** Reports a problem with the dataset at `path`; never returns. */
