@@ -16,7 +16,7 @@
  *   JSON), and `data_source` (the scan's format and unit conversions, JSON) when not a plain .npz.
  */
 import type { ScanSource } from "../io/dataset.ts";
-import type { Hdf5Contents } from "../io/hdf5.ts";
+import type { Hdf5Contents } from "../io/hdf5_write.ts";
 import { encodeFloat32Tiff } from "../io/tiff.ts";
 import type { StitchedObject } from "../model/infer/stitch.ts";
 import { stitchedChannels } from "./infer_output.ts";
@@ -113,6 +113,6 @@ export async function reconstructionHdf5(
     },
     groupAttrs: { "entry_1": entryAttrs, "entry_1/image_1": imageAttrs },
   };
-  const { encodeHdf5 } = await import("../io/hdf5.ts");
+  const { encodeHdf5 } = await import("../io/hdf5_write.ts");
   return encodeHdf5(contents);
 }

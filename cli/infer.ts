@@ -117,7 +117,11 @@ async function loadInputs(f: ParsedArgs["flags"], warn: (m: string) => void) {
     throw new PtychoInputError(
       dataset.file,
       `patterns are ${dataset.n}×${dataset.n} but the model (${modelPath}) was trained at ` +
-        `N=${manifest.n}; use a model trained on ${dataset.n}×${dataset.n} patterns`,
+        `N=${manifest.n}; use a model trained on ${dataset.n}×${dataset.n} patterns` +
+        (dataset.source?.format === "cxi" && dataset.n > manifest.n
+          ? `, or --cxi_crop ${manifest.n} to keep the central ${manifest.n}×${manifest.n} ` +
+            "detector pixels"
+          : ""),
     );
   }
   const nImages = f.n_images as number | undefined;

@@ -3,62 +3,62 @@
  * into the dataset contract (docs/physics.md#data-contract). Every conversion is listed in the
  * returned `conversions`, which the commands record in their outputs:
  *
- * - amplitudes = sqrt(counts) of `entry_1/data_1/data` (or `entry_1/instrument_1/detector_1/data`),
- *   with pixels flagged by the detector mask (`entry_1/instrument_1/detector_1/mask`, CXI: a
- *   pixel is good where the mask is 0) set to zero;
- * - zero frequency at (N/2, N/2): a detector image already has it there; a pattern stored with it
- *   at the corners (FFT order) is fftshifted. `auto` decides by where the mean pattern's
- *   intensity lies: in the four N/4×N/4 corner blocks (shift) or the central N/2×N/2 block (keep);
- * - photon energy E (`entry_1/instrument_1/source_1/energy`, joules as CXI says, or eV/keV when
- *   its `units` attribute says so) → wavelength λ = h·c/E;
- * - object pixel size Δx = λ·z / (N·p_x), Δy = λ·z / (N·p_y), with z =
- *   `entry_1/instrument_1/detector_1/distance` and p = `x_pixel_size`, `y_pixel_size` (metres);
+ * - the entry: `entry_1` when present, else the lowest-numbered `entry_K` (or `entry`); with
+ *   several, a warning names the one read (`entry` option to choose);
+ * - amplitudes from `ENTRY/data_1/data` (or `ENTRY/instrument_1/detector_1/data`) with the mask
+ *   `ENTRY/instrument_1/detector_1/mask`: layout, crop, fftshift, mask and bad counts as
+ *   io/cxi_frames.ts says;
+ * - the object pixel Δ = λ·z / (N·p) from distance, pixel size and energy or wavelength, in the
+ *   units io/cxi_units.ts reads;
  * - positions in object pixels: x = −t_x / Δx, y = −t_y / Δy, with t =
- *   `entry_1/sample_1/geometry_1/translation` (or `entry_1/data_1/translation`; metres, or the
- *   unit its `units` attribute names). CXI's translation moves the sample, so the beam's position
- *   on the sample is its negative; `translation: "beam"` takes t as the beam's position (sign +);
+ *   `ENTRY/sample_1/geometry_1/translation` (or `ENTRY/data_1/translation`; (M, 3), (M, 2) or
+ *   transposed (3, M), (2, M); metres, or the unit its `units` attribute names). CXI's
+ *   translation moves the sample, so the beam's position on the sample is its negative;
+ *   `translation: "beam"` takes t as the beam's position (sign +);
+ * - the probe, when the file has one: complex (N, N), real, float (N, N, 2) = (re, im), or modes
+ *   (K, N, N) of which the first is read;
  * - nphotons = the mean over patterns of the summed (unmasked) counts.
  */
+import { readFrames } from "./cxi_frames.ts";
+import { type CxiFail, lengthUnit, readGeometry } from "./cxi_units.ts";
 import { PtychoInputError } from "./errors.ts";
-import type { AttrValue, Hdf5Reader } from "./hdf5.ts";
+import type { Hdf5Reader } from "./hdf5.ts";
 import type { NpyArray } from "./npy.ts";
 import { firstNonFinite, isComplex, isInteger, isRealFloat, realToFloat64 } from "./npy_convert.ts";
 
-/** Where the detector data may be, in the order tried. */
-export const CXI_DATA_PATHS = ["entry_1/data_1/data", "entry_1/instrument_1/detector_1/data"];
-/** Where the scan positions may be. */
-export const CXI_TRANSLATION_PATHS = [
-  "entry_1/sample_1/geometry_1/translation",
-  "entry_1/data_1/translation",
+/** Where the detector data may be under an entry, in the order tried. */
+const DATA_PATHS = ["data_1/data", "instrument_1/detector_1/data"];
+/** Where the scan positions may be under an entry. */
+const TRANSLATION_PATHS = ["sample_1/geometry_1/translation", "data_1/translation"];
+/** Where a probe may be under an entry (PyNX/SHARP/ptychodus write `source_1/illumination`). */
+const PROBE_PATHS = [
+  "instrument_1/source_1/illumination",
+  "instrument_1/source_1/probe",
+  "instrument_1/detector_1/probe",
+  "probe",
 ];
-/** Where a probe may be (PyNX/SHARP/ptychodus write `source_1/illumination`). */
-export const CXI_PROBE_PATHS = [
-  "entry_1/instrument_1/source_1/illumination",
-  "entry_1/instrument_1/source_1/probe",
-  "entry_1/instrument_1/detector_1/probe",
-  "entry_1/probe",
-];
-/** Where a detector mask may be. */
-export const CXI_MASK_PATHS = ["entry_1/instrument_1/detector_1/mask", "entry_1/data_1/mask"];
-const DISTANCE = "entry_1/instrument_1/detector_1/distance";
-const PIXEL_X = "entry_1/instrument_1/detector_1/x_pixel_size";
-const PIXEL_Y = "entry_1/instrument_1/detector_1/y_pixel_size";
-const ENERGY = "entry_1/instrument_1/source_1/energy";
+/** Where a detector mask may be under an entry. */
+const MASK_PATHS = ["instrument_1/detector_1/mask", "data_1/mask"];
 
-const PLANCK = 6.62607015e-34; // J·s
-const LIGHT_SPEED = 299792458; // m/s
-const ELECTRON_VOLT = 1.602176634e-19; // J
+/** Where a probe may be in a CXI file's first entry. */
+export const CXI_PROBE_PATHS: readonly string[] = PROBE_PATHS.map((p) => `entry_1/${p}`);
 
 /** How to read a CXI file. */
 export interface CxiOptions {
   /** What `translation` holds: the sample's position (CXI; default) or the beam's. */
   translation?: "sample" | "beam";
-  /** Whether to fftshift the patterns (default `auto`, see the module comment). */
+  /** Whether to fftshift the patterns (default `auto`, see io/cxi_frames.ts). */
   fftshift?: "auto" | "yes" | "no";
   /** Keep only the central crop × crop detector pixels (even, ≤ the detector side; default all). */
   crop?: number;
+  /** How to read the detector mask (default `cxi`, see io/cxi_frames.ts). */
+  mask?: "cxi" | "good" | "ignore";
+  /** The entry to read (default `entry_1`, else the first). */
+  entry?: string;
   /** Read the file's probe (default true; false when another probe replaces it). */
   probe?: boolean;
+  /** Receives each warning (default: `console.warn`). */
+  onWarning?: (message: string) => void;
 }
 
 /** A CXI scan as the dataset contract's arrays, with the conversions that made them. */
@@ -71,111 +71,47 @@ export interface CxiScan {
   nphotons: number;
 }
 
+/** The CXI entries of a file (`entry`, `entry_1`, `entry_2`, ...), in number order. */
+function cxiEntries(h5: Hdf5Reader): string[] {
+  const number = (name: string) => Number(name.slice(6) || "0");
+  return h5.names("").filter((name) => /^entry(_\d+)?$/.test(name))
+    .sort((a, b) => number(a) - number(b));
+}
+
 /** Reads a CXI scan (see the module comment for every conversion). */
 export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
-  const fail = (path: string, problem: string): never => {
+  const fail: CxiFail = (path, problem) => {
     throw new PtychoInputError(h5.file, `'${path}': ${problem}`);
   };
-  const dataPath = h5.first(CXI_DATA_PATHS) ??
-    fail(CXI_DATA_PATHS[0], `missing (nor is there '${CXI_DATA_PATHS[1]}')`);
-  const counts = h5.get(dataPath);
-  if (!isRealFloat(counts) && !isInteger(counts)) {
-    fail(dataPath, `expected real counts, got dtype ${counts.dtype}`);
-  }
-  if (counts.shape.length !== 3) {
-    fail(dataPath, `expected 3 dimensions (patterns, N, N), got shape (${counts.shape})`);
-  }
-  const [m, h, w] = counts.shape;
-  if (h !== w) fail(dataPath, `patterns must be square (N, N), got ${h}×${w}`);
-  const d = h;
-  const n = options.crop ?? d;
-  if (!(Number.isInteger(n) && n > 0 && n % 2 === 0 && n <= d && (d - n) % 2 === 0)) {
-    fail(dataPath, `cannot crop ${d}×${d} patterns to ${n}×${n} (an even side up to ${d})`);
-  }
-  // 64-bit integers arrive as bigints; every other type is read in place (no f64 copy).
-  const values: ArrayLike<number> = counts.dtype === "i8" || counts.dtype === "u8"
-    ? realToFloat64(counts)
-    : counts.data as ArrayLike<number>;
-  const bad = firstNonFinite(values);
-  if (bad >= 0) fail(dataPath, `contains NaN or Inf (pattern ${Math.floor(bad / (d * d))})`);
-  let negative = -1;
-  for (let i = 0; i < values.length && negative < 0; i++) if (values[i] < 0) negative = i;
-  if (negative >= 0) {
-    fail(dataPath, `contains negative counts (pattern ${Math.floor(negative / (d * d))})`);
-  }
+  const warn = (message: string) => (options.onWarning ?? console.warn)(`${h5.file}: ${message}`);
+  const entry = chooseEntry(h5, options.entry, warn);
+  const under = (paths: readonly string[]) => paths.map((p) => `${entry}/${p}`);
+  const dataPaths = under(DATA_PATHS);
+  const dataPath = h5.first(dataPaths) ??
+    fail(dataPaths[0], `missing (nor is there '${dataPaths[1]}')`);
+  const frames = readFrames(h5, dataPath, h5.first(under(MASK_PATHS)), options, fail, warn);
+  const { m, n } = frames;
+  const conversions: Record<string, unknown> = { format: "cxi", entry, ...frames.record };
+  const nphotons = frames.total / m;
 
-  const conversions: Record<string, unknown> = {
-    format: "cxi",
-    data: dataPath,
-    data_dtype: counts.dtype,
-    amplitudes: "sqrt(counts)",
-  };
-  const masked = new Uint8Array(d * d);
-  const maskPath = h5.first(CXI_MASK_PATHS);
-  if (maskPath !== null) {
-    const mask = h5.get(maskPath);
-    if (!isInteger(mask) || mask.shape.join() !== `${d},${d}`) {
-      fail(maskPath, `expected an integer (${d}, ${d}) mask, got ${mask.dtype} (${mask.shape})`);
-    }
-    const flags = realToFloat64(mask);
-    for (let p = 0; p < d * d; p++) masked[p] = flags[p] === 0 ? 0 : 1;
-    conversions.mask = {
-      path: maskPath,
-      rule: "pixel used where mask == 0",
-      masked_pixels: masked.reduce((a, b) => a + b, 0),
-    };
-  }
-
-  const shift = decideShift(values, m, d, options.fftshift ?? "auto");
-  conversions.fftshift = shift;
-  // Output pixel (r, c) is pixel (r0 + r, r0 + c) of the (shifted) detector frame.
-  const r0 = (d - n) / 2;
-  if (n < d) {
-    conversions.crop = `the central ${n}×${n} of the ${d}×${d} detector (from pixel ${r0}, ${r0})`;
-  }
-  const source = (i: number) => shift.applied ? (r0 + i + d / 2) % d : r0 + i;
-  const amplitudes = new Float32Array(m * n * n);
-  let total = 0;
-  for (let k = 0; k < m; k++) {
-    for (let r = 0; r < n; r++) {
-      const rr = source(r);
-      for (let c = 0; c < n; c++) {
-        const cc = source(c);
-        if (masked[rr * d + cc]) continue;
-        const v = values[k * d * d + rr * d + cc];
-        total += v;
-        amplitudes[k * n * n + r * n + c] = Math.sqrt(v);
-      }
-    }
-  }
-  const nphotons = total / m;
-
-  const geometry = readGeometry(h5, n, fail);
+  const geometry = readGeometry(h5, entry, n, fail, warn);
   Object.assign(conversions, geometry.record);
-  const tPath = h5.first(CXI_TRANSLATION_PATHS) ??
-    fail(CXI_TRANSLATION_PATHS[0], `missing (nor is there '${CXI_TRANSLATION_PATHS[1]}')`);
-  const t = h5.get(tPath);
-  if (!isRealFloat(t) && !isInteger(t)) fail(tPath, `expected numbers, got dtype ${t.dtype}`);
-  if (t.shape.length !== 2 || (t.shape[1] !== 2 && t.shape[1] !== 3)) {
-    fail(tPath, `expected shape (positions, 3) or (positions, 2), got (${t.shape})`);
-  }
-  if (t.shape[0] !== m) {
-    fail(tPath, `${t.shape[0]} positions but '${dataPath}' has ${m} patterns`);
-  }
-  const tv = realToFloat64(t);
-  if (firstNonFinite(tv) >= 0) fail(tPath, "contains NaN or Inf");
+  const tPaths = under(TRANSLATION_PATHS);
+  const tPath = h5.first(tPaths) ?? fail(tPaths[0], `missing (nor is there '${tPaths[1]}')`);
+  const { values: tv, cols, transposed } = readTranslation(h5, tPath, m, dataPath, fail);
   const metres = lengthUnit(h5.attr(tPath, "units")) ??
     fail(tPath, `unknown units '${h5.attr(tPath, "units")}' (expected m, mm, um or nm)`);
   const asBeam = options.translation ?? "sample";
   const sign = asBeam === "sample" ? -1 : 1;
   const xcoords = new Float64Array(m);
   const ycoords = new Float64Array(m);
-  const cols = t.shape[1];
+  const at = (k: number, axis: number) => transposed ? tv[axis * m + k] : tv[k * cols + axis];
   for (let k = 0; k < m; k++) {
-    xcoords[k] = sign * tv[k * cols] * metres / geometry.pixelX;
-    ycoords[k] = sign * tv[k * cols + 1] * metres / geometry.pixelY;
+    xcoords[k] = sign * at(k, 0) * metres / geometry.pixelX;
+    ycoords[k] = sign * at(k, 1) * metres / geometry.pixelY;
   }
   conversions.translation = tPath;
+  if (transposed) conversions.translation_layout = `(${cols}, positions), transposed`;
   conversions.translation_to_metres = metres;
   conversions.positions = `${sign < 0 ? "beam = −translation" : "beam = translation"} ` +
     "(--cxi_translation " + asBeam + "); x = t_x / Δx (column), y = t_y / Δy (row), " +
@@ -183,11 +119,11 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
   conversions.nphotons = { value: nphotons, rule: "mean over patterns of the summed counts" };
 
   const arrays = new Map<string, NpyArray>([
-    ["diffraction", { dtype: "f4", shape: [m, n, n], data: amplitudes }],
+    ["diffraction", { dtype: "f4", shape: [m, n, n], data: frames.amplitudes }],
     ["xcoords", { dtype: "f8", shape: [m], data: xcoords }],
     ["ycoords", { dtype: "f8", shape: [m], data: ycoords }],
   ]);
-  const probePath = options.probe === false ? null : h5.first(CXI_PROBE_PATHS);
+  const probePath = options.probe === false ? null : h5.first(under(PROBE_PATHS));
   if (probePath !== null) {
     arrays.set("probeGuess", readProbe(h5, probePath, n));
     conversions.probe = probePath;
@@ -195,100 +131,67 @@ export function readCxi(h5: Hdf5Reader, options: CxiOptions = {}): CxiScan {
   return { arrays, conversions, nphotons };
 }
 
-/** Detector distance, pixel sizes and photon energy, and the object pixel size they give. */
-function readGeometry(
+/** The entry to read: the one asked for, else `entry_1`, else the first (see the module comment). */
+function chooseEntry(
   h5: Hdf5Reader,
-  n: number,
-  fail: (path: string, problem: string) => never,
-) {
-  const scalar = (path: string): number => {
-    if (!h5.has(path)) fail(path, "missing (needed to convert positions to object pixels)");
-    const a = h5.get(path);
-    const v = a.data.length === 1 ? Number((a.data as ArrayLike<number | bigint>)[0]) : NaN;
-    if (!(v > 0) || !Number.isFinite(v)) {
-      fail(path, `expected one positive number, got (${a.shape})`);
+  wanted: string | undefined,
+  warn: (message: string) => void,
+): string {
+  const entries = cxiEntries(h5);
+  if (wanted !== undefined) {
+    if (!h5.names(wanted).length) {
+      throw new PtychoInputError(
+        h5.file,
+        `no group '${wanted}' (--cxi_entry); the entries are: ${entries.join(", ") || "none"}`,
+      );
     }
-    return v;
-  };
-  const length = (path: string): number => {
-    const factor = lengthUnit(h5.attr(path, "units")) ??
-      fail(path, `unknown units '${h5.attr(path, "units")}' (expected m, mm, um or nm)`);
-    return scalar(path) * factor;
-  };
-  const distance = length(DISTANCE);
-  const px = length(PIXEL_X);
-  const py = h5.has(PIXEL_Y) ? length(PIXEL_Y) : px;
-  const rawEnergy = scalar(ENERGY);
-  const units = String(h5.attr(ENERGY, "units") ?? "J");
-  const joulesPer: Record<string, number> = { J: 1, eV: ELECTRON_VOLT, keV: 1e3 * ELECTRON_VOLT };
-  const toJoules = joulesPer[units] ?? fail(ENERGY, `unknown units '${units}' (J, eV or keV)`);
-  const energy = rawEnergy * toJoules;
-  const wavelength = PLANCK * LIGHT_SPEED / energy;
-  const pixelX = wavelength * distance / (n * px);
-  const pixelY = wavelength * distance / (n * py);
-  return {
-    pixelX,
-    pixelY,
-    record: {
-      detector_distance_m: distance,
-      detector_pixel_size_m: [px, py],
-      photon_energy_J: energy,
-      photon_energy_eV: energy / ELECTRON_VOLT,
-      wavelength_m: wavelength,
-      object_pixel_size_m: [pixelX, pixelY],
-      object_pixel_rule: "Δ = λ·z / (N·p), λ = h·c / E",
-    },
-  };
-}
-
-/** Metres per unit of a length `units` attribute (absent = metres), or null if unknown. */
-function lengthUnit(units: AttrValue): number | null {
-  if (units === null) return 1;
-  const table: Record<string, number> = {
-    m: 1,
-    meter: 1,
-    meters: 1,
-    mm: 1e-3,
-    um: 1e-6,
-    "µm": 1e-6,
-    micron: 1e-6,
-    nm: 1e-9,
-  };
-  return table[String(units)] ?? null;
-}
-
-/** Whether to fftshift, decided as the module comment says. */
-function decideShift(
-  values: ArrayLike<number>,
-  m: number,
-  n: number,
-  mode: "auto" | "yes" | "no",
-): { applied: boolean; rule: string } {
-  if (mode !== "auto") return { applied: mode === "yes", rule: `--cxi_fftshift ${mode}` };
-  let centre = 0, corners = 0;
-  const q = n / 4;
-  for (let k = 0; k < m; k++) {
-    for (let r = 0; r < n; r++) {
-      const rowCentre = r >= q && r < n - q;
-      const rowCorner = r < q || r >= n - q;
-      for (let c = 0; c < n; c++) {
-        const v = values[k * n * n + r * n + c];
-        if (rowCentre && c >= q && c < n - q) centre += v;
-        else if (rowCorner && (c < q || c >= n - q)) corners += v;
-      }
-    }
+    return wanted;
   }
-  const applied = corners > centre;
-  return {
-    applied,
-    rule: `auto: ${applied ? "more" : "less"} intensity in the four N/4 corner blocks ` +
-      `(${corners.toExponential(3)}) than in the central N/2 block (${centre.toExponential(3)})`,
-  };
+  if (entries.length === 0) {
+    const names = h5.names("");
+    throw new PtychoInputError(
+      h5.file,
+      "neither CXI (no 'entry_1' group) nor our contract (no 'diffraction' dataset); the file " +
+        `holds ${names.length ? names.map((k) => `'${k}'`).join(", ") : "nothing"} at its root`,
+    );
+  }
+  const entry = entries.includes("entry_1") ? "entry_1" : entries[0];
+  if (entries.length > 1) {
+    warn(`${entries.length} entries (${entries.join(", ")}): reading ${entry} (--cxi_entry)`);
+  }
+  return entry;
 }
 
-/** A probe (N, N), or the first mode of (modes, N, N), as complex64. */
+/** The translation's values, with its layout: (M, 2|3), or (2|3, M) transposed. */
+function readTranslation(
+  h5: Hdf5Reader,
+  path: string,
+  m: number,
+  dataPath: string,
+  fail: CxiFail,
+): { values: Float64Array; cols: number; transposed: boolean } {
+  const t = h5.get(path);
+  if (!isRealFloat(t) && !isInteger(t)) fail(path, `expected numbers, got dtype ${t.dtype}`);
+  const [rows, cols] = t.shape;
+  const axes = (d: number) => d === 2 || d === 3;
+  if (t.shape.length !== 2 || (!axes(cols) && !axes(rows))) {
+    fail(path, `expected shape (positions, 3) or (positions, 2), got (${t.shape})`);
+  }
+  const transposed = !(axes(cols) && rows === m) && axes(rows) && cols === m;
+  if (!transposed && rows !== m) {
+    fail(path, `${axes(cols) ? rows : cols} positions but '${dataPath}' has ${m} patterns`);
+  }
+  const values = realToFloat64(t);
+  if (firstNonFinite(values) >= 0) fail(path, "contains NaN or Inf");
+  return { values, cols: transposed ? rows : cols, transposed };
+}
+
+/**
+ * A probe (N, N) as complex: complex, real, or float (N, N, 2) = (re, im); of modes (K, N, N)
+ * (or (K, N, N, 2)) the first.
+ */
 function readProbe(h5: Hdf5Reader, path: string, n: number): NpyArray {
-  const a = h5.get(path);
+  const a = asComplexPairs(h5.get(path));
   if (!isComplex(a) && !isRealFloat(a)) {
     throw new PtychoInputError(h5.file, `'${path}': expected a complex probe, got ${a.dtype}`);
   }
@@ -296,10 +199,22 @@ function readProbe(h5: Hdf5Reader, path: string, n: number): NpyArray {
   if (dims.length !== 2 || dims[0] !== n || dims[1] !== n) {
     throw new PtychoInputError(
       h5.file,
-      `'${path}': expected a (${n}, ${n}) probe like the patterns, got shape (${a.shape})`,
+      `'${path}': expected a (${n}, ${n}) probe like the patterns, got shape (${a.shape})` +
+        (dims.length === 2 && dims[0] === dims[1] && dims[0] < n && dims[0] % 2 === 0
+          ? `; --cxi_crop ${dims[0]} keeps the central ${dims[0]}×${dims[0]} detector pixels`
+          : ""),
     );
   }
   const lanes = isComplex(a) ? 2 : 1;
   const data = (a.data as Float32Array | Float64Array).subarray(0, lanes * n * n);
-  return { dtype: isComplex(a) ? (a.dtype as "c8" | "c16") : a.dtype, shape: [n, n], data };
+  return { dtype: a.dtype, shape: [n, n], data };
+}
+
+/**
+ * A float array whose last axis has length 2 read as complex (re, im), as our reconstruction.h5
+ * and many HDF5 writers without a complex type store it; any other array as it is.
+ */
+export function asComplexPairs(a: NpyArray): NpyArray {
+  if (!isRealFloat(a) || a.shape.length < 3 || a.shape.at(-1) !== 2) return a;
+  return { dtype: a.dtype === "f4" ? "c8" : "c16", shape: a.shape.slice(0, -1), data: a.data };
 }

@@ -4,6 +4,7 @@
  * has its signature `\x89HDF\r\n\x1a\n` at offset 0, 512, 1024, 2048, ... (a user block may
  * precede the superblock).
  */
+import { PtychoInputError } from "./errors.ts";
 import { openFileOrFail } from "./files.ts";
 
 /** What a file is, by its first bytes. */
@@ -24,9 +25,17 @@ export function kindOfBytes(bytes: Uint8Array): FileKind {
   return "unknown";
 }
 
-/** The kind of the file at `path`, from its first 64 KiB. */
+/** The kind of the file at `path`, from its first 64 KiB; a folder or an empty file is an error. */
 export function kindOfFile(path: string): FileKind {
   const file = openFileOrFail(path);
+  const { isDirectory, size } = file.statSync();
+  if (isDirectory || size === 0) {
+    file.close();
+    throw new PtychoInputError(
+      path,
+      isDirectory ? "is a folder, not a scan file" : "is empty (0 bytes)",
+    );
+  }
   try {
     const head = new Uint8Array(SNIFF_BYTES);
     let filled = 0;

@@ -15,7 +15,9 @@ import { readFileOrFail } from "./files.ts";
 import { kindOfFile } from "./file_kind.ts";
 import { decodeNpy, type NpyArray } from "./npy.ts";
 import { NpzReader } from "./npz.ts";
-import type { CxiOptions } from "./cxi.ts";
+import { asComplexPairs, type CxiOptions } from "./cxi.ts";
+import type { Hdf5Reader } from "./hdf5.ts";
+import { isRealFloat } from "./npy_convert.ts";
 
 /** How to read a scan file of any supported format. */
 export interface LoadScanOptions extends LoadDatasetOptions, CxiOptions {
@@ -50,7 +52,7 @@ export async function loadScan(
   const h5 = await Hdf5Reader.open(path);
   try {
     if (h5.has("diffraction") || h5.has("diff3d")) {
-      const dataset = readWithProbe(h5, probe, options);
+      const dataset = readWithProbe(contractSource(h5), probe, options);
       const conversions: Record<string, unknown> = {
         layout: "the .npz keys as root datasets",
         data_dtype: h5.dtypeOf(h5.has("diffraction") ? "diffraction" : "diff3d"),
@@ -82,6 +84,39 @@ export async function loadScan(
     h5.close();
   }
 }
+
+/**
+ * The contract's keys in an HDF5 file: complex arrays (`probeGuess`, `objectGuess`) also as float
+ * (..., 2) = (re, im) or as two real datasets `KEY_real` and `KEY_imag`.
+ */
+function contractSource(h5: Hdf5Reader): ArraySource {
+  const parts = (key: string) => [`${key}_real`, `${key}_imag`];
+  const split = (key: string) => !h5.has(key) && parts(key).every((k) => h5.has(k));
+  return {
+    file: h5.file,
+    has: (key) => h5.has(key) || split(key),
+    get: (key) => {
+      if (!split(key)) return COMPLEX_KEYS.has(key) ? asComplexPairs(h5.get(key)) : h5.get(key);
+      const [re, im] = parts(key).map((k) => h5.get(k));
+      if (re.shape.join() !== im.shape.join() || !isRealFloat(re) || !isRealFloat(im)) {
+        throw new PtychoInputError(
+          h5.file,
+          `'${key}_real' (${re.dtype} (${re.shape})) and '${key}_imag' (${im.dtype} ` +
+            `(${im.shape})) must be real floats of one shape`,
+        );
+      }
+      const out = new Float64Array(2 * re.data.length);
+      for (let i = 0; i < re.data.length; i++) {
+        out[2 * i] = re.data[i] as number;
+        out[2 * i + 1] = im.data[i] as number;
+      }
+      return { dtype: "c16", shape: re.shape, data: out };
+    },
+  };
+}
+
+/** The contract's complex keys. */
+const COMPLEX_KEYS = new Set(["probeGuess", "objectGuess"]);
 
 /**
  * Validates `source` with its probe replaced by `probe` (when given); a probe that does not fit
@@ -142,7 +177,7 @@ export async function loadProbeFile(path: string): Promise<NpyArray> {
         `no probe dataset ('probeGuess' or '${CXI_PROBE_PATHS[0]}')`,
       );
     }
-    const a = h5.get(where);
+    const a = asComplexPairs(h5.get(where));
     return a.shape.length === 3 ? { ...a, shape: a.shape.slice(1), data: firstMode(a) } : a;
   } finally {
     h5.close();

@@ -139,5 +139,35 @@ testRequiring(
     assertEquals(infer.code, 2);
     assert(infer.err.includes(`'${t}': 194 positions`), infer.err);
     assertEquals([...Deno.readDirSync(work)].map((e) => e.name).sort(), ["fewer.cxi", "model"]);
+
+    // 64×64 frames with a 32×32 probe: the error names --cxi_crop, which then works
+    const big = `${work}/big.cxi`;
+    Deno.copyFileSync(`${dir}/scan.cxi`, big);
+    h5python(
+      "f = h5py.File(sys.argv[1], 'r+'); p = 'entry_1/instrument_1/detector_1/data'; " +
+        "a = f[p][()]; del f[p]; f[p] = np.pad(a, ((0, 0), (16, 16), (16, 16))); f.close()",
+      big,
+    );
+    const args = ["--model_path", model, "--test_data", big, "--n_images", "8", "--quiet"];
+    const wide = await runCli(["infer", ...args, "--output_dir", `${work}/wide`]);
+    assertEquals(wide.code, 2);
+    assertEquals(wide.err.split("\n").length, 1, wide.err);
+    assert(wide.err.includes("got shape (32,32); --cxi_crop 32 keeps"), wide.err);
+    const cropped = await runCli([
+      "infer",
+      ...[...args, "--output_dir", `${work}/cropped`, "--cxi_crop", "32"],
+      ...["--accelerator", "reference"],
+    ]);
+    assertEquals(cropped.code, 0, cropped.err);
+    // a folder or an empty file: one line, exit 2
+    Deno.writeFileSync(`${work}/empty.cxi`, new Uint8Array());
+    for (const [path, words] of [[work, "is a folder"], [`${work}/empty.cxi`, "is empty"]]) {
+      const r = await runCli(["inspect", path]);
+      assertEquals(r.code, 2, r.err);
+      assertEquals(
+        r.err.trim(),
+        `error: ${path}: ${words}${words === "is a folder" ? ", not a scan file" : " (0 bytes)"}`,
+      );
+    }
   },
 );

@@ -6,7 +6,8 @@
 import { File as H5File, ready } from "h5wasm";
 import { base_url as pluginsUrl } from "h5wasm-plugins";
 import { assertEquals } from "../assert.ts";
-import { encodeHdf5, Hdf5Reader } from "../../io/hdf5.ts";
+import { Hdf5Reader } from "../../io/hdf5.ts";
+import { encodeHdf5 } from "../../io/hdf5_write.ts";
 import { PtychoInputError } from "../../io/errors.ts";
 
 Deno.test("hdf5: encodeHdf5 datasets, strings and attributes read back", async () => {
