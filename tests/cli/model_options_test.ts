@@ -55,7 +55,8 @@ Deno.test("old bundles (no option fields) reconstruct exactly as the code that w
         assert(!(key in manifest), `the gridsize-${gs} fixture already has ${key}`);
       }
       assertEquals(networkConfigOf(manifest).objectBig, gs > 1);
-      const r = await infer(model, `${dir}/gs${gs}`, "--n_images", "24");
+      // That code left gaps between distant positions at 0; --stitch-fill none still does.
+      const r = await infer(model, `${dir}/gs${gs}`, "--n_images", "24", "--stitch-fill", "none");
       assertEquals(r.code, 0, r.err);
       const got = readNpzFile(`${dir}/gs${gs}/reconstruction.npz`);
       const want = readNpzFile(fixture(`old_bundle/gs${gs}_reconstruction.npz`));
@@ -67,6 +68,22 @@ Deno.test("old bundles (no option fields) reconstruct exactly as the code that w
           assert(Math.abs(a[i] - b[i]) <= 1e-6 * (1 + Math.abs(b[i])), `gs${gs} ${key}[${i}]`);
         }
       }
+      // With the default fill, only those gaps change.
+      const filled = await infer(model, `${dir}/gs${gs}_fill`, "--n_images", "24");
+      assertEquals(filled.code, 0, filled.err);
+      const a = readNpzFile(`${dir}/gs${gs}_fill/reconstruction.npz`).get("object")!
+        .data as ArrayLike<number>;
+      const b = want.get("object")!.data as ArrayLike<number>;
+      let gaps = 0;
+      for (let i = 0; i < b.length; i += 2) {
+        if (b[i] === 0 && b[i + 1] === 0) {
+          gaps++;
+          assert(a[i] !== 0 || a[i + 1] !== 0, `gs${gs} gap pixel ${i / 2} not filled`);
+        } else {
+          assert(Math.abs(a[i] - b[i]) <= 1e-6 * (1 + Math.abs(b[i])), `gs${gs} object[${i}]`);
+        }
+      }
+      assert(gaps > 0, `gs${gs}: the old output has no gap to fill`);
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });
