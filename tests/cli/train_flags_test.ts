@@ -14,7 +14,7 @@ Deno.test("defaults follow docs/physics.md#training", () => {
   const c = resolve();
   assertEquals(
     [c.maxEpochs, c.nImages, c.gridsize, c.batchSize, c.learningRate, c.neighborCount],
-    [100, 512, 2, 16, 1e-3, 4],
+    [100, 512, 2, 4, 1e-3, 4],
   );
   assertEquals([c.deterministic, c.seed, c.loss, c.scheduler], [true, 42, "poisson", "constant"]);
   assertEquals([c.accelerator, c.logger, c.checkpointMonitor], ["auto", "csv", "val_loss"]);
