@@ -157,7 +157,7 @@ async function run(args: ParsedArgs): Promise<void> {
   setBackend(backend);
 
   const n = train.n;
-  const net: PinnConfig = {
+  const net = {
     n,
     gridsize: cfg.gridsize,
     nFiltersScale: cfg.nFiltersScale,
@@ -215,14 +215,7 @@ async function run(args: ParsedArgs): Promise<void> {
   };
   const manifest: Omit<PinnManifest, "intensityScale"> = {
     model: MODEL_KIND,
-    n,
-    gridsize: cfg.gridsize,
-    nFiltersScale: cfg.nFiltersScale,
-    objectBig: cfg.objectBig,
-    offsetPlanes: cfg.offsetPlanes,
-    mergeWindow: cfg.mergeWindow,
-    groupOrder: cfg.groupOrder,
-    groupSeed: cfg.groupSeed,
+    ...net,
     probeBig: true,
     padObject: true,
     amplitudeActivation: "sigmoid",
