@@ -270,6 +270,7 @@ async function run(args: ParsedArgs): Promise<void> {
     stitch_weights: inputs.weights,
     stitch_fill: inputs.fill ? "wide" : "none",
     filled_px: recon.stitched.filled,
+    nll_per_pattern: recon.nllPerPattern,
     uncovered_px_between_positions: recon.holes,
     alignment: "ground truth cut to the scan box ± stitch_crop/2 on the object grid, 2 px trim, " +
       "amplitude scaled to the truth's mean, phase planes removed",
@@ -288,7 +289,7 @@ async function run(args: ParsedArgs): Promise<void> {
       `into ${recon.stitched.height}×${recon.stitched.width} px: predict ${
         recon.predictSeconds.toFixed(2)
       } s (${rate.toFixed(1)} patterns/s), stitch ${recon.stitchSeconds.toFixed(2)} s, ` +
-      `total ${total.toFixed(2)} s`,
+      `total ${total.toFixed(2)} s; Poisson NLL ${recon.nllPerPattern.toFixed(1)} per pattern`,
   );
   if (table !== null && !quiet) console.log(table);
   if (!quiet) console.log(`wrote ${[...files.keys()].map((n) => `${outDir}/${n}`).join(", ")}`);

@@ -104,12 +104,20 @@ export class PtychoPinn {
 
   /** Unscaled far-field intensity |F(P·O')|² [B, C, N, N] of a batch. */
   intensity(batch: Batch): Tensor {
+    return this.intensityOf(this.patches(batch.x, batch.offsets), batch.offsets);
+  }
+
+  /**
+   * Unscaled far-field intensity [B, C, N, N] of the network's patches [B, Cout, N, N, 2] (from
+   * {@link patches}) for a batch with these offsets: merge → re-extract (or re-extract alone
+   * without object_big) at gridsize > 1, then the probe and the far field.
+   */
+  intensityOf(patches: Tensor, offsets: Tensor): Tensor {
     const { gridsize } = this.config;
-    let patches = this.patches(batch.x, batch.offsets);
     if (gridsize > 1) {
       patches = isObjectBig(this.config)
-        ? overlapConstraint(patches, batch.offsets, gridsize, this.config.mergeWindow)
-        : extractFromPatch(patches, batch.offsets, gridsize);
+        ? overlapConstraint(patches, offsets, gridsize, this.config.mergeWindow)
+        : extractFromPatch(patches, offsets, gridsize);
     }
     return diffractIntensity(patches, this.probe);
   }

@@ -25,6 +25,7 @@ import {
   zeros,
 } from "../../engine/mod.ts";
 import type { PtychoDataset } from "../../io/dataset.ts";
+import { poissonNllReported } from "../losses.ts";
 import { canvasSize, mergePatches } from "../physics.ts";
 import type { PtychoPinn } from "../pinn.ts";
 import { isObjectBig } from "../network.ts";
@@ -105,6 +106,13 @@ export interface Reconstruction {
   groups: number;
   /** Pixels between the patch positions that no central crop reached (holes; 0 is good). */
   holes: number;
+  /**
+   * How well the model explains the scan: its mean Poisson NLL per pattern, Σ over a pattern's
+   * pixels of λ − k ln λ + ln Γ(k+1), over every (group, member) predicted, in the model's photon
+   * units (k = (s0·X)², docs/physics.md#losses). Lower is better; it has a floor set by the
+   * counting noise, so compare models on the same scan.
+   */
+  nllPerPattern: number;
   /** Seconds spent predicting (forward passes and reading results back). */
   predictSeconds: number;
   /** Seconds spent stitching. */
@@ -152,7 +160,9 @@ function merges(model: PtychoPinn): boolean {
 }
 
 /**
- * The object patch of each group of a batch, [B, N, N, 2], and for gridsize > 1 its stitch
+ * The object patch of each group of a batch, [B, N, N, 2], with `fit` the model's mean Poisson
+ * NLL per diffraction pixel of the batch (ln Γ(k+1) included, as the training loss reports it;
+ * the patterns it predicts against the batch's own), and for gridsize > 1 its stitch
  * weights [B, N, N]: the group's merge applied to all-ones patches, or to per-pixel
  * `pixelWeights` [N, N] (e.g. {@link probeStitchWeights}) when given, so the mean weight of the
  * patches covering a canvas pixel, and 0 where the canvas is empty (see the module comment). At
@@ -164,13 +174,19 @@ export function predictObjects(
   x: Tensor,
   offsets: Tensor,
   pixelWeights: Tensor | null = null,
-): { objects: Tensor; coverage: Tensor | null } {
+  fit = false,
+): { objects: Tensor; coverage: Tensor | null; nll: Tensor | null } {
   return noGrad(() =>
     tidy(() => {
       const { n, gridsize, mergeWindow } = model.config;
       const patches = model.patches(x, offsets);
+      const nll = fit
+        ? poissonNllReported(model.intensityOf(patches, offsets), model.scale(), model.counts(x))
+        : null;
       const [b, c] = patches.shape;
-      if (!merges(model)) return { objects: reshape(patches, [b, n, n, 2]), coverage: null };
+      if (!merges(model)) {
+        return { objects: reshape(patches, [b, n, n, 2]), coverage: null, nll };
+      }
       const m = canvasSize(n, gridsize);
       const lo = (m - n) >> 1;
       const centre = (t: Tensor) => slice(t, [0, lo, lo, 0], [b, n, n, 2]);
@@ -185,6 +201,7 @@ export function predictObjects(
       return {
         objects: centre(mergePatches(patches, offsets, m, mergeWindow)),
         coverage: reshape(covered, [b, n, n]),
+        nll,
       };
     })
   );
@@ -216,7 +233,7 @@ export async function reconstruct(
     options.stitchFill ?? true,
   );
   let predictSeconds = 0, stitchSeconds = 0;
-  let done = 0;
+  let done = 0, nllSum = 0, nllPatterns = 0;
   // Probe weights are the same for every patch: at gridsize 1 the stitcher takes them as they
   // are; with a merge they go through each group's merge on the device.
   const hostWeights = options.stitchWeights === "probe"
@@ -232,13 +249,24 @@ export async function reconstruct(
       let host: Float32Array;
       let weights: Float32Array | undefined;
       try {
-        const { objects, coverage } = predictObjects(model, batch.x, batch.offsets, pixelWeights);
+        const { objects, coverage, nll } = predictObjects(
+          model,
+          batch.x,
+          batch.offsets,
+          pixelWeights,
+          true,
+        );
         try {
           host = await objects.data();
           weights = coverage === null ? hostWeights : await coverage.data();
+          // Per pattern: the per-pixel mean × N², weighted by the batch's patterns.
+          const [b, c] = batch.x.shape;
+          nllSum += (await nll!.data())[0] * n * n * b * c;
+          nllPatterns += b * c;
         } finally {
           objects.dispose();
           coverage?.dispose();
+          nll?.dispose();
         }
       } finally {
         batch.x.dispose();
@@ -265,6 +293,7 @@ export async function reconstruct(
     holes: countHoles(stitched, xcoords, ycoords),
     patterns: used.patternCount,
     groups: count,
+    nllPerPattern: nllSum / nllPatterns,
     predictSeconds,
     stitchSeconds,
   };
