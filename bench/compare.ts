@@ -69,6 +69,12 @@ export interface FigureResult {
    */
   peerCoresBusy?: number[];
   /**
+   * Minor page faults per timed step of the peer in each repetition: near 0 when it reuses its
+   * memory; hundreds of thousands flag the first-touch cost that once held its inference figure
+   * at 26 patterns/s (bench/peer_runner.ts).
+   */
+  peerPageFaultsPerStep?: number[];
+  /**
    * Training figures: our host (JS) milliseconds to record one step (up to its submit, which on
    * lavapipe runs the step), and the dispatches one step records (WebGPU; null elsewhere).
    */
@@ -171,16 +177,19 @@ export async function compareWithPeer(opts: CompareOptions): Promise<Comparison>
   }
   const peerOk = typeof peerEnvironment !== "string";
   const busy: number[] = [];
+  const faults: number[] = [];
   const peerFigure = (name: string, steps: number): Measure | string =>
     peerOk
       ? async () => {
         const figure = (await measurePeer(name, 1, steps)).result as PeerFigure;
         busy.push(...(figure.cores_busy ?? []));
+        faults.push(...(figure.page_faults_per_step ?? []));
         return figure.median;
       }
       : String(peerGolden);
   const withBusy = (r: FigureResult): FigureResult => {
     if (busy.length) r.peerCoresBusy = busy.splice(0);
+    if (faults.length) r.peerPageFaultsPerStep = faults.splice(0);
     return r;
   };
   for (const backend of backends) {

@@ -6,7 +6,13 @@
  *
  * Each answer also carries the cores the peer kept busy while timed (process CPU seconds over
  * wall seconds): about the thread count when it had the machine to itself, less when something
- * else competed for the cores.
+ * else competed for the cores; and the minor page faults per timed step.
+ *
+ * The peer's throughput processes keep freed memory in glibc's heap (`keep_freed_memory` in the
+ * script): with glibc's defaults every activation above 32 MiB is a fresh mmap, so each batch-64
+ * inference forward first-touched about 1 GB (about 250 k page faults per batch), which held the
+ * peer's inference figure at 26 patterns/s in the harness and at 4–6 under load, against 20–28
+ * with the memory reused at load 8–10. The smokes run the peer's plain commands.
  */
 
 /** The interpreter the bench may run (deno.json grants --allow-run for it). */
@@ -29,6 +35,8 @@ export interface PeerFigure {
   unit: string;
   /** Cores busy (CPU s / wall s) during each timed repeat. */
   cores_busy?: number[];
+  /** Minor page faults per timed step in each repeat (near 0 when memory is reused). */
+  page_faults_per_step?: number[];
   /** Anything else the peer reports (shape, steps, parameter count …). */
   [detail: string]: unknown;
 }

@@ -6,7 +6,7 @@
  * terms of other ops. `backward()` walks the recorded graph in reverse topological order.
  */
 import type { Backend, Storage } from "./backend.ts";
-import { keep, type Node, type Tensor, tidy, wrap } from "./tensor.ts";
+import { keep, type Node, type Tensor, tidy, tidyCreated, wrap } from "./tensor.ts";
 
 let gradEnabled = true;
 
@@ -75,7 +75,9 @@ function topoOrder(root: Tensor): Tensor[] {
 /**
  * Back-propagate from `root` (a one-element tensor unless `seed` is given). Gradients of leaf
  * tensors that require them are added to their `.grad` (accumulating across calls); the
- * intermediate gradients are released.
+ * intermediate gradients are released as soon as the last rule that needs them has run, and each
+ * rule's temporaries right after it, so the pass holds only the gradients still to be consumed
+ * (on WebGPU their buffers serve the rest of the pass: see engine/webgpu/buffer_pool.ts).
  */
 export function backward(root: Tensor, seed?: Tensor): void {
   if (!root.requiresGrad) throw new Error("backward(): the tensor does not require a gradient");
@@ -83,34 +85,98 @@ export function backward(root: Tensor, seed?: Tensor): void {
     throw new Error(`backward(): needs a scalar, got shape [${root.shape}]; pass a seed gradient`);
   }
   const order = topoOrder(root);
-  const grads = new Map<Tensor, Tensor>();
   noGrad(() =>
     tidy(() => {
-      grads.set(root, seed ?? wrap(root.backend, root.backend.fill(1, 1), root.shape));
+      const grads = new GradientTable();
+      if (seed === undefined) {
+        grads.addCreated(root, wrap(root.backend, root.backend.fill(1, 1), root.shape));
+      } else grads.add(root, seed);
       for (const t of order) {
-        const gy = grads.get(t);
-        if (gy === undefined) continue;
-        grads.delete(t);
-        if (t.node === null) {
-          accumulateLeaf(t, gy);
+        const gy = grads.take(t);
+        if (gy === undefined) {
           continue;
         }
-        const needs = t.node.inputs.map((x) => x.requiresGrad);
-        const gxs = t.node.backward(gy, needs);
-        t.node.inputs.forEach((x, i) => {
+        if (t.node === null) {
+          accumulateLeaf(t, gy);
+          grads.done(gy);
+          continue;
+        }
+        const node = t.node;
+        const needs = node.inputs.map((x) => x.requiresGrad);
+        const { result: gxs, created } = tidyCreated(() => node.backward(gy, needs));
+        for (const gx of created) grads.own(gx);
+        node.inputs.forEach((x, i) => {
           const gx = gxs[i];
           if (!needs[i] || gx === null || gx === undefined) return;
           if (gx.size !== x.size) {
-            throw new Error(
-              `${t.node!.op}: gradient shape [${gx.shape}] != input shape [${x.shape}]`,
-            );
+            throw new Error(`${node.op}: gradient shape [${gx.shape}] != input shape [${x.shape}]`);
           }
-          const prev = grads.get(x);
-          grads.set(x, prev === undefined ? gx : addSame(prev, gx));
+          grads.add(x, gx);
         });
+        for (const gx of [gy, ...gxs]) if (gx) grads.done(gx);
       }
     })
   );
+}
+
+/**
+ * The gradients still to be consumed, by the tensor they belong to. The pass owns the gradients
+ * it created (never a seed or any other tensor a rule hands back from outside) and disposes one
+ * when no entry holds it any more; a rule may return one tensor for several inputs, so holds are
+ * counted.
+ */
+class GradientTable {
+  private grads = new Map<Tensor, Tensor>();
+  private holds = new Map<Tensor, number>();
+  private owned = new Set<Tensor>();
+
+  /** Mark a gradient as made by this pass. */
+  own(g: Tensor): void {
+    this.owned.add(g);
+  }
+
+  /** {@link add} a gradient this pass made. */
+  addCreated(x: Tensor, g: Tensor): void {
+    this.own(g);
+    this.add(x, g);
+  }
+
+  /** Add `g` to the gradient of `x` (a new sum when `x` has one already). */
+  add(x: Tensor, g: Tensor): void {
+    const prev = this.grads.get(x);
+    const next = prev === undefined ? g : addSame(prev, g);
+    if (prev !== undefined) {
+      this.own(next);
+      this.unhold(prev);
+      this.done(prev);
+    }
+    this.grads.set(x, next);
+    this.holds.set(next, (this.holds.get(next) ?? 0) + 1);
+  }
+
+  /** Remove and return the gradient of `t` (the caller then calls {@link done} on it). */
+  take(t: Tensor): Tensor | undefined {
+    const g = this.grads.get(t);
+    if (g !== undefined) {
+      this.grads.delete(t);
+      this.unhold(g);
+    }
+    return g;
+  }
+
+  /** Dispose `g` if this pass made it and no entry holds it. */
+  done(g: Tensor): void {
+    if (this.owned.has(g) && !this.holds.has(g)) {
+      this.owned.delete(g);
+      g.dispose();
+    }
+  }
+
+  private unhold(g: Tensor): void {
+    const n = this.holds.get(g)! - 1;
+    if (n > 0) this.holds.set(g, n);
+    else this.holds.delete(g);
+  }
 }
 
 function addSame(a: Tensor, b: Tensor): Tensor {

@@ -214,6 +214,14 @@ function collectTensors(value: unknown, out: Set<Tensor>): void {
  * or plain objects too) and those passed to `keep`. Returned tensors join the enclosing scope.
  */
 export function tidy<T>(fn: () => T): T {
+  return tidyCreated(fn).result;
+}
+
+/**
+ * {@link tidy}, also telling which of the returned tensors `fn` created (the others existed
+ * before it ran): the backward pass frees the gradients it made once they are consumed.
+ */
+export function tidyCreated<T>(fn: () => T): { result: T; created: Set<Tensor> } {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -227,9 +235,12 @@ export function tidy<T>(fn: () => T): T {
   }
   const returned = new Set<Tensor>();
   collectTensors(result, returned);
+  const created = new Set<Tensor>();
   for (const t of scope) {
-    if (returned.has(t)) scopes.at(-1)?.add(t);
-    else if (!kept.has(t)) t.dispose();
+    if (returned.has(t)) {
+      created.add(t);
+      scopes.at(-1)?.add(t);
+    } else if (!kept.has(t)) t.dispose();
   }
-  return result;
+  return { result, created };
 }

@@ -27,9 +27,11 @@ when the peer had the cores to itself).
 
 import argparse
 import atexit
+import ctypes
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -351,20 +353,41 @@ class TrainBench:
         return float(loss)
 
 
+def keep_freed_memory():
+    """Make glibc keep freed memory in the heap instead of handing it back to the kernel.
+
+    By default glibc serves every allocation above its mmap threshold (at most 32 MiB) with a
+    fresh mmap and unmaps it on free. A batch-64 generator forward allocates activations of
+    64 MiB and more (64 x 64 x 64 x 64 float32), so every timed batch first-touched about 1 GB
+    of new pages: about 250 k minor page faults per batch, each zeroed by the kernel, a third of
+    the peer's CPU time in the kernel and worse under load (OpenMP threads wait on each other).
+    That held the peer's inference figure in the bench at 26 patterns/s (4-6 at load 8-10, where
+    it reaches 20-28 with the memory reused). The throughput figures measure PyTorch's compute,
+    so they run with mmap and trimming off (what a caching allocator such as jemalloc gives);
+    our side reuses its buffers through its pool as well. The smokes run the plain commands."""
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_max = -1, -4
+    libc.mallopt(m_mmap_max, 0)
+    libc.mallopt(m_trim_threshold, 2**31 - 1)
+
+
 def timed_repeats(step, repeats, steps, warmup, items_per_step):
     """Warm up, then time `repeats` blocks of `steps` calls; items/s per block and summary, with
-    the cores kept busy (process CPU s / wall s) in each block."""
+    the cores kept busy (process CPU s / wall s) and the minor page faults per step in each
+    block (near 0 once memory is reused; see keep_freed_memory)."""
     for _ in range(warmup):
         step()
-    rates, busy = [], []
+    rates, busy, faults = [], [], []
     for _ in range(repeats):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step()
         wall = time.perf_counter() - t0
         rates.append(items_per_step * steps / wall)
         busy.append((time.process_time() - c0) / wall)
-    return dict(summary(rates), cores_busy=busy)
+        faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / steps)
+    return dict(summary(rates), cores_busy=busy, page_faults_per_step=faults)
 
 
 def summary(values):
@@ -708,6 +731,7 @@ def main():
     if args.command == "simulate":
         return simulate_dataset(args.out)
 
+    keep_freed_memory()
     assert parameter_count(Generator(64, 2)) == 2_340_208, "A2 parameter count (gs 2)"
     assert parameter_count(Generator(64, 1)) == 2_331_772, "A2 parameter count (gs 1)"
     peer = Peer()

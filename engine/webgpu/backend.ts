@@ -81,7 +81,7 @@ export class WebGpuBackend implements Backend {
 
   /** Copy host data into a new storage. */
   upload(data: Float32Array): Storage {
-    const s = this.rt.alloc(data.length);
+    const s = this.rt.alloc(data.length, true);
     this.rt.write(s, data);
     return s;
   }

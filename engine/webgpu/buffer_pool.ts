@@ -1,10 +1,12 @@
 /**
  * GPU memory bookkeeping: a size-bucketed pool of storage buffers and an arena of uniform blocks.
  *
- * Reuse rule: a buffer (or uniform chunk) goes back to the free lists only once the command
- * buffer that last used it has been submitted. Until then it may still be read by recorded but
- * unsubmitted dispatches, and a `queue.writeBuffer` into it (which the queue runs before that
- * submit) would corrupt them. After the submit, queue order makes any later use safe.
+ * Reuse rule: a buffer released while recorded but unsubmitted commands still use it may be
+ * handed out again only to work recorded after those commands (a dispatch or copy that writes
+ * it): WebGPU runs the commands of one command buffer in order, with the barriers their buffer
+ * uses need. It must not be written from the host by a `queue.writeBuffer`, which the queue runs
+ * before that submit and so before the commands still reading it; such writes (uploads) take
+ * only buffers whose last submit is done. Uniform chunks are reused after their submit.
  */
 
 /** Usage of every pooled storage buffer. */
@@ -21,18 +23,21 @@ export function sizeClass(bytes: number): number {
 const IDLE_POINTS_KEPT = 2;
 
 /**
- * Storage buffers by size class, with releases deferred until their last submit. Free buffers
- * are reused most recently freed first; those that sit unused across {@link IDLE_POINTS_KEPT}
- * idle points (a step's readback) are destroyed, so a phase that needs other sizes (validation
- * after training, inference batches) does not keep the previous phase's buffers, while a steady
- * training loop, which reuses the same buffers every step, allocates nothing after its first
- * step.
+ * Storage buffers by size class. Free buffers are reused most recently freed first; those that
+ * sit unused across {@link IDLE_POINTS_KEPT} idle points (a step's readback) are destroyed, so a
+ * phase that needs other sizes (validation after training, inference batches) does not keep the
+ * previous phase's buffers, while a steady training loop, which reuses the same buffers every
+ * step, allocates nothing after its first step. Buffers released before their last submit wait
+ * in a pending list: dispatch outputs may take them at once (so a step recorded into one command
+ * buffer reuses the memory of the tensors it has already released, and its peak is its largest
+ * live set rather than everything it allocates), uploads only after the submit.
  */
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   /** The idle point at which each free buffer was last returned. */
   private freedAt = new Map<GPUBuffer, number>();
-  private deferred: GPUBuffer[] = [];
+  /** Released while unsubmitted commands still use them, by size class. */
+  private pending = new Map<number, GPUBuffer[]>();
   private idlePoint = 0;
   /** Bytes held in the free lists and the deferred list. */
   pooledBytes = 0;
@@ -43,11 +48,15 @@ export class BufferPool {
    */
   constructor(private device: GPUDevice, private maxPooledBytes = 2 ** 30) {}
 
-  /** A buffer of at least `bytes`, from the pool when one of that class is free. */
-  acquire(bytes: number): GPUBuffer {
+  /**
+   * A buffer of at least `bytes`, from the pool when one of that class is free. `hostWrite`: the
+   * caller writes it with `queue.writeBuffer`, so a pending buffer will not do (see the reuse
+   * rule above); otherwise only commands recorded from now on may use it.
+   */
+  acquire(bytes: number, hostWrite = false): GPUBuffer {
     const size = sizeClass(bytes);
-    const list = this.free.get(size);
-    const buf = list?.pop();
+    const buf = this.free.get(size)?.pop() ??
+      (hostWrite ? undefined : this.pending.get(size)?.pop());
     if (buf) {
       this.pooledBytes -= size;
       this.freedAt.delete(buf);
@@ -59,14 +68,16 @@ export class BufferPool {
   /** Return a buffer; `pending` when unsubmitted work still uses it. */
   release(buf: GPUBuffer, pending: boolean): void {
     this.pooledBytes += buf.size;
-    if (pending) this.deferred.push(buf);
-    else this.pushFree(buf);
+    if (!pending) return this.pushFree(buf);
+    const list = this.pending.get(buf.size);
+    if (list) list.push(buf);
+    else this.pending.set(buf.size, [buf]);
   }
 
-  /** Called after each submit: deferred buffers become reusable. */
+  /** Called after each submit: pending buffers become free. */
   submitted(): void {
-    for (const buf of this.deferred) this.pushFree(buf);
-    this.deferred.length = 0;
+    for (const list of this.pending.values()) for (const buf of list) this.pushFree(buf);
+    this.pending.clear();
   }
 
   /**

@@ -271,16 +271,25 @@ interface FinishJob {
 const finishQueues = new WeakMap<GpuRuntime, FinishJob[]>();
 
 /**
+ * Partials bytes a finish queue may hold before it runs: the queued partials stay allocated
+ * until their finish, so without a bound a backward pass held every layer's (110 MiB of the
+ * full model's 378 MiB peak at N = 64, batch 16).
+ */
+export const FINISH_QUEUE_BYTES = 2 ** 24;
+
+/**
  * Queue a layer's gradient finish: it runs, batched with every other queued layer, when a
- * gradient is first used (in training, the Adam step), so the layers of one backward pass share
- * a few dispatches (as many layers each as 4 storage buffers per layer and the uniform block
- * allow) instead of one each.
+ * gradient is first used (in training, the Adam step) or when the queued partials pass
+ * {@link FINISH_QUEUE_BYTES}, so the layers of one backward pass share a few dispatches (as many
+ * layers each as 4 storage buffers per layer and the uniform block allow) instead of one each.
  */
 function deferFinish(rt: GpuRuntime, job: FinishJob): void {
   let queue = finishQueues.get(rt);
   if (queue === undefined) finishQueues.set(rt, queue = []);
   queue.push(job);
   rt.defer([job.dw, job.db], () => runFinishes(rt));
+  const bytes = queue.reduce((sum, j) => sum + j.part.buffer.size + j.bpart.buffer.size, 0);
+  if (bytes > FINISH_QUEUE_BYTES) runFinishes(rt);
 }
 
 /** Record every queued finish of `rt`, then release the partials. */

@@ -107,10 +107,13 @@ export class GpuRuntime {
     }
   }
 
-  /** A new storage of `size` f32 values (contents undefined until written). */
-  alloc(size: number): GpuStorage {
+  /**
+   * A new storage of `size` f32 values (contents undefined until written), for commands recorded
+   * from now on to write; `hostWrite` when {@link write} will fill it instead.
+   */
+  alloc(size: number, hostWrite = false): GpuStorage {
     if (this.lost) throw new Error(this.lost);
-    const buffer = this.pool.acquire(Math.max(4, size * 4));
+    const buffer = this.pool.acquire(Math.max(4, size * 4), hostWrite);
     this.live.storages++;
     this.live.bytes += buffer.size;
     return new GpuStorage(size, buffer);
@@ -148,7 +151,10 @@ export class GpuRuntime {
     this.pool.release(s.buffer, s.lastUse === this.generation);
   }
 
-  /** Copy host data into a storage now (queue order puts it before later submits). */
+  /**
+   * Copy host data into a storage now (queue order puts it before later submits); the storage
+   * must come from `alloc(size, true)`.
+   */
   write(s: GpuStorage, data: Float32Array): void {
     if (data.length > 0) {
       this.device.queue.writeBuffer(s.buffer, 0, data as Float32Array<ArrayBuffer>);

@@ -63,6 +63,39 @@ Deno.test("tidy releases every intermediate and keeps returned and kept tensors 
   assertThrows(() => w.dataSync(), Error, "after dispose");
 });
 
+Deno.test("backward frees each gradient once consumed; a caller's seed is left alone", () => {
+  // A chain of 40 ops with a probe at its start, whose gradient rule runs last and counts the
+  // live storages: the forward tensors are all still held by the tidy, the gradients of the
+  // 40 links must be gone.
+  const x = tensor([1, 2, 3], [3], { requiresGrad: true });
+  let liveAtProbe = -1, liveAfterForward = -1;
+  tidy(() => {
+    const probe = E.attachGrad(x.view(x.shape), "probe", [x], (gy) => {
+      liveAtProbe = backend.memory().liveStorages;
+      return [gy]; // passed through: the table must keep it alive for x
+    });
+    let y = probe;
+    for (let k = 0; k < 40; k++) y = E.mul(y, 1.01);
+    const loss = E.sum(y);
+    liveAfterForward = backend.memory().liveStorages;
+    E.backward(loss);
+  });
+  assert(liveAtProbe - liveAfterForward <= 2, `${liveAtProbe - liveAfterForward} gradients live`);
+  const expected = 1.01 ** 40;
+  for (const g of x.grad!.dataSync()) assertAlmostEquals(g, expected, 1e-5);
+  // One tensor returned for two inputs (add) and one input used twice (y * (y + y)).
+  const a = tensor([2], [1], { requiresGrad: true }), b = tensor([5], [1], { requiresGrad: true });
+  tidy(() => E.backward(E.sum(E.mul(E.add(a, b), E.add(a, a)))));
+  assertEquals([...a.grad!.dataSync(), ...b.grad!.dataSync()], [2 * 2 + 2 * 7, 4]);
+  const seed = tensor([1, 1, 1], [3]);
+  tidy(() => E.backward(E.mul(x, 2), seed));
+  assertEquals(seed.disposed, false);
+  for (const t of [x, a, b, seed]) {
+    t.grad?.dispose();
+    t.dispose();
+  }
+});
+
 Deno.test("Adam matches a hand-computed first step and decoupled weight decay", () => {
   const p = tensor([1, -2], [2], { requiresGrad: true });
   const opt = new E.Adam([p], { lr: 0.1, weightDecay: 0.01 });

@@ -135,6 +135,34 @@ gpuTest("the pool destroys free buffers beyond its byte cap", async (g) => {
 });
 
 gpuTest(
+  "a buffer released before its submit serves later dispatches, never an upload",
+  async (g) => {
+    const pool = new BufferPool(g.rt.device);
+    const a = pool.acquire(4096);
+    pool.release(a, true);
+    if (pool.acquire(4096, true) === a) throw new Error("an upload got a buffer still in use");
+    if (pool.acquire(4096) !== a) throw new Error("a dispatch output did not reuse the buffer");
+    // Through the backend: chained kernels whose inputs are released as soon as they are recorded
+    // reuse one another's buffers within one command buffer and still compute the chain.
+    const held = () => g.memory().liveBytes + g.memory().pooledBytes;
+    const before = held();
+    const x = g.upload(Float32Array.from({ length: 1000 }, (_, i) => i));
+    let y = g.unary(x, "neg", 0, 0);
+    g.release(x);
+    for (let k = 0; k < 9; k++) {
+      const next = g.unary(y, "neg", 0, 0);
+      g.release(y);
+      y = next;
+    }
+    const grown = held() - before;
+    const out = await g.read(y);
+    g.release(y);
+    if (out.some((v, i) => v !== i)) throw new Error("ten negations did not give the input back");
+    if (grown > 2 * 4096) throw new Error(`a chain of 4000-byte storages took ${grown} bytes`);
+  },
+);
+
+gpuTest(
   "a kernel dispatched at a new shape reuses its pipeline (cached by kernel key)",
   async (g) => {
     const inp = new Inputs(5);

@@ -1,5 +1,6 @@
 /** WebGPU against the CPU reference: matmul (all variants) and the three conv2d passes. */
 import type { Conv2dGeometry } from "../../engine/backend.ts";
+import { FINISH_QUEUE_BYTES } from "../../engine/webgpu/linalg.ts";
 import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest("matmul variants match the CPU", async (g) => {
@@ -201,3 +202,50 @@ gpuTest("layers' weight and bias gradients are finished together when first used
   for (const c of cases) for (const s of [c.xg, c.dyg]) g.release(s);
   if (g.memory().liveStorages !== live) throw new Error("partials or gradients left live");
 });
+
+gpuTest(
+  "queued weight-gradient partials stay under their byte bound, results unchanged",
+  async (g) => {
+    // Four layers' gradients at 128 → 128 channels: their split partials together pass
+    // FINISH_QUEUE_BYTES, so the queue must run its finishes before the last is queued.
+    const inp = new Inputs(17);
+    const geo: Conv2dGeometry = {
+      n: 1,
+      c: 128,
+      h: 32,
+      w: 32,
+      o: 128,
+      kh: 3,
+      kw: 3,
+      padTop: 1,
+      padLeft: 1,
+      outH: 32,
+      outW: 32,
+    };
+    const [xg, xc] = inp.pair(g, 128 * 32 * 32);
+    const [dyg, dyc] = inp.pair(g, 128 * 32 * 32);
+    const before = g.memory().liveBytes;
+    const grads = [0, 1, 2, 3].map(() => g.conv2dGradWeightBias(xg, dyg, geo));
+    const outputs = 4 * 4 * (128 * 128 * 9 + 128);
+    const grown = g.memory().liveBytes - before;
+    if (grown > FINISH_QUEUE_BYTES + outputs + 4 * 65536) {
+      throw new Error(`${grown} bytes live for ${outputs} bytes of gradients`);
+    }
+    const first = await g.read(grads[0].weight);
+    for (const { weight } of grads.slice(1)) {
+      if ((await g.read(weight)).some((v, i) => !Object.is(v, first[i]))) {
+        throw new Error("a finish run early differs from one run later");
+      }
+    }
+    const ref = cpu.conv2dGradWeightBias(xc, dyc, geo);
+    const tol = { atol: 1e-5, rtol: 1e-4, scaleTol: 2e-7 * Math.sqrt(32 * 32) };
+    await expectClose(g, grads[0].bias, ref.bias, "bias gradient", tol);
+    await expectClose(g, grads[0].weight, ref.weight, "weight gradient", tol);
+    for (const { weight, bias } of grads.slice(1)) {
+      g.release(weight);
+      g.release(bias);
+    }
+    for (const s of [xg, dyg]) g.release(s);
+    for (const s of [xc, dyc]) cpu.release(s);
+  },
+);
