@@ -223,6 +223,39 @@ export interface Kernels {
    */
   mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage };
   /**
+   * The weighted merge of each group's c patches onto its canvas, fused: patches (batch·c, n, n, 2)
+   * padded centrally to m × m, translated by shift (batch·c, 2) as `translate` does, times masks
+   * (batch·c, m, m), summed over the group and times inverse (batch, m, m) → (batch, m, m, 2).
+   */
+  mergeCanvas(
+    patches: Storage,
+    shift: Storage,
+    masks: Storage,
+    inverse: Storage,
+    g: OverlapGeometry,
+  ): Storage;
+  /** Adjoint of `mergeCanvas` in the patches: g (batch, m, m, 2) → (batch·c, n, n, 2). */
+  mergeCanvasAdjoint(
+    g: Storage,
+    shift: Storage,
+    masks: Storage,
+    inverse: Storage,
+    geo: OverlapGeometry,
+  ): Storage;
+  /**
+   * Each member's window of its group's canvas times the probe, fused: canvas (batch, m, m, 2)
+   * translated by shift (batch·c, 2) as `translate` does, its central n × n, times probe
+   * (n, n, 2) → (batch·c, n, n, 2).
+   */
+  extractIlluminate(canvas: Storage, shift: Storage, probe: Storage, g: OverlapGeometry): Storage;
+  /** Adjoint of `extractIlluminate` in the canvas: g (batch·c, n, n, 2) → (batch, m, m, 2). */
+  extractIlluminateAdjoint(
+    g: Storage,
+    shift: Storage,
+    probe: Storage,
+    geo: OverlapGeometry,
+  ): Storage;
+  /**
    * The full Poisson NLL per element of rate λ and counts k (same size): (λ − k − k ln(λ/k⁺)) +
    * ln Γ(k+1) − k ln k⁺ + k, the last three terms by Stirling's series ½ln(2πk⁺) + 1/(12k⁺) −
    * 1/(360k⁺³) for k > 10; k⁺ = max(k, 1e−8) (engine/ops/poisson.ts).
@@ -273,6 +306,18 @@ export interface MergeGeometry {
   side: number;
   /** Sums at or below this count as uncovered (inverse 0). */
   floor: number;
+}
+
+/** Sizes of {@link Kernels.mergeCanvas} and {@link Kernels.extractIlluminate}. */
+export interface OverlapGeometry {
+  /** Groups. */
+  batch: number;
+  /** Members per group. */
+  c: number;
+  /** Patch side. */
+  n: number;
+  /** Canvas side (≥ n; the patch window starts at ⌊(m − n)/2⌋). */
+  m: number;
 }
 
 /** Where the windows of {@link Kernels.cropPatches} lie. */

@@ -11,12 +11,7 @@ import { div, exp, mul, reshape, square, type Tensor, tensor } from "../engine/m
 import type { GroupOrder, SeedMember } from "./grouping.ts";
 import { type LossKind, trainingLoss } from "./losses.ts";
 import { Generator, isObjectBig, type NetworkConfig, parameterShapes } from "./network.ts";
-import {
-  diffractIntensity,
-  extractFromPatch,
-  type MergeWindow,
-  overlapConstraint,
-} from "./physics.ts";
+import { exitWaves, farFieldIntensity, type MergeWindow } from "./physics.ts";
 
 /** The network's shape plus the physics and grouping options of the model. */
 export interface PinnConfig extends NetworkConfig {
@@ -104,14 +99,12 @@ export class PtychoPinn {
 
   /** Unscaled far-field intensity |F(P·O')|² [B, C, N, N] of a batch. */
   intensity(batch: Batch): Tensor {
-    const { gridsize } = this.config;
-    let patches = this.patches(batch.x, batch.offsets);
-    if (gridsize > 1) {
-      patches = isObjectBig(this.config)
-        ? overlapConstraint(patches, batch.offsets, gridsize, this.config.mergeWindow)
-        : extractFromPatch(patches, batch.offsets, gridsize);
-    }
-    return diffractIntensity(patches, this.probe);
+    const { gridsize, mergeWindow } = this.config;
+    const patches = this.patches(batch.x, batch.offsets);
+    const objectBig = isObjectBig(this.config);
+    return farFieldIntensity(
+      exitWaves(patches, batch.offsets, this.probe, gridsize, objectBig, mergeWindow),
+    );
   }
 
   /** Targets k = (s0·X)². */

@@ -13,6 +13,7 @@ import type {
   FarFieldEps,
   MatmulDims,
   MergeGeometry,
+  OverlapGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
@@ -28,6 +29,7 @@ import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { poissonNll, poissonTerms, poissonTermsGrad } from "./poisson.ts";
 import { mergeWeights } from "./merge.ts";
+import * as overlap from "./overlap.ts";
 import { abs2, abs2Grad, polarGrad } from "./complex.ts";
 import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
@@ -305,6 +307,34 @@ export class CpuBackend implements Backend {
   mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
     const { masks, inverse } = mergeWeights(dataOf(shift), g);
     return { masks: this.#wrap(masks), inverse: this.#wrap(inverse) };
+  }
+
+  /** The merge onto each group's canvas, as the unfused op chain computes it. */
+  mergeCanvas(p: Storage, s: Storage, mk: Storage, inv: Storage, g: OverlapGeometry): Storage {
+    const [a, b, c, d] = [p, s, mk, inv].map(dataOf);
+    return this.#wrap(overlap.mergeCanvas(a, b, c, d, g));
+  }
+
+  /** Gradient of the merge w.r.t. the patches, as autograd differentiated the chain. */
+  mergeCanvasAdjoint(
+    gr: Storage,
+    s: Storage,
+    mk: Storage,
+    inv: Storage,
+    g: OverlapGeometry,
+  ): Storage {
+    const [a, b, c, d] = [gr, s, mk, inv].map(dataOf);
+    return this.#wrap(overlap.mergeCanvasAdjoint(a, b, c, d, g));
+  }
+
+  /** Each member's window of its canvas times the probe, as the unfused chain computes it. */
+  extractIlluminate(canvas: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
+    return this.#wrap(overlap.extractIlluminate(dataOf(canvas), dataOf(s), dataOf(probe), g));
+  }
+
+  /** Gradient of extract-and-illuminate w.r.t. the canvas, as autograd differentiated it. */
+  extractIlluminateAdjoint(gr: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
+    return this.#wrap(overlap.extractIlluminateAdjoint(dataOf(gr), dataOf(s), dataOf(probe), g));
   }
 
   /** The full Poisson NLL per element, as the unfused op chain computes it. */

@@ -12,6 +12,7 @@ import type {
   FarFieldEps,
   MatmulDims,
   MergeGeometry,
+  OverlapGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
@@ -28,6 +29,7 @@ import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts"
 import { reduceKernel } from "../../shaders/reduce.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
+import * as overlap from "./overlap.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
@@ -431,6 +433,33 @@ export class WebGpuBackend implements Backend {
   /** Merge weights (one fused kernel). */
   mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
     return fused.mergeWeights(this.rt, this.st(shift), g);
+  }
+
+  /** The merge onto each group's canvas (one fused kernel). */
+  mergeCanvas(p: Storage, s: Storage, mk: Storage, inv: Storage, g: OverlapGeometry): Storage {
+    return overlap.mergeCanvas(this.rt, this.st(p), this.st(s), this.st(mk), this.st(inv), g);
+  }
+
+  /** Gradient of the merge w.r.t. the patches (one kernel). */
+  mergeCanvasAdjoint(
+    gr: Storage,
+    s: Storage,
+    mk: Storage,
+    inv: Storage,
+    g: OverlapGeometry,
+  ): Storage {
+    const [a, b, c, d] = [gr, s, mk, inv].map((x) => this.st(x));
+    return overlap.mergeCanvasAdjoint(this.rt, a, b, c, d, g);
+  }
+
+  /** Each member's window of its canvas times the probe (one fused kernel). */
+  extractIlluminate(canvas: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
+    return overlap.extractIlluminate(this.rt, this.st(canvas), this.st(s), this.st(probe), g);
+  }
+
+  /** Gradient of extract-and-illuminate w.r.t. the canvas (one kernel). */
+  extractIlluminateAdjoint(gr: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
+    return overlap.extractIlluminateAdjoint(this.rt, this.st(gr), this.st(s), this.st(probe), g);
   }
 
   /** Poisson training terms and rates (one kernel). */

@@ -41,6 +41,12 @@ import {
   poissonTermsKernel,
 } from "../../shaders/poisson.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import {
+  extractIlluminateAdjointKernel,
+  extractIlluminateKernel,
+  mergeCanvasAdjointKernel,
+  mergeCanvasKernel,
+} from "../../shaders/overlap.ts";
 import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 
 // Records, so that adding an op name to op_names.ts without listing it here fails type checking.
@@ -111,6 +117,10 @@ export function allKernels(): Kernel[] {
     poissonTermsKernel(),
     poissonTermsGradKernel(),
     mergeWeightsKernel(),
+    mergeCanvasKernel(),
+    mergeCanvasAdjointKernel(),
+    extractIlluminateKernel(),
+    extractIlluminateAdjointKernel(),
     abs2Kernel(),
     abs2GradKernel(),
     polarGradKernel(),
