@@ -248,6 +248,20 @@ export interface Kernels {
    * (n, n, 2) → (batch·c, n, n, 2).
    */
   extractIlluminate(canvas: Storage, shift: Storage, probe: Storage, g: OverlapGeometry): Storage;
+  /**
+   * The decoder heads' epilogue: amplitude a = pad(sigmoid(ampCentral)) + silu(ampBorder)·mask,
+   * phase φ = pad(π·tanh(phaseCentral)) + silu(phaseBorder)·mask, out = a·e^{iφ}; centrals
+   * (planes, side, side) padded centrally to n × n, borders (planes, n, n), mask 1 outside the
+   * central window → (planes, n, n, 2).
+   */
+  objectFromHeads(ac: Storage, ab: Storage, pc: Storage, pb: Storage, g: HeadGeometry): Storage;
+  /** Gradient of `objectFromHeads` w.r.t. one head's (`phase` or amplitude) two inputs. */
+  objectFromHeadsGrad(
+    gy: Storage,
+    heads: readonly [Storage, Storage, Storage, Storage],
+    g: HeadGeometry,
+    phase: boolean,
+  ): { central: Storage; border: Storage };
   /** Adjoint of `extractIlluminate` in the canvas: g (batch·c, n, n, 2) → (batch, m, m, 2). */
   extractIlluminateAdjoint(
     g: Storage,
@@ -318,6 +332,16 @@ export interface OverlapGeometry {
   n: number;
   /** Canvas side (≥ n; the patch window starts at ⌊(m − n)/2⌋). */
   m: number;
+}
+
+/** Sizes of {@link Kernels.objectFromHeads}: planes, output side n, central side (n − side even). */
+export interface HeadGeometry {
+  /** Output planes (batch · channels). */
+  planes: number;
+  /** Output side. */
+  n: number;
+  /** Side of the central outputs. */
+  side: number;
 }
 
 /** Where the windows of {@link Kernels.cropPatches} lie. */

@@ -11,6 +11,7 @@ import type {
   Conv2dGeometry,
   ConvEpilogue,
   FarFieldEps,
+  HeadGeometry,
   MatmulDims,
   MergeGeometry,
   OverlapGeometry,
@@ -30,6 +31,7 @@ import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { poissonNll, poissonTerms, poissonTermsGrad } from "./poisson.ts";
 import { mergeWeights } from "./merge.ts";
 import * as overlap from "./overlap.ts";
+import { objectFromHeads, objectFromHeadsGrad } from "./heads.ts";
 import { abs2, abs2Grad, polarGrad } from "./complex.ts";
 import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
@@ -335,6 +337,24 @@ export class CpuBackend implements Backend {
   /** Gradient of extract-and-illuminate w.r.t. the canvas, as autograd differentiated it. */
   extractIlluminateAdjoint(gr: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
     return this.#wrap(overlap.extractIlluminateAdjoint(dataOf(gr), dataOf(s), dataOf(probe), g));
+  }
+
+  /** The decoder heads' epilogue, as the unfused op chain computes it. */
+  objectFromHeads(ac: Storage, ab: Storage, pc: Storage, pb: Storage, g: HeadGeometry): Storage {
+    const [a, b, c, d] = [ac, ab, pc, pb].map(dataOf);
+    return this.#wrap(objectFromHeads(a, b, c, d, g));
+  }
+
+  /** Gradient of the heads' epilogue w.r.t. one head, as autograd differentiated the chain. */
+  objectFromHeadsGrad(
+    gy: Storage,
+    inputs: readonly [Storage, Storage, Storage, Storage],
+    g: HeadGeometry,
+    phase: boolean,
+  ): { central: Storage; border: Storage } {
+    const [a, b, c, d] = inputs.map(dataOf);
+    const out = objectFromHeadsGrad(dataOf(gy), a, b, c, d, g, phase);
+    return { central: this.#wrap(out.central), border: this.#wrap(out.border) };
   }
 
   /** The full Poisson NLL per element, as the unfused op chain computes it. */

@@ -11,3 +11,4 @@ export * from "./patches.ts";
 export * from "./farfield.ts";
 export * from "./poisson.ts";
 export * from "./merge.ts";
+export * from "./heads.ts";

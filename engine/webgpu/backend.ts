@@ -10,6 +10,7 @@ import type {
   Conv2dGeometry,
   ConvEpilogue,
   FarFieldEps,
+  HeadGeometry,
   MatmulDims,
   MergeGeometry,
   OverlapGeometry,
@@ -30,6 +31,7 @@ import { reduceKernel } from "../../shaders/reduce.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
 import * as overlap from "./overlap.ts";
+import * as heads from "./heads.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
@@ -460,6 +462,22 @@ export class WebGpuBackend implements Backend {
   /** Gradient of extract-and-illuminate w.r.t. the canvas (one kernel). */
   extractIlluminateAdjoint(gr: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
     return overlap.extractIlluminateAdjoint(this.rt, this.st(gr), this.st(s), this.st(probe), g);
+  }
+
+  /** The decoder heads' epilogue (one fused kernel). */
+  objectFromHeads(ac: Storage, ab: Storage, pc: Storage, pb: Storage, g: HeadGeometry): Storage {
+    return heads.objectFromHeads(this.rt, [ac, ab, pc, pb].map((s) => this.st(s)), g);
+  }
+
+  /** Gradient of the heads' epilogue w.r.t. one head (one kernel). */
+  objectFromHeadsGrad(
+    gy: Storage,
+    inputs: readonly [Storage, Storage, Storage, Storage],
+    g: HeadGeometry,
+    phase: boolean,
+  ): { central: Storage; border: Storage } {
+    const st = inputs.map((s) => this.st(s));
+    return heads.objectFromHeadsGrad(this.rt, this.st(gy), st, g, phase);
   }
 
   /** Poisson training terms and rates (one kernel). */

@@ -41,6 +41,7 @@ import {
   poissonTermsKernel,
 } from "../../shaders/poisson.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import { objectFromHeadsGradKernel, objectFromHeadsKernel } from "../../shaders/heads.ts";
 import {
   extractIlluminateAdjointKernel,
   extractIlluminateKernel,
@@ -121,6 +122,9 @@ export function allKernels(): Kernel[] {
     mergeCanvasAdjointKernel(),
     extractIlluminateKernel(),
     extractIlluminateAdjointKernel(),
+    objectFromHeadsKernel(),
+    objectFromHeadsGradKernel(false),
+    objectFromHeadsGradKernel(true),
     abs2Kernel(),
     abs2GradKernel(),
     polarGradKernel(),
