@@ -262,6 +262,10 @@ export interface Kernels {
     g: HeadGeometry,
     phase: boolean,
   ): { central: Storage; border: Storage };
+  /** For one-element logScale ℓ, s = e^ℓ: input = s0/s (as pow(s, −1)·s0), rate = s². */
+  photonScale(logScale: Storage, s0: number): { input: Storage; rate: Storage };
+  /** d/dℓ of `photonScale`'s rate (`rate`) or input factor, times its gradient g (1 element). */
+  photonScaleGrad(g: Storage, logScale: Storage, s0: number, rate: boolean): Storage;
   /** Adjoint of `extractIlluminate` in the canvas: g (batch·c, n, n, 2) → (batch, m, m, 2). */
   extractIlluminateAdjoint(
     g: Storage,

@@ -31,6 +31,7 @@ import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { poissonNll, poissonTerms, poissonTermsGrad } from "./poisson.ts";
 import { mergeWeights } from "./merge.ts";
 import * as overlap from "./overlap.ts";
+import { photonScale, photonScaleGrad } from "./scale.ts";
 import { objectFromHeads, objectFromHeadsGrad } from "./heads.ts";
 import { abs2, abs2Grad, polarGrad } from "./complex.ts";
 import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
@@ -355,6 +356,17 @@ export class CpuBackend implements Backend {
     const [a, b, c, d] = inputs.map(dataOf);
     const out = objectFromHeadsGrad(dataOf(gy), a, b, c, d, g, phase);
     return { central: this.#wrap(out.central), border: this.#wrap(out.border) };
+  }
+
+  /** The photon scale's factors, as the unfused op chain computes them. */
+  photonScale(logScale: Storage, s0: number): { input: Storage; rate: Storage } {
+    const { input, rate } = photonScale(dataOf(logScale), s0);
+    return { input: this.#wrap(input), rate: this.#wrap(rate) };
+  }
+
+  /** Gradient of one photon-scale factor, as autograd differentiated the chain. */
+  photonScaleGrad(g: Storage, logScale: Storage, s0: number, rate: boolean): Storage {
+    return this.#wrap(photonScaleGrad(dataOf(g), dataOf(logScale), s0, rate));
   }
 
   /** The full Poisson NLL per element, as the unfused op chain computes it. */

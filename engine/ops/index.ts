@@ -12,3 +12,4 @@ export * from "./farfield.ts";
 export * from "./poisson.ts";
 export * from "./merge.ts";
 export * from "./heads.ts";
+export * from "./scale.ts";

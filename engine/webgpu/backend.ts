@@ -480,6 +480,16 @@ export class WebGpuBackend implements Backend {
     return heads.objectFromHeadsGrad(this.rt, this.st(gy), st, g, phase);
   }
 
+  /** The photon scale's factors (one kernel). */
+  photonScale(logScale: Storage, s0: number): { input: Storage; rate: Storage } {
+    return fused.photonScale(this.rt, this.st(logScale), s0);
+  }
+
+  /** Gradient of one photon-scale factor (one kernel). */
+  photonScaleGrad(g: Storage, logScale: Storage, s0: number, rate: boolean): Storage {
+    return fused.photonScaleGrad(this.rt, this.st(g), this.st(logScale), s0, rate);
+  }
+
   /** Poisson training terms and rates (one kernel). */
   poissonTerms(
     intensity: Storage,

@@ -1,11 +1,13 @@
 /**
  * Dispatch logic of the single-pass kernels that replace op chains of a training step:
  * polar's gradient, |z|² and its gradient (shaders/complex.ts), the merge weights
- * (shaders/merge.ts) and the reported Poisson NLL (shaders/poisson.ts).
+ * (shaders/merge.ts), the reported Poisson NLL (shaders/poisson.ts) and the photon scale's
+ * factors (shaders/scale.ts).
  */
 import type { MergeGeometry } from "../backend.ts";
 import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import { photonScaleGradKernel, photonScaleKernel } from "../../shaders/scale.ts";
 import {
   poissonNllKernel,
   poissonTermsGradKernel,
@@ -88,4 +90,29 @@ export function poissonTermsGrad(
   const bufs = [g, intensity, s2, counts, dI, dS];
   rt.dispatch(poissonTermsGradKernel(), params, bufs, rt.gridGroups(n));
   return { intensity: dI, scale: dS };
+}
+
+/** The photon scale's factors s0/s and s² from log_scale. */
+export function photonScale(
+  rt: GpuRuntime,
+  logScale: GpuStorage,
+  s0: number,
+): { input: GpuStorage; rate: GpuStorage } {
+  const input = rt.alloc(1), rate = rt.alloc(1);
+  rt.dispatch(photonScaleKernel(), new Uint32Array([f32bits(s0)]), [logScale, input, rate], 1);
+  return { input, rate };
+}
+
+/** Gradient w.r.t. log_scale of one photon-scale factor. */
+export function photonScaleGrad(
+  rt: GpuRuntime,
+  g: GpuStorage,
+  logScale: GpuStorage,
+  s0: number,
+  rate: boolean,
+): GpuStorage {
+  const d = rt.alloc(1);
+  const params = new Uint32Array([f32bits(s0), rate ? 1 : 0]);
+  rt.dispatch(photonScaleGradKernel(), params, [g, logScale, d], 1);
+  return d;
 }

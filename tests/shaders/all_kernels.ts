@@ -41,6 +41,7 @@ import {
   poissonTermsKernel,
 } from "../../shaders/poisson.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import { photonScaleGradKernel, photonScaleKernel } from "../../shaders/scale.ts";
 import { objectFromHeadsGradKernel, objectFromHeadsKernel } from "../../shaders/heads.ts";
 import {
   extractIlluminateAdjointKernel,
@@ -125,6 +126,8 @@ export function allKernels(): Kernel[] {
     objectFromHeadsKernel(),
     objectFromHeadsGradKernel(false),
     objectFromHeadsGradKernel(true),
+    photonScaleKernel(),
+    photonScaleGradKernel(),
     abs2Kernel(),
     abs2GradKernel(),
     polarGradKernel(),
