@@ -99,9 +99,17 @@ export interface Kernels {
   abs2Grad(z: Storage, g: Storage): Storage;
   /**
    * View x as (outer, mid, inner) and reduce the middle axis: out has outer·inner elements.
-   * Sums accumulate in f64 on the CPU and in a fixed order everywhere.
+   * Sums accumulate in f64 on the CPU and in a fixed order everywhere. With `scale` (not 1),
+   * each result is then scaled as the unary affine (scale·v + 0) would (a mean in one pass).
    */
-  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage;
+  reduce(
+    x: Storage,
+    outer: number,
+    mid: number,
+    inner: number,
+    op: ReduceOp,
+    scale?: number,
+  ): Storage;
   /** Transpose: out axis i is input axis perm[i]. */
   permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage;
   /**
@@ -280,15 +288,15 @@ export interface Kernels {
    */
   poissonNll(rate: Storage, counts: Storage): Storage;
   /**
-   * The Poisson training terms λ − k ln λ and λ = max(intensity·s2, floor) per element, with s2
-   * a single value.
+   * The Poisson training terms λ − k ln λ, λ = max(intensity·s2, floor), per element, with s2 a
+   * single value, and the full NLL of λ as `poissonNll` gives it (the reported value).
    */
   poissonTerms(
     intensity: Storage,
     s2: Storage,
     counts: Storage,
     floor: number,
-  ): { terms: Storage; rate: Storage };
+  ): { terms: Storage; nll: Storage };
   /**
    * Gradient of poissonTerms' terms for g: d = (g + (−g·k)/λ)·[intensity·s2 ≥ floor];
    * intensity ← d·s2, scale ← d·intensity (per element; summed, it is the s2 gradient).

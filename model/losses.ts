@@ -94,6 +94,6 @@ export function poissonTrainingLoss(
   s2: Tensor,
   counts: Tensor,
 ): { loss: Tensor; reported: Tensor } {
-  const { terms, rate } = poissonTerms(intensity, s2, counts, RATE_FLOOR);
-  return { loss: mean(terms), reported: noGrad(() => mean(poissonNllTerms(rate, counts))) };
+  const { terms, nll } = poissonTerms(intensity, s2, counts, RATE_FLOOR);
+  return { loss: mean(terms), reported: noGrad(() => mean(nll)) };
 }

@@ -11,14 +11,16 @@ import { gridMain, type Kernel, kernel, readBuf, UNIFORM_P, writeBuf } from "./c
 
 /**
  * y[o, ch, i] = reduce over m in [ch·chunkLen, min(mid, (ch+1)·chunkLen)) of x[o, m, i];
- * uniforms (outer, mid, inner, chunkLen, chunks, negInf). `negInf` is −∞ from the host, the
- * start of a max: WGSL rejects an infinite constant expression (Tint enforces it).
+ * uniforms (outer, mid, inner, chunkLen, chunks, negInf, scale). `negInf` is −∞ from the host,
+ * the start of a max: WGSL rejects an infinite constant expression (Tint enforces it). A scale
+ * other than 1 multiplies each result as the affine kernel would (scale·v + 0: a mean).
  */
 export function reduceKernel(op: ReduceOp): Kernel {
   return kernel(`reduce/${op}`, () => {
     const init = op === "sum" ? "0.0" : "p.negInf";
     const step = op === "sum" ? "acc += v;" : "acc = max(acc, v);";
-    return `struct P { outer: u32, mid: u32, inner: u32, chunkLen: u32, chunks: u32, negInf: f32 }
+    return `struct P { outer: u32, mid: u32, inner: u32, chunkLen: u32, chunks: u32, negInf: f32,
+  scale: f32 }
 ${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
 ${
       gridMain(
@@ -37,7 +39,7 @@ ${
     ${step}
     idx += p.inner;
   }
-  y[i] = acc;`,
+  y[i] = select(p.scale * acc + 0.0, acc, p.scale == 1.0);`,
       )
     }`;
   });

@@ -125,8 +125,9 @@ export class CpuBackend implements Backend {
   }
 
   /** Reduce the middle axis of an (outer, mid, inner) view. */
-  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage {
-    return this.#wrap(reduce(dataOf(x), outer, mid, inner, op));
+  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp, scale = 1): Storage {
+    const out = reduce(dataOf(x), outer, mid, inner, op);
+    return this.#wrap(scale === 1 ? out : unary(out, "affine", scale, 0));
   }
 
   /** Transpose: out axis i is input axis perm[i]. */
@@ -283,15 +284,15 @@ export class CpuBackend implements Backend {
     return this.#wrap(abs2Grad(dataOf(z), dataOf(g)));
   }
 
-  /** Poisson training terms and rates, as the unfused op chain computes them. */
+  /** Poisson training terms and reported NLL terms, as the unfused op chain computes them. */
   poissonTerms(
     intensity: Storage,
     s2: Storage,
     counts: Storage,
     floor: number,
-  ): { terms: Storage; rate: Storage } {
+  ): { terms: Storage; nll: Storage } {
     const out = poissonTerms(dataOf(intensity), dataOf(s2)[0], dataOf(counts), floor);
-    return { terms: this.#wrap(out.terms), rate: this.#wrap(out.rate) };
+    return { terms: this.#wrap(out.terms), nll: this.#wrap(out.nll) };
   }
 
   /** Gradient of the Poisson training terms, as the autograd chain computes it. */

@@ -67,10 +67,18 @@ export function normalizeAxes(
   return [...out].sort((p, q) => p - q);
 }
 
-/** Reduce contiguous groups of axes with backend kernels; returns a new keep-dims storage. */
-export function reduceRaw(x: Tensor, axes: readonly number[], op: ReduceOp): Storage {
+/**
+ * Reduce contiguous groups of axes with backend kernels; returns a new keep-dims storage. A
+ * `scale` other than 1 multiplies the result as `affine(·, scale, 0)` would, in the last pass.
+ */
+export function reduceRaw(
+  x: Tensor,
+  axes: readonly number[],
+  op: ReduceOp,
+  scale = 1,
+): Storage {
   const backend = x.backend;
-  if (axes.length === 0) return backend.unary(x.storage, "affine", 1, 0);
+  if (axes.length === 0) return backend.unary(x.storage, "affine", scale, 0);
   let current: Storage | null = null;
   const shape = [...x.shape];
   let i = 0;
@@ -81,7 +89,15 @@ export function reduceRaw(x: Tensor, axes: readonly number[], op: ReduceOp): Sto
     const outer = shapeSize(shape.slice(0, first));
     const mid = shapeSize(shape.slice(first, last + 1));
     const inner = shapeSize(shape.slice(last + 1));
-    const next: Storage = backend.reduce(current ?? x.storage, outer, mid, inner, op);
+    const final = j + 1 === axes.length;
+    const next: Storage = backend.reduce(
+      current ?? x.storage,
+      outer,
+      mid,
+      inner,
+      op,
+      final ? scale : 1,
+    );
     if (current !== null) backend.release(current);
     current = next;
     for (let a = first; a <= last; a++) shape[a] = 1;

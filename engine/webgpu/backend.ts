@@ -205,7 +205,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Reduce the middle axis of an (outer, mid, inner) view in a fixed order. */
-  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage {
+  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp, scale = 1): Storage {
     this.validate(x);
     const outputs = outer * inner;
     // Few outputs with a long axis: reduce fixed chunks first so enough lanes work, then
@@ -214,11 +214,11 @@ export class WebGpuBackend implements Backend {
       const chunkLen = Math.max(64, Math.ceil(Math.sqrt(mid)));
       const chunks = Math.ceil(mid / chunkLen);
       const part = this.reducePass(this.st(x), outer, mid, inner, chunkLen, chunks, op);
-      const y = this.reducePass(part, outer, chunks, inner, chunks, 1, op);
+      const y = this.reducePass(part, outer, chunks, inner, chunks, 1, op, scale);
       this.rt.free(part);
       return y;
     }
-    return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op);
+    return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op, scale);
   }
 
   /** One reduce dispatch over chunks of `chunkLen` along mid. */
@@ -230,10 +230,19 @@ export class WebGpuBackend implements Backend {
     chunkLen: number,
     chunks: number,
     op: ReduceOp,
+    scale = 1,
   ): GpuStorage {
     const n = outer * chunks * inner;
     const y = this.rt.alloc(n);
-    const params = new Uint32Array([outer, mid, inner, chunkLen, chunks, f32bits(-Infinity)]);
+    const params = new Uint32Array([
+      outer,
+      mid,
+      inner,
+      chunkLen,
+      chunks,
+      f32bits(-Infinity),
+      f32bits(scale),
+    ]);
     this.rt.dispatch(reduceKernel(op), params, [x, y], this.groups(n));
     return y;
   }
@@ -490,13 +499,13 @@ export class WebGpuBackend implements Backend {
     return fused.photonScaleGrad(this.rt, this.st(g), this.st(logScale), s0, rate);
   }
 
-  /** Poisson training terms and rates (one kernel). */
+  /** Poisson training terms and reported NLL terms (one kernel). */
   poissonTerms(
     intensity: Storage,
     s2: Storage,
     counts: Storage,
     floor: number,
-  ): { terms: Storage; rate: Storage } {
+  ): { terms: Storage; nll: Storage } {
     const [i, s, k] = [intensity, s2, counts].map((x) => this.st(x));
     return fused.poissonTerms(this.rt, i, s, k, floor);
   }

@@ -62,18 +62,18 @@ export function poissonNll(rt: GpuRuntime, rate: GpuStorage, counts: GpuStorage)
   return y;
 }
 
-/** Poisson training terms and rates. */
+/** Poisson training terms and reported NLL terms. */
 export function poissonTerms(
   rt: GpuRuntime,
   intensity: GpuStorage,
   s2: GpuStorage,
   counts: GpuStorage,
   floor: number,
-): { terms: GpuStorage; rate: GpuStorage } {
-  const n = intensity.size, terms = rt.alloc(n), rate = rt.alloc(n);
-  const params = new Uint32Array([n, f32bits(floor)]);
-  rt.dispatch(poissonTermsKernel(), params, [intensity, s2, counts, terms, rate], rt.gridGroups(n));
-  return { terms, rate };
+): { terms: GpuStorage; nll: GpuStorage } {
+  const n = intensity.size, terms = rt.alloc(n), nll = rt.alloc(n);
+  const params = new Uint32Array([n, f32bits(floor), f32bits(Infinity)]);
+  rt.dispatch(poissonTermsKernel(), params, [intensity, s2, counts, terms, nll], rt.gridGroups(n));
+  return { terms, nll };
 }
 
 /** Gradient of the Poisson training terms: both outputs from one kernel. */
