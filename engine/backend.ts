@@ -123,6 +123,17 @@ export interface Kernels {
     after: readonly number[],
   ): Storage;
   /**
+   * Split axis 1 of x (outer, channels, plane) at `first`: a (outer, first, plane) and b
+   * (outer, channels − first, plane), the copies `pad` would make of the two blocks.
+   */
+  splitChannels(
+    x: Storage,
+    outer: number,
+    channels: number,
+    plane: number,
+    first: number,
+  ): { a: Storage; b: Storage };
+  /**
    * Batched matmul: A is (batchA, m, k) or (batchA, k, m) when transA; B is (batchB, k, n) or
    * (batchB, n, k) when transB; batchA and batchB are equal or 1; out is (max batch, m, n).
    */

@@ -28,7 +28,7 @@ import {
   objectFromHeads,
   reshape,
   type Rng,
-  slice,
+  splitChannels,
   type Tensor,
   tensor,
   upsample2x,
@@ -189,9 +189,8 @@ export class Generator {
     for (let i = 0; i < this.#ladder.decoder.length; i++) {
       h = upsample2x(this.#block(h, `${head}.${i}`));
     }
-    const [b, f] = h.shape;
-    const core = slice(h, [0, 0], [b, f - BORDER_CHANNELS]);
-    const edge = slice(h, [0, f - BORDER_CHANNELS], [b, BORDER_CHANNELS]);
+    const f = h.shape[1];
+    const [core, edge] = splitChannels(h, f - BORDER_CHANNELS);
     const up = upsample2x(this.#block(edge, `${head}.head.border_up`));
     return [this.#conv(core, `${head}.head.central`), this.#conv(up, `${head}.head.border`)];
   }

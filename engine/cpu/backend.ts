@@ -25,7 +25,7 @@ import { conv2d, conv2dGradInput, conv2dGradWeight, convEpilogue } from "./conv.
 import { binary, cmul, polar, unary } from "./elementwise.ts";
 import { farFieldResiduals, farFieldResidualsGrad } from "./farfield.ts";
 import { fft2 } from "./fft.ts";
-import { pad, permute, roll2d } from "./layout.ts";
+import { pad, permute, roll2d, splitChannels } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { poissonNll, poissonTerms, poissonTermsGrad } from "./poisson.ts";
@@ -143,6 +143,18 @@ export class CpuBackend implements Backend {
     after: readonly number[],
   ): Storage {
     return this.#wrap(pad(dataOf(x), shape, before, after));
+  }
+
+  /** Split axis 1 at `first`: the two blocks copied. */
+  splitChannels(
+    x: Storage,
+    outer: number,
+    channels: number,
+    plane: number,
+    first: number,
+  ): { a: Storage; b: Storage } {
+    const { a, b } = splitChannels(dataOf(x), outer, channels, plane, first);
+    return { a: this.#wrap(a), b: this.#wrap(b) };
   }
 
   /** Batched matmul with optional transposes and batch broadcasting. */

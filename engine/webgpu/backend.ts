@@ -26,7 +26,12 @@ import {
   polarKernel,
   unaryKernel,
 } from "../../shaders/elementwise.ts";
-import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
+import {
+  padKernel,
+  permuteKernel,
+  roll2dKernel,
+  splitChannelsKernel,
+} from "../../shaders/layout.ts";
 import { reduceKernel } from "../../shaders/reduce.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
@@ -245,6 +250,23 @@ export class WebGpuBackend implements Backend {
     ]);
     this.rt.dispatch(reduceKernel(op), params, [x, y], this.groups(n));
     return y;
+  }
+
+  /** Split axis 1 at `first` in one pass (vec4 groups when the plane allows). */
+  splitChannels(
+    x: Storage,
+    outer: number,
+    channels: number,
+    plane: number,
+    first: number,
+  ): { a: Storage; b: Storage } {
+    this.validate(x);
+    const a = this.rt.alloc(outer * first * plane);
+    const b = this.rt.alloc(outer * (channels - first) * plane);
+    const v = plane % 4 === 0, p = v ? plane / 4 : plane, n = outer * channels * p;
+    const params = new Uint32Array([n, channels, p, first]);
+    this.rt.dispatch(splitChannelsKernel(v), params, [this.st(x), a, b], this.groups(n));
+    return { a, b };
   }
 
   /** Transpose: out axis i is input axis perm[i]. */

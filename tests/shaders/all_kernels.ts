@@ -19,7 +19,12 @@ import {
   unaryKernel,
 } from "../../shaders/elementwise.ts";
 import { fftLineKernel } from "../../shaders/fft.ts";
-import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
+import {
+  padKernel,
+  permuteKernel,
+  roll2dKernel,
+  splitChannelsKernel,
+} from "../../shaders/layout.ts";
 import { matmulKernel, matmulPackKernel } from "../../shaders/matmul.ts";
 import {
   maxPoolGradKernel,
@@ -127,6 +132,8 @@ export function allKernels(): Kernel[] {
     objectFromHeadsGradKernel(false),
     objectFromHeadsGradKernel(true),
     photonScaleKernel(),
+    splitChannelsKernel(false),
+    splitChannelsKernel(true),
     photonScaleGradKernel(),
     abs2Kernel(),
     abs2GradKernel(),
