@@ -298,6 +298,8 @@ export interface Kernels {
    * 1/(360k⁺³) for k > 10; k⁺ = max(k, 1e−8) (engine/ops/poisson.ts).
    */
   poissonNll(rate: Storage, counts: Storage): Storage;
+  /** Photon counts (a·x)² per element, rounding as affine(x, a, 0) then square. */
+  photonCounts(x: Storage, a: number): Storage;
   /**
    * The Poisson training terms λ − k ln λ, λ = max(intensity·s2, floor), per element, with s2 a
    * single value, and the full NLL of λ as `poissonNll` gives it (the reported value).

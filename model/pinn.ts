@@ -7,7 +7,16 @@
  * gridsize > 1 (object_big), or the group's one patch re-extracted at each member's offset
  * without object_big.
  */
-import { div, exp, mul, photonScale, reshape, square, type Tensor, tensor } from "../engine/mod.ts";
+import {
+  div,
+  exp,
+  mul,
+  photonCounts,
+  photonScale,
+  reshape,
+  type Tensor,
+  tensor,
+} from "../engine/mod.ts";
 import type { GroupOrder, SeedMember } from "./grouping.ts";
 import { type LossKind, poissonTrainingLoss, trainingLoss } from "./losses.ts";
 import { Generator, isObjectBig, type NetworkConfig, parameterShapes } from "./network.ts";
@@ -110,7 +119,7 @@ export class PtychoPinn {
 
   /** Targets k = (s0·X)². */
   counts(x: Tensor): Tensor {
-    return square(mul(x, this.s0));
+    return photonCounts(x, this.s0);
   }
 
   /**

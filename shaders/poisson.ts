@@ -88,3 +88,12 @@ ${
     }`;
   });
 }
+
+/** Photon counts y[i] = (a·x[i] + 0)², as the affine then square kernels; uniforms (n, a). */
+export function photonCountsKernel(): Kernel {
+  return kernel("poisson.counts", () => {
+    return `struct P { n: u32, a: f32 }
+${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${gridMain("p.n", "  let v = p.a * x[i] + 0.0;\n  y[i] = v * v;")}`;
+  });
+}

@@ -382,6 +382,11 @@ export class CpuBackend implements Backend {
     return this.#wrap(photonScaleGrad(dataOf(g), dataOf(logScale), s0, rate));
   }
 
+  /** Photon counts (a·x)², as the unfused chain affine → square computes them. */
+  photonCounts(x: Storage, a: number): Storage {
+    return this.#wrap(unary(unary(dataOf(x), "affine", a, 0), "square", 0, 0));
+  }
+
   /** The full Poisson NLL per element, as the unfused op chain computes it. */
   poissonNll(rate: Storage, counts: Storage): Storage {
     return this.#wrap(poissonNll(dataOf(rate), dataOf(counts)));

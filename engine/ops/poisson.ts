@@ -66,3 +66,14 @@ export function poissonTerms(
   );
   return { terms, nll: record("poissonNllTerms", [], backend, out.nll, intensity.shape, null) };
 }
+
+/**
+ * Photon counts (s0·x)² per element of the normalised amplitudes x: the Poisson targets (model/
+ * pinn.ts), one kernel; CPU results equal square(mul(x, s0)) bit for bit. No gradient (targets).
+ */
+export function photonCounts(x: Tensor, s0: number): Tensor {
+  const backend = commonBackend("photonCounts", [x]);
+  return record("photonCounts", [x], backend, backend.photonCounts(x.storage, s0), x.shape, () => {
+    throw new Error("photonCounts has no gradient (targets)");
+  });
+}

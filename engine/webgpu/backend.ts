@@ -521,6 +521,11 @@ export class WebGpuBackend implements Backend {
     return fused.photonScaleGrad(this.rt, this.st(g), this.st(logScale), s0, rate);
   }
 
+  /** Photon counts (a·x)² (one kernel). */
+  photonCounts(x: Storage, a: number): Storage {
+    return fused.photonCounts(this.rt, this.st(x), a);
+  }
+
   /** Poisson training terms and reported NLL terms (one kernel). */
   poissonTerms(
     intensity: Storage,

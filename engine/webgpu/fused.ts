@@ -9,6 +9,7 @@ import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/compl
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
 import { photonScaleGradKernel, photonScaleKernel } from "../../shaders/scale.ts";
 import {
+  photonCountsKernel,
   poissonNllKernel,
   poissonTermsGradKernel,
   poissonTermsKernel,
@@ -52,6 +53,13 @@ export function mergeWeights(
   const params = new Uint32Array([g.batch, g.c, g.m, g.lo, g.side, f32bits(g.floor)]);
   rt.dispatch(mergeWeightsKernel(), params, [shift, masks, inverse], rt.gridGroups(inverse.size));
   return { masks, inverse };
+}
+
+/** Photon counts (a·x)² per element. */
+export function photonCounts(rt: GpuRuntime, x: GpuStorage, a: number): GpuStorage {
+  const n = x.size, y = rt.alloc(n);
+  rt.dispatch(photonCountsKernel(), new Uint32Array([n, f32bits(a)]), [x, y], rt.gridGroups(n));
+  return y;
 }
 
 /** The full Poisson NLL per element. */

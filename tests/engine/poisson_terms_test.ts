@@ -10,6 +10,7 @@ import {
   log,
   mean,
   mul,
+  photonCounts,
   poissonNllTerms,
   poissonTerms,
   square,
@@ -56,6 +57,26 @@ Deno.test("poissonTerms equals the op chain (loss and gradients, CPU, bit for bi
   ["loss", "d intensity", "d log s"].forEach((what, k) => {
     assertClose(fused[k], chain[k], 0, 0, what);
   });
+});
+
+Deno.test("photonCounts equals square(mul(x, s0)) (CPU, bit for bit)", () => {
+  const x = randomArray(rng(56), N, -2, 2);
+  for (const s0 of [988.37, 0.3, 12345.678]) {
+    const [fused, chain] = tidy(() => {
+      const t = tensor(x, SHAPE);
+      return [photonCounts(t, s0).dataSync(), square(mul(t, s0)).dataSync()];
+    });
+    assertClose(fused, chain, 0, 0, `s0 ${s0}`);
+  }
+});
+
+gpuTest("photonCounts matches the CPU", async (g) => {
+  const [xg, xc] = new Inputs(57).pair(g, N + 1, -2, 2);
+  await expectClose(g, g.photonCounts(xg, 988.37), cpu.photonCounts(xc, 988.37), "counts", {
+    atol: 0,
+    rtol: 1e-6,
+  });
+  g.release(xg);
 });
 
 Deno.test("poissonTerms' reported NLL terms equal poissonNllTerms of the clamped rate (CPU)", () => {

@@ -41,6 +41,7 @@ import {
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import {
+  photonCountsKernel,
   poissonNllKernel,
   poissonTermsGradKernel,
   poissonTermsKernel,
@@ -121,6 +122,7 @@ export function allKernels(): Kernel[] {
     convGradFinishKernel(2),
     convGradFinishKernel(8),
     poissonNllKernel(),
+    photonCountsKernel(),
     poissonTermsKernel(),
     poissonTermsGradKernel(),
     mergeWeightsKernel(),
