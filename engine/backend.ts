@@ -101,6 +101,8 @@ export interface Kernels {
    * View x as (outer, mid, inner) and reduce the middle axis: out has outer·inner elements.
    * Sums accumulate in f64 on the CPU and in a fixed order everywhere. With `scale` (not 1),
    * each result is then scaled as the unary affine (scale·v + 0) would (a mean in one pass).
+   * With `weight` (x's size), x·weight is reduced, each product rounded to f32 as the binary
+   * mul does (the gradient sum of a broadcast product in one pass).
    */
   reduce(
     x: Storage,
@@ -109,6 +111,7 @@ export interface Kernels {
     inner: number,
     op: ReduceOp,
     scale?: number,
+    weight?: Storage,
   ): Storage;
   /** Transpose: out axis i is input axis perm[i]. */
   permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage;

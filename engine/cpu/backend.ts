@@ -125,8 +125,20 @@ export class CpuBackend implements Backend {
   }
 
   /** Reduce the middle axis of an (outer, mid, inner) view. */
-  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp, scale = 1): Storage {
-    const out = reduce(dataOf(x), outer, mid, inner, op);
+  reduce(
+    x: Storage,
+    outer: number,
+    mid: number,
+    inner: number,
+    op: ReduceOp,
+    scale = 1,
+    weight?: Storage,
+  ): Storage {
+    const shape = [x.size];
+    const input = weight === undefined
+      ? dataOf(x)
+      : binary(dataOf(x), shape, dataOf(weight), shape, shape, "mul");
+    const out = reduce(input, outer, mid, inner, op);
     return this.#wrap(scale === 1 ? out : unary(out, "affine", scale, 0));
   }
 

@@ -37,6 +37,27 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   return reshape(reduced, shape);
 }
 
+/**
+ * sumTo(g·w, shape) for w of g's shape, in one reduction where g·w must be summed (the product
+ * rounded as `mul` does, so results equal the two ops'); `product` makes g·w where no sum is
+ * needed (no gradient: for backward rules, which run without recording).
+ */
+export function sumProductTo(
+  g: Tensor,
+  w: Tensor,
+  shape: readonly number[],
+  product: (a: Tensor, b: Tensor) => Tensor,
+): Tensor {
+  const padded = padShape(shape, g.rank);
+  const axes = padded.flatMap((d, i) => (d === 1 && g.shape[i] !== 1 ? [i] : []));
+  if (axes.length === 0) return sumTo(product(g, w), shape);
+  const storage = reduceRaw(g, axes, "sum", 1, w);
+  return reshape(
+    record("sumProduct", [], g.backend, storage, keptShape(g.shape, axes), null),
+    shape,
+  );
+}
+
 /** Broadcast x to `shape` (a copy). */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const backend = x.backend;
@@ -76,9 +97,20 @@ export function reduceRaw(
   axes: readonly number[],
   op: ReduceOp,
   scale = 1,
+  weight?: Tensor,
 ): Storage {
   const backend = x.backend;
-  if (axes.length === 0) return backend.unary(x.storage, "affine", scale, 0);
+  if (weight !== undefined && weight.shape.join() !== x.shape.join()) {
+    throw new Error(`reduce: weight [${weight.shape}] for [${x.shape}]`);
+  }
+  if (axes.length === 0) {
+    const input = weight === undefined
+      ? x.storage
+      : backend.binary(x.storage, x.shape, weight.storage, x.shape, x.shape, "mul");
+    const out = backend.unary(input, "affine", scale, 0);
+    if (input !== x.storage) backend.release(input);
+    return out;
+  }
   let current: Storage | null = null;
   const shape = [...x.shape];
   let i = 0;
@@ -97,6 +129,7 @@ export function reduceRaw(
       inner,
       op,
       final ? scale : 1,
+      current === null ? weight?.storage : undefined,
     );
     if (current !== null) backend.release(current);
     current = next;

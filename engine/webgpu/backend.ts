@@ -210,20 +210,29 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Reduce the middle axis of an (outer, mid, inner) view in a fixed order. */
-  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp, scale = 1): Storage {
+  reduce(
+    x: Storage,
+    outer: number,
+    mid: number,
+    inner: number,
+    op: ReduceOp,
+    scale = 1,
+    weight?: Storage,
+  ): Storage {
     this.validate(x);
+    const w = weight === undefined ? undefined : this.st(weight);
     const outputs = outer * inner;
     // Few outputs with a long axis: reduce fixed chunks first so enough lanes work, then
     // reduce the partials; the order is fixed by the shape, so results are deterministic.
     if (outputs < 4096 && mid > 256) {
       const chunkLen = Math.max(64, Math.ceil(Math.sqrt(mid)));
       const chunks = Math.ceil(mid / chunkLen);
-      const part = this.reducePass(this.st(x), outer, mid, inner, chunkLen, chunks, op);
+      const part = this.reducePass(this.st(x), outer, mid, inner, chunkLen, chunks, op, 1, w);
       const y = this.reducePass(part, outer, chunks, inner, chunks, 1, op, scale);
       this.rt.free(part);
       return y;
     }
-    return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op, scale);
+    return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op, scale, w);
   }
 
   /** One reduce dispatch over chunks of `chunkLen` along mid. */
@@ -236,6 +245,7 @@ export class WebGpuBackend implements Backend {
     chunks: number,
     op: ReduceOp,
     scale = 1,
+    weight?: GpuStorage,
   ): GpuStorage {
     const n = outer * chunks * inner;
     const y = this.rt.alloc(n);
@@ -248,7 +258,8 @@ export class WebGpuBackend implements Backend {
       f32bits(-Infinity),
       f32bits(scale),
     ]);
-    this.rt.dispatch(reduceKernel(op), params, [x, y], this.groups(n));
+    const bufs = weight === undefined ? [x, y] : [x, weight, y];
+    this.rt.dispatch(reduceKernel(op, weight !== undefined), params, bufs, this.groups(n));
     return y;
   }
 

@@ -160,7 +160,9 @@ export function allKernels(): Kernel[] {
     }
     for (const n of [2, 4, 8, 64]) ks.push(fftLineKernel(n, b));
   }
-  for (const op of Object.keys(REDUCE) as ReduceOp[]) ks.push(reduceKernel(op), unaryKernel("neg"));
+  for (const op of Object.keys(REDUCE) as ReduceOp[]) {
+    ks.push(reduceKernel(op), reduceKernel(op, true), unaryKernel("neg"));
+  }
   for (const ob of [4, 8, 16]) {
     ks.push(convWeightPrepKernel(ob));
     for (const k of [1, 3]) {
