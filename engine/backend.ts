@@ -99,9 +99,20 @@ export interface Kernels {
   abs2Grad(z: Storage, g: Storage): Storage;
   /**
    * View x as (outer, mid, inner) and reduce the middle axis: out has outer·inner elements.
-   * Sums accumulate in f64 on the CPU and in a fixed order everywhere.
+   * Sums accumulate in f64 on the CPU and in a fixed order everywhere. With `scale` (not 1),
+   * each result is then scaled as the unary affine (scale·v + 0) would (a mean in one pass).
+   * With `weight` (x's size), x·weight is reduced, each product rounded to f32 as the binary
+   * mul does (the gradient sum of a broadcast product in one pass).
    */
-  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage;
+  reduce(
+    x: Storage,
+    outer: number,
+    mid: number,
+    inner: number,
+    op: ReduceOp,
+    scale?: number,
+    weight?: Storage,
+  ): Storage;
   /** Transpose: out axis i is input axis perm[i]. */
   permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage;
   /**
@@ -114,6 +125,17 @@ export interface Kernels {
     before: readonly number[],
     after: readonly number[],
   ): Storage;
+  /**
+   * Split axis 1 of x (outer, channels, plane) at `first`: a (outer, first, plane) and b
+   * (outer, channels − first, plane), the copies `pad` would make of the two blocks.
+   */
+  splitChannels(
+    x: Storage,
+    outer: number,
+    channels: number,
+    plane: number,
+    first: number,
+  ): { a: Storage; b: Storage };
   /**
    * Batched matmul: A is (batchA, m, k) or (batchA, k, m) when transA; B is (batchB, k, n) or
    * (batchB, n, k) when transB; batchA and batchB are equal or 1; out is (max batch, m, n).
@@ -223,21 +245,74 @@ export interface Kernels {
    */
   mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage };
   /**
+   * The weighted merge of each group's c patches onto its canvas, fused: patches (batch·c, n, n, 2)
+   * padded centrally to m × m, translated by shift (batch·c, 2) as `translate` does, times masks
+   * (batch·c, m, m), summed over the group and times inverse (batch, m, m) → (batch, m, m, 2).
+   */
+  mergeCanvas(
+    patches: Storage,
+    shift: Storage,
+    masks: Storage,
+    inverse: Storage,
+    g: OverlapGeometry,
+  ): Storage;
+  /** Adjoint of `mergeCanvas` in the patches: g (batch, m, m, 2) → (batch·c, n, n, 2). */
+  mergeCanvasAdjoint(
+    g: Storage,
+    shift: Storage,
+    masks: Storage,
+    inverse: Storage,
+    geo: OverlapGeometry,
+  ): Storage;
+  /**
+   * Each member's window of its group's canvas times the probe, fused: canvas (batch, m, m, 2)
+   * translated by shift (batch·c, 2) as `translate` does, its central n × n, times probe
+   * (n, n, 2) → (batch·c, n, n, 2).
+   */
+  extractIlluminate(canvas: Storage, shift: Storage, probe: Storage, g: OverlapGeometry): Storage;
+  /**
+   * The decoder heads' epilogue: amplitude a = pad(sigmoid(ampCentral)) + silu(ampBorder)·mask,
+   * phase φ = pad(π·tanh(phaseCentral)) + silu(phaseBorder)·mask, out = a·e^{iφ}; centrals
+   * (planes, side, side) padded centrally to n × n, borders (planes, n, n), mask 1 outside the
+   * central window → (planes, n, n, 2).
+   */
+  objectFromHeads(ac: Storage, ab: Storage, pc: Storage, pb: Storage, g: HeadGeometry): Storage;
+  /** Gradient of `objectFromHeads` w.r.t. one head's (`phase` or amplitude) two inputs. */
+  objectFromHeadsGrad(
+    gy: Storage,
+    heads: readonly [Storage, Storage, Storage, Storage],
+    g: HeadGeometry,
+    phase: boolean,
+  ): { central: Storage; border: Storage };
+  /** For one-element logScale ℓ, s = e^ℓ: input = s0/s (as pow(s, −1)·s0), rate = s². */
+  photonScale(logScale: Storage, s0: number): { input: Storage; rate: Storage };
+  /** d/dℓ of `photonScale`'s rate (`rate`) or input factor, times its gradient g (1 element). */
+  photonScaleGrad(g: Storage, logScale: Storage, s0: number, rate: boolean): Storage;
+  /** Adjoint of `extractIlluminate` in the canvas: g (batch·c, n, n, 2) → (batch, m, m, 2). */
+  extractIlluminateAdjoint(
+    g: Storage,
+    shift: Storage,
+    probe: Storage,
+    geo: OverlapGeometry,
+  ): Storage;
+  /**
    * The full Poisson NLL per element of rate λ and counts k (same size): (λ − k − k ln(λ/k⁺)) +
    * ln Γ(k+1) − k ln k⁺ + k, the last three terms by Stirling's series ½ln(2πk⁺) + 1/(12k⁺) −
    * 1/(360k⁺³) for k > 10; k⁺ = max(k, 1e−8) (engine/ops/poisson.ts).
    */
   poissonNll(rate: Storage, counts: Storage): Storage;
+  /** Photon counts (a·x)² per element, rounding as affine(x, a, 0) then square. */
+  photonCounts(x: Storage, a: number): Storage;
   /**
-   * The Poisson training terms λ − k ln λ and λ = max(intensity·s2, floor) per element, with s2
-   * a single value.
+   * The Poisson training terms λ − k ln λ, λ = max(intensity·s2, floor), per element, with s2 a
+   * single value, and the full NLL of λ as `poissonNll` gives it (the reported value).
    */
   poissonTerms(
     intensity: Storage,
     s2: Storage,
     counts: Storage,
     floor: number,
-  ): { terms: Storage; rate: Storage };
+  ): { terms: Storage; nll: Storage };
   /**
    * Gradient of poissonTerms' terms for g: d = (g + (−g·k)/λ)·[intensity·s2 ≥ floor];
    * intensity ← d·s2, scale ← d·intensity (per element; summed, it is the s2 gradient).
@@ -273,6 +348,28 @@ export interface MergeGeometry {
   side: number;
   /** Sums at or below this count as uncovered (inverse 0). */
   floor: number;
+}
+
+/** Sizes of {@link Kernels.mergeCanvas} and {@link Kernels.extractIlluminate}. */
+export interface OverlapGeometry {
+  /** Groups. */
+  batch: number;
+  /** Members per group. */
+  c: number;
+  /** Patch side. */
+  n: number;
+  /** Canvas side (≥ n; the patch window starts at ⌊(m − n)/2⌋). */
+  m: number;
+}
+
+/** Sizes of {@link Kernels.objectFromHeads}: planes, output side n, central side (n − side even). */
+export interface HeadGeometry {
+  /** Output planes (batch · channels). */
+  planes: number;
+  /** Output side. */
+  n: number;
+  /** Side of the central outputs. */
+  side: number;
 }
 
 /** Where the windows of {@link Kernels.cropPatches} lie. */

@@ -44,18 +44,8 @@ export function predictedRate(intensity: Tensor, scale: Tensor): Tensor {
  * The constant ln Γ(k+1) is left out (it has no gradient); see {@link poissonNllReported}.
  */
 export function poissonNll(intensity: Tensor, scale: Tensor, counts: Tensor): Tensor {
-  return poissonLoss(intensity, scale, counts).loss;
-}
-
-/** {@link poissonNll} and the (detached) predicted rate λ: one kernel and one for its gradient. */
-function poissonLoss(
-  intensity: Tensor,
-  scale: Tensor,
-  counts: Tensor,
-): { loss: Tensor; rate: Tensor } {
   const s2 = square(scaleLike(scale, intensity));
-  const { terms, rate } = poissonTerms(intensity, s2, counts, RATE_FLOOR);
-  return { loss: mean(terms), rate };
+  return mean(poissonTerms(intensity, s2, counts, RATE_FLOOR).terms);
 }
 
 /**
@@ -92,6 +82,18 @@ export function trainingLoss(
     const loss = amplitudeMae(intensity, scale, counts);
     return { loss, reported: detach(loss) };
   }
-  const { loss, rate } = poissonLoss(intensity, scale, counts);
-  return { loss, reported: noGrad(() => mean(poissonNllTerms(rate, counts))) };
+  return poissonTrainingLoss(intensity, square(scaleLike(scale, intensity)), counts);
+}
+
+/**
+ * The Poisson training loss and its reported value (as {@link trainingLoss}) from the rate
+ * factor s2 = s² (one element) instead of s: one kernel for the terms, one for the reported NLL.
+ */
+export function poissonTrainingLoss(
+  intensity: Tensor,
+  s2: Tensor,
+  counts: Tensor,
+): { loss: Tensor; reported: Tensor } {
+  const { terms, nll } = poissonTerms(intensity, s2, counts, RATE_FLOOR);
+  return { loss: mean(terms), reported: noGrad(() => mean(nll)) };
 }

@@ -19,21 +19,16 @@
  * "decoder_amp.head.border_up.conv1.weight", "decoder_amp.head.border.weight".
  */
 import {
-  add,
   concat,
   conv2d,
   type ConvActivation,
   expand,
   maxPool2d,
   mul,
-  pad,
-  polar,
+  objectFromHeads,
   reshape,
   type Rng,
-  sigmoid,
-  silu,
-  slice,
-  tanh,
+  splitChannels,
   type Tensor,
   tensor,
   upsample2x,
@@ -162,19 +157,10 @@ export function initialParameters(cfg: NetworkConfig, rng: Rng): Map<string, Flo
   return values;
 }
 
-/** 1 outside the central N/2 × N/2 square, 0 inside: [1, 1, N, N]. */
-function borderMaskValues(n: number): Float32Array {
-  const mask = new Float32Array(n * n).fill(1);
-  const lo = n / 4, hi = (3 * n) / 4;
-  for (let y = lo; y < hi; y++) mask.fill(0, y * n + lo, y * n + hi);
-  return mask;
-}
-
 /** The generator: parameters as leaf tensors and the forward map. */
 export class Generator {
   /** Trainable tensors by name, in {@link parameterShapes} order. */
   readonly params: Map<string, Tensor>;
-  readonly #borderMask: Tensor;
   readonly #ladder: ReturnType<typeof ladder>;
 
   /** Builds the tensors (requiresGrad) from host values (see {@link initialParameters}). */
@@ -186,7 +172,6 @@ export class Generator {
       if (v === undefined) throw new Error(`missing parameter '${name}'`);
       this.params.set(name, tensor(v, shape, { requiresGrad: true }));
     }
-    this.#borderMask = tensor(borderMaskValues(config.n), [1, 1, config.n, config.n]);
   }
 
   #conv(x: Tensor, name: string, activation: ConvActivation = "none"): Tensor {
@@ -199,18 +184,15 @@ export class Generator {
     return this.#conv(this.#conv(x, `${name}.conv1`, "relu"), `${name}.conv2`, "relu");
   }
 
-  #decoder(h: Tensor, head: string, activation: (t: Tensor) => Tensor): Tensor {
+  /** One decoder: its head's central and border pre-activation outputs (see objectFromHeads). */
+  #decoder(h: Tensor, head: string): [Tensor, Tensor] {
     for (let i = 0; i < this.#ladder.decoder.length; i++) {
       h = upsample2x(this.#block(h, `${head}.${i}`));
     }
-    const [b, f] = h.shape;
-    const n = this.config.n, q = n / 4;
-    const core = slice(h, [0, 0], [b, f - BORDER_CHANNELS]);
-    const central = pad(activation(this.#conv(core, `${head}.head.central`)), [q, q], [q, q]);
-    const edge = slice(h, [0, f - BORDER_CHANNELS], [b, BORDER_CHANNELS]);
+    const f = h.shape[1];
+    const [core, edge] = splitChannels(h, f - BORDER_CHANNELS);
     const up = upsample2x(this.#block(edge, `${head}.head.border_up`));
-    const border = mul(silu(this.#conv(up, `${head}.head.border`)), this.#borderMask);
-    return add(central, border);
+    return [this.#conv(core, `${head}.head.central`), this.#conv(up, `${head}.head.border`)];
   }
 
   /**
@@ -226,14 +208,14 @@ export class Generator {
     for (let i = 0; i < this.#ladder.encoder.length; i++) {
       h = maxPool2d(this.#block(h, `encoder.${i}`));
     }
-    const amplitude = this.#decoder(h, "decoder_amp", sigmoid);
-    const phase = this.#decoder(h, "decoder_phase", (t) => mul(tanh(t), Math.PI));
-    return polar(amplitude, phase);
+    // Amplitude sigmoid, phase π·tanh on the central N/2 × N/2, SiLU on the border: one kernel.
+    const [ampCentral, ampBorder] = this.#decoder(h, "decoder_amp");
+    const [phaseCentral, phaseBorder] = this.#decoder(h, "decoder_phase");
+    return objectFromHeads(ampCentral, ampBorder, phaseCentral, phaseBorder);
   }
 
   /** Release the tensors. */
   dispose(): void {
     for (const p of this.params.values()) p.dispose();
-    this.#borderMask.dispose();
   }
 }

@@ -11,8 +11,10 @@ import {
   abs2,
   cmul,
   expand,
+  extractIlluminate,
   fft2,
   fftshift,
+  mergeCanvas,
   mergeWeights,
   mul,
   noGrad,
@@ -20,7 +22,6 @@ import {
   reshape,
   slice,
   sqrt,
-  sum,
   type Tensor,
   translate,
 } from "../engine/mod.ts";
@@ -74,19 +75,12 @@ export function mergePatches(
   const [b, c, n] = patches.shape;
   const shift = flatOffsets(offsets, -1);
   // The window masks (the merge window's 0/1 mask centred on the M × M canvas, translated like
-  // the patches) and 1/Σ masks where covered, 0 elsewhere: one kernel (engine/ops/merge.ts).
-  const { maskT, invWeight } = noGrad(() => {
-    const side = window === "full" ? n : n >> 1;
-    const { masks, inverse } = mergeWeights(shift, b, c, m, side, MERGE_WEIGHT_FLOOR);
-    return {
-      maskT: reshape(masks, [b * c, m, m, 1]),
-      invWeight: reshape(inverse, [b, m, m, 1]),
-    };
-  });
-  const flat = reshape(patches, [b * c, n, n, 2]);
-  const moved = mul(translate(padCentral(flat, n, m), shift), maskT);
-  const summed = sum(reshape(moved, [b, c, m, m, 2]), 1);
-  return mul(summed, invWeight);
+  // the patches) and 1/Σ masks where covered, 0 elsewhere: one kernel; the weighted sum another
+  // (engine/ops/merge.ts).
+  const { masks, inverse } = noGrad(() =>
+    mergeWeights(shift, b, c, m, window === "full" ? n : n >> 1, MERGE_WEIGHT_FLOOR)
+  );
+  return mergeCanvas(patches, shift, masks, inverse);
 }
 
 /**
@@ -110,11 +104,41 @@ export function illuminate(patches: Tensor, probe: Tensor): Tensor {
 }
 
 /**
+ * Far-field intensity of exit waves ψ [..., N, N, 2]: |fftshift(FFT2_ortho(ψ))|², DC at (N/2, N/2).
+ */
+export function farFieldIntensity(psi: Tensor): Tensor {
+  return abs2(fftshift(fft2(psi, "ortho")));
+}
+
+/**
  * Far-field intensity without the photon scale: |fftshift(FFT2_ortho(P·O'))|², DC at (N/2, N/2).
- * patches [B, C, N, N, 2], probe [N, N, 2] → [B, C, N, N]. The training path uses this (no sqrt).
+ * patches [B, C, N, N, 2], probe [N, N, 2] → [B, C, N, N].
  */
 export function diffractIntensity(patches: Tensor, probe: Tensor): Tensor {
-  return abs2(fftshift(fft2(illuminate(patches, probe), "ortho")));
+  return farFieldIntensity(illuminate(patches, probe));
+}
+
+/**
+ * The training path's exit waves ψ = P · O' [B, C, N, N, 2] from the network's patches: at
+ * gridsize 1 the patches times the probe; at gridsize > 1 each member's window of its group's
+ * canvas times the probe (one fused op), the canvas being the merged patches (`objectBig`, see
+ * {@link overlapConstraint}) or the group's one patch padded (see {@link extractFromPatch}).
+ */
+export function exitWaves(
+  patches: Tensor,
+  offsets: Tensor,
+  probe: Tensor,
+  gridsize: number,
+  objectBig: boolean,
+  window: MergeWindow = "central",
+): Tensor {
+  if (gridsize === 1) return illuminate(patches, probe);
+  const [b, , n] = patches.shape;
+  const m = canvasSize(n, gridsize);
+  const canvas = objectBig
+    ? mergePatches(patches, offsets, m, window)
+    : padCentral(reshape(patches, [b, n, n, 2]), n, m);
+  return extractIlluminate(canvas, flatOffsets(offsets, 1), probe, offsets.shape[1]);
 }
 
 /**

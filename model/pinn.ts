@@ -7,16 +7,20 @@
  * gridsize > 1 (object_big), or the group's one patch re-extracted at each member's offset
  * without object_big.
  */
-import { div, exp, mul, reshape, square, type Tensor, tensor } from "../engine/mod.ts";
-import type { GroupOrder, SeedMember } from "./grouping.ts";
-import { type LossKind, trainingLoss } from "./losses.ts";
-import { Generator, isObjectBig, type NetworkConfig, parameterShapes } from "./network.ts";
 import {
-  diffractIntensity,
-  extractFromPatch,
-  type MergeWindow,
-  overlapConstraint,
-} from "./physics.ts";
+  div,
+  exp,
+  mul,
+  photonCounts,
+  photonScale,
+  reshape,
+  type Tensor,
+  tensor,
+} from "../engine/mod.ts";
+import type { GroupOrder, SeedMember } from "./grouping.ts";
+import { type LossKind, poissonTrainingLoss, trainingLoss } from "./losses.ts";
+import { Generator, isObjectBig, type NetworkConfig, parameterShapes } from "./network.ts";
+import { exitWaves, farFieldIntensity, type MergeWindow } from "./physics.ts";
 
 /** The network's shape plus the physics and grouping options of the model. */
 export interface PinnConfig extends NetworkConfig {
@@ -95,43 +99,46 @@ export class PtychoPinn {
 
   /**
    * Object patches from the network alone: [B, Cout, N, N, 2] for input X [B, C, N, N] and
-   * offsets [B, C, 2] (read only by the offset-plane network).
+   * offsets [B, C, 2] (read only by the offset-plane network). The input is scaled by s0/s,
+   * or by `inputScale` ([1], that factor from {@link photonScale}) when given.
    */
-  patches(x: Tensor, offsets: Tensor): Tensor {
-    const rank4 = reshape(div(this.s0, this.scale()), [1, 1, 1, 1]);
-    return this.generator.forward(mul(x, rank4), offsets);
+  patches(x: Tensor, offsets: Tensor, inputScale?: Tensor): Tensor {
+    const factor = inputScale ?? div(this.s0, this.scale());
+    return this.generator.forward(mul(x, reshape(factor, [1, 1, 1, 1])), offsets);
   }
 
-  /** Unscaled far-field intensity |F(P·O')|² [B, C, N, N] of a batch. */
-  intensity(batch: Batch): Tensor {
-    return this.intensityOf(this.patches(batch.x, batch.offsets), batch.offsets);
+  /** Unscaled far-field intensity |F(P·O')|² [B, C, N, N] of a batch (`inputScale`: as patches). */
+  intensity(batch: Batch, inputScale?: Tensor): Tensor {
+    return this.intensityOf(this.patches(batch.x, batch.offsets, inputScale), batch.offsets);
   }
 
   /**
    * Unscaled far-field intensity [B, C, N, N] of the network's patches [B, Cout, N, N, 2] (from
    * {@link patches}) for a batch with these offsets: merge → re-extract (or re-extract alone
-   * without object_big) at gridsize > 1, then the probe and the far field.
+   * without object_big) at gridsize > 1, the probe, then the far field.
    */
   intensityOf(patches: Tensor, offsets: Tensor): Tensor {
-    const { gridsize } = this.config;
-    if (gridsize > 1) {
-      patches = isObjectBig(this.config)
-        ? overlapConstraint(patches, offsets, gridsize, this.config.mergeWindow)
-        : extractFromPatch(patches, offsets, gridsize);
-    }
-    return diffractIntensity(patches, this.probe);
+    const { gridsize, mergeWindow } = this.config;
+    const objectBig = isObjectBig(this.config);
+    return farFieldIntensity(
+      exitWaves(patches, offsets, this.probe, gridsize, objectBig, mergeWindow),
+    );
   }
 
   /** Targets k = (s0·X)². */
   counts(x: Tensor): Tensor {
-    return square(mul(x, this.s0));
+    return photonCounts(x, this.s0);
   }
 
-  /** Training objective and reported value of one batch. */
+  /**
+   * Training objective and reported value of one batch. For Poisson, s0/s and s² come from one
+   * fused op on log_scale (the same values as computing s twice).
+   */
   loss(batch: Batch, kind: LossKind): BatchLoss {
     const counts = this.counts(batch.x);
-    const intensity = this.intensity(batch), scale = this.scale();
-    return trainingLoss(kind, intensity, scale, counts);
+    if (kind === "mae") return trainingLoss(kind, this.intensity(batch), this.scale(), counts);
+    const { input, rate } = photonScale(this.logScale, this.s0);
+    return poissonTrainingLoss(this.intensity(batch, input), rate, counts);
   }
 
   /** Release every tensor. */

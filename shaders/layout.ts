@@ -90,3 +90,31 @@ ${
     }`;
   });
 }
+
+/**
+ * Split axis 1 of (outer, channels, plane) at `first`: a = channels [0, first), b = the rest,
+ * in one pass; uniforms (n, channels, plane, first) with plane and n counted in `vec4` groups
+ * when `vec4`.
+ */
+export function splitChannelsKernel(vec4 = false): Kernel {
+  return kernel(`split/channels${vec4 ? "/vec4" : ""}`, () => {
+    const t = vec4 ? "vec4f" : "f32";
+    return `struct P { n: u32, channels: u32, plane: u32, first: u32 }
+${UNIFORM_P}${UDIV_FNS}${readBuf(1, "x", t)}${writeBuf(2, "a", t)}${writeBuf(3, "b", t)}
+${
+      gridMain(
+        "p.n",
+        `  let per = p.channels * p.plane;
+  let o = udiv(i, per);
+  let r = i - o * per;
+  let ch = udiv(r, p.plane);
+  let pix = r - ch * p.plane;
+  if (ch < p.first) {
+    a[(o * p.first + ch) * p.plane + pix] = x[i];
+  } else {
+    b[(o * (p.channels - p.first) + ch - p.first) * p.plane + pix] = x[i];
+  }`,
+      )
+    }`;
+  });
+}

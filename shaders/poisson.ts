@@ -22,42 +22,42 @@ export function poissonNllKernel(): Kernel {
   return kernel("poisson.nll", () => {
     return `struct P { n: u32, inf: f32 }
 ${UNIFORM_P}${readBuf(1, "rate")}${readBuf(2, "counts")}${writeBuf(3, "y")}${UNARY_HELPERS}
-${
-      gridMain(
-        "p.n",
-        `  let lam = rate[i];
-  let k = counts[i];
+${gridMain("p.n", `  let lam = rate[i];\n${nllBody("y[i]")}`)}`;
+  });
+}
+
+/** WGSL lines that store the full NLL of rate `lam` and counts counts[i] into `out`. */
+function nllBody(out: string): string {
+  return `  let k = counts[i];
   let kPos = max(k, ${f32(1e-8)});
   let deviance = (lam - k) - k * log(lam / kPos);
   let exact = (lgamma_pos(k + 1.0) - k * log(kPos)) + k;
   let a = log(${f32(2 * Math.PI)} * kPos) * 0.5;
   let b = ${f32(1 / 12)} * pow_real(kPos, -1.0) - ${
-          f32(1 / 360)
-        } * pow_real(pow_real(kPos, 3.0), -1.0);
+    f32(1 / 360)
+  } * pow_real(pow_real(kPos, 3.0), -1.0);
   let stirling = a + b;
   let large = select(0.0, 1.0, k - 10.0 > 0.0);
-  y[i] = deviance + (((-1.0) * large + 1.0) * exact + large * stirling);`,
-      )
-    }`;
-  });
+  ${out} = deviance + (((-1.0) * large + 1.0) * exact + large * stirling);`;
 }
 
 /**
- * The training loss's terms λ − k ln λ per element, λ = max(I·s², floor), written with λ itself
- * (for the reported value); uniforms (n, floor); s² is one value (binding 2).
+ * The training loss's terms λ − k ln λ per element, λ = max(I·s², floor), written with the full
+ * NLL of λ (the reported value, as {@link poissonNllKernel}); uniforms (n, floor, inf); s² is
+ * one value (binding 2).
  */
 export function poissonTermsKernel(): Kernel {
   return kernel("poisson.terms", () => {
-    return `struct P { n: u32, floor: f32 }
+    return `struct P { n: u32, floor: f32, inf: f32 }
 ${UNIFORM_P}${readBuf(1, "intensity")}${readBuf(2, "s2")}${readBuf(3, "counts")}${
       writeBuf(4, "y")
-    }${writeBuf(5, "rate")}
+    }${writeBuf(5, "nll")}${UNARY_HELPERS}
 ${
       gridMain(
         "p.n",
         `  let lam = max(intensity[i] * s2[0], p.floor);
-  rate[i] = lam;
-  y[i] = lam - counts[i] * log(lam);`,
+  y[i] = lam - counts[i] * log(lam);
+${nllBody("nll[i]")}`,
       )
     }`;
   });
@@ -86,5 +86,14 @@ ${
   dS[i] = d * x;`,
       )
     }`;
+  });
+}
+
+/** Photon counts y[i] = (a·x[i] + 0)², as the affine then square kernels; uniforms (n, a). */
+export function photonCountsKernel(): Kernel {
+  return kernel("poisson.counts", () => {
+    return `struct P { n: u32, a: f32 }
+${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+${gridMain("p.n", "  let v = p.a * x[i] + 0.0;\n  y[i] = v * v;")}`;
   });
 }

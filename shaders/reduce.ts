@@ -11,15 +11,20 @@ import { gridMain, type Kernel, kernel, readBuf, UNIFORM_P, writeBuf } from "./c
 
 /**
  * y[o, ch, i] = reduce over m in [ch·chunkLen, min(mid, (ch+1)·chunkLen)) of x[o, m, i];
- * uniforms (outer, mid, inner, chunkLen, chunks, negInf). `negInf` is −∞ from the host, the
- * start of a max: WGSL rejects an infinite constant expression (Tint enforces it).
+ * uniforms (outer, mid, inner, chunkLen, chunks, negInf, scale). `negInf` is −∞ from the host,
+ * the start of a max: WGSL rejects an infinite constant expression (Tint enforces it). A scale
+ * other than 1 multiplies each result as the affine kernel would (scale·v + 0: a mean). With
+ * `weighted`, x[·]·w[·] is reduced (w binding 2, y then binding 3).
  */
-export function reduceKernel(op: ReduceOp): Kernel {
-  return kernel(`reduce/${op}`, () => {
+export function reduceKernel(op: ReduceOp, weighted = false): Kernel {
+  return kernel(`reduce/${op}${weighted ? "/weighted" : ""}`, () => {
     const init = op === "sum" ? "0.0" : "p.negInf";
     const step = op === "sum" ? "acc += v;" : "acc = max(acc, v);";
-    return `struct P { outer: u32, mid: u32, inner: u32, chunkLen: u32, chunks: u32, negInf: f32 }
-${UNIFORM_P}${readBuf(1, "x")}${writeBuf(2, "y")}
+    return `struct P { outer: u32, mid: u32, inner: u32, chunkLen: u32, chunks: u32, negInf: f32,
+  scale: f32 }
+${UNIFORM_P}${readBuf(1, "x")}${
+      weighted ? `${readBuf(2, "w")}${writeBuf(3, "y")}` : writeBuf(2, "y")
+    }
 ${
       gridMain(
         "p.outer * p.chunks * p.inner",
@@ -33,11 +38,11 @@ ${
   var acc = ${init};
   var idx = (o * p.mid + m0) * p.inner + inn;
   for (var m = m0; m < m1; m++) {
-    let v = x[idx];
+    let v = x[idx]${weighted ? " * w[idx]" : ""};
     ${step}
     idx += p.inner;
   }
-  y[i] = acc;`,
+  y[i] = select(p.scale * acc + 0.0, acc, p.scale == 1.0);`,
       )
     }`;
   });

@@ -11,8 +11,10 @@ import type {
   Conv2dGeometry,
   ConvEpilogue,
   FarFieldEps,
+  HeadGeometry,
   MatmulDims,
   MergeGeometry,
+  OverlapGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
@@ -23,11 +25,14 @@ import { conv2d, conv2dGradInput, conv2dGradWeight, convEpilogue } from "./conv.
 import { binary, cmul, polar, unary } from "./elementwise.ts";
 import { farFieldResiduals, farFieldResidualsGrad } from "./farfield.ts";
 import { fft2 } from "./fft.ts";
-import { pad, permute, roll2d } from "./layout.ts";
+import { pad, permute, roll2d, splitChannels } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import { poissonNll, poissonTerms, poissonTermsGrad } from "./poisson.ts";
 import { mergeWeights } from "./merge.ts";
+import * as overlap from "./overlap.ts";
+import { photonScale, photonScaleGrad } from "./scale.ts";
+import { objectFromHeads, objectFromHeadsGrad } from "./heads.ts";
 import { abs2, abs2Grad, polarGrad } from "./complex.ts";
 import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
@@ -120,8 +125,21 @@ export class CpuBackend implements Backend {
   }
 
   /** Reduce the middle axis of an (outer, mid, inner) view. */
-  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage {
-    return this.#wrap(reduce(dataOf(x), outer, mid, inner, op));
+  reduce(
+    x: Storage,
+    outer: number,
+    mid: number,
+    inner: number,
+    op: ReduceOp,
+    scale = 1,
+    weight?: Storage,
+  ): Storage {
+    const shape = [x.size];
+    const input = weight === undefined
+      ? dataOf(x)
+      : binary(dataOf(x), shape, dataOf(weight), shape, shape, "mul");
+    const out = reduce(input, outer, mid, inner, op);
+    return this.#wrap(scale === 1 ? out : unary(out, "affine", scale, 0));
   }
 
   /** Transpose: out axis i is input axis perm[i]. */
@@ -137,6 +155,18 @@ export class CpuBackend implements Backend {
     after: readonly number[],
   ): Storage {
     return this.#wrap(pad(dataOf(x), shape, before, after));
+  }
+
+  /** Split axis 1 at `first`: the two blocks copied. */
+  splitChannels(
+    x: Storage,
+    outer: number,
+    channels: number,
+    plane: number,
+    first: number,
+  ): { a: Storage; b: Storage } {
+    const { a, b } = splitChannels(dataOf(x), outer, channels, plane, first);
+    return { a: this.#wrap(a), b: this.#wrap(b) };
   }
 
   /** Batched matmul with optional transposes and batch broadcasting. */
@@ -278,15 +308,15 @@ export class CpuBackend implements Backend {
     return this.#wrap(abs2Grad(dataOf(z), dataOf(g)));
   }
 
-  /** Poisson training terms and rates, as the unfused op chain computes them. */
+  /** Poisson training terms and reported NLL terms, as the unfused op chain computes them. */
   poissonTerms(
     intensity: Storage,
     s2: Storage,
     counts: Storage,
     floor: number,
-  ): { terms: Storage; rate: Storage } {
+  ): { terms: Storage; nll: Storage } {
     const out = poissonTerms(dataOf(intensity), dataOf(s2)[0], dataOf(counts), floor);
-    return { terms: this.#wrap(out.terms), rate: this.#wrap(out.rate) };
+    return { terms: this.#wrap(out.terms), nll: this.#wrap(out.nll) };
   }
 
   /** Gradient of the Poisson training terms, as the autograd chain computes it. */
@@ -305,6 +335,68 @@ export class CpuBackend implements Backend {
   mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
     const { masks, inverse } = mergeWeights(dataOf(shift), g);
     return { masks: this.#wrap(masks), inverse: this.#wrap(inverse) };
+  }
+
+  /** The merge onto each group's canvas, as the unfused op chain computes it. */
+  mergeCanvas(p: Storage, s: Storage, mk: Storage, inv: Storage, g: OverlapGeometry): Storage {
+    const [a, b, c, d] = [p, s, mk, inv].map(dataOf);
+    return this.#wrap(overlap.mergeCanvas(a, b, c, d, g));
+  }
+
+  /** Gradient of the merge w.r.t. the patches, as autograd differentiated the chain. */
+  mergeCanvasAdjoint(
+    gr: Storage,
+    s: Storage,
+    mk: Storage,
+    inv: Storage,
+    g: OverlapGeometry,
+  ): Storage {
+    const [a, b, c, d] = [gr, s, mk, inv].map(dataOf);
+    return this.#wrap(overlap.mergeCanvasAdjoint(a, b, c, d, g));
+  }
+
+  /** Each member's window of its canvas times the probe, as the unfused chain computes it. */
+  extractIlluminate(canvas: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
+    return this.#wrap(overlap.extractIlluminate(dataOf(canvas), dataOf(s), dataOf(probe), g));
+  }
+
+  /** Gradient of extract-and-illuminate w.r.t. the canvas, as autograd differentiated it. */
+  extractIlluminateAdjoint(gr: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
+    return this.#wrap(overlap.extractIlluminateAdjoint(dataOf(gr), dataOf(s), dataOf(probe), g));
+  }
+
+  /** The decoder heads' epilogue, as the unfused op chain computes it. */
+  objectFromHeads(ac: Storage, ab: Storage, pc: Storage, pb: Storage, g: HeadGeometry): Storage {
+    const [a, b, c, d] = [ac, ab, pc, pb].map(dataOf);
+    return this.#wrap(objectFromHeads(a, b, c, d, g));
+  }
+
+  /** Gradient of the heads' epilogue w.r.t. one head, as autograd differentiated the chain. */
+  objectFromHeadsGrad(
+    gy: Storage,
+    inputs: readonly [Storage, Storage, Storage, Storage],
+    g: HeadGeometry,
+    phase: boolean,
+  ): { central: Storage; border: Storage } {
+    const [a, b, c, d] = inputs.map(dataOf);
+    const out = objectFromHeadsGrad(dataOf(gy), a, b, c, d, g, phase);
+    return { central: this.#wrap(out.central), border: this.#wrap(out.border) };
+  }
+
+  /** The photon scale's factors, as the unfused op chain computes them. */
+  photonScale(logScale: Storage, s0: number): { input: Storage; rate: Storage } {
+    const { input, rate } = photonScale(dataOf(logScale), s0);
+    return { input: this.#wrap(input), rate: this.#wrap(rate) };
+  }
+
+  /** Gradient of one photon-scale factor, as autograd differentiated the chain. */
+  photonScaleGrad(g: Storage, logScale: Storage, s0: number, rate: boolean): Storage {
+    return this.#wrap(photonScaleGrad(dataOf(g), dataOf(logScale), s0, rate));
+  }
+
+  /** Photon counts (a·x)², as the unfused chain affine → square computes them. */
+  photonCounts(x: Storage, a: number): Storage {
+    return this.#wrap(unary(unary(dataOf(x), "affine", a, 0), "square", 0, 0));
   }
 
   /** The full Poisson NLL per element, as the unfused op chain computes it. */

@@ -114,3 +114,22 @@ export function roll2d(
   }
   return out;
 }
+
+/** Split axis 1 of (outer, channels, plane) at `first` into two copies. */
+export function splitChannels(
+  x: Float32Array,
+  outer: number,
+  channels: number,
+  plane: number,
+  first: number,
+): { a: Float32Array; b: Float32Array } {
+  const a = new Float32Array(outer * first * plane);
+  const b = new Float32Array(outer * (channels - first) * plane);
+  const lenA = first * plane, lenB = (channels - first) * plane;
+  for (let o = 0; o < outer; o++) {
+    const base = o * channels * plane;
+    a.set(x.subarray(base, base + lenA), o * lenA);
+    b.set(x.subarray(base + lenA, base + lenA + lenB), o * lenB);
+  }
+  return { a, b };
+}

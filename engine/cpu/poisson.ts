@@ -42,14 +42,14 @@ export function poissonTerms(
   s2: number,
   counts: Float32Array,
   floor: number,
-): { terms: Float32Array; rate: Float32Array } {
+): { terms: Float32Array; nll: Float32Array } {
   const n = intensity.length, terms = new Float32Array(n), rate = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const lam = f32(Math.max(f32(intensity[i] * s2), floor));
     rate[i] = lam;
     terms[i] = lam - f32(counts[i] * f32(Math.log(lam)));
   }
-  return { terms, rate };
+  return { terms, nll: poissonNll(rate, counts) };
 }
 
 /**

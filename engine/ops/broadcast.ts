@@ -37,6 +37,27 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   return reshape(reduced, shape);
 }
 
+/**
+ * sumTo(g·w, shape) for w of g's shape, in one reduction where g·w must be summed (the product
+ * rounded as `mul` does, so results equal the two ops'); `product` makes g·w where no sum is
+ * needed (no gradient: for backward rules, which run without recording).
+ */
+export function sumProductTo(
+  g: Tensor,
+  w: Tensor,
+  shape: readonly number[],
+  product: (a: Tensor, b: Tensor) => Tensor,
+): Tensor {
+  const padded = padShape(shape, g.rank);
+  const axes = padded.flatMap((d, i) => (d === 1 && g.shape[i] !== 1 ? [i] : []));
+  if (axes.length === 0) return sumTo(product(g, w), shape);
+  const storage = reduceRaw(g, axes, "sum", 1, w);
+  return reshape(
+    record("sumProduct", [], g.backend, storage, keptShape(g.shape, axes), null),
+    shape,
+  );
+}
+
 /** Broadcast x to `shape` (a copy). */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const backend = x.backend;
@@ -67,10 +88,29 @@ export function normalizeAxes(
   return [...out].sort((p, q) => p - q);
 }
 
-/** Reduce contiguous groups of axes with backend kernels; returns a new keep-dims storage. */
-export function reduceRaw(x: Tensor, axes: readonly number[], op: ReduceOp): Storage {
+/**
+ * Reduce contiguous groups of axes with backend kernels; returns a new keep-dims storage. A
+ * `scale` other than 1 multiplies the result as `affine(·, scale, 0)` would, in the last pass.
+ */
+export function reduceRaw(
+  x: Tensor,
+  axes: readonly number[],
+  op: ReduceOp,
+  scale = 1,
+  weight?: Tensor,
+): Storage {
   const backend = x.backend;
-  if (axes.length === 0) return backend.unary(x.storage, "affine", 1, 0);
+  if (weight !== undefined && weight.shape.join() !== x.shape.join()) {
+    throw new Error(`reduce: weight [${weight.shape}] for [${x.shape}]`);
+  }
+  if (axes.length === 0) {
+    const input = weight === undefined
+      ? x.storage
+      : backend.binary(x.storage, x.shape, weight.storage, x.shape, x.shape, "mul");
+    const out = backend.unary(input, "affine", scale, 0);
+    if (input !== x.storage) backend.release(input);
+    return out;
+  }
   let current: Storage | null = null;
   const shape = [...x.shape];
   let i = 0;
@@ -81,7 +121,16 @@ export function reduceRaw(x: Tensor, axes: readonly number[], op: ReduceOp): Sto
     const outer = shapeSize(shape.slice(0, first));
     const mid = shapeSize(shape.slice(first, last + 1));
     const inner = shapeSize(shape.slice(last + 1));
-    const next: Storage = backend.reduce(current ?? x.storage, outer, mid, inner, op);
+    const final = j + 1 === axes.length;
+    const next: Storage = backend.reduce(
+      current ?? x.storage,
+      outer,
+      mid,
+      inner,
+      op,
+      final ? scale : 1,
+      current === null ? weight?.storage : undefined,
+    );
     if (current !== null) backend.release(current);
     current = next;
     for (let a = first; a <= last; a++) shape[a] = 1;

@@ -2,7 +2,7 @@
 import type { BinaryOp, UnaryOp } from "../backend.ts";
 import { commonBackend, record } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
-import { broadcastShapes, padShape, sumTo } from "./broadcast.ts";
+import { broadcastShapes, padShape, sumProductTo, sumTo } from "./broadcast.ts";
 import { scalar } from "./create.ts";
 
 function unary(
@@ -121,9 +121,14 @@ export function sub(a: Tensor | number, b: Tensor | number): Tensor {
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   if (typeof a === "number") return mul(b, a);
   if (typeof b === "number") return affine(a, b, 0);
+  // Where the other factor has g's shape, a broadcast factor's gradient Σ g·other is one pass.
+  const grad = (g: Tensor, other: Tensor, shape: readonly number[]) =>
+    other.shape.join() === g.shape.join()
+      ? sumProductTo(g, other, shape, mul)
+      : sumTo(mul(g, other), shape);
   return binary(a, b, "mul", (g, n) => [
-    n[0] ? sumTo(mul(g, b), a.shape) : null,
-    n[1] ? sumTo(mul(g, a), b.shape) : null,
+    n[0] ? grad(g, b, a.shape) : null,
+    n[1] ? grad(g, a, b.shape) : null,
   ]);
 }
 

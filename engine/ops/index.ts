@@ -11,3 +11,5 @@ export * from "./patches.ts";
 export * from "./farfield.ts";
 export * from "./poisson.ts";
 export * from "./merge.ts";
+export * from "./heads.ts";
+export * from "./scale.ts";

@@ -21,8 +21,8 @@ export function poissonNllTerms(rate: Tensor, counts: Tensor): Tensor {
 
 /**
  * The Poisson training loss's terms λ − k ln λ per element, λ = max(intensity·s2, floor), with s2
- * one value (s² of the photon scale, any shape of size 1), and λ itself (detached, for the
- * reported loss). One kernel, and one for the gradient w.r.t. intensity and s2 (counts are
+ * one value (s² of the photon scale, any shape of size 1), and the full NLL of λ per element
+ * (detached, the reported loss, as {@link poissonNllTerms}). One kernel, and one for the gradient w.r.t. intensity and s2 (counts are
  * targets); CPU results equal the op chain clamp(I·s2) → λ − k·ln λ bit for bit.
  */
 export function poissonTerms(
@@ -30,7 +30,7 @@ export function poissonTerms(
   s2: Tensor,
   counts: Tensor,
   floor: number,
-): { terms: Tensor; rate: Tensor } {
+): { terms: Tensor; nll: Tensor } {
   if (intensity.shape.join() !== counts.shape.join() || s2.size !== 1) {
     throw new Error(
       `poissonTerms: intensity [${intensity.shape}], s² [${s2.shape}], counts [${counts.shape}]`,
@@ -64,5 +64,16 @@ export function poissonTerms(
       return [needs[0] ? dI : (dI.dispose(), null), needs[1] ? sumTo(dS, s2.shape) : null];
     },
   );
-  return { terms, rate: record("poissonRate", [], backend, out.rate, intensity.shape, null) };
+  return { terms, nll: record("poissonNllTerms", [], backend, out.nll, intensity.shape, null) };
+}
+
+/**
+ * Photon counts (s0·x)² per element of the normalised amplitudes x: the Poisson targets (model/
+ * pinn.ts), one kernel; CPU results equal square(mul(x, s0)) bit for bit. No gradient (targets).
+ */
+export function photonCounts(x: Tensor, s0: number): Tensor {
+  const backend = commonBackend("photonCounts", [x]);
+  return record("photonCounts", [x], backend, backend.photonCounts(x.storage, s0), x.shape, () => {
+    throw new Error("photonCounts has no gradient (targets)");
+  });
 }

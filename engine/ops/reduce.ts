@@ -5,11 +5,17 @@ import { expand, finalShape, keptShape, normalizeAxes, reduceRaw, sum } from "./
 import { div, eq, mul } from "./elementwise.ts";
 import { reshape } from "./shape.ts";
 
-/** Mean over `axes` (all when omitted). */
+/**
+ * Mean over `axes` (all when omitted): the sum scaled by 1/count in its last reduction pass,
+ * rounding as sum → affine(·, 1/count, 0) did (and differentiated like that chain).
+ */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   const ax = normalizeAxes(axes, x.rank);
   const count = ax.reduce((n, a) => n * x.shape[a], 1);
-  return div(sum(x, ax, keepDims), count);
+  const storage = reduceRaw(x, ax, "sum", 1 / count);
+  return record("mean", [x], x.backend, storage, finalShape(x.shape, ax, keepDims), (gy) => [
+    expand(reshape(mul(gy, 1 / count), keptShape(x.shape, ax)), x.shape),
+  ]);
 }
 
 /** Maximum over `axes`; the gradient is shared equally among tied maxima. */

@@ -71,6 +71,25 @@ export function slice(x: Tensor, starts: readonly number[], sizes: readonly numb
   return pad(x, before, after);
 }
 
+/**
+ * The channels [0, first) and [first, end) of axis 1 of x (rank ≥ 2) in one pass: the two
+ * {@link slice}s, each differentiated as a slice is (its gradient padded back to x's shape).
+ */
+export function splitChannels(x: Tensor, first: number): [Tensor, Tensor] {
+  const [outer, channels] = x.shape;
+  if (x.rank < 2 || !(Number.isInteger(first) && first > 0 && first < channels)) {
+    throw new Error(`splitChannels: cannot split axis 1 of [${x.shape}] at ${first}`);
+  }
+  const plane = x.size / (outer * channels);
+  const { a, b } = x.backend.splitChannels(x.storage, outer, channels, plane, first);
+  const rest = x.shape.slice(2), zeros = rest.map(() => 0);
+  const part = (s: typeof a, lo: number, size: number) =>
+    record("splitChannels", [x], x.backend, s, [outer, size, ...rest], (gy) => [
+      pad(gy, [0, lo, ...zeros], [0, channels - lo - size, ...zeros]),
+    ]);
+  return [part(a, 0, first), part(b, first, channels - first)];
+}
+
 /** The same data cut off from the gradient graph (no copy). */
 export function detach(x: Tensor): Tensor {
   return x.view(x.shape);

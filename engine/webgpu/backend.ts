@@ -10,8 +10,10 @@ import type {
   Conv2dGeometry,
   ConvEpilogue,
   FarFieldEps,
+  HeadGeometry,
   MatmulDims,
   MergeGeometry,
+  OverlapGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
@@ -24,10 +26,17 @@ import {
   polarKernel,
   unaryKernel,
 } from "../../shaders/elementwise.ts";
-import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
+import {
+  padKernel,
+  permuteKernel,
+  roll2dKernel,
+  splitChannelsKernel,
+} from "../../shaders/layout.ts";
 import { reduceKernel } from "../../shaders/reduce.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
+import * as overlap from "./overlap.ts";
+import * as heads from "./heads.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
@@ -201,20 +210,29 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Reduce the middle axis of an (outer, mid, inner) view in a fixed order. */
-  reduce(x: Storage, outer: number, mid: number, inner: number, op: ReduceOp): Storage {
+  reduce(
+    x: Storage,
+    outer: number,
+    mid: number,
+    inner: number,
+    op: ReduceOp,
+    scale = 1,
+    weight?: Storage,
+  ): Storage {
     this.validate(x);
+    const w = weight === undefined ? undefined : this.st(weight);
     const outputs = outer * inner;
     // Few outputs with a long axis: reduce fixed chunks first so enough lanes work, then
     // reduce the partials; the order is fixed by the shape, so results are deterministic.
     if (outputs < 4096 && mid > 256) {
       const chunkLen = Math.max(64, Math.ceil(Math.sqrt(mid)));
       const chunks = Math.ceil(mid / chunkLen);
-      const part = this.reducePass(this.st(x), outer, mid, inner, chunkLen, chunks, op);
-      const y = this.reducePass(part, outer, chunks, inner, chunks, 1, op);
+      const part = this.reducePass(this.st(x), outer, mid, inner, chunkLen, chunks, op, 1, w);
+      const y = this.reducePass(part, outer, chunks, inner, chunks, 1, op, scale);
       this.rt.free(part);
       return y;
     }
-    return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op);
+    return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op, scale, w);
   }
 
   /** One reduce dispatch over chunks of `chunkLen` along mid. */
@@ -226,12 +244,40 @@ export class WebGpuBackend implements Backend {
     chunkLen: number,
     chunks: number,
     op: ReduceOp,
+    scale = 1,
+    weight?: GpuStorage,
   ): GpuStorage {
     const n = outer * chunks * inner;
     const y = this.rt.alloc(n);
-    const params = new Uint32Array([outer, mid, inner, chunkLen, chunks, f32bits(-Infinity)]);
-    this.rt.dispatch(reduceKernel(op), params, [x, y], this.groups(n));
+    const params = new Uint32Array([
+      outer,
+      mid,
+      inner,
+      chunkLen,
+      chunks,
+      f32bits(-Infinity),
+      f32bits(scale),
+    ]);
+    const bufs = weight === undefined ? [x, y] : [x, weight, y];
+    this.rt.dispatch(reduceKernel(op, weight !== undefined), params, bufs, this.groups(n));
     return y;
+  }
+
+  /** Split axis 1 at `first` in one pass (vec4 groups when the plane allows). */
+  splitChannels(
+    x: Storage,
+    outer: number,
+    channels: number,
+    plane: number,
+    first: number,
+  ): { a: Storage; b: Storage } {
+    this.validate(x);
+    const a = this.rt.alloc(outer * first * plane);
+    const b = this.rt.alloc(outer * (channels - first) * plane);
+    const v = plane % 4 === 0, p = v ? plane / 4 : plane, n = outer * channels * p;
+    const params = new Uint32Array([n, channels, p, first]);
+    this.rt.dispatch(splitChannelsKernel(v), params, [this.st(x), a, b], this.groups(n));
+    return { a, b };
   }
 
   /** Transpose: out axis i is input axis perm[i]. */
@@ -433,13 +479,71 @@ export class WebGpuBackend implements Backend {
     return fused.mergeWeights(this.rt, this.st(shift), g);
   }
 
-  /** Poisson training terms and rates (one kernel). */
+  /** The merge onto each group's canvas (one fused kernel). */
+  mergeCanvas(p: Storage, s: Storage, mk: Storage, inv: Storage, g: OverlapGeometry): Storage {
+    return overlap.mergeCanvas(this.rt, this.st(p), this.st(s), this.st(mk), this.st(inv), g);
+  }
+
+  /** Gradient of the merge w.r.t. the patches (one kernel). */
+  mergeCanvasAdjoint(
+    gr: Storage,
+    s: Storage,
+    mk: Storage,
+    inv: Storage,
+    g: OverlapGeometry,
+  ): Storage {
+    const [a, b, c, d] = [gr, s, mk, inv].map((x) => this.st(x));
+    return overlap.mergeCanvasAdjoint(this.rt, a, b, c, d, g);
+  }
+
+  /** Each member's window of its canvas times the probe (one fused kernel). */
+  extractIlluminate(canvas: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
+    return overlap.extractIlluminate(this.rt, this.st(canvas), this.st(s), this.st(probe), g);
+  }
+
+  /** Gradient of extract-and-illuminate w.r.t. the canvas (one kernel). */
+  extractIlluminateAdjoint(gr: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
+    return overlap.extractIlluminateAdjoint(this.rt, this.st(gr), this.st(s), this.st(probe), g);
+  }
+
+  /** The decoder heads' epilogue (one fused kernel). */
+  objectFromHeads(ac: Storage, ab: Storage, pc: Storage, pb: Storage, g: HeadGeometry): Storage {
+    return heads.objectFromHeads(this.rt, [ac, ab, pc, pb].map((s) => this.st(s)), g);
+  }
+
+  /** Gradient of the heads' epilogue w.r.t. one head (one kernel). */
+  objectFromHeadsGrad(
+    gy: Storage,
+    inputs: readonly [Storage, Storage, Storage, Storage],
+    g: HeadGeometry,
+    phase: boolean,
+  ): { central: Storage; border: Storage } {
+    const st = inputs.map((s) => this.st(s));
+    return heads.objectFromHeadsGrad(this.rt, this.st(gy), st, g, phase);
+  }
+
+  /** The photon scale's factors (one kernel). */
+  photonScale(logScale: Storage, s0: number): { input: Storage; rate: Storage } {
+    return fused.photonScale(this.rt, this.st(logScale), s0);
+  }
+
+  /** Gradient of one photon-scale factor (one kernel). */
+  photonScaleGrad(g: Storage, logScale: Storage, s0: number, rate: boolean): Storage {
+    return fused.photonScaleGrad(this.rt, this.st(g), this.st(logScale), s0, rate);
+  }
+
+  /** Photon counts (a·x)² (one kernel). */
+  photonCounts(x: Storage, a: number): Storage {
+    return fused.photonCounts(this.rt, this.st(x), a);
+  }
+
+  /** Poisson training terms and reported NLL terms (one kernel). */
   poissonTerms(
     intensity: Storage,
     s2: Storage,
     counts: Storage,
     floor: number,
-  ): { terms: Storage; rate: Storage } {
+  ): { terms: Storage; nll: Storage } {
     const [i, s, k] = [intensity, s2, counts].map((x) => this.st(x));
     return fused.poissonTerms(this.rt, i, s, k, floor);
   }

@@ -44,9 +44,13 @@ export class BufferPool {
 
   /**
    * A pool allocating from `device`; free buffers beyond `maxPooledBytes` are destroyed instead
-   * of kept.
+   * of kept, and `onDestroy` is called after any buffer is destroyed.
    */
-  constructor(private device: GPUDevice, private maxPooledBytes = 2 ** 30) {}
+  constructor(
+    private device: GPUDevice,
+    private maxPooledBytes = 2 ** 30,
+    private onDestroy: () => void = () => {},
+  ) {}
 
   /**
    * A buffer of at least `bytes`, from the pool when one of that class is free. `hostWrite`: the
@@ -102,6 +106,7 @@ export class BufferPool {
     if (this.pooledBytes > this.maxPooledBytes) {
       this.pooledBytes -= buf.size;
       buf.destroy();
+      this.onDestroy();
       return;
     }
     this.freedAt.set(buf, this.idlePoint);
@@ -115,6 +120,7 @@ export class BufferPool {
     this.freedAt.delete(buf);
     this.pooledBytes -= buf.size;
     buf.destroy();
+    this.onDestroy();
   }
 }
 

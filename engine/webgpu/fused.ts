@@ -1,12 +1,15 @@
 /**
  * Dispatch logic of the single-pass kernels that replace op chains of a training step:
  * polar's gradient, |z|² and its gradient (shaders/complex.ts), the merge weights
- * (shaders/merge.ts) and the reported Poisson NLL (shaders/poisson.ts).
+ * (shaders/merge.ts), the reported Poisson NLL (shaders/poisson.ts) and the photon scale's
+ * factors (shaders/scale.ts).
  */
 import type { MergeGeometry } from "../backend.ts";
 import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import { photonScaleGradKernel, photonScaleKernel } from "../../shaders/scale.ts";
 import {
+  photonCountsKernel,
   poissonNllKernel,
   poissonTermsGradKernel,
   poissonTermsKernel,
@@ -52,6 +55,13 @@ export function mergeWeights(
   return { masks, inverse };
 }
 
+/** Photon counts (a·x)² per element. */
+export function photonCounts(rt: GpuRuntime, x: GpuStorage, a: number): GpuStorage {
+  const n = x.size, y = rt.alloc(n);
+  rt.dispatch(photonCountsKernel(), new Uint32Array([n, f32bits(a)]), [x, y], rt.gridGroups(n));
+  return y;
+}
+
 /** The full Poisson NLL per element. */
 export function poissonNll(rt: GpuRuntime, rate: GpuStorage, counts: GpuStorage): GpuStorage {
   const n = rate.size, y = rt.alloc(n);
@@ -60,18 +70,18 @@ export function poissonNll(rt: GpuRuntime, rate: GpuStorage, counts: GpuStorage)
   return y;
 }
 
-/** Poisson training terms and rates. */
+/** Poisson training terms and reported NLL terms. */
 export function poissonTerms(
   rt: GpuRuntime,
   intensity: GpuStorage,
   s2: GpuStorage,
   counts: GpuStorage,
   floor: number,
-): { terms: GpuStorage; rate: GpuStorage } {
-  const n = intensity.size, terms = rt.alloc(n), rate = rt.alloc(n);
-  const params = new Uint32Array([n, f32bits(floor)]);
-  rt.dispatch(poissonTermsKernel(), params, [intensity, s2, counts, terms, rate], rt.gridGroups(n));
-  return { terms, rate };
+): { terms: GpuStorage; nll: GpuStorage } {
+  const n = intensity.size, terms = rt.alloc(n), nll = rt.alloc(n);
+  const params = new Uint32Array([n, f32bits(floor), f32bits(Infinity)]);
+  rt.dispatch(poissonTermsKernel(), params, [intensity, s2, counts, terms, nll], rt.gridGroups(n));
+  return { terms, nll };
 }
 
 /** Gradient of the Poisson training terms: both outputs from one kernel. */
@@ -88,4 +98,29 @@ export function poissonTermsGrad(
   const bufs = [g, intensity, s2, counts, dI, dS];
   rt.dispatch(poissonTermsGradKernel(), params, bufs, rt.gridGroups(n));
   return { intensity: dI, scale: dS };
+}
+
+/** The photon scale's factors s0/s and s² from log_scale. */
+export function photonScale(
+  rt: GpuRuntime,
+  logScale: GpuStorage,
+  s0: number,
+): { input: GpuStorage; rate: GpuStorage } {
+  const input = rt.alloc(1), rate = rt.alloc(1);
+  rt.dispatch(photonScaleKernel(), new Uint32Array([f32bits(s0)]), [logScale, input, rate], 1);
+  return { input, rate };
+}
+
+/** Gradient w.r.t. log_scale of one photon-scale factor. */
+export function photonScaleGrad(
+  rt: GpuRuntime,
+  g: GpuStorage,
+  logScale: GpuStorage,
+  s0: number,
+  rate: boolean,
+): GpuStorage {
+  const d = rt.alloc(1);
+  const params = new Uint32Array([f32bits(s0), rate ? 1 : 0]);
+  rt.dispatch(photonScaleGradKernel(), params, [g, logScale, d], 1);
+  return d;
 }

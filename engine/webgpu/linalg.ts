@@ -250,7 +250,7 @@ export function conv2dGradWeight(
     deferFinish(rt, { part, bpart, dw, db, dims: [size, g.o, splits, 0] });
     return { dw, db };
   }
-  const sumParams = new Uint32Array([1, splits, size, splits, 1, f32bits(-Infinity)]);
+  const sumParams = new Uint32Array([1, splits, size, splits, 1, f32bits(-Infinity), f32bits(1)]);
   rt.dispatch(reduceKernel("sum"), sumParams, [part, dw], rt.gridGroups(size));
   rt.free(part);
   rt.free(bpart);

@@ -92,3 +92,23 @@ gpuTest(
     g.release(probe);
   },
 );
+
+gpuTest(
+  "cached bind groups: repeated dispatches reuse them, and stay right when buffers die",
+  async (g) => {
+    // Same shapes each round: the pool hands back the same buffers, so the bind groups are reused;
+    // between phases another size is used and idle points destroy the first phase's buffers.
+    const round = async (n: number, k: number) => {
+      const x = g.upload(Float32Array.from({ length: n }, (_, i) => i + k));
+      const y = g.unary(x, "affine", 2, 1);
+      const got = await g.read(y);
+      for (const s of [x, y]) g.release(s);
+      got.forEach((v, i) => {
+        if (v !== 2 * (i + k) + 1) throw new Error(`n ${n} round ${k}: at ${i} got ${v}`);
+      });
+    };
+    for (let k = 0; k < 3; k++) await round(1000, k);
+    for (let k = 0; k < 4; k++) await round(5000, k);
+    for (let k = 0; k < 3; k++) await round(1000, k + 10);
+  },
+);

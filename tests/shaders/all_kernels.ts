@@ -19,7 +19,12 @@ import {
   unaryKernel,
 } from "../../shaders/elementwise.ts";
 import { fftLineKernel } from "../../shaders/fft.ts";
-import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
+import {
+  padKernel,
+  permuteKernel,
+  roll2dKernel,
+  splitChannelsKernel,
+} from "../../shaders/layout.ts";
 import { matmulKernel, matmulPackKernel } from "../../shaders/matmul.ts";
 import {
   maxPoolGradKernel,
@@ -36,11 +41,20 @@ import {
 } from "../../shaders/resample.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import {
+  photonCountsKernel,
   poissonNllKernel,
   poissonTermsGradKernel,
   poissonTermsKernel,
 } from "../../shaders/poisson.ts";
 import { mergeWeightsKernel } from "../../shaders/merge.ts";
+import { photonScaleGradKernel, photonScaleKernel } from "../../shaders/scale.ts";
+import { objectFromHeadsGradKernel, objectFromHeadsKernel } from "../../shaders/heads.ts";
+import {
+  extractIlluminateAdjointKernel,
+  extractIlluminateKernel,
+  mergeCanvasAdjointKernel,
+  mergeCanvasKernel,
+} from "../../shaders/overlap.ts";
 import { abs2GradKernel, abs2Kernel, polarGradKernel } from "../../shaders/complex.ts";
 
 // Records, so that adding an op name to op_names.ts without listing it here fails type checking.
@@ -108,9 +122,21 @@ export function allKernels(): Kernel[] {
     convGradFinishKernel(2),
     convGradFinishKernel(8),
     poissonNllKernel(),
+    photonCountsKernel(),
     poissonTermsKernel(),
     poissonTermsGradKernel(),
     mergeWeightsKernel(),
+    mergeCanvasKernel(),
+    mergeCanvasAdjointKernel(),
+    extractIlluminateKernel(),
+    extractIlluminateAdjointKernel(),
+    objectFromHeadsKernel(),
+    objectFromHeadsGradKernel(false),
+    objectFromHeadsGradKernel(true),
+    photonScaleKernel(),
+    splitChannelsKernel(false),
+    splitChannelsKernel(true),
+    photonScaleGradKernel(),
     abs2Kernel(),
     abs2GradKernel(),
     polarGradKernel(),
@@ -134,7 +160,9 @@ export function allKernels(): Kernel[] {
     }
     for (const n of [2, 4, 8, 64]) ks.push(fftLineKernel(n, b));
   }
-  for (const op of Object.keys(REDUCE) as ReduceOp[]) ks.push(reduceKernel(op), unaryKernel("neg"));
+  for (const op of Object.keys(REDUCE) as ReduceOp[]) {
+    ks.push(reduceKernel(op), reduceKernel(op, true), unaryKernel("neg"));
+  }
   for (const ob of [4, 8, 16]) {
     ks.push(convWeightPrepKernel(ob));
     for (const k of [1, 3]) {
