@@ -12,6 +12,7 @@ export type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
+  FusedKernels,
   HeadGeometry,
   Kernels,
   MatmulDims,

@@ -10,37 +10,30 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
-  FarFieldEps,
-  HeadGeometry,
   MatmulDims,
-  MergeGeometry,
-  OverlapGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
   UnaryOp,
 } from "../backend.ts";
 import { adam } from "./adam.ts";
+import { CpuFusedOps } from "./backend_fused.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight, convEpilogue } from "./conv.ts";
 import { binary, cmul, polar, unary } from "./elementwise.ts";
-import { farFieldResiduals, farFieldResidualsGrad } from "./farfield.ts";
 import { fft2 } from "./fft.ts";
 import { pad, permute, roll2d, splitChannels } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
-import { poissonNll, poissonTerms, poissonTermsGrad } from "./poisson.ts";
-import { mergeWeights } from "./merge.ts";
-import * as overlap from "./overlap.ts";
-import { photonScale, photonScaleGrad } from "./scale.ts";
-import { objectFromHeads, objectFromHeadsGrad } from "./heads.ts";
-import { abs2, abs2Grad, polarGrad } from "./complex.ts";
 import { maxPool2d, maxPool2dGrad, reluMask, sumPool2x2, upsample2x } from "./pool.ts";
 import { reduce } from "./reduce.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
 import { translate } from "./translate.ts";
 
-/** Backend whose storages are host Float32Arrays and whose kernels run synchronously. */
-export class CpuBackend implements Backend {
+/**
+ * Backend whose storages are host Float32Arrays and whose kernels run synchronously; the fused
+ * kernels come from backend_fused.ts.
+ */
+export class CpuBackend extends CpuFusedOps implements Backend {
   /** Always "cpu". */
   readonly name = "cpu" as const;
   /** One line for logs. */
@@ -48,7 +41,8 @@ export class CpuBackend implements Backend {
   #liveStorages = 0;
   #liveBytes = 0;
 
-  #wrap(data: Float32Array): Storage {
+  /** A new storage owning `data`, counted as live. */
+  protected wrap(data: Float32Array): Storage {
     this.#liveStorages++;
     this.#liveBytes += data.byteLength;
     return new CpuStorage(data);
@@ -56,12 +50,12 @@ export class CpuBackend implements Backend {
 
   /** Copy host data into a new storage. */
   upload(data: Float32Array): Storage {
-    return this.#wrap(data.slice());
+    return this.wrap(data.slice());
   }
 
   /** A new storage filled with `value`. */
   fill(size: number, value: number): Storage {
-    return this.#wrap(new Float32Array(size).fill(value));
+    return this.wrap(new Float32Array(size).fill(value));
   }
 
   /** A copy of the values. */
@@ -92,7 +86,7 @@ export class CpuBackend implements Backend {
 
   /** out[i] = f(x[i]). */
   unary(x: Storage, op: UnaryOp, a: number, b: number): Storage {
-    return this.#wrap(unary(dataOf(x), op, a, b));
+    return this.wrap(unary(dataOf(x), op, a, b));
   }
 
   /** out = a op b with broadcasting. */
@@ -104,7 +98,7 @@ export class CpuBackend implements Backend {
     outShape: readonly number[],
     op: BinaryOp,
   ): Storage {
-    return this.#wrap(binary(dataOf(a), aShape, dataOf(b), bShape, outShape, op));
+    return this.wrap(binary(dataOf(a), aShape, dataOf(b), bShape, outShape, op));
   }
 
   /** Complex multiply with broadcasting, optionally conjugating b. */
@@ -116,12 +110,12 @@ export class CpuBackend implements Backend {
     outShape: readonly number[],
     conjB: boolean,
   ): Storage {
-    return this.#wrap(cmul(dataOf(a), aShape, dataOf(b), bShape, outShape, conjB));
+    return this.wrap(cmul(dataOf(a), aShape, dataOf(b), bShape, outShape, conjB));
   }
 
   /** Interleaved (amp·cos φ, amp·sin φ). */
   polar(amp: Storage, phase: Storage): Storage {
-    return this.#wrap(polar(dataOf(amp), dataOf(phase)));
+    return this.wrap(polar(dataOf(amp), dataOf(phase)));
   }
 
   /** Reduce the middle axis of an (outer, mid, inner) view. */
@@ -139,12 +133,12 @@ export class CpuBackend implements Backend {
       ? dataOf(x)
       : binary(dataOf(x), shape, dataOf(weight), shape, shape, "mul");
     const out = reduce(input, outer, mid, inner, op);
-    return this.#wrap(scale === 1 ? out : unary(out, "affine", scale, 0));
+    return this.wrap(scale === 1 ? out : unary(out, "affine", scale, 0));
   }
 
   /** Transpose: out axis i is input axis perm[i]. */
   permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage {
-    return this.#wrap(permute(dataOf(x), shape, perm));
+    return this.wrap(permute(dataOf(x), shape, perm));
   }
 
   /** Zero-pad or crop every axis. */
@@ -154,7 +148,7 @@ export class CpuBackend implements Backend {
     before: readonly number[],
     after: readonly number[],
   ): Storage {
-    return this.#wrap(pad(dataOf(x), shape, before, after));
+    return this.wrap(pad(dataOf(x), shape, before, after));
   }
 
   /** Split axis 1 at `first`: the two blocks copied. */
@@ -166,29 +160,29 @@ export class CpuBackend implements Backend {
     first: number,
   ): { a: Storage; b: Storage } {
     const { a, b } = splitChannels(dataOf(x), outer, channels, plane, first);
-    return { a: this.#wrap(a), b: this.#wrap(b) };
+    return { a: this.wrap(a), b: this.wrap(b) };
   }
 
   /** Batched matmul with optional transposes and batch broadcasting. */
   matmul(a: Storage, b: Storage, dims: MatmulDims): Storage {
-    return this.#wrap(matmul(dataOf(a), dataOf(b), dims));
+    return this.wrap(matmul(dataOf(a), dataOf(b), dims));
   }
 
   /** Stride-1 2-D cross-correlation with zero padding, then the optional bias and ReLU. */
   conv2d(x: Storage, w: Storage, g: Conv2dGeometry, epilogue?: ConvEpilogue): Storage {
     const out = conv2d(dataOf(x), dataOf(w), g);
     if (epilogue) convEpilogue(out, g, epilogue.bias && dataOf(epilogue.bias), epilogue.relu);
-    return this.#wrap(out);
+    return this.wrap(out);
   }
 
   /** Gradient of conv2d w.r.t. its input. */
   conv2dGradInput(dy: Storage, w: Storage, g: Conv2dGeometry): Storage {
-    return this.#wrap(conv2dGradInput(dataOf(dy), dataOf(w), g));
+    return this.wrap(conv2dGradInput(dataOf(dy), dataOf(w), g));
   }
 
   /** Gradient of conv2d w.r.t. its weights. */
   conv2dGradWeight(x: Storage, dy: Storage, g: Conv2dGeometry): Storage {
-    return this.#wrap(conv2dGradWeight(dataOf(x), dataOf(dy), g));
+    return this.wrap(conv2dGradWeight(dataOf(x), dataOf(dy), g));
   }
 
   /** Weight gradient, and the bias gradient as two reductions (over n, then over y and x). */
@@ -201,13 +195,13 @@ export class CpuBackend implements Backend {
     const perImage = reduce(dataOf(dy), 1, g.n, g.o * hw, "sum");
     return {
       weight: this.conv2dGradWeight(x, dy, g),
-      bias: this.#wrap(reduce(perImage, g.o, hw, 1, "sum")),
+      bias: this.wrap(reduce(perImage, g.o, hw, 1, "sum")),
     };
   }
 
   /** 2×2 max pool, stride 2, TF "same" padding. */
   maxPool2d(x: Storage, n: number, c: number, h: number, w: number): Storage {
-    return this.#wrap(maxPool2d(dataOf(x), n, c, h, w));
+    return this.wrap(maxPool2d(dataOf(x), n, c, h, w));
   }
 
   /** Gradient of maxPool2d. */
@@ -221,12 +215,12 @@ export class CpuBackend implements Backend {
     masked = false,
   ): Storage {
     const dx = maxPool2dGrad(dataOf(x), dataOf(dy), n, c, h, w);
-    return this.#wrap(masked ? reluMask(dx, dataOf(x)) : dx);
+    return this.wrap(masked ? reluMask(dx, dataOf(x)) : dx);
   }
 
   /** Nearest 2× upsampling. */
   upsample2x(x: Storage, planes: number, h: number, w: number): Storage {
-    return this.#wrap(upsample2x(dataOf(x), planes, h, w));
+    return this.wrap(upsample2x(dataOf(x), planes, h, w));
   }
 
   /** Sum of each 2×2 block (adjoint of upsample2x). */
@@ -238,12 +232,12 @@ export class CpuBackend implements Backend {
     mask: Storage | null = null,
   ): Storage {
     const y = sumPool2x2(dataOf(x), planes, h, w);
-    return this.#wrap(mask ? reluMask(y, dataOf(mask)) : y);
+    return this.wrap(mask ? reluMask(y, dataOf(mask)) : y);
   }
 
   /** Batched 2-D DFT over (h, w), scaled. */
   fft2(x: Storage, batch: number, h: number, w: number, inverse: boolean, scale: number): Storage {
-    return this.#wrap(fft2(dataOf(x), batch, h, w, inverse, scale));
+    return this.wrap(fft2(dataOf(x), batch, h, w, inverse, scale));
   }
 
   /** Circular shift of the (h, w) axes. */
@@ -256,7 +250,7 @@ export class CpuBackend implements Backend {
     shiftY: number,
     shiftX: number,
   ): Storage {
-    return this.#wrap(roll2d(dataOf(x), batch, h, w, inner, shiftY, shiftX));
+    return this.wrap(roll2d(dataOf(x), batch, h, w, inner, shiftY, shiftX));
   }
 
   /** Bilinear translation of each image by its own (tx, ty), or its adjoint. */
@@ -269,139 +263,17 @@ export class CpuBackend implements Backend {
     inner: number,
     adjoint: boolean,
   ): Storage {
-    return this.#wrap(translate(dataOf(x), dataOf(offsets), batch, h, w, inner, adjoint));
+    return this.wrap(translate(dataOf(x), dataOf(offsets), batch, h, w, inner, adjoint));
   }
 
   /** Windows of a canvas at integer corners. */
   cropPatches(canvas: Storage, corners: Storage, g: PatchGeometry): Storage {
-    return this.#wrap(cropPatches(dataOf(canvas), dataOf(corners), g));
+    return this.wrap(cropPatches(dataOf(canvas), dataOf(corners), g));
   }
 
   /** Windows added back onto a zero canvas (adjoint of cropPatches). */
   scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
-    return this.#wrap(scatterAddPatches(dataOf(patches), dataOf(corners), g));
-  }
-
-  /** Per-pixel amplitude and Poisson residuals of far fields. */
-  farFieldResiduals(psi: Storage, amplitude: Storage, eps: FarFieldEps): Storage {
-    return this.#wrap(farFieldResiduals(dataOf(psi), dataOf(amplitude), eps));
-  }
-
-  /** Gradient of the far-field residuals w.r.t. psi. */
-  farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage {
-    return this.#wrap(farFieldResidualsGrad(dataOf(psi), dataOf(amplitude), dataOf(gy), eps));
-  }
-
-  /** Gradient of polar, as the unfused op chain computes it. */
-  polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage } {
-    const d = polarGrad(dataOf(g), dataOf(amp), dataOf(phase));
-    return { amp: this.#wrap(d.amp), phase: this.#wrap(d.phase) };
-  }
-
-  /** |z|² per complex element. */
-  abs2(z: Storage): Storage {
-    return this.#wrap(abs2(dataOf(z)));
-  }
-
-  /** Gradient of abs2. */
-  abs2Grad(z: Storage, g: Storage): Storage {
-    return this.#wrap(abs2Grad(dataOf(z), dataOf(g)));
-  }
-
-  /** Poisson training terms and reported NLL terms, as the unfused op chain computes them. */
-  poissonTerms(
-    intensity: Storage,
-    s2: Storage,
-    counts: Storage,
-    floor: number,
-  ): { terms: Storage; nll: Storage } {
-    const out = poissonTerms(dataOf(intensity), dataOf(s2)[0], dataOf(counts), floor);
-    return { terms: this.#wrap(out.terms), nll: this.#wrap(out.nll) };
-  }
-
-  /** Gradient of the Poisson training terms, as the autograd chain computes it. */
-  poissonTermsGrad(
-    g: Storage,
-    intensity: Storage,
-    s2: Storage,
-    counts: Storage,
-    floor: number,
-  ): { intensity: Storage; scale: Storage } {
-    const d = poissonTermsGrad(dataOf(g), dataOf(intensity), dataOf(s2)[0], dataOf(counts), floor);
-    return { intensity: this.#wrap(d.intensity), scale: this.#wrap(d.scale) };
-  }
-
-  /** Merge weights, as the unfused op chain computes them. */
-  mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
-    const { masks, inverse } = mergeWeights(dataOf(shift), g);
-    return { masks: this.#wrap(masks), inverse: this.#wrap(inverse) };
-  }
-
-  /** The merge onto each group's canvas, as the unfused op chain computes it. */
-  mergeCanvas(p: Storage, s: Storage, mk: Storage, inv: Storage, g: OverlapGeometry): Storage {
-    const [a, b, c, d] = [p, s, mk, inv].map(dataOf);
-    return this.#wrap(overlap.mergeCanvas(a, b, c, d, g));
-  }
-
-  /** Gradient of the merge w.r.t. the patches, as autograd differentiated the chain. */
-  mergeCanvasAdjoint(
-    gr: Storage,
-    s: Storage,
-    mk: Storage,
-    inv: Storage,
-    g: OverlapGeometry,
-  ): Storage {
-    const [a, b, c, d] = [gr, s, mk, inv].map(dataOf);
-    return this.#wrap(overlap.mergeCanvasAdjoint(a, b, c, d, g));
-  }
-
-  /** Each member's window of its canvas times the probe, as the unfused chain computes it. */
-  extractIlluminate(canvas: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
-    return this.#wrap(overlap.extractIlluminate(dataOf(canvas), dataOf(s), dataOf(probe), g));
-  }
-
-  /** Gradient of extract-and-illuminate w.r.t. the canvas, as autograd differentiated it. */
-  extractIlluminateAdjoint(gr: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
-    return this.#wrap(overlap.extractIlluminateAdjoint(dataOf(gr), dataOf(s), dataOf(probe), g));
-  }
-
-  /** The decoder heads' epilogue, as the unfused op chain computes it. */
-  objectFromHeads(ac: Storage, ab: Storage, pc: Storage, pb: Storage, g: HeadGeometry): Storage {
-    const [a, b, c, d] = [ac, ab, pc, pb].map(dataOf);
-    return this.#wrap(objectFromHeads(a, b, c, d, g));
-  }
-
-  /** Gradient of the heads' epilogue w.r.t. one head, as autograd differentiated the chain. */
-  objectFromHeadsGrad(
-    gy: Storage,
-    inputs: readonly [Storage, Storage, Storage, Storage],
-    g: HeadGeometry,
-    phase: boolean,
-  ): { central: Storage; border: Storage } {
-    const [a, b, c, d] = inputs.map(dataOf);
-    const out = objectFromHeadsGrad(dataOf(gy), a, b, c, d, g, phase);
-    return { central: this.#wrap(out.central), border: this.#wrap(out.border) };
-  }
-
-  /** The photon scale's factors, as the unfused op chain computes them. */
-  photonScale(logScale: Storage, s0: number): { input: Storage; rate: Storage } {
-    const { input, rate } = photonScale(dataOf(logScale), s0);
-    return { input: this.#wrap(input), rate: this.#wrap(rate) };
-  }
-
-  /** Gradient of one photon-scale factor, as autograd differentiated the chain. */
-  photonScaleGrad(g: Storage, logScale: Storage, s0: number, rate: boolean): Storage {
-    return this.#wrap(photonScaleGrad(dataOf(g), dataOf(logScale), s0, rate));
-  }
-
-  /** Photon counts (a·x)², as the unfused chain affine → square computes them. */
-  photonCounts(x: Storage, a: number): Storage {
-    return this.#wrap(unary(unary(dataOf(x), "affine", a, 0), "square", 0, 0));
-  }
-
-  /** The full Poisson NLL per element, as the unfused op chain computes it. */
-  poissonNll(rate: Storage, counts: Storage): Storage {
-    return this.#wrap(poissonNll(dataOf(rate), dataOf(counts)));
+    return this.wrap(scatterAddPatches(dataOf(patches), dataOf(corners), g));
   }
 
   /** Fused Adam/AdamW steps of every slot, in slot order, updating p, m and v in place. */

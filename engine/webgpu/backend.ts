@@ -9,11 +9,7 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   ConvEpilogue,
-  FarFieldEps,
-  HeadGeometry,
   MatmulDims,
-  MergeGeometry,
-  OverlapGeometry,
   PatchGeometry,
   ReduceOp,
   Storage,
@@ -26,21 +22,12 @@ import {
   polarKernel,
   unaryKernel,
 } from "../../shaders/elementwise.ts";
-import {
-  padKernel,
-  permuteKernel,
-  roll2dKernel,
-  splitChannelsKernel,
-} from "../../shaders/layout.ts";
-import { reduceKernel } from "../../shaders/reduce.ts";
+import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
 import { translateKernel } from "../../shaders/translate.ts";
 import { kernelVariantsFor } from "./adapter_table.ts";
-import * as overlap from "./overlap.ts";
-import * as heads from "./heads.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
-import { farFieldResidualsGradKernel, farFieldResidualsKernel } from "../../shaders/farfield.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import {
   conv2dForward,
@@ -51,41 +38,21 @@ import {
 } from "./linalg.ts";
 import { f32bits, GpuRuntime, GpuStorage } from "./runtime.ts";
 import { adamStep } from "./adam.ts";
-import * as fused from "./fused.ts";
+import { WebGpuFusedOps } from "./backend_fused.ts";
 import * as pool from "./pool.ts";
+import { reduce } from "./reduce.ts";
 
-/** The WebGPU implementation of {@link Backend}. */
-export class WebGpuBackend implements Backend {
+/** The WebGPU implementation of {@link Backend}; the fused kernels come from backend_fused.ts. */
+export class WebGpuBackend extends WebGpuFusedOps implements Backend {
   /** Always "webgpu". */
   readonly name = "webgpu" as const;
-  /** Device-side state: pool, pipelines, pending command encoder. */
-  readonly rt: GpuRuntime;
 
   /**
    * Wrap an opened device whose grid-stride kernels get at most `gridCap` workgroups; use
    * {@link createWebGpuBackend} to get one.
    */
   constructor(device: GPUDevice, readonly description: string, gridCap: number) {
-    this.rt = new GpuRuntime(device, gridCap, kernelVariantsFor(description));
-  }
-
-  /** Workgroups for a grid-stride kernel over `n` items (capped per runtime). */
-  private groups(n: number): number {
-    return this.rt.gridGroups(n);
-  }
-
-  /** The GPU storage behind `s`; throws for foreign or released storages. */
-  private st(s: Storage): GpuStorage {
-    if (!(s instanceof GpuStorage)) {
-      throw new Error("storage does not belong to the WebGPU backend");
-    }
-    if (s.released) throw new Error("WebGPU storage used after release");
-    return s;
-  }
-
-  /** Throw before anything is allocated if an input is foreign or released. */
-  private validate(...inputs: Storage[]): void {
-    for (const s of inputs) this.st(s);
+    super(new GpuRuntime(device, gridCap, kernelVariantsFor(description)));
   }
 
   /** Copy host data into a new storage. */
@@ -219,65 +186,8 @@ export class WebGpuBackend implements Backend {
     scale = 1,
     weight?: Storage,
   ): Storage {
-    this.validate(x);
-    const w = weight === undefined ? undefined : this.st(weight);
-    const outputs = outer * inner;
-    // Few outputs with a long axis: reduce fixed chunks first so enough lanes work, then
-    // reduce the partials; the order is fixed by the shape, so results are deterministic.
-    if (outputs < 4096 && mid > 256) {
-      const chunkLen = Math.max(64, Math.ceil(Math.sqrt(mid)));
-      const chunks = Math.ceil(mid / chunkLen);
-      const part = this.reducePass(this.st(x), outer, mid, inner, chunkLen, chunks, op, 1, w);
-      const y = this.reducePass(part, outer, chunks, inner, chunks, 1, op, scale);
-      this.rt.free(part);
-      return y;
-    }
-    return this.reducePass(this.st(x), outer, mid, inner, mid, 1, op, scale, w);
-  }
-
-  /** One reduce dispatch over chunks of `chunkLen` along mid. */
-  private reducePass(
-    x: GpuStorage,
-    outer: number,
-    mid: number,
-    inner: number,
-    chunkLen: number,
-    chunks: number,
-    op: ReduceOp,
-    scale = 1,
-    weight?: GpuStorage,
-  ): GpuStorage {
-    const n = outer * chunks * inner;
-    const y = this.rt.alloc(n);
-    const params = new Uint32Array([
-      outer,
-      mid,
-      inner,
-      chunkLen,
-      chunks,
-      f32bits(-Infinity),
-      f32bits(scale),
-    ]);
-    const bufs = weight === undefined ? [x, y] : [x, weight, y];
-    this.rt.dispatch(reduceKernel(op, weight !== undefined), params, bufs, this.groups(n));
-    return y;
-  }
-
-  /** Split axis 1 at `first` in one pass (vec4 groups when the plane allows). */
-  splitChannels(
-    x: Storage,
-    outer: number,
-    channels: number,
-    plane: number,
-    first: number,
-  ): { a: Storage; b: Storage } {
-    this.validate(x);
-    const a = this.rt.alloc(outer * first * plane);
-    const b = this.rt.alloc(outer * (channels - first) * plane);
-    const v = plane % 4 === 0, p = v ? plane / 4 : plane, n = outer * channels * p;
-    const params = new Uint32Array([n, channels, p, first]);
-    this.rt.dispatch(splitChannelsKernel(v), params, [this.st(x), a, b], this.groups(n));
-    return { a, b };
+    const gx = this.st(x), w = weight === undefined ? undefined : this.st(weight);
+    return reduce(this.rt, gx, outer, mid, inner, op, scale, w);
   }
 
   /** Transpose: out axis i is input axis perm[i]. */
@@ -445,135 +355,6 @@ export class WebGpuBackend implements Backend {
   /** Adjoint of cropPatches (deterministic scatter-add). */
   scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage {
     return scatterAddPatches(this.rt, this.st(patches), this.st(corners), g);
-  }
-
-  /** Per-pixel amplitude and Poisson residuals of far fields (one fused kernel). */
-  farFieldResiduals(psi: Storage, amplitude: Storage, eps: FarFieldEps): Storage {
-    this.validate(psi, amplitude);
-    const n = amplitude.size, y = this.rt.alloc(2 * n);
-    const params = new Uint32Array([n, f32bits(eps.amplitude), f32bits(eps.poisson), 0]);
-    const bufs = [this.st(psi), this.st(amplitude), y];
-    this.rt.dispatch(farFieldResidualsKernel(), params, bufs, this.groups(n));
-    return y;
-  }
-
-  /** Gradient of polar (one kernel, both outputs). */
-  polarGrad(g: Storage, amp: Storage, phase: Storage): { amp: Storage; phase: Storage } {
-    this.validate(g, amp, phase);
-    return fused.polarGrad(this.rt, this.st(g), this.st(amp), this.st(phase));
-  }
-
-  /** |z|² per complex element. */
-  abs2(z: Storage): Storage {
-    return fused.abs2(this.rt, this.st(z));
-  }
-
-  /** Gradient of abs2. */
-  abs2Grad(z: Storage, g: Storage): Storage {
-    this.validate(z, g);
-    return fused.abs2Grad(this.rt, this.st(z), this.st(g));
-  }
-
-  /** Merge weights (one fused kernel). */
-  mergeWeights(shift: Storage, g: MergeGeometry): { masks: Storage; inverse: Storage } {
-    return fused.mergeWeights(this.rt, this.st(shift), g);
-  }
-
-  /** The merge onto each group's canvas (one fused kernel). */
-  mergeCanvas(p: Storage, s: Storage, mk: Storage, inv: Storage, g: OverlapGeometry): Storage {
-    return overlap.mergeCanvas(this.rt, this.st(p), this.st(s), this.st(mk), this.st(inv), g);
-  }
-
-  /** Gradient of the merge w.r.t. the patches (one kernel). */
-  mergeCanvasAdjoint(
-    gr: Storage,
-    s: Storage,
-    mk: Storage,
-    inv: Storage,
-    g: OverlapGeometry,
-  ): Storage {
-    const [a, b, c, d] = [gr, s, mk, inv].map((x) => this.st(x));
-    return overlap.mergeCanvasAdjoint(this.rt, a, b, c, d, g);
-  }
-
-  /** Each member's window of its canvas times the probe (one fused kernel). */
-  extractIlluminate(canvas: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
-    return overlap.extractIlluminate(this.rt, this.st(canvas), this.st(s), this.st(probe), g);
-  }
-
-  /** Gradient of extract-and-illuminate w.r.t. the canvas (one kernel). */
-  extractIlluminateAdjoint(gr: Storage, s: Storage, probe: Storage, g: OverlapGeometry): Storage {
-    return overlap.extractIlluminateAdjoint(this.rt, this.st(gr), this.st(s), this.st(probe), g);
-  }
-
-  /** The decoder heads' epilogue (one fused kernel). */
-  objectFromHeads(ac: Storage, ab: Storage, pc: Storage, pb: Storage, g: HeadGeometry): Storage {
-    return heads.objectFromHeads(this.rt, [ac, ab, pc, pb].map((s) => this.st(s)), g);
-  }
-
-  /** Gradient of the heads' epilogue w.r.t. one head (one kernel). */
-  objectFromHeadsGrad(
-    gy: Storage,
-    inputs: readonly [Storage, Storage, Storage, Storage],
-    g: HeadGeometry,
-    phase: boolean,
-  ): { central: Storage; border: Storage } {
-    const st = inputs.map((s) => this.st(s));
-    return heads.objectFromHeadsGrad(this.rt, this.st(gy), st, g, phase);
-  }
-
-  /** The photon scale's factors (one kernel). */
-  photonScale(logScale: Storage, s0: number): { input: Storage; rate: Storage } {
-    return fused.photonScale(this.rt, this.st(logScale), s0);
-  }
-
-  /** Gradient of one photon-scale factor (one kernel). */
-  photonScaleGrad(g: Storage, logScale: Storage, s0: number, rate: boolean): Storage {
-    return fused.photonScaleGrad(this.rt, this.st(g), this.st(logScale), s0, rate);
-  }
-
-  /** Photon counts (a·x)² (one kernel). */
-  photonCounts(x: Storage, a: number): Storage {
-    return fused.photonCounts(this.rt, this.st(x), a);
-  }
-
-  /** Poisson training terms and reported NLL terms (one kernel). */
-  poissonTerms(
-    intensity: Storage,
-    s2: Storage,
-    counts: Storage,
-    floor: number,
-  ): { terms: Storage; nll: Storage } {
-    const [i, s, k] = [intensity, s2, counts].map((x) => this.st(x));
-    return fused.poissonTerms(this.rt, i, s, k, floor);
-  }
-
-  /** Gradient of the Poisson training terms (one kernel). */
-  poissonTermsGrad(
-    g: Storage,
-    intensity: Storage,
-    s2: Storage,
-    counts: Storage,
-    floor: number,
-  ): { intensity: Storage; scale: Storage } {
-    const [gs, i, s, k] = [g, intensity, s2, counts].map((x) => this.st(x));
-    return fused.poissonTermsGrad(this.rt, gs, i, s, k, floor);
-  }
-
-  /** The full Poisson NLL per element (one fused kernel). */
-  poissonNll(rate: Storage, counts: Storage): Storage {
-    this.validate(rate, counts);
-    return fused.poissonNll(this.rt, this.st(rate), this.st(counts));
-  }
-
-  /** Gradient of the far-field residuals w.r.t. psi (one fused kernel). */
-  farFieldResidualsGrad(psi: Storage, amplitude: Storage, gy: Storage, eps: FarFieldEps): Storage {
-    this.validate(psi, amplitude, gy);
-    const n = amplitude.size, y = this.rt.alloc(2 * n);
-    const params = new Uint32Array([n, f32bits(eps.amplitude), f32bits(eps.poisson), 0]);
-    const bufs = [this.st(psi), this.st(amplitude), this.st(gy), y];
-    this.rt.dispatch(farFieldResidualsGradKernel(), params, bufs, this.groups(n));
-    return y;
   }
 
   /**

@@ -7,7 +7,8 @@
 import { DEFAULT_VARIANTS, type KernelVariants } from "./adapter_table.ts";
 import type { Storage } from "../backend.ts";
 import { FLAT_WG, type Kernel } from "../../shaders/common.ts";
-import { BufferPool, UniformArena, type UniformBlock } from "./buffer_pool.ts";
+import { BufferPool, UniformArena } from "./buffer_pool.ts";
+import { BindGroupCache } from "./bind_groups.ts";
 
 /**
  * A copy of a storage's values in another layout (a conv weight re-laid for the direct kernel,
@@ -38,9 +39,6 @@ export class GpuStorage implements Storage {
   constructor(readonly size: number, readonly buffer: GPUBuffer) {}
 }
 
-/** Cached bind groups kept at most (a step binds ~150; the cache restarts when full). */
-const MAX_BIND_GROUPS = 4096;
-
 const scratchF32 = new Float32Array(1);
 const scratchU32 = new Uint32Array(scratchF32.buffer);
 
@@ -54,10 +52,8 @@ export function f32bits(x: number): number {
 export class GpuRuntime {
   private pool: BufferPool;
   private uniforms: UniformArena;
-  /** Bind groups by kernel key, uniform block and buffer ids (see {@link bindGroup}). */
-  private bindGroups = new Map<string, GPUBindGroup>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 0;
+  /** Bind groups by kernel key, uniform block and buffer ids. */
+  private bindGroups: BindGroupCache;
   /** Compiled pipelines by kernel key, each with its bind group layout (fetched once). */
   private pipelines = new Map<
     string,
@@ -88,6 +84,7 @@ export class GpuRuntime {
     readonly variants: KernelVariants = DEFAULT_VARIANTS,
   ) {
     // A destroyed buffer invalidates the cached bind groups that name it: drop them all.
+    this.bindGroups = new BindGroupCache(device);
     this.pool = new BufferPool(device, 2 ** 30, () => this.bindGroups.clear());
     this.uniforms = new UniformArena(device);
     this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
@@ -213,7 +210,7 @@ export class GpuRuntime {
     }
     const { pipeline, layout } = this.compiled(kernel);
     const block = this.uniforms.push(params);
-    const bindGroup = this.bindGroup(kernel.key, layout, block, storages);
+    const bindGroup = this.bindGroups.get(kernel.key, layout, block, storages);
     const x = Math.min(workgroups, this.maxGroups);
     const y = Math.ceil(workgroups / x);
     if (y > this.maxGroups) throw new Error(`dispatch of ${workgroups} workgroups is too large`);
@@ -226,37 +223,6 @@ export class GpuRuntime {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y);
     if (this.profiling) this.endPass();
-  }
-
-  /**
-   * The bind group of a dispatch, cached by kernel key, uniform block and buffers: a steady
-   * training step binds the same pooled buffers and uniform offsets every step, and creating a
-   * bind group is the largest host cost of a dispatch (measured ~50 µs on Deno's WebGPU).
-   */
-  private bindGroup(
-    key: string,
-    layout: GPUBindGroupLayout,
-    block: UniformBlock,
-    storages: readonly GpuStorage[],
-  ): GPUBindGroup {
-    let id = `${key}|${this.bufferId(block.buffer)}:${block.offset}`;
-    for (const s of storages) id += `,${this.bufferId(s.buffer)}`;
-    let group = this.bindGroups.get(id);
-    if (group === undefined) {
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: block }];
-      storages.forEach((s, k) => entries.push({ binding: k + 1, resource: { buffer: s.buffer } }));
-      group = this.device.createBindGroup({ layout, entries });
-      if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
-      this.bindGroups.set(id, group);
-    }
-    return group;
-  }
-
-  /** A small number naming `buffer` in bind group cache keys. */
-  private bufferId(buffer: GPUBuffer): number {
-    let id = this.bufferIds.get(buffer);
-    if (id === undefined) this.bufferIds.set(buffer, id = this.nextBufferId++);
-    return id;
   }
 
   /**
