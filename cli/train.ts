@@ -21,6 +21,8 @@ import { LOG_SCALE, type PinnConfig, PtychoPinn } from "../model/pinn.ts";
 import { runTraining } from "../model/train/loop.ts";
 import { resolveTrainConfig, TRAIN_FLAGS, type TrainConfig } from "./train_flags.ts";
 import { prepareDataset } from "../model/batches.ts";
+import { autoMergeWindow, probeShareOutsideCentre } from "../model/merge_window.ts";
+import type { MergeWindow } from "../model/physics.ts";
 
 /** Exit code of a run stopped by SIGINT (or SIGTERM) after writing its checkpoint. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -118,6 +120,21 @@ function changedOptions(cfg: TrainConfig): Record<string, unknown> {
   );
 }
 
+/** The merge window to train with: the flag's, or for `auto` the probe's (model/merge_window.ts). */
+function mergeWindowFor(cfg: TrainConfig, train: PtychoDataset): MergeWindow {
+  if (cfg.mergeWindow !== "auto") return cfg.mergeWindow;
+  const merges = cfg.gridsize > 1 && cfg.objectBig;
+  const window = autoMergeWindow(train.probe, train.n, merges);
+  if (window === "full" && !cfg.quiet) {
+    const share = (100 * probeShareOutsideCentre(train.probe, train.n)).toFixed(1);
+    console.error(
+      `note: ${share} % of the probe's intensity lies outside the central N/2 window; the merge ` +
+        "keeps whole patches (--merge_window full; --merge_window central overrides)",
+    );
+  }
+  return window;
+}
+
 /**
  * The model to train: the checkpoint's weights and probe with --resume, else seeded Glorot weights,
  * log_scale = ln s0 and the dataset's probe after normalisation
@@ -143,14 +160,15 @@ async function run(args: ParsedArgs): Promise<void> {
   if (args.positional.length > 0) {
     throw new PtychoInputError("arguments", `unexpected argument '${args.positional[0]}'`);
   }
-  const cfg = resolveTrainConfig(args.flags);
+  const flagged = resolveTrainConfig(args.flags);
   const say = (line: string) => {
-    if (!cfg.quiet) console.log(line);
+    if (!flagged.quiet) console.log(line);
   };
   const { train, test, lastPath, resume } = await loadInputs(
-    cfg,
+    flagged,
     (m) => console.error(`warning: ${m}`),
   );
+  const cfg = { ...flagged, mergeWindow: mergeWindowFor(flagged, train) };
   const backend = await chooseBackend(cfg.accelerator);
   ensureWritableDir(cfg.outputDir);
   using _lock = lockOutputDir(cfg.outputDir, "train");

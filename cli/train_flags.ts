@@ -173,9 +173,10 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
   {
     name: "merge_window",
     type: "choice",
-    default: "central",
-    choices: ["central", "full"],
-    help: "what the merge keeps of each patch: its central N/2 window, or all of it (wide probes)",
+    default: "auto",
+    choices: ["auto", "central", "full"],
+    help: "what the merge keeps of each patch: its central N/2 window, or all of it; auto = all " +
+      "of it when over 1 % of the probe's intensity lies outside the central window",
   },
   { name: "quiet", type: "boolean", default: false, help: "no progress bar or epoch lines" },
   { name: "debug", type: "boolean", default: false, help: "print stack traces on errors" },
@@ -251,8 +252,8 @@ export interface TrainConfig {
   offsetPlanes: boolean;
   /** One patch per member, merged (true), or one per group (false). */
   objectBig: boolean;
-  /** What the merge keeps of each patch. */
-  mergeWindow: MergeWindow;
+  /** What the merge keeps of each patch; `auto` is resolved from the probe (model/merge_window.ts). */
+  mergeWindow: MergeWindow | "auto";
   /** No progress bar or epoch lines. */
   quiet: boolean;
   /** Print stack traces. */
@@ -312,7 +313,7 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     groupSeed: flags.group_seed as SeedMember,
     offsetPlanes: flags.offset_planes as boolean,
     objectBig: (flags.object_big as boolean | undefined) ?? gridsize > 1,
-    mergeWindow: flags.merge_window as MergeWindow,
+    mergeWindow: flags.merge_window as MergeWindow | "auto",
     quiet: flags.quiet as boolean,
     debug: flags.debug as boolean,
     scan: scanOptionsFromFlags(flags),

@@ -20,6 +20,7 @@ export {
   type MergeWindow,
   overlapConstraint,
 } from "./physics.ts";
+export { autoMergeWindow, probeShareOutsideCentre, WIDE_PROBE_SHARE } from "./merge_window.ts";
 export { amplitudeMae, type LossKind, poissonNll, poissonNllReported } from "./losses.ts";
 export {
   type GroupingOptions,

@@ -5,7 +5,7 @@
  */
 import { cpuBackend, setBackend } from "../../engine/mod.ts";
 import { writeFileAtomic } from "../../io/files.ts";
-import { readNpzFile } from "../../io/npz.ts";
+import { readNpzFile, writeNpzFile } from "../../io/npz.ts";
 import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
 import { loadModelBundle, networkConfigOf } from "../../model/model_bundle.ts";
 import { assert, assertEquals } from "../assert.ts";
@@ -134,12 +134,12 @@ Deno.test("a trained bundle records its options and inference follows them", asy
   }
 });
 
-Deno.test("defaults: angle order (measured, docs/quality); the other options as before", () => {
+Deno.test("defaults: angle order and the auto merge window (measured, docs/quality); the other options as before", () => {
   const flags = parseArgs(["--train_data_file", "a.npz", "--output_dir", "o"], TRAIN_FLAGS).flags;
   const c = resolveTrainConfig(flags);
   assertEquals(
     [c.groupOrder, c.groupSeed, c.offsetPlanes, c.objectBig, c.mergeWindow],
-    ["angle", "exclude", false, true, "central"],
+    ["angle", "exclude", false, true, "auto"],
   );
   const gs1 = parseArgs(
     ["--train_data_file", "a", "--output_dir", "o", "--gridsize", "1"],
@@ -156,7 +156,7 @@ Deno.test("bad option values: one line, exit 2", async () => {
       [["--group_seed", "maybe"], "--group_seed must be one of exclude, include"],
       [["--offset_planes=sometimes"], "--offset_planes needs true or false"],
       [["--object_big=2"], "--object_big needs true or false"],
-      [["--merge_window", "wide"], "--merge_window must be one of central, full"],
+      [["--merge_window", "wide"], "--merge_window must be one of auto, central, full"],
       [["--scheduler", "plateau_keras"], "--scheduler must be one of"],
     ];
     for (const [args, message] of cases) {
@@ -174,6 +174,52 @@ Deno.test("bad option values: one line, exit 2", async () => {
     assertEquals(r.code, 2, r.err);
     assertEquals(r.err.split("\n").length, 1, r.err);
     assert(r.err.includes('unknown groupOrder "spiral"'), r.err);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("--merge_window auto records central for a disk probe inside the window, full for a wide probe", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    // The fixture with its probe replaced by a wide Gaussian (σ = N/5: a third of |P|² outside).
+    const arrays = Object.fromEntries(readNpzFile(TRAIN));
+    const n = 32, probe = new Float32Array(2 * n * n);
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) {
+        const d2 = (y - n / 2 + 0.5) ** 2 + (x - n / 2 + 0.5) ** 2;
+        probe[2 * (y * n + x)] = Math.exp(-d2 / (4 * (n / 5) ** 2));
+      }
+    }
+    arrays.probeGuess = { dtype: "c8", shape: [n, n], data: probe };
+    writeNpzFile(`${dir}/wide.npz`, arrays);
+    const train = (data: string, out: string) =>
+      runCli([
+        "train",
+        "--train_data_file",
+        data,
+        "--output_dir",
+        out,
+        ...[
+          "--n_images",
+          "8",
+          "--batch_size",
+          "8",
+          "--max_epochs",
+          "1",
+          "--n_filters_scale",
+          "0.25",
+        ],
+        ...["--accelerator", "reference", "--logger", "none"],
+      ]);
+    const wide = await train(`${dir}/wide.npz`, `${dir}/wide`);
+    assertEquals(wide.code, 0, wide.err);
+    assertEquals(loadModelBundle(`${dir}/wide/model.zip`).manifest.mergeWindow, "full");
+    assert(wide.err.includes("outside the central N/2 window"), wide.err);
+    const disk = await train(TRAIN, `${dir}/disk`);
+    assertEquals(disk.code, 0, disk.err);
+    assertEquals(loadModelBundle(`${dir}/disk/model.zip`).manifest.mergeWindow, "central");
+    assert(!disk.err.includes("outside the central"), disk.err);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
