@@ -273,9 +273,10 @@ const finishQueues = new WeakMap<GpuRuntime, FinishJob[]>();
 /**
  * Partials bytes a finish queue may hold before it runs: the queued partials stay allocated
  * until their finish, so without a bound a backward pass held every layer's (110 MiB of the
- * full model's 378 MiB peak at N = 64, batch 16).
+ * full model's 378 MiB peak at N = 64, batch 16). 64 MiB keeps a full-model step at 150 dispatches
+ * (16 MiB: 153) for 25 MiB more peak RSS in the seed's train smoke (docs/engine.md).
  */
-export const FINISH_QUEUE_BYTES = 2 ** 24;
+export const FINISH_QUEUE_BYTES = 2 ** 26;
 
 /**
  * Queue a layer's gradient finish: it runs, batched with every other queued layer, when a

@@ -206,8 +206,9 @@ gpuTest("layers' weight and bias gradients are finished together when first used
 gpuTest(
   "queued weight-gradient partials stay under their byte bound, results unchanged",
   async (g) => {
-    // Four layers' gradients at 128 → 128 channels: their split partials together pass
-    // FINISH_QUEUE_BYTES, so the queue must run its finishes before the last is queued.
+    // Layers' gradients at 128 → 128 channels (about 8 MB of split partials each) until their
+    // partials together pass twice FINISH_QUEUE_BYTES, so the queue must run its finishes before
+    // the last is queued.
     const inp = new Inputs(17);
     const geo: Conv2dGeometry = {
       n: 1,
@@ -225,8 +226,9 @@ gpuTest(
     const [xg, xc] = inp.pair(g, 128 * 32 * 32);
     const [dyg, dyc] = inp.pair(g, 128 * 32 * 32);
     const before = g.memory().liveBytes;
-    const grads = [0, 1, 2, 3].map(() => g.conv2dGradWeightBias(xg, dyg, geo));
-    const outputs = 4 * 4 * (128 * 128 * 9 + 128);
+    const layers = Math.ceil((2 * FINISH_QUEUE_BYTES) / (8 * 2 ** 20)) + 1;
+    const grads = Array.from({ length: layers }, () => g.conv2dGradWeightBias(xg, dyg, geo));
+    const outputs = layers * 4 * (128 * 128 * 9 + 128);
     const grown = g.memory().liveBytes - before;
     if (grown > FINISH_QUEUE_BYTES + outputs + 4 * 65536) {
       throw new Error(`${grown} bytes live for ${outputs} bytes of gradients`);
