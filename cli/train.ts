@@ -120,9 +120,18 @@ function changedOptions(cfg: TrainConfig): Record<string, unknown> {
   );
 }
 
-/** The merge window to train with: the flag's, or for `auto` the probe's (model/merge_window.ts). */
-function mergeWindowFor(cfg: TrainConfig, train: PtychoDataset): MergeWindow {
+/**
+ * The merge window to train with: the flag's, or for `auto` the checkpoint's when resuming (a run
+ * keeps the window it started with, also one written before `auto` existed) and else the probe's
+ * (model/merge_window.ts).
+ */
+function mergeWindowFor(
+  cfg: TrainConfig,
+  train: PtychoDataset,
+  resume: Checkpoint | null,
+): MergeWindow {
   if (cfg.mergeWindow !== "auto") return cfg.mergeWindow;
+  if (resume !== null) return resume.manifest.mergeWindow ?? "central";
   const merges = cfg.gridsize > 1 && cfg.objectBig;
   const window = autoMergeWindow(train.probe, train.n, merges);
   if (window === "full" && !cfg.quiet) {
@@ -168,7 +177,7 @@ async function run(args: ParsedArgs): Promise<void> {
     flagged,
     (m) => console.error(`warning: ${m}`),
   );
-  const cfg = { ...flagged, mergeWindow: mergeWindowFor(flagged, train) };
+  const cfg = { ...flagged, mergeWindow: mergeWindowFor(flagged, train, resume) };
   const backend = await chooseBackend(cfg.accelerator);
   ensureWritableDir(cfg.outputDir);
   using _lock = lockOutputDir(cfg.outputDir, "train");

@@ -39,7 +39,7 @@ export class BufferPool {
   /** Released while unsubmitted commands still use them, by size class. */
   private pending = new Map<number, GPUBuffer[]>();
   private idlePoint = 0;
-  /** Bytes held in the free lists and the deferred list. */
+  /** Bytes held in the free lists and the pending list. */
   pooledBytes = 0;
 
   /**

@@ -121,7 +121,11 @@ export class GpuRuntime {
     const buffer = this.pool.acquire(Math.max(4, size * 4), hostWrite);
     this.live.storages++;
     this.live.bytes += buffer.size;
-    return new GpuStorage(size, buffer);
+    const s = new GpuStorage(size, buffer);
+    // A dispatch output may be a pending buffer that unsubmitted commands still read: until the
+    // next submit it must go back to the pending list even if no dispatch ever uses it.
+    if (!hostWrite) s.lastUse = this.generation;
+    return s;
   }
 
   /**

@@ -179,7 +179,7 @@ Deno.test("bad option values: one line, exit 2", async () => {
   }
 });
 
-Deno.test("--merge_window auto records central for a disk probe inside the window, full for a wide probe", async () => {
+Deno.test("--merge_window auto records central for a disk probe inside the window, full for a wide probe, the checkpoint's on resume", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     // The fixture with its probe replaced by a wide Gaussian (σ = N/5: a third of |P|² outside).
@@ -193,24 +193,16 @@ Deno.test("--merge_window auto records central for a disk probe inside the windo
     }
     arrays.probeGuess = { dtype: "c8", shape: [n, n], data: probe };
     writeNpzFile(`${dir}/wide.npz`, arrays);
-    const train = (data: string, out: string) =>
+    const train = (data: string, out: string, ...extra: string[]) =>
       runCli([
         "train",
         "--train_data_file",
         data,
         "--output_dir",
         out,
-        ...[
-          "--n_images",
-          "8",
-          "--batch_size",
-          "8",
-          "--max_epochs",
-          "1",
-          "--n_filters_scale",
-          "0.25",
-        ],
+        ...["--n_images", "8", "--batch_size", "8", "--n_filters_scale", "0.25"],
         ...["--accelerator", "reference", "--logger", "none"],
+        ...(extra.length > 0 ? extra : ["--max_epochs", "1"]),
       ]);
     const wide = await train(`${dir}/wide.npz`, `${dir}/wide`);
     assertEquals(wide.code, 0, wide.err);
@@ -220,6 +212,20 @@ Deno.test("--merge_window auto records central for a disk probe inside the windo
     assertEquals(disk.code, 0, disk.err);
     assertEquals(loadModelBundle(`${dir}/disk/model.zip`).manifest.mergeWindow, "central");
     assert(!disk.err.includes("outside the central"), disk.err);
+    // A run started with the central window (or before auto existed) resumes with it under auto.
+    const c = await train(
+      `${dir}/wide.npz`,
+      `${dir}/c`,
+      "--max_epochs",
+      "1",
+      "--merge_window",
+      "central",
+    );
+    assertEquals(c.code, 0, c.err);
+    const resumed = await train(`${dir}/wide.npz`, `${dir}/c`, "--max_epochs", "2", "--resume");
+    assertEquals(resumed.code, 0, resumed.err);
+    assertEquals(loadModelBundle(`${dir}/c/model.zip`).manifest.mergeWindow, "central");
+    assert(!resumed.err.includes("outside the central"), resumed.err);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
