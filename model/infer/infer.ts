@@ -233,7 +233,12 @@ export async function reconstruct(
     options.stitchFill ?? true,
   );
   let predictSeconds = 0, stitchSeconds = 0;
-  let done = 0, nllSum = 0, nllPatterns = 0;
+  let done = 0;
+  // Each batch's mean NLL per pixel stays on the device and its pattern count on the host; all
+  // are read back once at the end, so the data fit adds no round trip per batch.
+  const fits: Tensor[] = [];
+  const fitPatterns: number[] = [];
+  let nllPerPattern = NaN;
   // Probe weights are the same for every patch: at gridsize 1 the stitcher takes them as they
   // are; with a merge they go through each group's merge on the device.
   const hostWeights = options.stitchWeights === "probe"
@@ -259,15 +264,12 @@ export async function reconstruct(
         try {
           host = await objects.data();
           weights = coverage === null ? hostWeights : await coverage.data();
-          // Per pattern: the per-pixel mean × N², weighted by the batch's patterns.
-          const [b, c] = batch.x.shape;
-          nllSum += (await nll!.data())[0] * n * n * b * c;
-          nllPatterns += b * c;
         } finally {
           objects.dispose();
           coverage?.dispose();
-          nll?.dispose();
         }
+        fits.push(nll!);
+        fitPatterns.push(batch.x.shape[0] * batch.x.shape[1]);
       } finally {
         batch.x.dispose();
         batch.offsets.dispose();
@@ -279,8 +281,19 @@ export async function reconstruct(
       done += order.length;
       options.onProgress?.(done, count);
     }
+    // Per pattern: each batch's per-pixel mean × N², weighted by the batch's patterns.
+    const all = tidy(() => concat(fits.map((t) => reshape(t, [1])), 0));
+    const means = await all.data();
+    all.dispose();
+    let sum = 0, patterns = 0;
+    for (let k = 0; k < means.length; k++) {
+      sum += means[k] * n * n * fitPatterns[k];
+      patterns += fitPatterns[k];
+    }
+    nllPerPattern = sum / patterns;
   } finally {
     pixelWeights?.dispose();
+    for (const t of fits) t.dispose();
   }
   const t2 = performance.now();
   const stitched = stitcher.result();
@@ -293,7 +306,7 @@ export async function reconstruct(
     holes: countHoles(stitched, xcoords, ycoords),
     patterns: used.patternCount,
     groups: count,
-    nllPerPattern: nllSum / nllPatterns,
+    nllPerPattern,
     predictSeconds,
     stitchSeconds,
   };
