@@ -7,6 +7,16 @@
 import { gridMain, type Kernel, kernel, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
 
 /**
+ * WGSL: decode canvas item i (uniforms m) into its group b, row oy, column ox and its pixel index
+ * within the m × m plane.
+ */
+export const DECODE_CANVAS = `  let plane = p.m * p.m;
+  let b = udiv(i, plane);
+  let pix = i - b * plane;
+  let oy = udiv(pix, p.m);
+  let ox = pix - oy * p.m;`;
+
+/**
  * Uniforms (batch, c, m, lo, side, floor); shift (batch·c, 2) = (tx, ty); outputs masks
  * (batch·c, m, m) and inverse (batch, m, m).
  */
@@ -22,11 +32,7 @@ fn inside(yy: i32, xx: i32) -> f32 {
 ${
       gridMain(
         "p.batch * p.m * p.m",
-        `  let plane = p.m * p.m;
-  let b = udiv(i, plane);
-  let pix = i - b * plane;
-  let oy = udiv(pix, p.m);
-  let ox = pix - oy * p.m;
+        `${DECODE_CANVAS}
   var weight = 0.0;
   for (var k = 0u; k < p.c; k++) {
     let img = b * p.c + k;

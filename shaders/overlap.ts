@@ -9,6 +9,7 @@
  * row and column of the central patch window. Complex values are interleaved (re, im).
  */
 import { gridMain, type Kernel, kernel, readBuf, UDIV_FNS, UNIFORM_P, writeBuf } from "./common.ts";
+import { DECODE_CANVAS } from "./merge.ts";
 
 const HEADER = `struct P { batch: u32, c: u32, n: u32, m: u32, lo: u32 }
 ${UNIFORM_P}${UDIV_FNS}`;
@@ -26,13 +27,6 @@ const FRACTIONS = `    let tx = shift[2u * img];
 
 /** The bilinear blend of corners s00, s01, s10, s11 (translate's expression, on vec2f). */
 const BLEND = "(1.0 - fy) * ((1.0 - fx) * s00 + fx * s01) + fy * ((1.0 - fx) * s10 + fx * s11)";
-
-/** Decode canvas item i into (b, oy, ox) and its pixel index within the plane. */
-const DECODE_CANVAS = `  let plane = p.m * p.m;
-  let b = udiv(i, plane);
-  let pix = i - b * plane;
-  let oy = udiv(pix, p.m);
-  let ox = pix - oy * p.m;`;
 
 /** Decode patch item i into (img, b, y, x) and its pixel index within the patch. */
 const DECODE_PATCH = `  let area = p.n * p.n;
