@@ -17,14 +17,26 @@ export interface KernelVariants {
   readonly gradWeightMaxOB: number;
   /** Most input channels one weight-gradient conv invocation owns (the kernel's CB). */
   readonly gradWeightMaxCB: number;
+  /**
+   * Whether the direct conv kernel reads its weights from a texture (texel fetches are ~4×
+   * cheaper than storage loads on llvmpipe) rather than from a storage buffer.
+   */
+  readonly convWeightTextures: boolean;
 }
 
 /** What every adapter not in the table gets. */
-export const DEFAULT_VARIANTS: KernelVariants = { gradWeightMaxOB: 16, gradWeightMaxCB: 8 };
+export const DEFAULT_VARIANTS: KernelVariants = {
+  gradWeightMaxOB: 16,
+  gradWeightMaxCB: 8,
+  convWeightTextures: true,
+};
 
 /** Adapters whose compiler needs smaller kernels, first match wins. */
 const TABLE: readonly { match: RegExp; variants: KernelVariants }[] = [
-  { match: /swiftshader/i, variants: { gradWeightMaxOB: 8, gradWeightMaxCB: 4 } },
+  {
+    match: /swiftshader/i,
+    variants: { gradWeightMaxOB: 8, gradWeightMaxCB: 4, convWeightTextures: true },
+  },
 ];
 
 /** The kernel variants for the adapter described by `description`. */

@@ -24,7 +24,7 @@ import {
 } from "../../shaders/elementwise.ts";
 import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts";
 import { translateKernel } from "../../shaders/translate.ts";
-import { kernelVariantsFor } from "./adapter_table.ts";
+import { type KernelVariants, kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
 import { padParams, permuteParams, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
@@ -48,11 +48,17 @@ export class WebGpuBackend extends WebGpuFusedOps implements Backend {
   readonly name = "webgpu" as const;
 
   /**
-   * Wrap an opened device whose grid-stride kernels get at most `gridCap` workgroups; use
-   * {@link createWebGpuBackend} to get one.
+   * Wrap an opened device whose grid-stride kernels get at most `gridCap` workgroups, with the
+   * adapter's kernel variants unless `variants` is given; use {@link createWebGpuBackend} to get
+   * one.
    */
-  constructor(device: GPUDevice, readonly description: string, gridCap: number) {
-    super(new GpuRuntime(device, gridCap, kernelVariantsFor(description)));
+  constructor(
+    device: GPUDevice,
+    readonly description: string,
+    gridCap: number,
+    variants: KernelVariants = kernelVariantsFor(description),
+  ) {
+    super(new GpuRuntime(device, gridCap, variants));
   }
 
   /** Copy host data into a new storage. */

@@ -6,13 +6,16 @@
  */
 import type { UniformBlock } from "./buffer_pool.ts";
 
+/** A binding after the uniforms: a storage's buffer, or a texture's view. */
+type Bound = { readonly buffer: GPUBuffer } | { readonly view: GPUTextureView };
+
 /** Cached bind groups kept at most (a step binds ~150; the cache restarts when full). */
 const MAX_BIND_GROUPS = 4096;
 
 /** Bind groups by kernel key, uniform block and buffer ids, for one device. */
 export class BindGroupCache {
   private groups = new Map<string, GPUBindGroup>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private bufferIds = new WeakMap<GPUBuffer | GPUTextureView, number>();
   private nextBufferId = 0;
 
   /** A cache of bind groups created on `device`. */
@@ -25,20 +28,22 @@ export class BindGroupCache {
 
   /**
    * The bind group of a dispatch of kernel `key`: binding 0 gets `block`, bindings 1.. get the
-   * buffers of `storages`; created on first use, then taken from the cache.
+   * buffers (or texture views) of `storages`; created on first use, then taken from the cache.
    */
   get(
     key: string,
     layout: GPUBindGroupLayout,
     block: UniformBlock,
-    storages: readonly { readonly buffer: GPUBuffer }[],
+    storages: readonly Bound[],
   ): GPUBindGroup {
     let id = `${key}|${this.bufferId(block.buffer)}:${block.offset}`;
-    for (const s of storages) id += `,${this.bufferId(s.buffer)}`;
+    for (const s of storages) id += `,${this.bufferId("buffer" in s ? s.buffer : s.view)}`;
     let group = this.groups.get(id);
     if (group === undefined) {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: block }];
-      storages.forEach((s, k) => entries.push({ binding: k + 1, resource: { buffer: s.buffer } }));
+      storages.forEach((s, k) =>
+        entries.push({ binding: k + 1, resource: "buffer" in s ? { buffer: s.buffer } : s.view })
+      );
       group = this.device.createBindGroup({ layout, entries });
       if (this.groups.size >= MAX_BIND_GROUPS) this.groups.clear();
       this.groups.set(id, group);
@@ -46,8 +51,8 @@ export class BindGroupCache {
     return group;
   }
 
-  /** A small number naming `buffer` in bind group cache keys. */
-  private bufferId(buffer: GPUBuffer): number {
+  /** A small number naming `buffer` (or a texture view) in bind group cache keys. */
+  private bufferId(buffer: GPUBuffer | GPUTextureView): number {
     let id = this.bufferIds.get(buffer);
     if (id === undefined) this.bufferIds.set(buffer, id = this.nextBufferId++);
     return id;

@@ -26,6 +26,7 @@ const RAISED_LIMITS = [
   "maxComputeWorkgroupSizeY",
   "maxComputeWorkgroupSizeZ",
   "maxComputeWorkgroupsPerDimension",
+  "maxTextureDimension2D",
 ] as const;
 
 /** An opened device and what the logs say about it. */

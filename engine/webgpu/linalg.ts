@@ -4,7 +4,12 @@
  */
 import type { Conv2dGeometry, MatmulDims } from "../backend.ts";
 import { FLAT_WG } from "../../shaders/common.ts";
-import { convDirectBlock, convDirectKernel, convWeightPrepKernel } from "../../shaders/conv2d.ts";
+import {
+  convDirectBlock,
+  convDirectKernel,
+  convWeightPrepKernel,
+  WEIGHT_TEXTURE_ROW,
+} from "../../shaders/conv2d.ts";
 import {
   convGradFinishKernel,
   convGradWeightBlock,
@@ -14,7 +19,13 @@ import {
 import { MATMUL_RM, MATMUL_RN, matmulKernel, matmulPackKernel } from "../../shaders/matmul.ts";
 import { fillKernel } from "../../shaders/elementwise.ts";
 import { reduceKernel } from "../../shaders/reduce.ts";
-import { f32bits, type GpuRuntime, type GpuStorage } from "./runtime.ts";
+import {
+  f32bits,
+  type GpuRuntime,
+  type GpuStorage,
+  type GpuTexture,
+  type WeightLayout,
+} from "./runtime.ts";
 
 /** Enough invocations to keep every SIMD lane of a multi-core llvmpipe (or a small GPU) busy. */
 const TARGET_INVOCATIONS = 4096;
@@ -86,20 +97,40 @@ function prepWeights(
   kw: number,
   flip: boolean,
   OB: number,
-): GpuStorage {
+): WeightLayout {
   const dims = [icn, ocn, kh, kw] as const, form = [flip ? 1 : 0, OB] as const;
   const same = (a: readonly number[], b: readonly number[]) => a.every((v, k) => v === b[k]);
   let layout = w.layouts?.find((l) => same(l.dims, dims) && same(l.form, form));
-  if (layout?.version === w.version) return layout.s;
+  if (layout?.version === w.version) return layout;
   const n = ceilDiv(ocn, OB) * OB * icn * kh * kw;
   if (layout === undefined) {
-    layout = { dims, form, s: rt.alloc(n), version: -1 };
+    // Whole texture rows, so that the values can be copied into a weight texture.
+    const rowValues = 4 * WEIGHT_TEXTURE_ROW;
+    layout = { dims, form, s: rt.alloc(ceilDiv(n, rowValues) * rowValues), version: -1 };
     (w.layouts ??= []).push(layout);
   }
   const params = new Uint32Array([n, icn, ocn, kh, kw, form[0]]);
   rt.dispatch(convWeightPrepKernel(OB), params, [w, layout.s], rt.gridGroups(n));
   layout.version = w.version;
-  return layout.s;
+  return layout;
+}
+
+/**
+ * The weight texture of a layout, its values brought up to date, or null where the runtime
+ * reads weights from buffers (the adapter's variants, or a texture too tall for the device).
+ */
+function weightTexture(rt: GpuRuntime, layout: WeightLayout): GpuTexture | null {
+  if (!rt.variants.convWeightTextures) return null;
+  if (layout.texture === undefined) {
+    const texture = rt.createTexture(WEIGHT_TEXTURE_ROW, layout.s.size / (4 * WEIGHT_TEXTURE_ROW));
+    if (texture === null) return null;
+    layout.texture = texture;
+  }
+  if (layout.texture.version !== layout.version) {
+    rt.copyToTexture(layout.s, layout.texture);
+    layout.texture.version = layout.version;
+  }
+  return layout.texture;
 }
 
 /**
@@ -117,7 +148,8 @@ function direct(
   relu = false,
 ): GpuStorage {
   const { PX, OB } = convDirectBlock(g.outW, g.o);
-  const w4 = prepWeights(rt, w, g.c, g.o, g.kh, g.kw, flip, OB);
+  const layout = prepWeights(rt, w, g.c, g.o, g.kh, g.kw, flip, OB);
+  const wTex = weightTexture(rt, layout);
   const y = rt.alloc(g.n * g.o * g.outH * g.outW);
   const tilesX = ceilDiv(g.outW, PX);
   const tilesO = ceilDiv(g.o, OB);
@@ -140,10 +172,10 @@ function direct(
   // Aligned vec4 row loads when rows are a multiple of 4 long (see shaders/conv2d.ts).
   const vecPadLeft = g.w % 4 === 0 && PX % 4 === 0 ? g.padLeft : null;
   rt.dispatch(
-    convDirectKernel(g.kh, g.kw, PX, OB, vecPadLeft),
+    convDirectKernel(g.kh, g.kw, PX, OB, vecPadLeft, wTex !== null),
     params,
-    // Without a bias, binding 4 gets the (read-only, unread) weights as a stand-in.
-    [x, w4, y, bias ?? w4],
+    // Without a bias, binding 4 gets the (read-only, unread) input as a stand-in.
+    [x, wTex ?? layout.s, y, bias ?? x],
     ceilDiv(total, FLAT_WG),
   );
   return y;

@@ -23,7 +23,31 @@ export interface WeightLayout {
   readonly s: GpuStorage;
   /** The source's {@link GpuStorage.version} these values are of. */
   version: number;
+  /** A texture copy of `s` for kernels that read weights as texels, made on first use. */
+  texture?: GpuTexture;
 }
+
+/**
+ * A read-only `texture_2d<u32>` (rgba32uint) holding a storage's f32 values as bits, rows of
+ * `width` texels, filled by {@link GpuRuntime.copyToTexture}; kernels bind it in place of a
+ * storage buffer and bitcast what they load.
+ */
+export class GpuTexture {
+  /** Generation of the command buffer that last used this texture. */
+  lastUse: number = -1;
+  /** The {@link WeightLayout.version} of the values copied in, -1 before the first copy. */
+  version: number = -1;
+  /** Wrap `texture` (`width` × `rows` texels) and its view. */
+  constructor(
+    readonly texture: GPUTexture,
+    readonly view: GPUTextureView,
+    readonly width: number,
+    readonly rows: number,
+  ) {}
+}
+
+/** What a kernel binds after the uniforms: storage buffers, or textures where it reads texels. */
+export type GpuBinding = GpuStorage | GpuTexture;
 
 /** A backend storage: `size` f32 values in a pooled GPU buffer. */
 export class GpuStorage implements Storage {
@@ -67,12 +91,14 @@ export class GpuRuntime {
   private lost: string | null = null;
   private error: string | null = null;
   private maxGroups: number;
-  /** Live (unreleased) storages and their buffer bytes. */
-  live = { storages: 0, bytes: 0 };
+  /** Live (unreleased) storages and their buffer bytes, and live textures (bytes included). */
+  live = { storages: 0, bytes: 0, textures: 0 };
   /** Dispatches recorded since the runtime was made (for dispatches-per-step figures). */
   dispatchCount = 0;
   /** Storages a deferred batch will write, with the function that records the batch. */
-  private deferred = new Map<GpuStorage, () => void>();
+  private deferred = new Map<GpuBinding, () => void>();
+  /** Textures released while unsubmitted commands use them: destroyed after the next submit. */
+  private doomedTextures: GPUTexture[] = [];
 
   /**
    * Set up pools and error/loss hooks on `device`; grid-stride kernels get at most `gridCap`
@@ -143,7 +169,7 @@ export class GpuRuntime {
   }
 
   /** Record the deferred work that writes any of `storages`. */
-  private settle(storages: readonly GpuStorage[]): void {
+  private settle(storages: readonly GpuBinding[]): void {
     if (this.deferred.size === 0) return;
     for (const s of storages) this.deferred.get(s)?.();
   }
@@ -153,7 +179,10 @@ export class GpuRuntime {
     if (s.released) throw new Error("WebGPU storage released twice");
     this.settle([s]);
     s.released = true;
-    for (const l of s.layouts ?? []) this.free(l.s);
+    for (const l of s.layouts ?? []) {
+      this.free(l.s);
+      if (l.texture) this.destroyTexture(l.texture);
+    }
     s.layouts = null;
     this.live.storages--;
     this.live.bytes -= s.buffer.size;
@@ -170,9 +199,58 @@ export class GpuRuntime {
     }
   }
 
+  /**
+   * A texture of `rows` rows of `width` rgba32uint texels for {@link copyToTexture}, or null when
+   * the device's 2-D texture limit is below either.
+   */
+  createTexture(width: number, rows: number): GpuTexture | null {
+    const max = this.device.limits.maxTextureDimension2D;
+    if (width > max || rows > max) return null;
+    const texture = this.device.createTexture({
+      size: [width, rows],
+      format: "rgba32uint",
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+    this.live.textures++;
+    this.live.bytes += width * rows * 16;
+    return new GpuTexture(texture, texture.createView(), width, rows);
+  }
+
+  /**
+   * Record a copy of the first width × rows × 4 values of `s` into `t`, row by row; `s` must hold
+   * that many (its buffer is read whole rows at a time).
+   */
+  copyToTexture(s: GpuStorage, t: GpuTexture): void {
+    this.settle([s]);
+    if (s.released) throw new Error("WebGPU storage used after release");
+    if (s.size < t.width * t.rows * 4) throw new Error("texture copy source too small");
+    this.endPass();
+    this.commandEncoder().copyBufferToTexture(
+      { buffer: s.buffer, bytesPerRow: t.width * 16, rowsPerImage: t.rows },
+      { texture: t.texture },
+      [t.width, t.rows],
+    );
+    s.lastUse = t.lastUse = this.generation;
+  }
+
+  /** Destroy a texture, after the next submit when unsubmitted commands use it. */
+  private destroyTexture(t: GpuTexture): void {
+    this.live.textures--;
+    this.live.bytes -= t.width * t.rows * 16;
+    if (t.lastUse === this.generation) this.doomedTextures.push(t.texture);
+    else t.texture.destroy();
+    // Cached bind groups may name the texture.
+    this.bindGroups.clear();
+  }
+
   /** Pipelines compiled so far: one per kernel key met. */
   get pipelineCount(): number {
     return this.pipelines.size;
+  }
+
+  /** The keys of the kernels compiled so far. */
+  kernelKeys(): IterableIterator<string> {
+    return this.pipelines.keys();
   }
 
   /** Workgroups to launch a grid-stride kernel over `n` items with. */
@@ -202,14 +280,17 @@ export class GpuRuntime {
 
   /**
    * Record one dispatch of `workgroups` workgroups (spread over a 2-D grid when above the
-   * per-dimension limit): binding 0 gets `params`, bindings 1.. get `storages`.
+   * per-dimension limit): binding 0 gets `params`, bindings 1.. get `storages` (buffers, or
+   * textures where the kernel declares them).
    */
-  dispatch(kernel: Kernel, params: Uint32Array, storages: GpuStorage[], workgroups: number): void {
+  dispatch(kernel: Kernel, params: Uint32Array, storages: GpuBinding[], workgroups: number): void {
     if (workgroups === 0) return;
     this.settle(storages);
     this.dispatchCount++;
     for (const s of storages) {
-      if (s.released) throw new Error("WebGPU storage used after release");
+      if (s instanceof GpuStorage && s.released) {
+        throw new Error("WebGPU storage used after release");
+      }
       s.lastUse = this.generation;
     }
     const { pipeline, layout } = this.compiled(kernel);
@@ -302,6 +383,8 @@ export class GpuRuntime {
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.generation++;
+    for (const t of this.doomedTextures) t.destroy();
+    this.doomedTextures = [];
     this.pool.submitted();
     this.uniforms.submitted();
   }

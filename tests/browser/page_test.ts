@@ -100,9 +100,11 @@ browserTest("every kernel's WGSL compiles on the browser's WebGPU", async (brows
  * loaded 2-core machine. The compile test covers every variant's WGSL and the page's training
  * runs the conv and FFT kernels the model uses; PTYCHO_BROWSER_FULL=1 runs them too.
  */
-const SLOW_SWEEPS = Deno.env.get("PTYCHO_BROWSER_FULL") === "1"
-  ? []
-  : ["conv2d forward, input gradient", "fft2 and inverse fft2"];
+const SLOW_SWEEPS = Deno.env.get("PTYCHO_BROWSER_FULL") === "1" ? [] : [
+  "conv2d forward, input gradient",
+  "conv2d with its weights read from storage buffers",
+  "fft2 and inverse fft2",
+];
 
 browserTest("the WebGPU-vs-CPU tests pass on the browser's WebGPU", async (browser) => {
   const server = await serve();

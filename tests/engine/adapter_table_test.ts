@@ -5,7 +5,11 @@ import { assertEquals } from "../assert.ts";
 
 Deno.test("adapter table: SwiftShader gets the small weight-gradient block, others the default", () => {
   // Chrome reports no description for SwiftShader; device.ts joins vendor and architecture.
-  assertEquals(kernelVariantsFor("google swiftshader"), { gradWeightMaxOB: 8, gradWeightMaxCB: 4 });
+  assertEquals(kernelVariantsFor("google swiftshader"), {
+    gradWeightMaxOB: 8,
+    gradWeightMaxCB: 4,
+    convWeightTextures: true,
+  });
   assertEquals(kernelVariantsFor("SwiftShader Device (Subzero)").gradWeightMaxCB, 4);
   assertEquals(kernelVariantsFor("llvmpipe (LLVM 15.0.6, 256 bits)"), DEFAULT_VARIANTS);
   assertEquals(kernelVariantsFor("NVIDIA GeForce RTX 4090"), DEFAULT_VARIANTS);

@@ -1,6 +1,7 @@
 /** WebGPU against the CPU reference: matmul (all variants) and the three conv2d passes. */
 import type { Conv2dGeometry } from "../../engine/backend.ts";
 import { FINISH_QUEUE_BYTES } from "../../engine/webgpu/linalg.ts";
+import { WebGpuBackend } from "../../engine/webgpu/backend.ts";
 import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest("matmul variants match the CPU", async (g) => {
@@ -78,8 +79,8 @@ function geometries(): Conv2dGeometry[] {
   return list;
 }
 
-gpuTest("conv2d forward, input gradient and weight gradient match the CPU", async (g) => {
-  const inp = new Inputs(12);
+/** Every pass of conv2d on `g` against the CPU reference, over {@link geometries}. */
+async function checkConvPasses(g: WebGpuBackend, inp: Inputs): Promise<void> {
   for (const geo of geometries()) {
     const { n, c, h, w, o, kh, kw, outH, outW } = geo;
     const [xg, xc] = inp.pair(g, n * c * h * w);
@@ -122,6 +123,41 @@ gpuTest("conv2d forward, input gradient and weight gradient match the CPU", asyn
     await expectClose(g, both.weight, ref.weight, `conv2dGradWeightBias weight ${what}`, tolW);
     await expectClose(g, both.bias, ref.bias, `conv2dGradWeightBias bias ${what}`, tolW);
     for (const s of [xg, wg, dyg]) g.release(s);
+  }
+}
+
+gpuTest("conv2d forward, input gradient and weight gradient match the CPU", async (g) => {
+  if (!g.rt.variants.convWeightTextures) throw new Error("the default reads weights as texels");
+  await checkConvPasses(g, new Inputs(12));
+});
+
+gpuTest("a conv weight's texture copies are destroyed with the weight", async (g) => {
+  const inp = new Inputs(15);
+  const geo = geometries()[2];
+  const textures = g.rt.live.textures;
+  const [xg] = inp.pair(g, geo.n * geo.c * geo.h * geo.w);
+  const [wg] = inp.pair(g, geo.o * geo.c * geo.kh * geo.kw);
+  const [dyg] = inp.pair(g, geo.n * geo.o * geo.outH * geo.outW);
+  const outs = [g.conv2d(xg, wg, geo), g.conv2dGradInput(dyg, wg, geo)];
+  // One texture per re-laid copy: the forward's and the flipped one of the input gradient.
+  if (g.rt.live.textures !== textures + 2) throw new Error(`${g.rt.live.textures - textures}`);
+  for (const s of [xg, wg, dyg, ...outs]) g.release(s);
+  if (g.rt.live.textures !== textures) throw new Error("textures outlived their weight");
+  // A readback submits the release's pending destroys and reports any validation error.
+  const probe = g.upload(new Float32Array(4));
+  await g.read(probe);
+  g.release(probe);
+});
+
+gpuTest("conv2d with its weights read from storage buffers matches the CPU", async (g) => {
+  const variants = { ...g.rt.variants, convWeightTextures: false };
+  const buffers = new WebGpuBackend(g.rt.device, g.description, g.rt.gridCap, variants);
+  const before = buffers.rt.pipelineCount;
+  await checkConvPasses(buffers, new Inputs(12));
+  // The same cases compiled direct kernels of their own (keys without "/wtex").
+  if (buffers.rt.pipelineCount === before) throw new Error("no kernels compiled");
+  if ([...buffers.rt.kernelKeys()].some((k) => k.includes("/wtex"))) {
+    throw new Error("a weight texture was used although the variants exclude them");
   }
 });
 

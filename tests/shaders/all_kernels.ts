@@ -170,6 +170,10 @@ export function allKernels(): Kernel[] {
         for (const pad of [null, 0, 1, 2]) {
           ks.push(convDirectKernel(k, 3, px, ob, pad), convDirectKernel(3, k, px, ob, pad));
         }
+        // Weights as texels: only the weight loads differ, the same for every padding.
+        if (k === 3) {
+          for (const pad of [null, 1]) ks.push(convDirectKernel(3, 3, px, ob, pad, true));
+        }
       }
       for (const cb of [4, 8]) {
         for (const u of [1, 2]) ks.push(convGradWeightKernel(k, ob, cb, u));
