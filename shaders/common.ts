@@ -127,6 +127,24 @@ export function writeBuf(binding: number, name: string, type = "f32"): string {
   return `@group(0) @binding(${binding}) var<storage, read_write> ${name}: array<${type}>;\n`;
 }
 
+/**
+ * Texels per row of the textures kernels may read a storage through (rgba32uint, 4 KiB rows, a
+ * multiple of the 256-byte pitch of buffer-to-texture copies): the storage's flat vec4 index t
+ * sits at texel (t % TEXEL_ROW, t / TEXEL_ROW). On llvmpipe a texel fetch is a vectorised gather,
+ * about 4× cheaper than a storage-buffer load (docs/engine.md#storage-loads).
+ */
+export const TEXEL_ROW = 256;
+
+/** A read-only texture binding named `name` at `binding`, holding f32 values as texel bits. */
+export function texelBuf(binding: number, name: string): string {
+  return `@group(0) @binding(${binding}) var ${name}: texture_2d<u32>;\n`;
+}
+
+/** WGSL expression: the vec4f at flat vec4 index `index` of the texel binding `name`. */
+export function texelAt(name: string, index: string): string {
+  return `bitcast<vec4f>(textureLoad(${name}, vec2u((${index}) % ${TEXEL_ROW}u, (${index}) / ${TEXEL_ROW}u), 0))`;
+}
+
 /** The uniform block `p` of struct type `P` (declared by the caller) at binding 0. */
 export const UNIFORM_P = "@group(0) @binding(0) var<uniform> p: P;\n";
 

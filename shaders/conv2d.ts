@@ -15,18 +15,22 @@
  *   vec4: on llvmpipe each storage-buffer load runs a bounds-checked loop over the SIMD lanes
  *   per component, so four scalar loads cost about 2.3× one vec4 load (measured), and loads,
  *   more than multiply-adds, bound these kernels. Other widths use the scalar variants.
- * - The re-laid weights are read from a texture (`texture_2d<u32>`, rgba32uint, rows of
- *   {@link WEIGHT_TEXTURE_ROW} texels holding the flat vec4 sequence) where one fits: on llvmpipe a
- *   texel fetch is a vectorised gather, about 4× cheaper than a storage-buffer vec4 load, and the
- *   direct kernel spends most of its loads on weights (docs/engine.md#storage-loads).
+ * - The re-laid weights, and the input rows of the vec4 variants, can be read from textures
+ *   (`texelAt` of shaders/common.ts) where the runtime has them: on llvmpipe a texel fetch is a
+ *   vectorised gather, about 4× cheaper than a storage-buffer vec4 load, and loads bound this
+ *   kernel (docs/engine.md#storage-loads).
  */
-import { flatMain, gridMain, type Kernel, kernel, readBuf, UNIFORM_P, writeBuf } from "./common.ts";
-
-/**
- * Texels per row of a weight texture: 64 rgba32uint texels, 1024 bytes, a multiple of the
- * 256-byte row pitch a buffer-to-texture copy needs; the flat vec4 index t sits at (t % 64, t / 64).
- */
-export const WEIGHT_TEXTURE_ROW = 64;
+import {
+  flatMain,
+  gridMain,
+  type Kernel,
+  kernel,
+  readBuf,
+  texelAt,
+  texelBuf,
+  UNIFORM_P,
+  writeBuf,
+} from "./common.ts";
 
 /**
  * Block of the direct kernel for a layer: PX output pixels along a row × OB output channels per
@@ -82,8 +86,8 @@ ${
  * outW, padTop, padLeft, tilesX, tilesO, bias, relu). The epilogue is switched by uniforms, not
  * baked into the text, so the forward pass of every layer and the input-gradient pass share one
  * pipeline: each big variant costs seconds of llvmpipe compile time on a cold shader cache.
- * With `weightTexture`, binding 2 is the weight texture (see {@link WEIGHT_TEXTURE_ROW}) instead
- * of a storage buffer.
+ * With `weightTexture`, binding 2 is a texel binding of the weights instead of a storage buffer;
+ * with `inputTexture` (vec4 rows only), binding 1 is one of the input.
  */
 export function convDirectKernel(
   KH: number,
@@ -92,9 +96,11 @@ export function convDirectKernel(
   OB: number,
   vecPadLeft: number | null = null,
   weightTexture = false,
+  inputTexture = false,
 ): Kernel {
+  if (inputTexture && vecPadLeft === null) throw new Error("input texels need vec4 rows");
   const vecRows = vecPadLeft === null ? "" : `/vec4pad${vecPadLeft}`;
-  const tex = weightTexture ? "/wtex" : "";
+  const tex = (weightTexture ? "/wtex" : "") + (inputTexture ? "/xtex" : "");
   return kernel(`conv2d.direct/${KH}x${KW}/px${PX}/ob${OB}${vecRows}${tex}`, () => {
     const L = PX + KW - 1;
     // With `vecPadLeft` (rows a multiple of 4 long, PX a multiple of 4, padLeft baked in), each
@@ -147,8 +153,10 @@ export function convDirectKernel(
       if (vec) {
         for (let k = chunkMin; k <= chunkMax; k++) {
           const n = `${k < 0 ? "m" : ""}${Math.abs(k)}`;
+          const at = `rowOff${ky} / 4u + kc${n}`;
+          const load = inputTexture ? texelAt("X", at) : `X[${at}]`;
           out.push(
-            `    let v${ky}_${n} = select(vec4f(0.0), X[rowOff${ky} / 4u + kc${n}], rOk${ky} && kOk${n});`,
+            `    let v${ky}_${n} = select(vec4f(0.0), ${load}, rOk${ky} && kOk${n});`,
           );
         }
         for (let t = 0; t < L; t++) {
@@ -165,14 +173,11 @@ export function convDirectKernel(
         }
       }
     }
-    const row = WEIGHT_TEXTURE_ROW;
     for (let ky = 0; ky < KH; ky++) {
       for (let kx = 0; kx < KW; kx++) {
         for (const h of hs) {
           const t = `wIdx + ${(ky * KW + kx) * OB / 4 + h}u`;
-          const load = weightTexture
-            ? `bitcast<vec4f>(textureLoad(W, vec2u((${t}) % ${row}u, (${t}) / ${row}u), 0))`
-            : `W[${t}]`;
+          const load = weightTexture ? texelAt("W", t) : `W[${t}]`;
           out.push(`    let w${ky}_${kx}_${h} = ${load};`);
         }
       }
@@ -216,8 +221,8 @@ export function convDirectKernel(
     }
     return `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32, padTop: i32,
   padLeft: i32, tilesX: u32, tilesO: u32, bias: u32, relu: u32 }
-${UNIFORM_P}${readBuf(1, "X", vec ? "vec4f" : "f32")}${
-      weightTexture ? "@group(0) @binding(2) var W: texture_2d<u32>;\n" : readBuf(2, "W", "vec4f")
+${UNIFORM_P}${inputTexture ? texelBuf(1, "X") : readBuf(1, "X", vec ? "vec4f" : "f32")}${
+      weightTexture ? texelBuf(2, "W") : readBuf(2, "W", "vec4f")
     }${writeBuf(3, "Y")}${readBuf(4, "B", "vec4f")}
 ${flatMain(out.join("\n"))}`;
   });

@@ -14,7 +14,17 @@
  * - `convGradWeightVec4Kernel`: rows a multiple of 4 long read every value as an aligned vec4
  *   (see shaders/conv2d.ts on vec4 loads on llvmpipe).
  */
-import { flatMain, type Kernel, kernel, readBuf, slotMain, UNIFORM_P, writeBuf } from "./common.ts";
+import {
+  flatMain,
+  type Kernel,
+  kernel,
+  readBuf,
+  slotMain,
+  texelAt,
+  texelBuf,
+  UNIFORM_P,
+  writeBuf,
+} from "./common.ts";
 
 /** Uniforms of both weight-gradient kernels. */
 const GRAD_WEIGHT_P = `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32,
@@ -191,14 +201,19 @@ ${flatMain(out.join("\n"))}`;
  * whole chunk per step). Per step OB + CB vec4 loads feed 4·OB·CB·KW multiply-adds, against
  * 2·(OB + CB) scalar loads per 2·OB·CB·KW in the scalar kernel; on llvmpipe a vec4 load costs
  * about 2.3× less per value than scalar ones. Same uniforms and output as the scalar kernel.
+ * With `textures`, x and dy are texel bindings (shaders/common.ts `texelAt`), cheaper still.
  */
 export function convGradWeightVec4Kernel(
   KW: number,
   OB: number,
   CB: number,
   padLeft: number,
+  textures = false,
 ): Kernel {
-  return kernel(`conv2d.gradWeight.vec4/kw${KW}/ob${OB}/cb${CB}/pad${padLeft}`, () => {
+  const key = `conv2d.gradWeight.vec4/kw${KW}/ob${OB}/cb${CB}/pad${padLeft}${
+    textures ? "/tex" : ""
+  }`;
+  return kernel(key, () => {
     const rs = [...Array(OB).keys()];
     const cs = [...Array(CB).keys()];
     const ks = [...Array(KW).keys()];
@@ -213,8 +228,11 @@ export function convGradWeightVec4Kernel(
     const out: string[] = [];
     out.push(...gradWeightPrologue(KW, OB, CB, 4));
     out.push("  let w4 = i32(p.w / 4u);");
+    const x = (at: string) => textures ? texelAt("X", at) : `X[${at}]`;
     const load = (c: number, chunk: string) =>
-      `select(vec4f(0.0), X[xRow + xc${c} + u32(clamp(${chunk}, 0, w4 - 1))], ${chunk} >= 0 && ${chunk} < w4)`;
+      `select(vec4f(0.0), ${
+        x(`xRow + xc${c} + u32(clamp(${chunk}, 0, w4 - 1))`)
+      }, ${chunk} >= 0 && ${chunk} < w4)`;
     out.push(gradWeightRows(4));
     for (const c of cs) {
       for (let j = 0; j < span - 1; j++) out.push(`    var v${c}_${j} = ${load(c, `${lo + j}`)};`);
@@ -224,7 +242,8 @@ export function convGradWeightVec4Kernel(
       let nx = i32(q) + ${hi};`);
     for (const c of cs) out.push(`      v${c}_${span - 1} = ${load(c, "nx")};`);
     for (const r of rs) {
-      out.push(`      let d${r} = DY[dRow + dyo${r} + q];
+      const at = `dRow + dyo${r} + q`;
+      out.push(`      let d${r} = ${textures ? texelAt("DY", at) : `DY[${at}]`};
       bs${r} += d${r};`);
       for (const c of cs) {
         for (const k of ks) {
@@ -239,9 +258,10 @@ export function convGradWeightVec4Kernel(
     }
     const hsum = (r: number) => `((bs${r}.x + bs${r}.y) + (bs${r}.z + bs${r}.w))`;
     out.push("    }", "  }", ...gradWeightEpilogue(KW, OB, CB, hsum));
-    return `${GRAD_WEIGHT_P}${UNIFORM_P}${readBuf(1, "X", "vec4f")}${readBuf(2, "DY", "vec4f")}${
-      writeBuf(3, "Y")
-    }${writeBuf(4, "BY")}
+    const inputs = textures
+      ? texelBuf(1, "X") + texelBuf(2, "DY")
+      : readBuf(1, "X", "vec4f") + readBuf(2, "DY", "vec4f");
+    return `${GRAD_WEIGHT_P}${UNIFORM_P}${inputs}${writeBuf(3, "Y")}${writeBuf(4, "BY")}
 ${flatMain(out.join("\n"))}`;
   });
 }

@@ -101,6 +101,9 @@ function adamDispatch(rt: GpuRuntime, items: AdamItem[], copies: 0 | 1 | 2, h: A
   rt.dispatch(adamKernel(vec, copies, items.length), params, bufs, rt.gridGroups(n));
   for (const { slot, layouts } of items) {
     slot.p.version++;
-    for (const l of layouts) l.version = slot.p.version;
+    for (const l of layouts) {
+      l.version = slot.p.version;
+      l.s.version++;
+    }
   }
 }

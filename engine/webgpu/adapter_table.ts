@@ -18,24 +18,24 @@ export interface KernelVariants {
   /** Most input channels one weight-gradient conv invocation owns (the kernel's CB). */
   readonly gradWeightMaxCB: number;
   /**
-   * Whether the direct conv kernel reads its weights from a texture (texel fetches are ~4×
-   * cheaper than storage loads on llvmpipe) rather than from a storage buffer.
+   * Whether the conv kernels read their weights and (vec4 rows) activations as texels (texel
+   * fetches are ~4× cheaper than storage loads on llvmpipe) rather than from storage buffers.
    */
-  readonly convWeightTextures: boolean;
+  readonly convTextures: boolean;
 }
 
 /** What every adapter not in the table gets. */
 export const DEFAULT_VARIANTS: KernelVariants = {
   gradWeightMaxOB: 16,
   gradWeightMaxCB: 8,
-  convWeightTextures: true,
+  convTextures: true,
 };
 
 /** Adapters whose compiler needs smaller kernels, first match wins. */
 const TABLE: readonly { match: RegExp; variants: KernelVariants }[] = [
   {
     match: /swiftshader/i,
-    variants: { gradWeightMaxOB: 8, gradWeightMaxCB: 4, convWeightTextures: true },
+    variants: { gradWeightMaxOB: 8, gradWeightMaxCB: 4, convTextures: true },
   },
 ];
 

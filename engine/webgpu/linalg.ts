@@ -4,12 +4,7 @@
  */
 import type { Conv2dGeometry, MatmulDims } from "../backend.ts";
 import { FLAT_WG } from "../../shaders/common.ts";
-import {
-  convDirectBlock,
-  convDirectKernel,
-  convWeightPrepKernel,
-  WEIGHT_TEXTURE_ROW,
-} from "../../shaders/conv2d.ts";
+import { convDirectBlock, convDirectKernel, convWeightPrepKernel } from "../../shaders/conv2d.ts";
 import {
   convGradFinishKernel,
   convGradWeightBlock,
@@ -104,33 +99,23 @@ function prepWeights(
   if (layout?.version === w.version) return layout;
   const n = ceilDiv(ocn, OB) * OB * icn * kh * kw;
   if (layout === undefined) {
-    // Whole texture rows, so that the values can be copied into a weight texture.
-    const rowValues = 4 * WEIGHT_TEXTURE_ROW;
-    layout = { dims, form, s: rt.alloc(ceilDiv(n, rowValues) * rowValues), version: -1 };
+    layout = { dims, form, s: rt.alloc(n), version: -1 };
     (w.layouts ??= []).push(layout);
   }
   const params = new Uint32Array([n, icn, ocn, kh, kw, form[0]]);
   rt.dispatch(convWeightPrepKernel(OB), params, [w, layout.s], rt.gridGroups(n));
   layout.version = w.version;
+  // Rewritten in place: a texel copy of the old values is stale.
+  layout.s.version++;
   return layout;
 }
 
 /**
- * The weight texture of a layout, its values brought up to date, or null where the runtime
- * reads weights from buffers (the adapter's variants, or a texture too tall for the device).
+ * The texel copy of `s` where the adapter's variants read conv operands as texels and one can be
+ * made (see GpuRuntime.texelsOf), else null.
  */
-function weightTexture(rt: GpuRuntime, layout: WeightLayout): GpuTexture | null {
-  if (!rt.variants.convWeightTextures) return null;
-  if (layout.texture === undefined) {
-    const texture = rt.createTexture(WEIGHT_TEXTURE_ROW, layout.s.size / (4 * WEIGHT_TEXTURE_ROW));
-    if (texture === null) return null;
-    layout.texture = texture;
-  }
-  if (layout.texture.version !== layout.version) {
-    rt.copyToTexture(layout.s, layout.texture);
-    layout.texture.version = layout.version;
-  }
-  return layout.texture;
+function texels(rt: GpuRuntime, s: GpuStorage): GpuTexture | null {
+  return rt.variants.convTextures ? rt.texelsOf(s) : null;
 }
 
 /**
@@ -149,7 +134,7 @@ function direct(
 ): GpuStorage {
   const { PX, OB } = convDirectBlock(g.outW, g.o);
   const layout = prepWeights(rt, w, g.c, g.o, g.kh, g.kw, flip, OB);
-  const wTex = weightTexture(rt, layout);
+  const wTex = texels(rt, layout.s);
   const y = rt.alloc(g.n * g.o * g.outH * g.outW);
   const tilesX = ceilDiv(g.outW, PX);
   const tilesO = ceilDiv(g.o, OB);
@@ -171,11 +156,12 @@ function direct(
   const total = g.n * g.outH * tilesX * tilesO;
   // Aligned vec4 row loads when rows are a multiple of 4 long (see shaders/conv2d.ts).
   const vecPadLeft = g.w % 4 === 0 && PX % 4 === 0 ? g.padLeft : null;
+  const xTex = vecPadLeft === null ? null : texels(rt, x);
   rt.dispatch(
-    convDirectKernel(g.kh, g.kw, PX, OB, vecPadLeft, wTex !== null),
+    convDirectKernel(g.kh, g.kw, PX, OB, vecPadLeft, wTex !== null, xTex !== null),
     params,
     // Without a bias, binding 4 gets the (read-only, unread) input as a stand-in.
-    [x, wTex ?? layout.s, y, bias ?? x],
+    [xTex ?? x, wTex ?? layout.s, y, bias ?? x],
     ceilDiv(total, FLAT_WG),
   );
   return y;
@@ -263,13 +249,18 @@ export function conv2dGradWeight(
     rowsPerSplit,
     splits,
   ]);
+  // Rows a multiple of 4 long: the all-vec4 kernel (about 1.5× faster on llvmpipe), reading x and
+  // dy as texels where both have them.
+  const vec = g.w % 4 === 0 && g.outW % 4 === 0;
+  const xTex = vec ? texels(rt, x) : null;
+  const dyTex = xTex ? texels(rt, dy) : null;
+  const tex = xTex !== null && dyTex !== null;
   rt.dispatch(
-    // Rows a multiple of 4 long: the all-vec4 kernel (about 1.5× faster on llvmpipe).
-    g.w % 4 === 0 && g.outW % 4 === 0
-      ? convGradWeightVec4Kernel(g.kw, OB, CB, g.padLeft)
+    vec
+      ? convGradWeightVec4Kernel(g.kw, OB, CB, g.padLeft, tex)
       : convGradWeightKernel(g.kw, OB, CB),
     params,
-    [x, dy, part, bpart],
+    [tex ? xTex : x, tex ? dyTex : dy, part, bpart],
     ceilDiv(splits * perSplit, FLAT_WG),
   );
   if (splits === 1) {

@@ -9,6 +9,9 @@ import type { Storage } from "../backend.ts";
 import { FLAT_WG, type Kernel } from "../../shaders/common.ts";
 import { BufferPool, UniformArena } from "./buffer_pool.ts";
 import { BindGroupCache } from "./bind_groups.ts";
+import { type GpuTexture, recordTexelCopy, texelRows, TexturePool } from "./texels.ts";
+
+export type { GpuTexture } from "./texels.ts";
 
 /**
  * A copy of a storage's values in another layout (a conv weight re-laid for the direct kernel,
@@ -23,27 +26,6 @@ export interface WeightLayout {
   readonly s: GpuStorage;
   /** The source's {@link GpuStorage.version} these values are of. */
   version: number;
-  /** A texture copy of `s` for kernels that read weights as texels, made on first use. */
-  texture?: GpuTexture;
-}
-
-/**
- * A read-only `texture_2d<u32>` (rgba32uint) holding a storage's f32 values as bits, rows of
- * `width` texels, filled by {@link GpuRuntime.copyToTexture}; kernels bind it in place of a
- * storage buffer and bitcast what they load.
- */
-export class GpuTexture {
-  /** Generation of the command buffer that last used this texture. */
-  lastUse: number = -1;
-  /** The {@link WeightLayout.version} of the values copied in, -1 before the first copy. */
-  version: number = -1;
-  /** Wrap `texture` (`width` × `rows` texels) and its view. */
-  constructor(
-    readonly texture: GPUTexture,
-    readonly view: GPUTextureView,
-    readonly width: number,
-    readonly rows: number,
-  ) {}
 }
 
 /** What a kernel binds after the uniforms: storage buffers, or textures where it reads texels. */
@@ -59,6 +41,8 @@ export class GpuStorage implements Storage {
   version: number = 0;
   /** Layouts derived from these values, or null. */
   layouts: WeightLayout[] | null = null;
+  /** The texel copy of these values (see GpuRuntime.texelsOf), or null. */
+  texels: GpuTexture | null = null;
   /** Wrap `buffer` as a storage of `size` f32 values. */
   constructor(readonly size: number, readonly buffer: GPUBuffer) {}
 }
@@ -97,8 +81,8 @@ export class GpuRuntime {
   dispatchCount = 0;
   /** Storages a deferred batch will write, with the function that records the batch. */
   private deferred = new Map<GpuBinding, () => void>();
-  /** Textures released while unsubmitted commands use them: destroyed after the next submit. */
-  private doomedTextures: GPUTexture[] = [];
+  /** Texel copies' textures, reused across steps. */
+  private textures: TexturePool;
 
   /**
    * Set up pools and error/loss hooks on `device`; grid-stride kernels get at most `gridCap`
@@ -112,6 +96,7 @@ export class GpuRuntime {
     // A destroyed buffer invalidates the cached bind groups that name it: drop them all.
     this.bindGroups = new BindGroupCache(device);
     this.pool = new BufferPool(device, 2 ** 30, () => this.bindGroups.clear());
+    this.textures = new TexturePool(device, () => this.bindGroups.clear());
     this.uniforms = new UniformArena(device);
     this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
     device.lost.then((info) => {
@@ -123,9 +108,9 @@ export class GpuRuntime {
     });
   }
 
-  /** Bytes held by the pool (free or waiting for their submit). */
+  /** Bytes held by the pools (free or waiting for their submit). */
   get pooledBytes(): number {
-    return this.pool.pooledBytes;
+    return this.pool.pooledBytes + this.textures.pooledBytes;
   }
 
   /** Throw if the device is gone or a previous command failed validation. */
@@ -179,11 +164,14 @@ export class GpuRuntime {
     if (s.released) throw new Error("WebGPU storage released twice");
     this.settle([s]);
     s.released = true;
-    for (const l of s.layouts ?? []) {
-      this.free(l.s);
-      if (l.texture) this.destroyTexture(l.texture);
-    }
+    for (const l of s.layouts ?? []) this.free(l.s);
     s.layouts = null;
+    if (s.texels) {
+      this.live.textures--;
+      this.live.bytes -= s.texels.bytes;
+      this.textures.release(s.texels);
+    }
+    s.texels = null;
     this.live.storages--;
     this.live.bytes -= s.buffer.size;
     this.pool.release(s.buffer, s.lastUse === this.generation);
@@ -200,47 +188,30 @@ export class GpuRuntime {
   }
 
   /**
-   * A texture of `rows` rows of `width` rgba32uint texels for {@link copyToTexture}, or null when
-   * the device's 2-D texture limit is below either.
+   * The texel copy of `s` for kernels that read it as a texture (shaders/common.ts TEXEL_ROW),
+   * brought up to date with `s`'s version by a recorded copy; null when its size is not a
+   * multiple of 4 or too large for the device's 2-D textures. The copy lives as long as `s`:
+   * storages are immutable but for Adam's in-place updates, which bump the version.
    */
-  createTexture(width: number, rows: number): GpuTexture | null {
-    const max = this.device.limits.maxTextureDimension2D;
-    if (width > max || rows > max) return null;
-    const texture = this.device.createTexture({
-      size: [width, rows],
-      format: "rgba32uint",
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-    });
-    this.live.textures++;
-    this.live.bytes += width * rows * 16;
-    return new GpuTexture(texture, texture.createView(), width, rows);
-  }
-
-  /**
-   * Record a copy of the first width × rows × 4 values of `s` into `t`, row by row; `s` must hold
-   * that many (its buffer is read whole rows at a time).
-   */
-  copyToTexture(s: GpuStorage, t: GpuTexture): void {
-    this.settle([s]);
+  texelsOf(s: GpuStorage): GpuTexture | null {
     if (s.released) throw new Error("WebGPU storage used after release");
-    if (s.size < t.width * t.rows * 4) throw new Error("texture copy source too small");
-    this.endPass();
-    this.commandEncoder().copyBufferToTexture(
-      { buffer: s.buffer, bytesPerRow: t.width * 16, rowsPerImage: t.rows },
-      { texture: t.texture },
-      [t.width, t.rows],
-    );
-    s.lastUse = t.lastUse = this.generation;
-  }
-
-  /** Destroy a texture, after the next submit when unsubmitted commands use it. */
-  private destroyTexture(t: GpuTexture): void {
-    this.live.textures--;
-    this.live.bytes -= t.width * t.rows * 16;
-    if (t.lastUse === this.generation) this.doomedTextures.push(t.texture);
-    else t.texture.destroy();
-    // Cached bind groups may name the texture.
-    this.bindGroups.clear();
+    const rows = texelRows(s.size);
+    if (s.size % 4 !== 0 || s.size === 0) return null;
+    if (rows > this.device.limits.maxTextureDimension2D) return null;
+    if (s.texels === null) {
+      s.texels = this.textures.acquire(rows);
+      this.live.textures++;
+      this.live.bytes += s.texels.bytes;
+    }
+    const t = s.texels;
+    if (t.version !== s.version) {
+      this.settle([s]);
+      this.endPass();
+      recordTexelCopy(this.commandEncoder(), s.buffer, s.size, t);
+      s.lastUse = t.lastUse = this.generation;
+      t.version = s.version;
+    }
+    return t;
   }
 
   /** Pipelines compiled so far: one per kernel key met. */
@@ -383,8 +354,6 @@ export class GpuRuntime {
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.generation++;
-    for (const t of this.doomedTextures) t.destroy();
-    this.doomedTextures = [];
     this.pool.submitted();
     this.uniforms.submitted();
   }
@@ -414,6 +383,7 @@ export class GpuRuntime {
     staging.unmap();
     staging.destroy();
     this.pool.trim();
+    this.textures.trim();
     this.check();
     return out;
   }

@@ -8,7 +8,7 @@ Deno.test("adapter table: SwiftShader gets the small weight-gradient block, othe
   assertEquals(kernelVariantsFor("google swiftshader"), {
     gradWeightMaxOB: 8,
     gradWeightMaxCB: 4,
-    convWeightTextures: true,
+    convTextures: true,
   });
   assertEquals(kernelVariantsFor("SwiftShader Device (Subzero)").gradWeightMaxCB, 4);
   assertEquals(kernelVariantsFor("llvmpipe (LLVM 15.0.6, 256 bits)"), DEFAULT_VARIANTS);

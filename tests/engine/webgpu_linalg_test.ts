@@ -127,11 +127,11 @@ async function checkConvPasses(g: WebGpuBackend, inp: Inputs): Promise<void> {
 }
 
 gpuTest("conv2d forward, input gradient and weight gradient match the CPU", async (g) => {
-  if (!g.rt.variants.convWeightTextures) throw new Error("the default reads weights as texels");
+  if (!g.rt.variants.convTextures) throw new Error("the default reads weights as texels");
   await checkConvPasses(g, new Inputs(12));
 });
 
-gpuTest("a conv weight's texture copies are destroyed with the weight", async (g) => {
+gpuTest("texel copies of conv operands are destroyed with their storages", async (g) => {
   const inp = new Inputs(15);
   const geo = geometries()[2];
   const textures = g.rt.live.textures;
@@ -139,10 +139,14 @@ gpuTest("a conv weight's texture copies are destroyed with the weight", async (g
   const [wg] = inp.pair(g, geo.o * geo.c * geo.kh * geo.kw);
   const [dyg] = inp.pair(g, geo.n * geo.o * geo.outH * geo.outW);
   const outs = [g.conv2d(xg, wg, geo), g.conv2dGradInput(dyg, wg, geo)];
-  // One texture per re-laid copy: the forward's and the flipped one of the input gradient.
-  if (g.rt.live.textures !== textures + 2) throw new Error(`${g.rt.live.textures - textures}`);
-  for (const s of [xg, wg, dyg, ...outs]) g.release(s);
-  if (g.rt.live.textures !== textures) throw new Error("textures outlived their weight");
+  // One texture per re-laid weight copy (the forward's, the flipped one of the input gradient)
+  // and one per input (x, dy; rows of 16 are read as vec4).
+  if (g.rt.live.textures !== textures + 4) throw new Error(`${g.rt.live.textures - textures}`);
+  // The weight gradient reuses the copies of x and dy.
+  const dw = g.conv2dGradWeight(xg, dyg, geo);
+  if (g.rt.live.textures !== textures + 4) throw new Error("x or dy copied twice");
+  for (const s of [xg, wg, dyg, dw, ...outs]) g.release(s);
+  if (g.rt.live.textures !== textures) throw new Error("textures outlived their storages");
   // A readback submits the release's pending destroys and reports any validation error.
   const probe = g.upload(new Float32Array(4));
   await g.read(probe);
@@ -150,15 +154,16 @@ gpuTest("a conv weight's texture copies are destroyed with the weight", async (g
 });
 
 gpuTest("conv2d with its weights read from storage buffers matches the CPU", async (g) => {
-  const variants = { ...g.rt.variants, convWeightTextures: false };
+  const variants = { ...g.rt.variants, convTextures: false };
   const buffers = new WebGpuBackend(g.rt.device, g.description, g.rt.gridCap, variants);
   const before = buffers.rt.pipelineCount;
   await checkConvPasses(buffers, new Inputs(12));
-  // The same cases compiled direct kernels of their own (keys without "/wtex").
+  // The same cases compiled conv kernels of their own (keys without "/wtex", "/xtex", "/tex").
   if (buffers.rt.pipelineCount === before) throw new Error("no kernels compiled");
-  if ([...buffers.rt.kernelKeys()].some((k) => k.includes("/wtex"))) {
-    throw new Error("a weight texture was used although the variants exclude them");
+  if ([...buffers.rt.kernelKeys()].some((k) => /\/[wx]?tex/.test(k))) {
+    throw new Error("a texture was read although the variants exclude them");
   }
+  if (buffers.rt.live.textures !== 0) throw new Error("texel copies were made");
 });
 
 gpuTest("re-laid conv weights stay current through Adam steps without re-laying", async (g) => {

@@ -170,14 +170,19 @@ export function allKernels(): Kernel[] {
         for (const pad of [null, 0, 1, 2]) {
           ks.push(convDirectKernel(k, 3, px, ob, pad), convDirectKernel(3, k, px, ob, pad));
         }
-        // Weights as texels: only the weight loads differ, the same for every padding.
+        // Weights and rows as texels: only the loads differ, the same for every padding.
         if (k === 3) {
-          for (const pad of [null, 1]) ks.push(convDirectKernel(3, 3, px, ob, pad, true));
+          ks.push(convDirectKernel(3, 3, px, ob, null, true));
+          ks.push(
+            convDirectKernel(3, 3, px, ob, 1, true),
+            convDirectKernel(3, 3, px, ob, 1, true, true),
+          );
         }
       }
       for (const cb of [4, 8]) {
         for (const u of [1, 2]) ks.push(convGradWeightKernel(k, ob, cb, u));
         for (const pad of [0, 1]) ks.push(convGradWeightVec4Kernel(k, ob, cb, pad));
+        ks.push(convGradWeightVec4Kernel(k, ob, cb, 1, true));
       }
     }
   }

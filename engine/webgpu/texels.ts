@@ -1,0 +1,129 @@
+/**
+ * Texel copies of storages: kernels on llvmpipe read a texture (a vectorised gather) about 4×
+ * faster than a storage buffer (a bounds-checked loop over the SIMD lanes), so the conv kernels
+ * read their operands through rgba32uint textures holding the f32 values as bits, TEXEL_ROW
+ * texels per row (shaders/common.ts). This file holds the texture type, the copy that fills one,
+ * and a pool that reuses textures as the buffer pool reuses buffers (buffer_pool.ts): a training
+ * step makes copies of the same sizes every step, and a destroyed texture would cost the bind
+ * group cache its entries.
+ */
+import { TEXEL_ROW } from "../../shaders/common.ts";
+
+/** Bytes of one texel row. */
+const ROW_BYTES = TEXEL_ROW * 16;
+
+/** How many idle points a free texture may go unused before {@link TexturePool.trim} destroys it. */
+const IDLE_POINTS_KEPT = 2;
+
+/** A read-only `texture_2d<u32>` (rgba32uint) of TEXEL_ROW × `rows` texels, and its view. */
+export class GpuTexture {
+  /** Generation of the command buffer that last used this texture. */
+  lastUse: number = -1;
+  /** The version of the storage values the texture holds, -1 before the first copy. */
+  version: number = -1;
+  /** Wrap `texture` (TEXEL_ROW × `rows` texels) and its view. */
+  constructor(
+    readonly texture: GPUTexture,
+    readonly view: GPUTextureView,
+    readonly rows: number,
+  ) {}
+
+  /** Bytes the texture holds. */
+  get bytes(): number {
+    return this.rows * ROW_BYTES;
+  }
+}
+
+/** Texture rows that hold `size` f32 values. */
+export function texelRows(size: number): number {
+  return Math.ceil(size / (4 * TEXEL_ROW));
+}
+
+/**
+ * Record the copy of the first `size` values (a multiple of 4) of `buffer` into `t`: whole rows,
+ * then the partly filled last row.
+ */
+export function recordTexelCopy(
+  enc: GPUCommandEncoder,
+  buffer: GPUBuffer,
+  size: number,
+  t: GpuTexture,
+): void {
+  const full = Math.floor(size / (4 * TEXEL_ROW));
+  if (full > 0) {
+    enc.copyBufferToTexture({ buffer, bytesPerRow: ROW_BYTES }, { texture: t.texture }, [
+      TEXEL_ROW,
+      full,
+    ]);
+  }
+  const rest = size / 4 - full * TEXEL_ROW;
+  if (rest > 0) {
+    enc.copyBufferToTexture(
+      { buffer, offset: full * ROW_BYTES, bytesPerRow: ROW_BYTES },
+      { texture: t.texture, origin: [0, full] },
+      [rest, 1],
+    );
+  }
+}
+
+/**
+ * Textures by row count. A released texture may be handed out again at once, even while
+ * unsubmitted commands still read it: only recorded copies write textures, and WebGPU runs a
+ * command buffer's commands in order. Free textures unused across {@link IDLE_POINTS_KEPT} idle
+ * points are destroyed.
+ */
+export class TexturePool {
+  private free = new Map<number, GpuTexture[]>();
+  private freedAt = new Map<GpuTexture, number>();
+  private idlePoint = 0;
+  /** Bytes of the free textures. */
+  pooledBytes = 0;
+
+  /** A pool on `device`; `onDestroy` runs when a texture is destroyed. */
+  constructor(private readonly device: GPUDevice, private readonly onDestroy: () => void) {}
+
+  /** A texture of `rows` rows (its version -1), reused when a free one has that size. */
+  acquire(rows: number): GpuTexture {
+    const t = this.free.get(rows)?.pop();
+    if (t) {
+      this.freedAt.delete(t);
+      this.pooledBytes -= t.bytes;
+      t.version = -1;
+      return t;
+    }
+    const texture = this.device.createTexture({
+      size: [TEXEL_ROW, rows],
+      format: "rgba32uint",
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+    return new GpuTexture(texture, texture.createView(), rows);
+  }
+
+  /** Return a texture for reuse. */
+  release(t: GpuTexture): void {
+    this.pooledBytes += t.bytes;
+    this.freedAt.set(t, this.idlePoint);
+    const list = this.free.get(t.rows);
+    if (list) list.push(t);
+    else this.free.set(t.rows, [t]);
+  }
+
+  /** An idle point (a readback): destroy free textures not reused since the last few. */
+  trim(): void {
+    this.idlePoint++;
+    const oldest = this.idlePoint - IDLE_POINTS_KEPT;
+    let destroyed = false;
+    for (const [rows, list] of this.free) {
+      let stale = 0;
+      while (stale < list.length && this.freedAt.get(list[stale])! < oldest) stale++;
+      for (const t of list.splice(0, stale)) {
+        this.freedAt.delete(t);
+        this.pooledBytes -= t.bytes;
+        t.texture.destroy();
+        destroyed = true;
+      }
+      if (list.length === 0) this.free.delete(rows);
+    }
+    if (destroyed) this.onDestroy();
+  }
+}
