@@ -270,24 +270,32 @@ ${flatMain(out.join("\n"))}`;
  * Finishes the gradients of `slots` layers in one dispatch (see `slotMain`): for slot s,
  * dw[j] = Σ_t part[t, j] for j < size and db[j − size] = Σ_t bpart[t, j − size] below size + o,
  * in split order. Uniforms (n = all items, ends, per slot (size, o, splits, 0)); slot s binds
- * part, bpart, dw, db at 1 + 4s.
+ * part, bpart, dw, db at 1 + 4s. With `vec`, every size and o are multiples of 4 and an item is
+ * four consecutive values read and written as vec4 (n and ends count vec4 items): on llvmpipe a
+ * storage load is a loop over the SIMD lanes, so this reads the partials about 3× faster, with
+ * the same sums in the same order.
  */
-export function convGradFinishKernel(slots = 1): Kernel {
-  return kernel(`conv2d.gradFinish${slots > 1 ? `/k${slots}` : ""}`, () => {
+export function convGradFinishKernel(slots = 1, vec = false): Kernel {
+  const key = `conv2d.gradFinish${vec ? ".vec4" : ""}${slots > 1 ? `/k${slots}` : ""}`;
+  return kernel(key, () => {
     const ss = [...Array(slots).keys()];
+    const t = vec ? "vec4f" : "f32";
     const bindings = ss.map((s) =>
-      readBuf(1 + 4 * s, `part${s}`) + readBuf(2 + 4 * s, `bpart${s}`) +
-      writeBuf(3 + 4 * s, `dw${s}`) + writeBuf(4 + 4 * s, `db${s}`)
+      readBuf(1 + 4 * s, `part${s}`, t) + readBuf(2 + 4 * s, `bpart${s}`, t) +
+      writeBuf(3 + 4 * s, `dw${s}`, t) + writeBuf(4 + 4 * s, `db${s}`, t)
     ).join("");
+    const per = vec ? " / 4u" : "";
     const body = (s: number) =>
       `      let d = p.dims[${s}];
-      var acc = 0.0;
-      if (j < d.x) {
-        for (var t = 0u; t < d.z; t++) { acc += part${s}[t * d.x + j]; }
+      let size = d.x${per};
+      let o = d.y${per};
+      var acc = ${t}(0.0);
+      if (j < size) {
+        for (var t = 0u; t < d.z; t++) { acc += part${s}[t * size + j]; }
         dw${s}[j] = acc;
       } else {
-        let k = j - d.x;
-        for (var t = 0u; t < d.z; t++) { acc += bpart${s}[t * d.y + k]; }
+        let k = j - size;
+        for (var t = 0u; t < d.z; t++) { acc += bpart${s}[t * o + k]; }
         db${s}[k] = acc;
       }`;
     return `struct P { n: u32, pad0: u32, pad1: u32, pad2: u32, ends: array<vec4u, ${

@@ -323,15 +323,20 @@ function runFinishes(rt: GpuRuntime): void {
   const limit = rt.device.limits.maxStorageBuffersPerShaderStage;
   // Uniform words: 4 + 4 per 4 slot ends + 4 per slot, within the 256-byte block.
   const k = Math.max(1, Math.min(Math.floor(limit / 4), 11));
-  for (let first = 0; first < jobs.length; first += k) {
-    const chunk = jobs.slice(first, first + k);
-    const ends: number[] = [];
-    let n = 0;
-    for (const j of chunk) ends.push(n += j.dims[0] + j.dims[1]);
-    while (ends.length % 4 !== 0) ends.push(n);
-    const params = new Uint32Array([n, 0, 0, 0, ...ends, ...chunk.flatMap((j) => j.dims)]);
-    const bufs = chunk.flatMap((j) => [j.part, j.bpart, j.dw, j.db]);
-    rt.dispatch(convGradFinishKernel(chunk.length), params, bufs, rt.gridGroups(n));
+  // Layers whose weight and bias counts are multiples of 4 are summed as vec4 items.
+  const isVec = (j: FinishJob) => j.dims[0] % 4 === 0 && j.dims[1] % 4 === 0;
+  for (const vec of [true, false]) {
+    const group = jobs.filter((j) => isVec(j) === vec);
+    for (let first = 0; first < group.length; first += k) {
+      const chunk = group.slice(first, first + k);
+      const ends: number[] = [];
+      let n = 0;
+      for (const j of chunk) ends.push(n += (j.dims[0] + j.dims[1]) / (vec ? 4 : 1));
+      while (ends.length % 4 !== 0) ends.push(n);
+      const params = new Uint32Array([n, 0, 0, 0, ...ends, ...chunk.flatMap((j) => j.dims)]);
+      const bufs = chunk.flatMap((j) => [j.part, j.bpart, j.dw, j.db]);
+      rt.dispatch(convGradFinishKernel(chunk.length, vec), params, bufs, rt.gridGroups(n));
+    }
   }
   for (const j of jobs) {
     rt.free(j.part);

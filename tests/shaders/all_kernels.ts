@@ -121,6 +121,8 @@ export function allKernels(): Kernel[] {
     convGradFinishKernel(),
     convGradFinishKernel(2),
     convGradFinishKernel(8),
+    convGradFinishKernel(1, true),
+    convGradFinishKernel(8, true),
     poissonNllKernel(),
     photonCountsKernel(),
     poissonTermsKernel(),
