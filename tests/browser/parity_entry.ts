@@ -1,6 +1,7 @@
 /**
  * Browser bundle entry: the WebGPU-vs-CPU tests of tests/engine/ (ops, linear algebra, signal,
- * autograd) on the page's WebGPU implementation, and a WGSL compile of every kernel.
+ * autograd, far field, patches and the fused physics and network ops) on the page's WebGPU
+ * implementation, and a WGSL compile of every kernel.
  * `globalThis.ptychoTests.run()` and `.compileAll()` report to the test driver.
  */
 import { collected } from "./deno_shim.ts";
@@ -8,6 +9,17 @@ import "../engine/webgpu_parity_test.ts";
 import "../engine/webgpu_linalg_test.ts";
 import "../engine/webgpu_signal_test.ts";
 import "../engine/webgpu_autograd_test.ts";
+import "../engine/webgpu_farfield_test.ts";
+import "../engine/webgpu_patches_test.ts";
+import "../engine/complex_fused_test.ts";
+import "../engine/heads_test.ts";
+import "../engine/mean_test.ts";
+import "../engine/merge_test.ts";
+import "../engine/overlap_test.ts";
+import "../engine/poisson_terms_test.ts";
+import "../engine/poisson_test.ts";
+import "../engine/scale_test.ts";
+import "../engine/split_test.ts";
 import { allKernels } from "../shaders/all_kernels.ts";
 
 /** One test's outcome. */

@@ -1,6 +1,6 @@
 /** WebGPU against the CPU reference: elementwise, broadcasting, complex, reductions, layout. */
 import type { BinaryOp, UnaryOp } from "../../engine/backend.ts";
-import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
+import { cpu, expectClose, gpuTest, Inputs, TRIG_ATOL } from "./webgpu_test_util.ts";
 
 const UNARY: [UnaryOp, number, number, number, number][] = [
   // op, a, b, input lo, input hi
@@ -25,12 +25,6 @@ const UNARY: [UnaryOp, number, number, number, number][] = [
   ["pow", 3, 0, -2, 2],
   ["affine", 1.5, -0.25, -2, 2],
 ];
-
-/**
- * WGSL's stated precision for cos and sin: absolute error at most 2^-11 (on [-π, π]; outside it
- * after range reduction). Dawn's SwiftShader is about 5e-5 off; wgpu on llvmpipe much closer.
- */
-const TRIG_ATOL = 2 ** -11;
 
 /** Tolerance of a unary op against the CPU reference. */
 function unaryTol(op: UnaryOp): { atol: number; rtol: number } {

@@ -14,6 +14,13 @@ if (!gpu && !required) {
   console.log("no WebGPU adapter: WebGPU tests skipped (set PTYCHO_REQUIRE_WEBGPU=1 to fail)");
 }
 
+/**
+ * WGSL's stated precision for cos and sin: absolute error at most 2^-11 (on [-π, π]; outside it
+ * after range reduction). Dawn's SwiftShader is about 5e-5 off the CPU; wgpu on llvmpipe much
+ * closer. Kernels built on them are held to it, scaled by the factors that multiply them.
+ */
+export const TRIG_ATOL = 2 ** -11;
+
 /** The CPU reference backend. */
 export const cpu: Backend = cpuBackend();
 
