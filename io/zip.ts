@@ -327,10 +327,79 @@ function u64(v: DataView, offset: number, reader: { file: string }): number {
   return value;
 }
 
-/** Builds a zip archive; `compress` deflates the members, otherwise they are stored. */
+/**
+ * Builds a zip archive; `compress` deflates the members (level 6), otherwise they are stored,
+ * by {@link encodeStoredZip}.
+ */
 export function encodeZip(members: Map<string, Uint8Array>, compress: boolean): Uint8Array {
-  const options = { level: compress ? 6 : 0, mtime: new Date(2000, 0, 1) } as const;
+  if (!compress) return encodeStoredZip(members);
+  const options = { level: 6, mtime: new Date(2000, 0, 1) } as const;
   const files: Record<string, [Uint8Array, typeof options]> = {};
   for (const [name, bytes] of members) files[name] = [bytes, options];
   return zipSync(files);
+}
+
+/** MS-DOS date of every member's modification time: 2000-01-01 (time 00:00). */
+const DOS_DATE = ((2000 - 1980) << 9) | (1 << 5) | 1;
+
+/** Largest size or offset a zip without zip64 records can hold. */
+const ZIP32_LIMIT = 0xfffffffe;
+
+/**
+ * A zip archive of stored (uncompressed) members, written in one pass with the slice-by-8
+ * {@link crc32}: a local header and the data per member, then the central directory. Names
+ * that are not ASCII are flagged UTF-8. Archives past 4 GiB (which would need zip64) are refused.
+ */
+export function encodeStoredZip(members: Map<string, Uint8Array>): Uint8Array {
+  const entries = [...members].map(([name, data]) => {
+    const nameBytes = new TextEncoder().encode(name);
+    const flags = nameBytes.some((b) => b > 0x7f) ? 0x0800 : 0;
+    return { nameBytes, flags, data, crc: crc32(data), offset: 0 };
+  });
+  let local = 0, directorySize = 0;
+  for (const e of entries) {
+    e.offset = local;
+    local += 30 + e.nameBytes.length + e.data.length;
+    directorySize += 46 + e.nameBytes.length;
+  }
+  const size = local + directorySize + 22;
+  if (size > ZIP32_LIMIT || entries.length > 0xffff) {
+    throw new RangeError(`a stored zip of ${size} bytes in ${entries.length} members needs zip64`);
+  }
+  const out = new Uint8Array(size);
+  const v = view(out);
+  let p = 0;
+  const common = (e: (typeof entries)[number], at: number) => {
+    v.setUint16(at, 20, true);
+    v.setUint16(at + 2, e.flags, true);
+    v.setUint16(at + 4, 0, true);
+    v.setUint16(at + 6, 0, true);
+    v.setUint16(at + 8, DOS_DATE, true);
+    v.setUint32(at + 10, e.crc, true);
+    v.setUint32(at + 14, e.data.length, true);
+    v.setUint32(at + 18, e.data.length, true);
+    v.setUint16(at + 22, e.nameBytes.length, true);
+  };
+  for (const e of entries) {
+    v.setUint32(p, 0x04034b50, true);
+    common(e, p + 4);
+    out.set(e.nameBytes, p + 30);
+    out.set(e.data, p + 30 + e.nameBytes.length);
+    p += 30 + e.nameBytes.length + e.data.length;
+  }
+  const directory = p;
+  for (const e of entries) {
+    v.setUint32(p, 0x02014b50, true);
+    v.setUint16(p + 4, 20, true);
+    common(e, p + 6);
+    v.setUint32(p + 42, e.offset, true);
+    out.set(e.nameBytes, p + 46);
+    p += 46 + e.nameBytes.length;
+  }
+  v.setUint32(p, 0x06054b50, true);
+  v.setUint16(p + 8, entries.length, true);
+  v.setUint16(p + 10, entries.length, true);
+  v.setUint32(p + 12, p - directory, true);
+  v.setUint32(p + 16, directory, true);
+  return out;
 }
