@@ -62,27 +62,45 @@ export interface TrainingState {
 const STATE = "training_state.json";
 const OPTIMIZER = "optimizer.npz";
 
-/** The bytes of a checkpoint of `model`, `optimizer` and `state` (write them atomically). */
+/** A checkpoint's bytes and the model bundle members inside it. */
+export interface EncodedCheckpoint {
+  /** The checkpoint zip (write it atomically). */
+  bytes: Uint8Array;
+  /** Its model bundle members (manifest.json, weights.npz, probe.npy), e.g. for model.zip. */
+  bundle: Map<string, Uint8Array>;
+}
+
+/**
+ * The bytes of a checkpoint of `model`, `optimizer` and `state`. Every parameter and moment is
+ * read back in one batch: the readbacks are all issued before the first is awaited.
+ */
 export async function encodeCheckpoint(
   model: PtychoPinn,
   optimizer: Adam,
   state: TrainingState,
   fields: Omit<PinnManifest, "intensityScale">,
   probe: Float32Array,
-): Promise<Uint8Array> {
-  const members = bundleMembers(await modelBundleContents(model, fields, probe));
+): Promise<EncodedCheckpoint> {
   const names = [...model.parameters().keys()];
   const moments = optimizer.state();
-  const arrays = new Map<string, { dtype: "f4"; shape: number[]; data: Float32Array }>();
-  for (let i = 0; i < names.length; i++) {
-    for (const kind of ["m", "v"]) {
-      const t = moments.get(`${kind}.${i}`)!;
-      arrays.set(`${kind}.${names[i]}`, { dtype: "f4", shape: [...t.shape], data: await t.data() });
-    }
-  }
+  const keys = names.flatMap((name, i) =>
+    ["m", "v"].map((kind) => ({ key: `${kind}.${name}`, t: moments.get(`${kind}.${i}`)! }))
+  );
+  const [contents, host] = await Promise.all([
+    modelBundleContents(model, fields, probe),
+    Promise.all(keys.map(({ t }) => t.data())),
+  ]);
+  const bundle = bundleMembers(contents);
+  const arrays = new Map(
+    keys.map((
+      { key, t },
+      k,
+    ) => [key, { dtype: "f4" as const, shape: [...t.shape], data: host[k] }]),
+  );
+  const members = new Map(bundle);
   members.set(OPTIMIZER, encodeNpz(arrays));
   members.set(STATE, new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"));
-  return encodeZip(members, false);
+  return { bytes: encodeZip(members, false), bundle };
 }
 
 /** A checkpoint read once from disk: the model bundle, the training state, the Adam moments. */
