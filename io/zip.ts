@@ -11,6 +11,7 @@
  */
 import { Inflate, zipSync } from "fflate";
 import { PtychoInputError } from "./errors.ts";
+import { type ByteParts, joinParts, partsLength } from "./files.ts";
 import { checkMemory } from "./memory.ts";
 
 /** Random-access bytes: a file on disk or an array in memory. */
@@ -77,10 +78,13 @@ const CRC_TABLES = (() => {
   return t;
 })();
 
-/** CRC-32 (the zip/PNG polynomial) of `bytes`, eight bytes per step. */
-export function crc32(bytes: Uint8Array): number {
+/**
+ * CRC-32 (the zip/PNG polynomial) of `bytes`, eight bytes per step; `crc` continues a CRC
+ * computed over the bytes before these.
+ */
+export function crc32(bytes: Uint8Array, crc = 0): number {
   const t = CRC_TABLES;
-  let c = 0xffffffff;
+  let c = (crc ^ 0xffffffff) >>> 0;
   let i = 0;
   for (const end8 = bytes.length - 7; i < end8; i += 8) {
     const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
@@ -345,61 +349,71 @@ const DOS_DATE = ((2000 - 1980) << 9) | (1 << 5) | 1;
 /** Largest size or offset a zip without zip64 records can hold. */
 const ZIP32_LIMIT = 0xfffffffe;
 
+/** A zip archive of stored members, in one buffer ({@link storedZipParts}). */
+export function encodeStoredZip(members: Map<string, Uint8Array | ByteParts>): Uint8Array {
+  return joinParts(storedZipParts(members));
+}
+
 /**
- * A zip archive of stored (uncompressed) members, written in one pass with the slice-by-8
- * {@link crc32}: a local header and the data per member, then the central directory. Names
- * that are not ASCII are flagged UTF-8. Archives past 4 GiB (which would need zip64) are refused.
+ * A zip archive of stored (uncompressed) members as {@link ByteParts}: a local header and the
+ * member's own parts (not copied) per member, then the central directory; the CRCs are the
+ * slice-by-8 {@link crc32}. Names that are not ASCII are flagged UTF-8. Archives past 4 GiB
+ * (which would need zip64) are refused.
  */
-export function encodeStoredZip(members: Map<string, Uint8Array>): Uint8Array {
+export function storedZipParts(members: Map<string, Uint8Array | ByteParts>): Uint8Array[] {
   const entries = [...members].map(([name, data]) => {
+    const parts = data instanceof Uint8Array ? [data] : data;
     const nameBytes = new TextEncoder().encode(name);
     const flags = nameBytes.some((b) => b > 0x7f) ? 0x0800 : 0;
-    return { nameBytes, flags, data, crc: crc32(data), offset: 0 };
+    const crc = parts.reduce((c, part) => crc32(part, c), 0);
+    return { nameBytes, flags, parts, size: partsLength(parts), crc, offset: 0 };
   });
   let local = 0, directorySize = 0;
   for (const e of entries) {
     e.offset = local;
-    local += 30 + e.nameBytes.length + e.data.length;
+    local += 30 + e.nameBytes.length + e.size;
     directorySize += 46 + e.nameBytes.length;
   }
   const size = local + directorySize + 22;
   if (size > ZIP32_LIMIT || entries.length > 0xffff) {
     throw new RangeError(`a stored zip of ${size} bytes in ${entries.length} members needs zip64`);
   }
-  const out = new Uint8Array(size);
-  const v = view(out);
-  let p = 0;
-  const common = (e: (typeof entries)[number], at: number) => {
+  const common = (v: DataView, e: (typeof entries)[number], at: number) => {
     v.setUint16(at, 20, true);
     v.setUint16(at + 2, e.flags, true);
     v.setUint16(at + 4, 0, true);
     v.setUint16(at + 6, 0, true);
     v.setUint16(at + 8, DOS_DATE, true);
     v.setUint32(at + 10, e.crc, true);
-    v.setUint32(at + 14, e.data.length, true);
-    v.setUint32(at + 18, e.data.length, true);
+    v.setUint32(at + 14, e.size, true);
+    v.setUint32(at + 18, e.size, true);
     v.setUint16(at + 22, e.nameBytes.length, true);
   };
+  const out: Uint8Array[] = [];
   for (const e of entries) {
-    v.setUint32(p, 0x04034b50, true);
-    common(e, p + 4);
-    out.set(e.nameBytes, p + 30);
-    out.set(e.data, p + 30 + e.nameBytes.length);
-    p += 30 + e.nameBytes.length + e.data.length;
+    const header = new Uint8Array(30 + e.nameBytes.length);
+    const v = view(header);
+    v.setUint32(0, 0x04034b50, true);
+    common(v, e, 4);
+    header.set(e.nameBytes, 30);
+    out.push(header, ...e.parts);
   }
-  const directory = p;
+  const tail = new Uint8Array(directorySize + 22);
+  const v = view(tail);
+  let p = 0;
   for (const e of entries) {
     v.setUint32(p, 0x02014b50, true);
     v.setUint16(p + 4, 20, true);
-    common(e, p + 6);
+    common(v, e, p + 6);
     v.setUint32(p + 42, e.offset, true);
-    out.set(e.nameBytes, p + 46);
+    tail.set(e.nameBytes, p + 46);
     p += 46 + e.nameBytes.length;
   }
   v.setUint32(p, 0x06054b50, true);
   v.setUint16(p + 8, entries.length, true);
   v.setUint16(p + 10, entries.length, true);
-  v.setUint32(p + 12, p - directory, true);
-  v.setUint32(p + 16, directory, true);
+  v.setUint32(p + 12, directorySize, true);
+  v.setUint32(p + 16, local, true);
+  out.push(tail);
   return out;
 }

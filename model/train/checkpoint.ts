@@ -6,10 +6,10 @@
  */
 import { type Adam, tensor } from "../../engine/mod.ts";
 import { PtychoInputError } from "../../io/errors.ts";
-import { readFileOrFail } from "../../io/files.ts";
+import { type ByteParts, readFileOrFail } from "../../io/files.ts";
 import { bundleMembers, type ModelBundle } from "../../io/bundle.ts";
-import { encodeNpz, NpzReader } from "../../io/npz.ts";
-import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
+import { encodeNpzParts, NpzReader } from "../../io/npz.ts";
+import { memorySource, storedZipParts, ZipReader } from "../../io/zip.ts";
 import { decodeModelBundle, modelBundleContents, type PinnManifest } from "../model_bundle.ts";
 import type { PtychoPinn } from "../pinn.ts";
 
@@ -64,15 +64,16 @@ const OPTIMIZER = "optimizer.npz";
 
 /** A checkpoint's bytes and the model bundle members inside it. */
 export interface EncodedCheckpoint {
-  /** The checkpoint zip (write it atomically). */
-  bytes: Uint8Array;
+  /** The checkpoint zip, in parts (write them atomically). */
+  parts: ByteParts;
   /** Its model bundle members (manifest.json, weights.npz, probe.npy), e.g. for model.zip. */
-  bundle: Map<string, Uint8Array>;
+  bundle: Map<string, ByteParts>;
 }
 
 /**
- * The bytes of a checkpoint of `model`, `optimizer` and `state`. Every parameter and moment is
- * read back in one batch: the readbacks are all issued before the first is awaited.
+ * A checkpoint of `model`, `optimizer` and `state`, as parts that hold the host copies of the
+ * weights and moments (not copied again). Every parameter and moment is read back in one batch:
+ * the readbacks are all issued before the first is awaited.
  */
 export async function encodeCheckpoint(
   model: PtychoPinn,
@@ -98,9 +99,9 @@ export async function encodeCheckpoint(
     ) => [key, { dtype: "f4" as const, shape: [...t.shape], data: host[k] }]),
   );
   const members = new Map(bundle);
-  members.set(OPTIMIZER, encodeNpz(arrays));
-  members.set(STATE, new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"));
-  return { bytes: encodeZip(members, false), bundle };
+  members.set(OPTIMIZER, encodeNpzParts(arrays));
+  members.set(STATE, [new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n")]);
+  return { parts: storedZipParts(members), bundle };
 }
 
 /** A checkpoint read once from disk: the model bundle, the training state, the Adam moments. */

@@ -4,10 +4,10 @@
  * epoch through one callback and never touches files itself. Every write is atomic.
  */
 import type { Adam } from "../../engine/mod.ts";
-import { encodeBundleMembers } from "../../io/bundle.ts";
-import { removeIfPresent, writeFileAtomic } from "../../io/files.ts";
+import { bundleMembers, encodeBundleMembers } from "../../io/bundle.ts";
+import { type ByteParts, removeIfPresent, writeFileAtomic } from "../../io/files.ts";
 import { lossCurveSvg } from "../../io/loss_plot.ts";
-import { encodeModelBundle, type PinnManifest } from "../model_bundle.ts";
+import { modelBundleContents, type PinnManifest } from "../model_bundle.ts";
 import type { PtychoPinn } from "../pinn.ts";
 import {
   type BestCheckpoint,
@@ -53,7 +53,7 @@ export class RunDirectory {
   /** `<dir>/checkpoints/last.zip`, rewritten at every epoch end. */
   readonly lastCheckpoint: string;
   /** The model and bundle members of the last finished epoch's checkpoint (for model.zip). */
-  #latest: { model: PtychoPinn; bundle: Map<string, Uint8Array> } | null = null;
+  #latest: { model: PtychoPinn; bundle: Map<string, ByteParts> } | null = null;
 
   /** `dir` must exist and be writable (the command checks it first); checkpoints/ is created. */
   constructor(readonly dir: string, readonly options: RunDirectoryOptions) {
@@ -75,7 +75,7 @@ export class RunDirectory {
   /** The loop's end-of-epoch callback: checkpoint, then (finished epochs) metrics and plot. */
   async endEpoch(e: EpochEnd): Promise<void> {
     const { manifest, probe } = this.options;
-    const { bytes, bundle } = await encodeCheckpoint(
+    const { parts, bundle } = await encodeCheckpoint(
       e.model,
       e.optimizer,
       e.state,
@@ -85,8 +85,8 @@ export class RunDirectory {
     this.#latest = e.finished ? { model: e.model, bundle } : null;
     // The best-k file before last.zip, which lists it: a kill in between never leaves a list
     // naming a file that was not written (and a file already gone is no reason to stop).
-    if (e.added !== null) writeFileAtomic(`${this.checkpointDir}/${e.added.file}`, bytes);
-    writeFileAtomic(this.lastCheckpoint, bytes);
+    if (e.added !== null) writeFileAtomic(`${this.checkpointDir}/${e.added.file}`, parts);
+    writeFileAtomic(this.lastCheckpoint, parts);
     for (const f of e.evicted) removeIfPresent(`${this.checkpointDir}/${f}`);
     if (e.finished) this.#writeEpochLogs(e.state.history);
   }
@@ -98,11 +98,11 @@ export class RunDirectory {
    */
   async saveModel(model: PtychoPinn): Promise<string> {
     const path = `${this.dir}/model.zip`;
-    const latest = this.#latest?.model === model ? this.#latest.bundle : null;
-    const bytes = latest !== null
-      ? encodeBundleMembers(latest)
-      : (await encodeModelBundle(model, this.options.manifest, this.options.probe)).bytes;
-    writeFileAtomic(path, bytes);
+    const { manifest, probe } = this.options;
+    const bundle = this.#latest?.model === model
+      ? this.#latest.bundle
+      : bundleMembers(await modelBundleContents(model, manifest, probe));
+    writeFileAtomic(path, encodeBundleMembers(bundle));
     return path;
   }
 
