@@ -6,6 +6,8 @@
  */
 import { type Command, helpText, parseArgs, UsageError } from "./cli/args.ts";
 import { PtychoInputError } from "./io/errors.ts";
+import { setNativeInflate } from "./io/zip.ts";
+import { zlibInflate } from "./io/zlib_inflate.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { evaluateCommand } from "./cli/evaluate.ts";
 import { inferCommand } from "./cli/infer.ts";
@@ -31,8 +33,12 @@ function usage(): string {
     `run 'deno task <command> --help' for a command's flags`;
 }
 
-/** Run one command line; returns the process exit code. */
+/**
+ * Run one command line; returns the process exit code. Zip members (`.npz` data, bundles) are
+ * inflated by Node's native zlib here (io/zlib_inflate.ts), not by the library's portable code.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
+  setNativeInflate(zlibInflate);
   const [name, ...rest] = argv;
   const debug = rest.includes("--debug");
   const command = commands.find((c) => c.name === name);

@@ -7,7 +7,9 @@
  * allocating, inflates with `fflate` in small steps that stop as soon as the output passes the
  * declared size (so a lying header costs nothing), can inflate just an entry's first bytes, and
  * checks every entry's CRC-32. Only stored and deflated entries exist in NumPy files; others are
- * refused.
+ * refused. Where a native decoder is installed ({@link setNativeInflate}: the command line's Node
+ * zlib), it inflates the prefixes and the entries up to 64 MiB compressed (in one call), with the
+ * same size limits and the same errors.
  */
 import { Inflate, zipSync } from "fflate";
 import { PtychoInputError } from "./errors.ts";
@@ -104,6 +106,40 @@ const INFLATE_STEP = 16 * 1024;
 
 /** Compressed bytes per step when only a prefix is wanted (at most ~0.5 MiB of output). */
 const PREFIX_STEP = 512;
+
+/** Most bytes one native prefix inflation may produce (unless more are wanted). */
+const NATIVE_PREFIX_LIMIT = 512 * 1024;
+
+/**
+ * A native raw-deflate decoder, faster than fflate's stepwise inflation (the command line
+ * installs Node's zlib, io/zlib_inflate.ts).
+ */
+export interface NativeInflate {
+  /**
+   * Inflates a whole stream and returns its bytes, or null as soon as they would exceed `size`
+   * (never holding much more than `size` bytes); throws on corrupt data.
+   */
+  whole(compressed: Uint8Array, size: number): Uint8Array | null;
+  /**
+   * Inflates what the first bytes of a stream give (`compressed` may end mid-stream), or null as
+   * soon as that is more than `limit` bytes; throws on corrupt data.
+   */
+  partial(compressed: Uint8Array, limit: number): Uint8Array | null;
+}
+
+let native: NativeInflate | null = null;
+
+/** Compressed bytes up to which an entry is inflated in one call of a native decoder. */
+const WHOLE_INFLATE_MAX = 64 * 1024 * 1024;
+
+/**
+ * Installs the native decoder {@link ZipReader} uses for prefixes and for entries of up to 64 MiB
+ * compressed (whose compressed bytes it reads at once; larger ones keep streaming through fflate
+ * in small steps), with the same size limits and errors; null goes back to fflate for all.
+ */
+export function setNativeInflate(inflate: NativeInflate | null): void {
+  native = inflate;
+}
 
 /** Reads the central directory of a zip archive and then any entry on demand. */
 export class ZipReader {
@@ -284,6 +320,8 @@ export class ZipReader {
     const start = this.dataStart(entry);
     const want = Math.min(length, entry.size);
     if (entry.method === 0) return this.bytesAt(start, want);
+    const fast = native === null ? null : this.prefixNative(entry, start, want, native);
+    if (fast !== null) return fast;
     const out = new Uint8Array(want);
     let at = 0;
     this.inflate(entry, start, PREFIX_STEP, (piece) => {
@@ -292,6 +330,55 @@ export class ZipReader {
       return at < want;
     });
     return out.subarray(0, at);
+  }
+
+  /** Runs a native decoder on `entry`'s data, failing as the stepwise inflation does. */
+  private nativeInflate<T>(entry: ZipEntry, inflate: () => T): T {
+    try {
+      return inflate();
+    } catch (e) {
+      this.fail(
+        `entry '${entry.name}': corrupt deflate data (${e instanceof Error ? e.message : e})`,
+      );
+    }
+  }
+
+  /** Inflates a whole entry in one call of the native decoder. */
+  private inflateWhole(entry: ZipEntry, start: number, decoder: NativeInflate): Uint8Array {
+    const label = `entry '${entry.name}'`;
+    const compressed = this.bytesAt(start, entry.compressedSize);
+    const data = this.nativeInflate(entry, () => decoder.whole(compressed, entry.size));
+    if (data === null) {
+      this.fail(`${label}: decompresses to more than its declared ${entry.size} bytes`);
+    }
+    if (data.length !== entry.size) this.fail(`${label}: decompressed size is wrong`);
+    return data;
+  }
+
+  /**
+   * The first `want` bytes of a deflated entry by the native decoder, from compressed prefixes
+   * growing 8× at a time, each inflating to at most max(`want`, 512 KiB) bytes; null when one
+   * would inflate to more (only a crafted stream does that: it is left to the stepwise path).
+   */
+  private prefixNative(
+    entry: ZipEntry,
+    start: number,
+    want: number,
+    decoder: NativeInflate,
+  ): Uint8Array | null {
+    const limit = Math.max(want, NATIVE_PREFIX_LIMIT);
+    for (let k = PREFIX_STEP;; k *= 8) {
+      const n = Math.min(k, entry.compressedSize);
+      const compressed = this.bytesAt(start, n);
+      const out = this.nativeInflate(entry, () => decoder.partial(compressed, limit));
+      if (out === null) return null;
+      if (out.length > entry.size) {
+        this.fail(
+          `entry '${entry.name}': decompresses to more than its declared ${entry.size} bytes`,
+        );
+      }
+      if (out.length >= want || n === entry.compressedSize) return out.subarray(0, want);
+    }
   }
 
   /**
@@ -305,6 +392,8 @@ export class ZipReader {
     let data: Uint8Array;
     if (entry.method === 0) {
       data = this.bytesAt(start, entry.size);
+    } else if (native !== null && entry.compressedSize <= WHOLE_INFLATE_MAX) {
+      data = this.inflateWhole(entry, start, native);
     } else {
       data = new Uint8Array(entry.size);
       let at = 0;
