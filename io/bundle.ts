@@ -11,7 +11,8 @@ import { PtychoInputError } from "./errors.ts";
 import { type ByteParts, joinParts, readFileOrFail, writeFileAtomic } from "./files.ts";
 import { decodeNpy, encodeNpyParts } from "./npy.ts";
 import { encodeNpzParts, NpzReader } from "./npz.ts";
-import { memorySource, storedZipParts, ZipReader } from "./zip.ts";
+import { memorySource, ZipReader } from "./zip.ts";
+import { storedZipParts } from "./zip_write.ts";
 
 /** The bundle layout version this program writes and reads. */
 export const BUNDLE_FORMAT_VERSION = 1;

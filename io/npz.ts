@@ -12,14 +12,8 @@ import { type ByteParts, joinParts, openFileOrFail, writeFileAtomic } from "./fi
 import { checkMemory, formatBytes } from "./memory.ts";
 import { checkNpyArray, decodeNpy, encodeNpyParts, type NpyArray } from "./npy.ts";
 import { npyDataOffset, type NpyHeader, parseNpyHeader } from "./npy_header.ts";
-import {
-  encodeZip,
-  fileSource,
-  memorySource,
-  storedZipParts,
-  type ZipEntry,
-  ZipReader,
-} from "./zip.ts";
+import { fileSource, memorySource, type ZipEntry, ZipReader } from "./zip.ts";
+import { encodeZip, storedZipParts } from "./zip_write.ts";
 
 /** Arrays by name, as a Map or a plain record. */
 export type NamedArrays = Map<string, NpyArray> | Record<string, NpyArray>;

@@ -9,7 +9,8 @@ import { PtychoInputError } from "../../io/errors.ts";
 import { type ByteParts, readFileOrFail } from "../../io/files.ts";
 import { bundleMembers, type ModelBundle } from "../../io/bundle.ts";
 import { encodeNpzParts, NpzReader } from "../../io/npz.ts";
-import { memorySource, storedZipParts, ZipReader } from "../../io/zip.ts";
+import { memorySource, ZipReader } from "../../io/zip.ts";
+import { storedZipParts } from "../../io/zip_write.ts";
 import { decodeModelBundle, modelBundleContents, type PinnManifest } from "../model_bundle.ts";
 import type { PtychoPinn } from "../pinn.ts";
 

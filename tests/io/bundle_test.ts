@@ -12,7 +12,8 @@ import {
   saveBundle,
 } from "../../io/bundle.ts";
 import { PtychoInputError } from "../../io/errors.ts";
-import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
+import { memorySource, ZipReader } from "../../io/zip.ts";
+import { encodeZip } from "../../io/zip_write.ts";
 import { hasNumpy, runPython, testRequiring } from "./env.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "ptycho_bundle_" });

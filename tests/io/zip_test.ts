@@ -5,14 +5,8 @@
  */
 import { zipSync } from "fflate";
 import { assert, assertEquals } from "../assert.ts";
-import {
-  crc32,
-  encodeStoredZip,
-  encodeZip,
-  memorySource,
-  storedZipParts,
-  ZipReader,
-} from "../../io/zip.ts";
+import { crc32, memorySource, ZipReader } from "../../io/zip.ts";
+import { encodeStoredZip, encodeZip, storedZipParts } from "../../io/zip_write.ts";
 import { hasNumpy, runPython, testRequiring } from "./env.ts";
 
 function members(): Map<string, Uint8Array> {
