@@ -8,10 +8,11 @@
  * declared size (so a lying header costs nothing), can inflate just an entry's first bytes, and
  * checks every entry's CRC-32. Only stored and deflated entries exist in NumPy files; others are
  * refused. Where a native decoder is installed ({@link setNativeInflate}: the command line's Node
- * zlib), it inflates the prefixes and the entries up to 64 MiB compressed (in one call), with the
- * same size limits and the same errors.
+ * zlib), it inflates the prefixes and the entries up to 64 MiB compressed and 2 GiB inflated (in
+ * one call), with the same size limits and the same errors.
  */
 import { Inflate } from "fflate";
+import { crc32 } from "./crc32.ts";
 import { PtychoInputError } from "./errors.ts";
 import { checkMemory } from "./memory.ts";
 
@@ -63,40 +64,6 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
-/** Slice-by-8 CRC-32 tables: table k (entries 256k..256k+255) advances a byte through k zeros. */
-const CRC_TABLES = (() => {
-  const t = new Uint32Array(8 * 256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  for (let n = 0; n < 256; n++) {
-    for (let k = 1; k < 8; k++) {
-      t[256 * k + n] = (t[256 * (k - 1) + n] >>> 8) ^ t[t[256 * (k - 1) + n] & 0xff];
-    }
-  }
-  return t;
-})();
-
-/**
- * CRC-32 (the zip/PNG polynomial) of `bytes`, eight bytes per step; `crc` continues a CRC
- * computed over the bytes before these.
- */
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  const t = CRC_TABLES;
-  let c = (crc ^ 0xffffffff) >>> 0;
-  let i = 0;
-  for (const end8 = bytes.length - 7; i < end8; i += 8) {
-    const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
-    c = t[1792 + (a & 0xff)] ^ t[1536 + ((a >>> 8) & 0xff)] ^ t[1280 + ((a >>> 16) & 0xff)] ^
-      t[1024 + (a >>> 24)] ^ t[768 + bytes[i + 4]] ^ t[512 + bytes[i + 5]] ^ t[256 + bytes[i + 6]] ^
-      t[bytes[i + 7]];
-  }
-  for (; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 /** Most bytes deflate can expand one compressed byte into (1032:1), plus slack for headers. */
 const MAX_DEFLATE_RATIO = 1032;
 
@@ -128,13 +95,18 @@ export interface NativeInflate {
 
 let native: NativeInflate | null = null;
 
-/** Compressed bytes up to which an entry is inflated in one call of a native decoder. */
+/**
+ * Compressed bytes up to which an entry is inflated in one call of a native decoder, and its
+ * inflated bytes below which (zlib counts its output buffer in 32 bits).
+ */
 const WHOLE_INFLATE_MAX = 64 * 1024 * 1024;
+const WHOLE_INFLATE_MAX_SIZE = 2 ** 31;
 
 /**
  * Installs the native decoder {@link ZipReader} uses for prefixes and for entries of up to 64 MiB
- * compressed (whose compressed bytes it reads at once; larger ones keep streaming through fflate
- * in small steps), with the same size limits and errors; null goes back to fflate for all.
+ * compressed and under 2 GiB inflated (it reads their compressed bytes at once; larger ones keep
+ * streaming through fflate in small steps), with the same size limits and errors; null goes back
+ * to fflate for all.
  */
 export function setNativeInflate(inflate: NativeInflate | null): void {
   native = inflate;
@@ -391,7 +363,10 @@ export class ZipReader {
     let data: Uint8Array;
     if (entry.method === 0) {
       data = this.bytesAt(start, entry.size);
-    } else if (native !== null && entry.compressedSize <= WHOLE_INFLATE_MAX) {
+    } else if (
+      native !== null && entry.compressedSize <= WHOLE_INFLATE_MAX &&
+      entry.size < WHOLE_INFLATE_MAX_SIZE
+    ) {
       data = this.inflateWhole(entry, start, native);
     } else {
       data = new Uint8Array(entry.size);

@@ -4,7 +4,7 @@
  */
 import { zipSync } from "fflate";
 import { type ByteParts, joinParts, partsLength } from "./files.ts";
-import { crc32 } from "./zip.ts";
+import { crc32 } from "./crc32.ts";
 
 /**
  * Builds a zip archive; `compress` deflates the members (level 6), otherwise they are stored,

@@ -5,7 +5,8 @@
  */
 import { zipSync } from "fflate";
 import { assert, assertEquals } from "../assert.ts";
-import { crc32, memorySource, ZipReader } from "../../io/zip.ts";
+import { crc32 } from "../../io/crc32.ts";
+import { memorySource, ZipReader } from "../../io/zip.ts";
 import { encodeStoredZip, encodeZip, storedZipParts } from "../../io/zip_write.ts";
 import { hasNumpy, runPython, testRequiring } from "./env.ts";
 
