@@ -6,40 +6,41 @@
  */
 import { type Command, helpText, parseArgs, UsageError } from "./cli/args.ts";
 import { PtychoInputError } from "./io/errors.ts";
-import { demoCommand } from "./cli/demo.ts";
-import { evaluateCommand } from "./cli/evaluate.ts";
-import { inferCommand } from "./cli/infer.ts";
-import { inspectCommand } from "./cli/inspect.ts";
-import { refineCommand } from "./cli/refine.ts";
-import { simulateCommand } from "./cli/simulate.ts";
-import { trainCommand } from "./cli/train.ts";
+import { setNativeInflate } from "./io/zip.ts";
+import { zlibInflate } from "./io/zlib_inflate.ts";
 
-const commands: readonly Command[] = [
-  demoCommand,
-  simulateCommand,
-  trainCommand,
-  inferCommand,
-  refineCommand,
-  evaluateCommand,
-  inspectCommand,
-];
+/**
+ * The commands by name, in the order usage lists them; each command's modules load only when it
+ * runs (a train run does not parse the code of simulate, infer, refine, ...).
+ */
+const commands: Readonly<Record<string, () => Promise<Command>>> = {
+  demo: async () => (await import("./cli/demo.ts")).demoCommand,
+  simulate: async () => (await import("./cli/simulate.ts")).simulateCommand,
+  train: async () => (await import("./cli/train.ts")).trainCommand,
+  infer: async () => (await import("./cli/infer.ts")).inferCommand,
+  refine: async () => (await import("./cli/refine.ts")).refineCommand,
+  evaluate: async () => (await import("./cli/evaluate.ts")).evaluateCommand,
+  inspect: async () => (await import("./cli/inspect.ts")).inspectCommand,
+};
 
 function usage(): string {
-  return `usage: deno task <command> [flags]\ncommands: ${
-    commands.map((c) => c.name).join(", ")
-  }\n` +
+  return `usage: deno task <command> [flags]\ncommands: ${Object.keys(commands).join(", ")}\n` +
     `run 'deno task <command> --help' for a command's flags`;
 }
 
-/** Run one command line; returns the process exit code. */
+/**
+ * Run one command line; returns the process exit code. Zip members (`.npz` data, bundles) are
+ * inflated by Node's native zlib here (io/zlib_inflate.ts), not by the library's portable code.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
+  setNativeInflate(zlibInflate);
   const [name, ...rest] = argv;
   const debug = rest.includes("--debug");
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  if (name === undefined || !Object.hasOwn(commands, name)) {
     console.error(name === undefined ? usage() : `unknown command '${name}'\n${usage()}`);
     return 2;
   }
+  const command = await commands[name]();
   try {
     const parsed = parseArgs(rest, command.flags);
     if (parsed.help) {

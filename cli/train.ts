@@ -82,7 +82,12 @@ async function loadInputs(cfg: TrainConfig, warn: (m: string) => void) {
   };
   const train = await loadScan(cfg.trainDataFile, opts);
   checkN(train);
-  const test = cfg.testDataFile === null ? null : await loadScan(cfg.testDataFile, opts);
+  // Validating on the training file (as the seed's smoke run does) reads it once.
+  const test = cfg.testDataFile === null
+    ? null
+    : cfg.testDataFile === cfg.trainDataFile
+    ? train
+    : await loadScan(cfg.testDataFile, opts);
   if (test !== null && test.n !== train.n) {
     throw new PtychoInputError(
       test.file,

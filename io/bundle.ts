@@ -8,10 +8,11 @@
  * name and shape, and reports all mismatches in one line.
  */
 import { PtychoInputError } from "./errors.ts";
-import { readFileOrFail, writeFileAtomic } from "./files.ts";
-import { decodeNpy, encodeNpy } from "./npy.ts";
-import { encodeNpz, NpzReader } from "./npz.ts";
-import { encodeZip, memorySource, ZipReader } from "./zip.ts";
+import { type ByteParts, joinParts, readFileOrFail, writeFileAtomic } from "./files.ts";
+import { decodeNpy, encodeNpyParts } from "./npy.ts";
+import { encodeNpzParts, NpzReader } from "./npz.ts";
+import { memorySource, ZipReader } from "./zip.ts";
+import { storedZipParts } from "./zip_write.ts";
 
 /** The bundle layout version this program writes and reads. */
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -78,9 +79,10 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 
 /**
  * The bundle's members by name (manifest.json, weights.npz, probe.npy), before zipping: a
- * training checkpoint adds its own members to these.
+ * training checkpoint adds its own members to these. They are {@link ByteParts} holding views of
+ * the parameters' and the probe's data (not copies), so those must not change until written.
  */
-export function bundleMembers(contents: BundleContents): Map<string, Uint8Array> {
+export function bundleMembers(contents: BundleContents): Map<string, ByteParts> {
   const n = Math.round(Math.sqrt(contents.probe.length / 2));
   if (2 * n * n !== contents.probe.length || n === 0) {
     throw new RangeError(`probe has ${contents.probe.length} values, not 2·N² for a square N×N`);
@@ -92,14 +94,14 @@ export function bundleMembers(contents: BundleContents): Map<string, Uint8Array>
     parameters: params.map(([name, p]) => ({ name, shape: [...p.shape] })),
     probeShape: [n, n],
   };
-  const weights = encodeNpz(
+  const weights = encodeNpzParts(
     new Map(
       params.map(([name, p]) => [name, { dtype: "f4" as const, shape: p.shape, data: p.data }]),
     ),
   );
-  const probe = encodeNpy({ dtype: "c8", shape: [n, n], data: contents.probe });
+  const probe = encodeNpyParts({ dtype: "c8", shape: [n, n], data: contents.probe });
   return new Map([
-    ["manifest.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n")],
+    ["manifest.json", [new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n")]],
     ["weights.npz", weights],
     ["probe.npy", probe],
   ]);
@@ -107,7 +109,17 @@ export function bundleMembers(contents: BundleContents): Map<string, Uint8Array>
 
 /** Builds the bundle zip in memory. */
 export function encodeBundle(contents: BundleContents): Uint8Array {
-  return encodeZip(bundleMembers(contents), true);
+  return joinParts(encodeBundleMembers(bundleMembers(contents)));
+}
+
+/**
+ * Zips bundle members ({@link bundleMembers}) into {@link ByteParts} for writing. They are
+ * stored, not deflated: float32 weights shrink by under 10 % at several hundred ms per 10 MB, and
+ * zip readers (NumPy's included) read stored and deflated members alike, so bundles written
+ * either way load.
+ */
+export function encodeBundleMembers(members: Map<string, ByteParts>): Uint8Array[] {
+  return storedZipParts(members);
 }
 
 /** Writes `model.zip` atomically (temp file in the same folder, fsync, rename). */

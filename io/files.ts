@@ -3,6 +3,29 @@
  */
 import { PtychoInputError } from "./errors.ts";
 
+/**
+ * Bytes given as consecutive pieces: an encoder can hand large arrays over as they are, and a
+ * writer writes the pieces in order, without first joining them into one buffer.
+ */
+export type ByteParts = readonly Uint8Array[];
+
+/** Total length of `parts`. */
+export function partsLength(parts: ByteParts): number {
+  return parts.reduce((n, p) => n + p.length, 0);
+}
+
+/** Joins `parts` into one buffer (no copy when there is one part). */
+export function joinParts(parts: ByteParts): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(partsLength(parts));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Reads a whole file; a missing or unreadable file is a {@link PtychoInputError}. */
 export function readFileOrFail(path: string): Uint8Array {
   try {
@@ -84,12 +107,12 @@ export function syncDir(dir: string): void {
 }
 
 /**
- * Writes `bytes` to `path` atomically: a temporary file in the same folder is written, flushed to
- * disk (fsync) and renamed over the target, and the folder is flushed too, so readers see the old
- * file or the new one, never a partial one, also after a crash. The temporary file is removed if
- * anything fails.
+ * Writes `bytes` (one buffer, or {@link ByteParts} written in order) to `path` atomically: a
+ * temporary file in the same folder is written, flushed to disk (fsync) and renamed over the
+ * target, and the folder is flushed too, so readers see the old file or the new one, never a
+ * partial one, also after a crash. The temporary file is removed if anything fails.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+export function writeFileAtomic(path: string, bytes: Uint8Array | ByteParts): void {
   const slash = path.lastIndexOf("/");
   const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
   const base = path.slice(slash + 1);
@@ -97,8 +120,10 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   let file: Deno.FsFile | undefined;
   try {
     file = Deno.openSync(temp, { write: true, createNew: true });
-    let written = 0;
-    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+    for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) {
+      let written = 0;
+      while (written < part.length) written += file.writeSync(part.subarray(written));
+    }
     file.syncSync();
     file.close();
     file = undefined;

@@ -9,7 +9,7 @@
  */
 import { PtychoInputError } from "./errors.ts";
 import { formatNpyHeader, type NpyDtype, parseNpyHeader, shapeSize } from "./npy_header.ts";
-import { readFileOrFail, writeFileAtomic } from "./files.ts";
+import { joinParts, readFileOrFail, writeFileAtomic } from "./files.ts";
 
 export type { NpyDtype } from "./npy_header.ts";
 
@@ -184,6 +184,17 @@ export function checkNpyArray(array: NpyArray, name = "array"): void {
 
 /** Encodes an array as `.npy` (little-endian, C order; version 0 = smallest that fits). */
 export function encodeNpy(array: NpyArray, options: { version?: 1 | 2 | 3 } = {}): Uint8Array {
+  return joinParts(encodeNpyParts(array, options));
+}
+
+/**
+ * {@link encodeNpy} as two parts, the header and the data; a numeric array's data part is a view
+ * of `array.data` (not a copy), so it must not change until the parts are written.
+ */
+export function encodeNpyParts(
+  array: NpyArray,
+  options: { version?: 1 | 2 | 3 } = {},
+): [Uint8Array, Uint8Array] {
   checkNpyArray(array);
   let descr: string;
   let body: Uint8Array;
@@ -202,11 +213,7 @@ export function encodeNpy(array: NpyArray, options: { version?: 1 | 2 | 3 } = {}
     descr = `${laneBytes === 1 ? "|" : "<"}${array.dtype}`;
     body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
-  const header = formatNpyHeader(descr, array.shape, options.version ?? 0);
-  const out = new Uint8Array(header.length + body.length);
-  out.set(header);
-  out.set(body, header.length);
-  return out;
+  return [formatNpyHeader(descr, array.shape, options.version ?? 0), body];
 }
 
 /** Reads a `.npy` file. */

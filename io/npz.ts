@@ -8,11 +8,12 @@
  * decompressed size, and a member that cannot fit is refused before it costs anything.
  */
 import { PtychoInputError } from "./errors.ts";
-import { openFileOrFail, writeFileAtomic } from "./files.ts";
+import { type ByteParts, joinParts, openFileOrFail, writeFileAtomic } from "./files.ts";
 import { checkMemory, formatBytes } from "./memory.ts";
-import { checkNpyArray, decodeNpy, encodeNpy, type NpyArray } from "./npy.ts";
+import { checkNpyArray, decodeNpy, encodeNpyParts, type NpyArray } from "./npy.ts";
 import { npyDataOffset, type NpyHeader, parseNpyHeader } from "./npy_header.ts";
-import { encodeZip, fileSource, memorySource, type ZipEntry, ZipReader } from "./zip.ts";
+import { fileSource, memorySource, type ZipEntry, ZipReader } from "./zip.ts";
+import { encodeZip, storedZipParts } from "./zip_write.ts";
 
 /** Arrays by name, as a Map or a plain record. */
 export type NamedArrays = Map<string, NpyArray> | Record<string, NpyArray>;
@@ -139,14 +140,29 @@ export function readNpzFile(path: string): Map<string, NpyArray> {
 
 /** Encodes arrays as a `.npz` archive (`compress` = savez_compressed, else savez). */
 export function encodeNpz(arrays: NamedArrays, options: { compress?: boolean } = {}): Uint8Array {
-  const entries = arrays instanceof Map ? [...arrays] : Object.entries(arrays);
+  if (!options.compress) return joinParts(encodeNpzParts(arrays));
   const members = new Map<string, Uint8Array>();
+  for (const [name, parts] of npyMembers(arrays)) members.set(name, joinParts(parts));
+  return encodeZip(members, true);
+}
+
+/**
+ * An uncompressed `.npz` (savez) as {@link ByteParts}: the arrays' data is not copied, so it must
+ * not change until the parts are written.
+ */
+export function encodeNpzParts(arrays: NamedArrays): Uint8Array[] {
+  return storedZipParts(npyMembers(arrays));
+}
+
+function npyMembers(arrays: NamedArrays): Map<string, ByteParts> {
+  const entries = arrays instanceof Map ? [...arrays] : Object.entries(arrays);
+  const members = new Map<string, ByteParts>();
   for (const [name, array] of entries) {
     if (name === "" || name.includes("\\")) throw new RangeError(`bad array name '${name}'`);
     checkNpyArray(array, name);
-    members.set(`${name}.npy`, encodeNpy(array));
+    members.set(`${name}.npy`, encodeNpyParts(array));
   }
-  return encodeZip(members, options.compress ?? false);
+  return members;
 }
 
 /** Writes a `.npz` file atomically. */

@@ -1,15 +1,18 @@
 /**
  * Zip archives (what `.npz` files and model bundles are): a reader that loads one entry at a time
- * from a file or from memory, and a writer.
+ * from a file or from memory (the writer is io/zip_write.ts).
  *
  * The reader parses the central directory itself (zip64 included, as NumPy writes it), refuses
  * sizes the archive cannot hold or the memory budget (io/memory.ts) cannot afford before
  * allocating, inflates with `fflate` in small steps that stop as soon as the output passes the
  * declared size (so a lying header costs nothing), can inflate just an entry's first bytes, and
  * checks every entry's CRC-32. Only stored and deflated entries exist in NumPy files; others are
- * refused.
+ * refused. Where a native decoder is installed ({@link setNativeInflate}: the command line's Node
+ * zlib), it inflates the prefixes and the entries up to 64 MiB compressed and 2 GiB inflated (in
+ * one call), with the same size limits and the same errors.
  */
-import { Inflate, zipSync } from "fflate";
+import { Inflate } from "fflate";
+import { crc32 } from "./crc32.ts";
 import { PtychoInputError } from "./errors.ts";
 import { checkMemory } from "./memory.ts";
 
@@ -61,37 +64,6 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
-/** Slice-by-8 CRC-32 tables: table k (entries 256k..256k+255) advances a byte through k zeros. */
-const CRC_TABLES = (() => {
-  const t = new Uint32Array(8 * 256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  for (let n = 0; n < 256; n++) {
-    for (let k = 1; k < 8; k++) {
-      t[256 * k + n] = (t[256 * (k - 1) + n] >>> 8) ^ t[t[256 * (k - 1) + n] & 0xff];
-    }
-  }
-  return t;
-})();
-
-/** CRC-32 (the zip/PNG polynomial) of `bytes`, eight bytes per step. */
-export function crc32(bytes: Uint8Array): number {
-  const t = CRC_TABLES;
-  let c = 0xffffffff;
-  let i = 0;
-  for (const end8 = bytes.length - 7; i < end8; i += 8) {
-    const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
-    c = t[1792 + (a & 0xff)] ^ t[1536 + ((a >>> 8) & 0xff)] ^ t[1280 + ((a >>> 16) & 0xff)] ^
-      t[1024 + (a >>> 24)] ^ t[768 + bytes[i + 4]] ^ t[512 + bytes[i + 5]] ^ t[256 + bytes[i + 6]] ^
-      t[bytes[i + 7]];
-  }
-  for (; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 /** Most bytes deflate can expand one compressed byte into (1032:1), plus slack for headers. */
 const MAX_DEFLATE_RATIO = 1032;
 
@@ -100,6 +72,45 @@ const INFLATE_STEP = 16 * 1024;
 
 /** Compressed bytes per step when only a prefix is wanted (at most ~0.5 MiB of output). */
 const PREFIX_STEP = 512;
+
+/** Most bytes one native prefix inflation may produce (unless more are wanted). */
+const NATIVE_PREFIX_LIMIT = 512 * 1024;
+
+/**
+ * A native raw-deflate decoder, faster than fflate's stepwise inflation (the command line
+ * installs Node's zlib, io/zlib_inflate.ts).
+ */
+export interface NativeInflate {
+  /**
+   * Inflates a whole stream and returns its bytes, or null as soon as they would exceed `size`
+   * (never holding much more than `size` bytes); throws on corrupt data.
+   */
+  whole(compressed: Uint8Array, size: number): Uint8Array | null;
+  /**
+   * Inflates what the first bytes of a stream give (`compressed` may end mid-stream), or null as
+   * soon as that is more than `limit` bytes; throws on corrupt data.
+   */
+  partial(compressed: Uint8Array, limit: number): Uint8Array | null;
+}
+
+let native: NativeInflate | null = null;
+
+/**
+ * Compressed bytes up to which an entry is inflated in one call of a native decoder, and its
+ * inflated bytes below which (zlib counts its output buffer in 32 bits).
+ */
+const WHOLE_INFLATE_MAX = 64 * 1024 * 1024;
+const WHOLE_INFLATE_MAX_SIZE = 2 ** 31;
+
+/**
+ * Installs the native decoder {@link ZipReader} uses for prefixes and for entries of up to 64 MiB
+ * compressed and under 2 GiB inflated (it reads their compressed bytes at once; larger ones keep
+ * streaming through fflate in small steps), with the same size limits and errors; null goes back
+ * to fflate for all.
+ */
+export function setNativeInflate(inflate: NativeInflate | null): void {
+  native = inflate;
+}
 
 /** Reads the central directory of a zip archive and then any entry on demand. */
 export class ZipReader {
@@ -280,6 +291,8 @@ export class ZipReader {
     const start = this.dataStart(entry);
     const want = Math.min(length, entry.size);
     if (entry.method === 0) return this.bytesAt(start, want);
+    const fast = native === null ? null : this.prefixNative(entry, start, want, native);
+    if (fast !== null) return fast;
     const out = new Uint8Array(want);
     let at = 0;
     this.inflate(entry, start, PREFIX_STEP, (piece) => {
@@ -288,6 +301,55 @@ export class ZipReader {
       return at < want;
     });
     return out.subarray(0, at);
+  }
+
+  /** Runs a native decoder on `entry`'s data, failing as the stepwise inflation does. */
+  private nativeInflate<T>(entry: ZipEntry, inflate: () => T): T {
+    try {
+      return inflate();
+    } catch (e) {
+      this.fail(
+        `entry '${entry.name}': corrupt deflate data (${e instanceof Error ? e.message : e})`,
+      );
+    }
+  }
+
+  /** Inflates a whole entry in one call of the native decoder. */
+  private inflateWhole(entry: ZipEntry, start: number, decoder: NativeInflate): Uint8Array {
+    const label = `entry '${entry.name}'`;
+    const compressed = this.bytesAt(start, entry.compressedSize);
+    const data = this.nativeInflate(entry, () => decoder.whole(compressed, entry.size));
+    if (data === null) {
+      this.fail(`${label}: decompresses to more than its declared ${entry.size} bytes`);
+    }
+    if (data.length !== entry.size) this.fail(`${label}: decompressed size is wrong`);
+    return data;
+  }
+
+  /**
+   * The first `want` bytes of a deflated entry by the native decoder, from compressed prefixes
+   * growing 8× at a time, each inflating to at most max(`want`, 512 KiB) bytes; null when one
+   * would inflate to more (only a crafted stream does that: it is left to the stepwise path).
+   */
+  private prefixNative(
+    entry: ZipEntry,
+    start: number,
+    want: number,
+    decoder: NativeInflate,
+  ): Uint8Array | null {
+    const limit = Math.max(want, NATIVE_PREFIX_LIMIT);
+    for (let k = PREFIX_STEP;; k *= 8) {
+      const n = Math.min(k, entry.compressedSize);
+      const compressed = this.bytesAt(start, n);
+      const out = this.nativeInflate(entry, () => decoder.partial(compressed, limit));
+      if (out === null) return null;
+      if (out.length > entry.size) {
+        this.fail(
+          `entry '${entry.name}': decompresses to more than its declared ${entry.size} bytes`,
+        );
+      }
+      if (out.length >= want || n === entry.compressedSize) return out.subarray(0, want);
+    }
   }
 
   /**
@@ -301,6 +363,11 @@ export class ZipReader {
     let data: Uint8Array;
     if (entry.method === 0) {
       data = this.bytesAt(start, entry.size);
+    } else if (
+      native !== null && entry.compressedSize <= WHOLE_INFLATE_MAX &&
+      entry.size < WHOLE_INFLATE_MAX_SIZE
+    ) {
+      data = this.inflateWhole(entry, start, native);
     } else {
       data = new Uint8Array(entry.size);
       let at = 0;
@@ -325,12 +392,4 @@ function u64(v: DataView, offset: number, reader: { file: string }): number {
   const value = v.getUint32(offset, true) + v.getUint32(offset + 4, true) * 2 ** 32;
   if (!Number.isSafeInteger(value)) throw new PtychoInputError(reader.file, "corrupt zip64 size");
   return value;
-}
-
-/** Builds a zip archive; `compress` deflates the members, otherwise they are stored. */
-export function encodeZip(members: Map<string, Uint8Array>, compress: boolean): Uint8Array {
-  const options = { level: compress ? 6 : 0, mtime: new Date(2000, 0, 1) } as const;
-  const files: Record<string, [Uint8Array, typeof options]> = {};
-  for (const [name, bytes] of members) files[name] = [bytes, options];
-  return zipSync(files);
 }

@@ -102,11 +102,14 @@ function checkOptions(m: PinnManifest, file: string): void {
   }
 }
 
-/** Host copies of every model parameter, named as in the bundle. */
+/**
+ * Host copies of every model parameter, named as in the bundle. The readbacks are all issued
+ * before the first is awaited, so they share one device round trip instead of one each.
+ */
 export async function readParameters(model: PtychoPinn): Promise<Map<string, BundleParameter>> {
-  const out = new Map<string, BundleParameter>();
-  for (const [name, t] of model.parameters()) out.set(name, await hostParameter(t));
-  return out;
+  const params = [...model.parameters()];
+  const host = await Promise.all(params.map(([, t]) => hostParameter(t)));
+  return new Map(params.map(([name], i) => [name, host[i]]));
 }
 
 async function hostParameter(t: Tensor): Promise<BundleParameter> {

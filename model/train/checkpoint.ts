@@ -6,10 +6,11 @@
  */
 import { type Adam, tensor } from "../../engine/mod.ts";
 import { PtychoInputError } from "../../io/errors.ts";
-import { readFileOrFail } from "../../io/files.ts";
+import { type ByteParts, readFileOrFail } from "../../io/files.ts";
 import { bundleMembers, type ModelBundle } from "../../io/bundle.ts";
-import { encodeNpz, NpzReader } from "../../io/npz.ts";
-import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
+import { encodeNpzParts, NpzReader } from "../../io/npz.ts";
+import { memorySource, ZipReader } from "../../io/zip.ts";
+import { storedZipParts } from "../../io/zip_write.ts";
 import { decodeModelBundle, modelBundleContents, type PinnManifest } from "../model_bundle.ts";
 import type { PtychoPinn } from "../pinn.ts";
 
@@ -62,27 +63,46 @@ export interface TrainingState {
 const STATE = "training_state.json";
 const OPTIMIZER = "optimizer.npz";
 
-/** The bytes of a checkpoint of `model`, `optimizer` and `state` (write them atomically). */
+/** A checkpoint's bytes and the model bundle members inside it. */
+export interface EncodedCheckpoint {
+  /** The checkpoint zip, in parts (write them atomically). */
+  parts: ByteParts;
+  /** Its model bundle members (manifest.json, weights.npz, probe.npy), e.g. for model.zip. */
+  bundle: Map<string, ByteParts>;
+}
+
+/**
+ * A checkpoint of `model`, `optimizer` and `state`, as parts that hold the host copies of the
+ * weights and moments (not copied again). Every parameter and moment is read back in one batch:
+ * the readbacks are all issued before the first is awaited.
+ */
 export async function encodeCheckpoint(
   model: PtychoPinn,
   optimizer: Adam,
   state: TrainingState,
   fields: Omit<PinnManifest, "intensityScale">,
   probe: Float32Array,
-): Promise<Uint8Array> {
-  const members = bundleMembers(await modelBundleContents(model, fields, probe));
+): Promise<EncodedCheckpoint> {
   const names = [...model.parameters().keys()];
   const moments = optimizer.state();
-  const arrays = new Map<string, { dtype: "f4"; shape: number[]; data: Float32Array }>();
-  for (let i = 0; i < names.length; i++) {
-    for (const kind of ["m", "v"]) {
-      const t = moments.get(`${kind}.${i}`)!;
-      arrays.set(`${kind}.${names[i]}`, { dtype: "f4", shape: [...t.shape], data: await t.data() });
-    }
-  }
-  members.set(OPTIMIZER, encodeNpz(arrays));
-  members.set(STATE, new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"));
-  return encodeZip(members, false);
+  const keys = names.flatMap((name, i) =>
+    ["m", "v"].map((kind) => ({ key: `${kind}.${name}`, t: moments.get(`${kind}.${i}`)! }))
+  );
+  const [contents, host] = await Promise.all([
+    modelBundleContents(model, fields, probe),
+    Promise.all(keys.map(({ t }) => t.data())),
+  ]);
+  const bundle = bundleMembers(contents);
+  const arrays = new Map(
+    keys.map((
+      { key, t },
+      k,
+    ) => [key, { dtype: "f4" as const, shape: [...t.shape], data: host[k] }]),
+  );
+  const members = new Map(bundle);
+  members.set(OPTIMIZER, encodeNpzParts(arrays));
+  members.set(STATE, [new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n")]);
+  return { parts: storedZipParts(members), bundle };
 }
 
 /** A checkpoint read once from disk: the model bundle, the training state, the Adam moments. */

@@ -4,9 +4,10 @@
  * epoch through one callback and never touches files itself. Every write is atomic.
  */
 import type { Adam } from "../../engine/mod.ts";
-import { removeIfPresent, writeFileAtomic } from "../../io/files.ts";
+import { bundleMembers, encodeBundleMembers } from "../../io/bundle.ts";
+import { type ByteParts, removeIfPresent, writeFileAtomic } from "../../io/files.ts";
 import { lossCurveSvg } from "../../io/loss_plot.ts";
-import { encodeModelBundle, type PinnManifest } from "../model_bundle.ts";
+import { modelBundleContents, type PinnManifest } from "../model_bundle.ts";
 import type { PtychoPinn } from "../pinn.ts";
 import {
   type BestCheckpoint,
@@ -51,6 +52,8 @@ export class RunDirectory {
   readonly checkpointDir: string;
   /** `<dir>/checkpoints/last.zip`, rewritten at every epoch end. */
   readonly lastCheckpoint: string;
+  /** The model and bundle members of the last finished epoch's checkpoint (for model.zip). */
+  #latest: { model: PtychoPinn; bundle: Map<string, ByteParts> } | null = null;
 
   /** `dir` must exist and be writable (the command checks it first); checkpoints/ is created. */
   constructor(readonly dir: string, readonly options: RunDirectoryOptions) {
@@ -72,20 +75,34 @@ export class RunDirectory {
   /** The loop's end-of-epoch callback: checkpoint, then (finished epochs) metrics and plot. */
   async endEpoch(e: EpochEnd): Promise<void> {
     const { manifest, probe } = this.options;
-    const bytes = await encodeCheckpoint(e.model, e.optimizer, e.state, manifest, probe);
+    const { parts, bundle } = await encodeCheckpoint(
+      e.model,
+      e.optimizer,
+      e.state,
+      manifest,
+      probe,
+    );
+    this.#latest = e.finished ? { model: e.model, bundle } : null;
     // The best-k file before last.zip, which lists it: a kill in between never leaves a list
     // naming a file that was not written (and a file already gone is no reason to stop).
-    if (e.added !== null) writeFileAtomic(`${this.checkpointDir}/${e.added.file}`, bytes);
-    writeFileAtomic(this.lastCheckpoint, bytes);
+    if (e.added !== null) writeFileAtomic(`${this.checkpointDir}/${e.added.file}`, parts);
+    writeFileAtomic(this.lastCheckpoint, parts);
     for (const f of e.evicted) removeIfPresent(`${this.checkpointDir}/${f}`);
     if (e.finished) this.#writeEpochLogs(e.state.history);
   }
 
-  /** Writes model.zip; returns its path. */
+  /**
+   * Writes model.zip; returns its path. Called after training, when the model still holds the
+   * weights of the last finished epoch, it reuses that checkpoint's bundle members instead of
+   * reading the weights back and encoding them again.
+   */
   async saveModel(model: PtychoPinn): Promise<string> {
     const path = `${this.dir}/model.zip`;
-    const { bytes } = await encodeModelBundle(model, this.options.manifest, this.options.probe);
-    writeFileAtomic(path, bytes);
+    const { manifest, probe } = this.options;
+    const bundle = this.#latest?.model === model
+      ? this.#latest.bundle
+      : bundleMembers(await modelBundleContents(model, manifest, probe));
+    writeFileAtomic(path, encodeBundleMembers(bundle));
     return path;
   }
 

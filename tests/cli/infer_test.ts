@@ -5,7 +5,8 @@ import { encodeBundle } from "../../io/bundle.ts";
 import { loadDataset, type PtychoDataset } from "../../io/dataset.ts";
 import { writeFileAtomic } from "../../io/files.ts";
 import { readNpzFile } from "../../io/npz.ts";
-import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
+import { memorySource, ZipReader } from "../../io/zip.ts";
+import { encodeZip } from "../../io/zip_write.ts";
 import {
   countHoles,
   firstPatterns,

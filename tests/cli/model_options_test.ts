@@ -6,7 +6,8 @@
 import { cpuBackend, setBackend } from "../../engine/mod.ts";
 import { writeFileAtomic } from "../../io/files.ts";
 import { readNpzFile, writeNpzFile } from "../../io/npz.ts";
-import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
+import { memorySource, ZipReader } from "../../io/zip.ts";
+import { encodeZip } from "../../io/zip_write.ts";
 import { loadModelBundle, networkConfigOf } from "../../model/model_bundle.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { runCli } from "./cli_run.ts";

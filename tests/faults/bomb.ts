@@ -5,7 +5,7 @@
  * a 3 GB bomb takes a fraction of a second and no memory beyond the compressed bytes.
  */
 import { formatNpyHeader } from "../../io/npy_header.ts";
-import { crc32 } from "../../io/zip.ts";
+import { crc32 } from "../../io/crc32.ts";
 
 /** Packs bits least-significant first, as deflate does. */
 class BitWriter {

@@ -12,7 +12,8 @@ import {
   saveBundle,
 } from "../../io/bundle.ts";
 import { PtychoInputError } from "../../io/errors.ts";
-import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
+import { memorySource, ZipReader } from "../../io/zip.ts";
+import { encodeZip } from "../../io/zip_write.ts";
 import { hasNumpy, runPython, testRequiring } from "./env.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "ptycho_bundle_" });
@@ -205,3 +206,24 @@ Deno.test("corrupted bundles (flips, truncation) only ever raise PtychoInputErro
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+
+Deno.test("bundles are stored; a deflated one (as written before) loads the same", () => {
+  const stored = encodeBundle(contents());
+  const zip = new ZipReader(memorySource(stored), "b");
+  deepStrictEqual(zip.entries.map((e) => e.method), [0, 0, 0]);
+  const members = new Map(zip.entries.map((e) => [e.name, zip.read(e)]));
+  const deflated = encodeZip(members, true);
+  deepStrictEqual(new ZipReader(memorySource(deflated), "b").entries.map((e) => e.method), [
+    8,
+    8,
+    8,
+  ]);
+  const a = decodeBundle(stored, "s.zip", { expectedShapes: modelShapes });
+  const b = decodeBundle(deflated, "d.zip", { expectedShapes: modelShapes });
+  deepStrictEqual(a.manifest, b.manifest);
+  deepStrictEqual([...a.parameters.keys()], [...b.parameters.keys()]);
+  for (const [name, p] of a.parameters) {
+    deepStrictEqual([...p.data], [...b.parameters.get(name)!.data]);
+  }
+  deepStrictEqual([...a.probe], [...b.probe]);
+});

@@ -1,5 +1,11 @@
 /** io/files.ts: atomic writes flush the file and then its folder; failures leave no temp file. */
-import { removeIfPresent, syncDir, writeFileAtomic } from "../../io/files.ts";
+import {
+  joinParts,
+  partsLength,
+  removeIfPresent,
+  syncDir,
+  writeFileAtomic,
+} from "../../io/files.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 
 /** Runs `fn` with Deno.openSync recording each opened path and which handles were fsynced. */
@@ -52,5 +58,16 @@ Deno.test("a failed atomic write leaves no temporary file; removeIfPresent ignor
   assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["target"]);
   removeIfPresent(`${dir}/target/x`);
   removeIfPresent(`${dir}/target/x`);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("writeFileAtomic writes parts in order, as their concatenation", () => {
+  const dir = Deno.makeTempDirSync();
+  const big = Uint8Array.from({ length: 100000 }, (_, i) => i % 251);
+  const parts = [Uint8Array.of(9), new Uint8Array(0), big, Uint8Array.of(7, 8)];
+  writeFileAtomic(`${dir}/p.bin`, parts);
+  assertEquals([...Deno.readFileSync(`${dir}/p.bin`)], [...joinParts(parts)]);
+  assertEquals(joinParts(parts).length, partsLength(parts));
+  assertEquals([...joinParts(parts).subarray(0, 3)], [9, 0, 1]);
   Deno.removeSync(dir, { recursive: true });
 });

@@ -8,7 +8,8 @@ import { readDataset } from "../../io/dataset.ts";
 import { PtychoInputError } from "../../io/errors.ts";
 import { encodeNpy } from "../../io/npy.ts";
 import { NpzReader } from "../../io/npz.ts";
-import { encodeZip, memorySource, ZipReader } from "../../io/zip.ts";
+import { memorySource, ZipReader } from "../../io/zip.ts";
+import { encodeZip } from "../../io/zip_write.ts";
 import { sampleDataset } from "./sample_dataset.ts";
 
 /** xorshift32: a small seeded generator, so any failure can be replayed. */

@@ -6,7 +6,7 @@ import { cpuBackend, Rng, setBackend } from "../../../engine/mod.ts";
 import { loadDataset } from "../../../io/dataset.ts";
 import { PtychoInputError } from "../../../io/errors.ts";
 import { memorySource, ZipReader } from "../../../io/zip.ts";
-import { MODEL_KIND, modelFromBundle } from "../../../model/model_bundle.ts";
+import { loadModelBundle, MODEL_KIND, modelFromBundle } from "../../../model/model_bundle.ts";
 import { readCheckpoint } from "../../../model/train/checkpoint.ts";
 import { RunDirectory } from "../../../model/train/run_dir.ts";
 import { initialParameters, type NetworkConfig } from "../../../model/network.ts";
@@ -181,4 +181,25 @@ Deno.test("a resumed plateau schedule halves the rate where the uninterrupted on
   await run(`${work}/plateau2`, { ...flat, maxEpochs: 3 });
   const resumed = await run(`${work}/plateau2`, flat, Math.log(s0), true);
   assertEquals(resumed.result.history.map((h) => h.lr), rates);
+});
+
+function zipMembers(path: string): Map<string, Uint8Array> {
+  const zip = new ZipReader(memorySource(Deno.readFileSync(path)), path);
+  return new Map(zip.entries.map((e) => [e.name, zip.read(e)]));
+}
+
+Deno.test("model.zip holds the final weights, in the same members as last.zip", async () => {
+  const dir = `${work}/final`;
+  const r = await run(dir, { maxEpochs: 2 });
+  const model = zipMembers(r.modelPath!);
+  const last = zipMembers(RunDirectory.lastCheckpointOf(dir));
+  assertEquals([...model.keys()], ["manifest.json", "weights.npz", "probe.npy"]);
+  for (const [name, bytes] of model) assertEquals([...bytes], [...last.get(name)!], name);
+  const { bundle } = loadModelBundle(r.modelPath!);
+  for (const [k, w] of r.weights) assertEquals([...bundle.parameters.get(k)!.data], [...w], k);
+  // Resumed with no epoch left, the weights are read back from the model: the same file.
+  const before = Deno.readFileSync(r.modelPath!);
+  const again = await run(dir, { maxEpochs: 2 }, Math.log(s0), true);
+  assertEquals(again.result.history.length, 2);
+  assertEquals([...Deno.readFileSync(again.modelPath!)], [...before]);
 });
