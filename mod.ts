@@ -25,7 +25,13 @@ export type {
 export type { Node } from "./engine/tensor.ts";
 export { CpuBackend } from "./engine/cpu/backend.ts";
 export { createWebGpuBackend, WebGpuBackend } from "./engine/webgpu/backend.ts";
-export type { GpuRuntime, GpuStorage, WeightLayout } from "./engine/webgpu/runtime.ts";
+export type {
+  GpuBinding,
+  GpuRuntime,
+  GpuStorage,
+  GpuTexture,
+  WeightLayout,
+} from "./engine/webgpu/runtime.ts";
 export type { Kernel } from "./shaders/common.ts";
 export {
   DEFAULT_VARIANTS,
