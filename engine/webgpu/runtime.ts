@@ -166,12 +166,7 @@ export class GpuRuntime {
     s.released = true;
     for (const l of s.layouts ?? []) this.free(l.s);
     s.layouts = null;
-    if (s.texels) {
-      this.live.textures--;
-      this.live.bytes -= s.texels.bytes;
-      this.textures.release(s.texels);
-    }
-    s.texels = null;
+    this.dropTexels(s);
     this.live.storages--;
     this.live.bytes -= s.buffer.size;
     this.pool.release(s.buffer, s.lastUse === this.generation);
@@ -190,8 +185,9 @@ export class GpuRuntime {
   /**
    * The texel copy of `s` for kernels that read it as a texture (shaders/common.ts TEXEL_ROW),
    * brought up to date with `s`'s version by a recorded copy; null when its size is not a
-   * multiple of 4 or too large for the device's 2-D textures. The copy lives as long as `s`:
-   * storages are immutable but for Adam's in-place updates, which bump the version.
+   * multiple of 4 or too large for the device's 2-D textures. The copy lives until `s` is released
+   * or {@link dropTexels}: storages are immutable but for Adam's in-place updates, which bump the
+   * version.
    */
   texelsOf(s: GpuStorage): GpuTexture | null {
     if (s.released) throw new Error("WebGPU storage used after release");
@@ -212,6 +208,19 @@ export class GpuRuntime {
       t.version = s.version;
     }
     return t;
+  }
+
+  /**
+   * Give `s`'s texel copy back to the pool (a later {@link texelsOf} copies again): for
+   * activations, whose copies would otherwise double the memory a step keeps for its backward
+   * pass. Commands already recorded still read the old contents: copies are recorded in order.
+   */
+  dropTexels(s: GpuStorage): void {
+    if (s.texels === null) return;
+    this.live.textures--;
+    this.live.bytes -= s.texels.bytes;
+    this.textures.release(s.texels);
+    s.texels = null;
   }
 
   /** Pipelines compiled so far: one per kernel key met. */

@@ -2,6 +2,7 @@
 import type { Conv2dGeometry } from "../../engine/backend.ts";
 import { FINISH_QUEUE_BYTES } from "../../engine/webgpu/linalg.ts";
 import { WebGpuBackend } from "../../engine/webgpu/backend.ts";
+import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
 import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest("matmul variants match the CPU", async (g) => {
@@ -131,27 +132,35 @@ gpuTest("conv2d forward, input gradient and weight gradient match the CPU", asyn
   await checkConvPasses(g, new Inputs(12));
 });
 
-gpuTest("texel copies of conv operands are destroyed with their storages", async (g) => {
-  const inp = new Inputs(15);
-  const geo = geometries()[2];
-  const textures = g.rt.live.textures;
-  const [xg] = inp.pair(g, geo.n * geo.c * geo.h * geo.w);
-  const [wg] = inp.pair(g, geo.o * geo.c * geo.kh * geo.kw);
-  const [dyg] = inp.pair(g, geo.n * geo.o * geo.outH * geo.outW);
-  const outs = [g.conv2d(xg, wg, geo), g.conv2dGradInput(dyg, wg, geo)];
-  // One texture per re-laid weight copy (the forward's, the flipped one of the input gradient)
-  // and one per input (x, dy; rows of 16 are read as vec4).
-  if (g.rt.live.textures !== textures + 4) throw new Error(`${g.rt.live.textures - textures}`);
-  // The weight gradient reuses the copies of x and dy.
-  const dw = g.conv2dGradWeight(xg, dyg, geo);
-  if (g.rt.live.textures !== textures + 4) throw new Error("x or dy copied twice");
-  for (const s of [xg, wg, dyg, dw, ...outs]) g.release(s);
-  if (g.rt.live.textures !== textures) throw new Error("textures outlived their storages");
-  // A readback submits the release's pending destroys and reports any validation error.
-  const probe = g.upload(new Float32Array(4));
-  await g.read(probe);
-  g.release(probe);
-});
+gpuTest(
+  "texel copies: weights keep theirs until released, activations give theirs back",
+  async (g) => {
+    const inp = new Inputs(15);
+    const geo = geometries()[2];
+    const textures = g.rt.live.textures;
+    const [xg] = inp.pair(g, geo.n * geo.c * geo.h * geo.w);
+    const [wg] = inp.pair(g, geo.o * geo.c * geo.kh * geo.kw);
+    const [dyg] = inp.pair(g, geo.n * geo.o * geo.outH * geo.outW);
+    const outs = [g.conv2d(xg, wg, geo), g.conv2dGradInput(dyg, wg, geo)];
+    outs.push(g.conv2dGradWeight(xg, dyg, geo));
+    // One texture per re-laid weight copy (the forward's, the flipped one of the input gradient);
+    // x and dy (rows of 16 are read as vec4) had copies only while their kernels were recorded.
+    if (g.rt.live.textures !== textures + 2) throw new Error(`${g.rt.live.textures - textures}`);
+    if ([xg, dyg].some((s) => (s as GpuStorage).texels !== null)) {
+      throw new Error("an activation kept its copy");
+    }
+    const keys = [...g.rt.kernelKeys()];
+    if (!keys.some((k) => k.endsWith("/wtex/xtex")) || !keys.some((k) => k.endsWith("/tex"))) {
+      throw new Error("the texel kernels did not run");
+    }
+    for (const s of [xg, wg, dyg, ...outs]) g.release(s);
+    if (g.rt.live.textures !== textures) throw new Error("textures outlived their storages");
+    // A readback reports any validation error of the recorded copies.
+    const probe = g.upload(new Float32Array(4));
+    await g.read(probe);
+    g.release(probe);
+  },
+);
 
 gpuTest("conv2d with its weights read from storage buffers matches the CPU", async (g) => {
   const variants = { ...g.rt.variants, convTextures: false };
