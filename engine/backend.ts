@@ -324,4 +324,10 @@ export interface Backend extends Kernels {
   flush(): void;
   /** Live storages and their bytes, for leak tests. */
   memory(): { liveStorages: number; liveBytes: number; pooledBytes: number };
+  /**
+   * Give back the memory of free pooled buffers (submitting pending work first), e.g. before a
+   * checkpoint is encoded, where a training process's memory otherwise peaks; later work
+   * allocates again.
+   */
+  releasePooled(): void;
 }

@@ -80,6 +80,9 @@ export class CpuBackend extends CpuFusedOps implements Backend {
   flush(): void {}
 
   /** Live storages and bytes; the CPU backend keeps no pool. */
+  /** Nothing to give back: storages are plain arrays, freed by the garbage collector. */
+  releasePooled(): void {}
+
   memory(): { liveStorages: number; liveBytes: number; pooledBytes: number } {
     return { liveStorages: this.#liveStorages, liveBytes: this.#liveBytes, pooledBytes: 0 };
   }

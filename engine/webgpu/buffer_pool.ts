@@ -101,6 +101,12 @@ export class BufferPool {
     }
   }
 
+  /** Destroy every free buffer (pending ones stay until their submit). */
+  releaseFree(): void {
+    for (const list of this.free.values()) for (const buf of list) this.destroy(buf);
+    this.free.clear();
+  }
+
   /** Put a buffer on the free list of its size class, or destroy it when the pool is full. */
   private pushFree(buf: GPUBuffer): void {
     if (this.pooledBytes > this.maxPooledBytes) {

@@ -223,6 +223,13 @@ export class GpuRuntime {
     s.texels = null;
   }
 
+  /** Submit pending work, then destroy every free pooled buffer and texture. */
+  releasePooled(): void {
+    this.flush();
+    this.pool.releaseFree();
+    this.textures.releaseFree();
+  }
+
   /** Pipelines compiled so far: one per kernel key met. */
   get pipelineCount(): number {
     return this.pipelines.size;

@@ -108,6 +108,20 @@ export class TexturePool {
     else this.free.set(t.rows, [t]);
   }
 
+  /** Destroy every free texture. */
+  releaseFree(): void {
+    for (const list of this.free.values()) {
+      for (const t of list) {
+        this.pooledBytes -= t.bytes;
+        t.texture.destroy();
+      }
+    }
+    const any = this.free.size > 0;
+    this.free.clear();
+    this.freedAt.clear();
+    if (any) this.onDestroy();
+  }
+
   /** An idle point (a readback): destroy free textures not reused since the last few. */
   trim(): void {
     this.idlePoint++;

@@ -339,6 +339,9 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       best,
       earlyStop,
     };
+    // The checkpoint's readback and encoding come next: give the step's pooled buffers back first
+    // (the next epoch allocates again), or the process's memory peaks here.
+    getBackend().releasePooled();
     await endEpoch(true, added, evicted);
     if (inp.interrupted()) {
       outcome = "interrupted";

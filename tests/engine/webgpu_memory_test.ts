@@ -112,3 +112,23 @@ gpuTest(
     for (let k = 0; k < 3; k++) await round(1000, k + 10);
   },
 );
+
+gpuTest(
+  "releasePooled empties the pools; weights survive and later steps allocate again",
+  async (g) => {
+    const params = [g.fill(4 * 3 * 9, 0.1), g.fill(4 * 3 * 9, 0), g.fill(4 * 3 * 9, 0)];
+    for (let k = 0; k < 3; k++) await step(g, params, true);
+    if (g.memory().pooledBytes === 0) throw new Error("the steps left nothing pooled");
+    const before = await g.read(params[0]);
+    const live = g.memory().liveStorages;
+    g.releasePooled();
+    if (g.memory().pooledBytes !== 0) throw new Error(`${g.memory().pooledBytes} bytes pooled`);
+    if (g.memory().liveStorages !== live) throw new Error("live storages were touched");
+    // The weights survive, and the next step runs (validation errors throw on its read) and pools again.
+    const after = await g.read(params[0]);
+    if (after.some((v, i) => v !== before[i])) throw new Error("the weights changed");
+    await step(g, params, true);
+    if (g.memory().pooledBytes === 0) throw new Error("the next step pooled nothing");
+    for (const s of params) g.release(s);
+  },
+);
