@@ -35,7 +35,7 @@ export const DEFAULT_VARIANTS: KernelVariants = {
 const TABLE: readonly { match: RegExp; variants: KernelVariants }[] = [
   {
     match: /swiftshader/i,
-    variants: { gradWeightMaxOB: 8, gradWeightMaxCB: 4, convTextures: true },
+    variants: { ...DEFAULT_VARIANTS, gradWeightMaxOB: 8, gradWeightMaxCB: 4 },
   },
 ];
 

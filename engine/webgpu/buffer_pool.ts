@@ -9,6 +9,8 @@
  * only buffers whose last submit is done. Uniform chunks are reused after their submit.
  */
 
+import { IdleLists } from "./idle_lists.ts";
+
 /** Usage of every pooled storage buffer. */
 const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -33,12 +35,10 @@ const IDLE_POINTS_KEPT = 2;
  * live set rather than everything it allocates), uploads only after the submit.
  */
 export class BufferPool {
-  private free = new Map<number, GPUBuffer[]>();
-  /** The idle point at which each free buffer was last returned. */
-  private freedAt = new Map<GPUBuffer, number>();
+  /** Free buffers by size class. */
+  private free = new IdleLists<GPUBuffer>(IDLE_POINTS_KEPT);
   /** Released while unsubmitted commands still use them, by size class. */
   private pending = new Map<number, GPUBuffer[]>();
-  private idlePoint = 0;
   /** Bytes held in the free lists and the pending list. */
   pooledBytes = 0;
 
@@ -59,11 +59,9 @@ export class BufferPool {
    */
   acquire(bytes: number, hostWrite = false): GPUBuffer {
     const size = sizeClass(bytes);
-    const buf = this.free.get(size)?.pop() ??
-      (hostWrite ? undefined : this.pending.get(size)?.pop());
+    const buf = this.free.pop(size) ?? (hostWrite ? undefined : this.pending.get(size)?.pop());
     if (buf) {
       this.pooledBytes -= size;
-      this.freedAt.delete(buf);
       return buf;
     }
     return this.device.createBuffer({ size, usage: STORAGE_USAGE });
@@ -90,21 +88,12 @@ export class BufferPool {
    * alive until submitted work that uses it has finished.
    */
   trim(): void {
-    this.idlePoint++;
-    const oldest = this.idlePoint - IDLE_POINTS_KEPT;
-    for (const [size, list] of this.free) {
-      // Each list is in release order: stale buffers sit at its start.
-      let stale = 0;
-      while (stale < list.length && this.freedAt.get(list[stale])! < oldest) stale++;
-      for (const buf of list.splice(0, stale)) this.destroy(buf);
-      if (list.length === 0) this.free.delete(size);
-    }
+    for (const buf of this.free.trim()) this.destroy(buf);
   }
 
   /** Destroy every free buffer (pending ones stay until their submit). */
   releaseFree(): void {
-    for (const list of this.free.values()) for (const buf of list) this.destroy(buf);
-    this.free.clear();
+    for (const buf of this.free.clear()) this.destroy(buf);
   }
 
   /** Put a buffer on the free list of its size class, or destroy it when the pool is full. */
@@ -115,15 +104,11 @@ export class BufferPool {
       this.onDestroy();
       return;
     }
-    this.freedAt.set(buf, this.idlePoint);
-    const list = this.free.get(buf.size);
-    if (list) list.push(buf);
-    else this.free.set(buf.size, [buf]);
+    this.free.push(buf.size, buf);
   }
 
-  /** Destroy a free buffer. */
+  /** Destroy a buffer taken off the free lists. */
   private destroy(buf: GPUBuffer): void {
-    this.freedAt.delete(buf);
     this.pooledBytes -= buf.size;
     buf.destroy();
     this.onDestroy();

@@ -204,7 +204,7 @@ export class GpuRuntime {
       this.settle([s]);
       this.endPass();
       recordTexelCopy(this.commandEncoder(), s.buffer, s.size, t);
-      s.lastUse = t.lastUse = this.generation;
+      s.lastUse = this.generation;
       t.version = s.version;
     }
     return t;
@@ -275,9 +275,10 @@ export class GpuRuntime {
     this.settle(storages);
     this.dispatchCount++;
     for (const s of storages) {
-      if (s instanceof GpuStorage && s.released) {
-        throw new Error("WebGPU storage used after release");
-      }
+      // Textures need no use mark: only recorded copies write them, and the texture pool destroys
+      // them only after a submit.
+      if (!(s instanceof GpuStorage)) continue;
+      if (s.released) throw new Error("WebGPU storage used after release");
       s.lastUse = this.generation;
     }
     const { pipeline, layout } = this.compiled(kernel);

@@ -8,6 +8,7 @@
  * group cache its entries.
  */
 import { TEXEL_ROW } from "../../shaders/common.ts";
+import { IdleLists } from "./idle_lists.ts";
 
 /** Bytes of one texel row. */
 const ROW_BYTES = TEXEL_ROW * 16;
@@ -17,8 +18,6 @@ const IDLE_POINTS_KEPT = 2;
 
 /** A read-only `texture_2d<u32>` (rgba32uint) of TEXEL_ROW × `rows` texels, and its view. */
 export class GpuTexture {
-  /** Generation of the command buffer that last used this texture. */
-  lastUse: number = -1;
   /** The version of the storage values the texture holds, -1 before the first copy. */
   version: number = -1;
   /** Wrap `texture` (TEXEL_ROW × `rows` texels) and its view. */
@@ -73,9 +72,7 @@ export function recordTexelCopy(
  * points are destroyed.
  */
 export class TexturePool {
-  private free = new Map<number, GpuTexture[]>();
-  private freedAt = new Map<GpuTexture, number>();
-  private idlePoint = 0;
+  private free = new IdleLists<GpuTexture>(IDLE_POINTS_KEPT);
   /** Bytes of the free textures. */
   pooledBytes = 0;
 
@@ -84,9 +81,8 @@ export class TexturePool {
 
   /** A texture of `rows` rows (its version -1), reused when a free one has that size. */
   acquire(rows: number): GpuTexture {
-    const t = this.free.get(rows)?.pop();
+    const t = this.free.pop(rows);
     if (t) {
-      this.freedAt.delete(t);
       this.pooledBytes -= t.bytes;
       t.version = -1;
       return t;
@@ -102,42 +98,25 @@ export class TexturePool {
   /** Return a texture for reuse. */
   release(t: GpuTexture): void {
     this.pooledBytes += t.bytes;
-    this.freedAt.set(t, this.idlePoint);
-    const list = this.free.get(t.rows);
-    if (list) list.push(t);
-    else this.free.set(t.rows, [t]);
+    this.free.push(t.rows, t);
   }
 
   /** Destroy every free texture. */
   releaseFree(): void {
-    for (const list of this.free.values()) {
-      for (const t of list) {
-        this.pooledBytes -= t.bytes;
-        t.texture.destroy();
-      }
-    }
-    const any = this.free.size > 0;
-    this.free.clear();
-    this.freedAt.clear();
-    if (any) this.onDestroy();
+    this.destroy(this.free.clear());
   }
 
   /** An idle point (a readback): destroy free textures not reused since the last few. */
   trim(): void {
-    this.idlePoint++;
-    const oldest = this.idlePoint - IDLE_POINTS_KEPT;
-    let destroyed = false;
-    for (const [rows, list] of this.free) {
-      let stale = 0;
-      while (stale < list.length && this.freedAt.get(list[stale])! < oldest) stale++;
-      for (const t of list.splice(0, stale)) {
-        this.freedAt.delete(t);
-        this.pooledBytes -= t.bytes;
-        t.texture.destroy();
-        destroyed = true;
-      }
-      if (list.length === 0) this.free.delete(rows);
+    this.destroy(this.free.trim());
+  }
+
+  /** Destroy textures taken off the free lists. */
+  private destroy(textures: GpuTexture[]): void {
+    for (const t of textures) {
+      this.pooledBytes -= t.bytes;
+      t.texture.destroy();
     }
-    if (destroyed) this.onDestroy();
+    if (textures.length > 0) this.onDestroy();
   }
 }

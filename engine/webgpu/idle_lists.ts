@@ -1,0 +1,56 @@
+/**
+ * The free lists both GPU pools keep (buffer_pool.ts for buffers, texels.ts for textures):
+ * entries by size key, handed out most recently returned first, each remembering the idle point
+ * (a readback) at which it came back, so that entries unused across a few idle points can be
+ * destroyed.
+ */
+export class IdleLists<T> {
+  private lists = new Map<number, T[]>();
+  private freedAt = new Map<T, number>();
+  private idlePoint = 0;
+
+  /** Lists whose stale entries are those unused across `kept` idle points. */
+  constructor(private readonly kept: number) {}
+
+  /** Return `entry` under `key`. */
+  push(key: number, entry: T): void {
+    this.freedAt.set(entry, this.idlePoint);
+    const list = this.lists.get(key);
+    if (list) list.push(entry);
+    else this.lists.set(key, [entry]);
+  }
+
+  /** The most recently returned entry under `key`, taken off its list, or undefined. */
+  pop(key: number): T | undefined {
+    const entry = this.lists.get(key)?.pop();
+    if (entry !== undefined) this.freedAt.delete(entry);
+    return entry;
+  }
+
+  /**
+   * An idle point: take off and return the entries returned before the last `kept` idle points
+   * and not handed out since.
+   */
+  trim(): T[] {
+    this.idlePoint++;
+    const oldest = this.idlePoint - this.kept;
+    const stale: T[] = [];
+    for (const [key, list] of this.lists) {
+      // Each list is in return order: stale entries sit at its start.
+      let n = 0;
+      while (n < list.length && this.freedAt.get(list[n])! < oldest) n++;
+      stale.push(...list.splice(0, n));
+      if (list.length === 0) this.lists.delete(key);
+    }
+    for (const entry of stale) this.freedAt.delete(entry);
+    return stale;
+  }
+
+  /** Take off and return every entry. */
+  clear(): T[] {
+    const all = [...this.lists.values()].flat();
+    this.lists.clear();
+    this.freedAt.clear();
+    return all;
+  }
+}
