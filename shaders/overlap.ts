@@ -28,6 +28,20 @@ const FRACTIONS = `    let tx = shift[2u * img];
 /** The bilinear blend of corners s00, s01, s10, s11 (translate's expression, on vec2f). */
 const BLEND = "(1.0 - fy) * ((1.0 - fx) * s00 + fx * s01) + fy * ((1.0 - fx) * s10 + fx * s11)";
 
+/**
+ * WGSL lines sampling the four bilinear corners s00, s01, s10, s11 as `fetch(first, y, x)` from
+ * (y0, x0): a forward gather steps +1 down and right, an adjoint gather −1.
+ */
+function corners(fetch: string, first: string, step: 1 | -1, indent: string): string {
+  const d = step === 1 ? "+ 1" : "- 1";
+  return [
+    `let s00 = ${fetch}(${first}, y0, x0);`,
+    `let s01 = ${fetch}(${first}, y0, x0 ${d});`,
+    `let s10 = ${fetch}(${first}, y0 ${d}, x0);`,
+    `let s11 = ${fetch}(${first}, y0 ${d}, x0 ${d});`,
+  ].map((l) => indent + l).join("\n");
+}
+
 /** Decode patch item i into (img, b, y, x) and its pixel index within the patch. */
 const DECODE_PATCH = `  let area = p.n * p.n;
   let img = udiv(i, area);
@@ -62,10 +76,7 @@ ${
 ${FRACTIONS}
     let y0 = i32(oy) + i32(fly);
     let x0 = i32(ox) + i32(flx);
-    let s00 = padded(img, y0, x0);
-    let s01 = padded(img, y0, x0 + 1);
-    let s10 = padded(img, y0 + 1, x0);
-    let s11 = padded(img, y0 + 1, x0 + 1);
+${corners("padded", "img", 1, "    ")}
     acc += (${BLEND}) * masks[img * plane + pix];
   }
   let v = acc * inverse[i];
@@ -99,10 +110,7 @@ ${FRACTIONS}
   // The outputs that read canvas pixel (y + lo, x + lo) as a corner.
   let y0 = i32(y + p.lo) - i32(fly);
   let x0 = i32(x + p.lo) - i32(flx);
-  let s00 = weighted(b, img, y0, x0);
-  let s01 = weighted(b, img, y0, x0 - 1);
-  let s10 = weighted(b, img, y0 - 1, x0);
-  let s11 = weighted(b, img, y0 - 1, x0 - 1);
+${corners("weighted", "b, img", -1, "  ")}
   let v = ${BLEND};
   out[2u * i] = v.x;
   out[2u * i + 1u] = v.y;`,
@@ -131,10 +139,7 @@ ${
 ${FRACTIONS}
   let y0 = i32(y + p.lo) + i32(fly);
   let x0 = i32(x + p.lo) + i32(flx);
-  let s00 = canvasAt(b, y0, x0);
-  let s01 = canvasAt(b, y0, x0 + 1);
-  let s10 = canvasAt(b, y0 + 1, x0);
-  let s11 = canvasAt(b, y0 + 1, x0 + 1);
+${corners("canvasAt", "b", 1, "  ")}
   let v = ${BLEND};
   let pr = probe[2u * q];
   let pim = probe[2u * q + 1u];
@@ -176,10 +181,7 @@ ${
 ${FRACTIONS}
     let y0 = i32(oy) - i32(fly);
     let x0 = i32(ox) - i32(flx);
-    let s00 = exitGrad(img, y0, x0);
-    let s01 = exitGrad(img, y0, x0 - 1);
-    let s10 = exitGrad(img, y0 - 1, x0);
-    let s11 = exitGrad(img, y0 - 1, x0 - 1);
+${corners("exitGrad", "img", -1, "    ")}
     acc += ${BLEND};
   }
   out[2u * i] = acc.x;
