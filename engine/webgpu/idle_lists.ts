@@ -28,6 +28,30 @@ export class IdleLists<T> {
   }
 
   /**
+   * The most recently returned entry under the smallest key at least `key`, taken off its list,
+   * or undefined when every key is smaller.
+   */
+  popAtLeast(key: number): T | undefined {
+    let best: number | null = null;
+    for (const [k, list] of this.lists) {
+      if (k >= key && list.length > 0 && (best === null || k < best)) best = k;
+    }
+    return best === null ? undefined : this.pop(best);
+  }
+
+  /** Take off and return every entry under a key smaller than `key`. */
+  takeBelow(key: number): T[] {
+    const taken: T[] = [];
+    for (const [k, list] of this.lists) {
+      if (k >= key) continue;
+      taken.push(...list);
+      this.lists.delete(k);
+    }
+    for (const entry of taken) this.freedAt.delete(entry);
+    return taken;
+  }
+
+  /**
    * An idle point: take off and return the entries returned before the last `kept` idle points
    * and not handed out since.
    */

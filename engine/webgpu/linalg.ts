@@ -112,10 +112,11 @@ function prepWeights(
 
 /**
  * The texel copy of `s` where the adapter's variants read conv operands as texels and one can be
- * made (see GpuRuntime.texelsOf), else null.
+ * made (see GpuRuntime.texelsOf), else null; `scratch` for an activation's copy, dropped after
+ * its kernel.
  */
-function texels(rt: GpuRuntime, s: GpuStorage): GpuTexture | null {
-  return rt.variants.convTextures ? rt.texelsOf(s) : null;
+function texels(rt: GpuRuntime, s: GpuStorage, scratch = false): GpuTexture | null {
+  return rt.variants.convTextures ? rt.texelsOf(s, scratch) : null;
 }
 
 /**
@@ -134,7 +135,7 @@ function direct(
 ): GpuStorage {
   const { PX, OB } = convDirectBlock(g.outW, g.o);
   const layout = prepWeights(rt, w, g.c, g.o, g.kh, g.kw, flip, OB);
-  const wTex = texels(rt, layout.s);
+  const wTex = texels(rt, layout.s, true);
   const y = rt.alloc(g.n * g.o * g.outH * g.outW);
   const tilesX = ceilDiv(g.outW, PX);
   const tilesO = ceilDiv(g.o, OB);
@@ -156,7 +157,7 @@ function direct(
   const total = g.n * g.outH * tilesX * tilesO;
   // Aligned vec4 row loads when rows are a multiple of 4 long (see shaders/conv2d.ts).
   const vecPadLeft = g.w % 4 === 0 && PX % 4 === 0 ? g.padLeft : null;
-  const xTex = vecPadLeft === null ? null : texels(rt, x);
+  const xTex = vecPadLeft === null ? null : texels(rt, x, true);
   rt.dispatch(
     convDirectKernel(g.kh, g.kw, PX, OB, vecPadLeft, wTex !== null, xTex !== null),
     params,
@@ -164,8 +165,11 @@ function direct(
     [xTex ?? x, wTex ?? layout.s, y, bias ?? x],
     ceilDiv(total, FLAT_WG),
   );
-  // The weight layout keeps its copy (Adam refreshes it); an activation's goes back to the pool.
+  // Both copies go back to the pool. A training step refreshes the weight layout's copy anyway
+  // (Adam changes the weights every step); as scratch, the weight copies of every layer share
+  // the activations' textures instead of keeping 18 MiB of their own (N = 64).
   rt.dropTexels(x);
+  rt.dropTexels(layout.s);
   return y;
 }
 
@@ -255,8 +259,8 @@ export function conv2dGradWeight(
   // dy as texels where both have them. The copies go back to the pool after the dispatch: kept with
   // their activations they raised the train smoke's peak RSS by about a third (batch 16).
   const vec = g.w % 4 === 0 && g.outW % 4 === 0;
-  const xTex = vec ? texels(rt, x) : null;
-  const dyTex = xTex ? texels(rt, dy) : null;
+  const xTex = vec ? texels(rt, x, true) : null;
+  const dyTex = xTex ? texels(rt, dy, true) : null;
   const tex = xTex !== null && dyTex !== null;
   rt.dispatch(
     vec

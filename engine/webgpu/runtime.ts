@@ -187,15 +187,16 @@ export class GpuRuntime {
    * brought up to date with `s`'s version by a recorded copy; null when its size is not a
    * multiple of 4 or too large for the device's 2-D textures. The copy lives until `s` is released
    * or {@link dropTexels}: storages are immutable but for Adam's in-place updates, which bump the
-   * version.
+   * version. A `scratch` copy (for one kernel, dropped right after it is recorded) may sit in a
+   * larger pooled texture (TexturePool.acquireScratch).
    */
-  texelsOf(s: GpuStorage): GpuTexture | null {
+  texelsOf(s: GpuStorage, scratch = false): GpuTexture | null {
     if (s.released) throw new Error("WebGPU storage used after release");
     const rows = texelRows(s.size);
     if (s.size % 4 !== 0 || s.size === 0) return null;
     if (rows > this.device.limits.maxTextureDimension2D) return null;
     if (s.texels === null) {
-      s.texels = this.textures.acquire(rows);
+      s.texels = scratch ? this.textures.acquireScratch(rows) : this.textures.acquire(rows);
       this.live.textures++;
       this.live.bytes += s.texels.bytes;
     }

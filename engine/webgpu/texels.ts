@@ -25,6 +25,8 @@ export class GpuTexture {
     readonly texture: GPUTexture,
     readonly view: GPUTextureView,
     readonly rows: number,
+    /** A scratch texture (see {@link TexturePool.acquireScratch}): it may hold fewer rows' values. */
+    readonly scratch = false,
   ) {}
 
   /** Bytes the texture holds. */
@@ -70,10 +72,21 @@ export function recordTexelCopy(
  * unsubmitted commands still read it: only recorded copies write textures, and WebGPU runs a
  * command buffer's commands in order. Free textures unused across {@link IDLE_POINTS_KEPT} idle
  * points are destroyed.
+ *
+ * Two kinds: exact-size textures for copies that live long (the conv weights' layouts), and
+ * scratch textures for copies that go back as soon as their kernel is recorded (activations). A
+ * scratch request takes the smallest free scratch texture at least as large: at most two are in
+ * use at once (a weight-gradient kernel's x and dy), so a step's activations of every size share
+ * two textures of the largest size instead of keeping two per size (32 MiB instead of 62 MiB at
+ * N = 64, batch 16). When none is large enough, a new one is made and the smaller free ones,
+ * which it supersedes, are destroyed at the next idle point.
  */
 export class TexturePool {
   private free = new IdleLists<GpuTexture>(IDLE_POINTS_KEPT);
-  /** Bytes of the free textures. */
+  private scratch = new IdleLists<GpuTexture>(IDLE_POINTS_KEPT);
+  /** Superseded scratch textures: recorded commands may still read them until the next submit. */
+  private retired: GpuTexture[] = [];
+  /** Bytes of the free (and retired) textures. */
   pooledBytes = 0;
 
   /** A pool on `device`; `onDestroy` runs when a texture is destroyed. */
@@ -82,33 +95,50 @@ export class TexturePool {
   /** A texture of `rows` rows (its version -1), reused when a free one has that size. */
   acquire(rows: number): GpuTexture {
     const t = this.free.pop(rows);
-    if (t) {
-      this.pooledBytes -= t.bytes;
-      t.version = -1;
-      return t;
-    }
-    const texture = this.device.createTexture({
-      size: [TEXEL_ROW, rows],
-      format: "rgba32uint",
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-    });
-    return new GpuTexture(texture, texture.createView(), rows);
+    if (t) return this.reused(t);
+    return this.create(rows, false);
+  }
+
+  /** A scratch texture of at least `rows` rows (its version -1): see the class comment. */
+  acquireScratch(rows: number): GpuTexture {
+    const t = this.scratch.popAtLeast(rows);
+    if (t) return this.reused(t);
+    this.retired.push(...this.scratch.takeBelow(rows));
+    return this.create(rows, true);
   }
 
   /** Return a texture for reuse. */
   release(t: GpuTexture): void {
     this.pooledBytes += t.bytes;
-    this.free.push(t.rows, t);
+    (t.scratch ? this.scratch : this.free).push(t.rows, t);
   }
 
-  /** Destroy every free texture. */
+  /** Destroy every free texture. Call with nothing recorded and unsubmitted. */
   releaseFree(): void {
-    this.destroy(this.free.clear());
+    this.destroy([...this.free.clear(), ...this.scratch.clear(), ...this.retired.splice(0)]);
   }
 
-  /** An idle point (a readback): destroy free textures not reused since the last few. */
+  /**
+   * An idle point (a readback, all work submitted): destroy free textures not reused since the
+   * last few, and the retired ones.
+   */
   trim(): void {
-    this.destroy(this.free.trim());
+    this.destroy([...this.free.trim(), ...this.scratch.trim(), ...this.retired.splice(0)]);
+  }
+
+  private reused(t: GpuTexture): GpuTexture {
+    this.pooledBytes -= t.bytes;
+    t.version = -1;
+    return t;
+  }
+
+  private create(rows: number, scratch: boolean): GpuTexture {
+    const texture = this.device.createTexture({
+      size: [TEXEL_ROW, rows],
+      format: "rgba32uint",
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+    return new GpuTexture(texture, texture.createView(), rows, scratch);
   }
 
   /** Destroy textures taken off the free lists. */

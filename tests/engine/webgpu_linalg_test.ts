@@ -3,6 +3,7 @@ import type { Conv2dGeometry } from "../../engine/backend.ts";
 import { FINISH_QUEUE_BYTES } from "../../engine/webgpu/linalg.ts";
 import { WebGpuBackend } from "../../engine/webgpu/backend.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
+import { TexturePool } from "../../engine/webgpu/texels.ts";
 import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest("matmul variants match the CPU", async (g) => {
@@ -133,7 +134,7 @@ gpuTest("conv2d forward, input gradient and weight gradient match the CPU", asyn
 });
 
 gpuTest(
-  "texel copies: weights keep theirs until released, activations give theirs back",
+  "texel copies: every conv operand's copy goes back to the pool once its kernel is recorded",
   async (g) => {
     const inp = new Inputs(15);
     const geo = geometries()[2];
@@ -143,24 +144,62 @@ gpuTest(
     const [dyg] = inp.pair(g, geo.n * geo.o * geo.outH * geo.outW);
     const outs = [g.conv2d(xg, wg, geo), g.conv2dGradInput(dyg, wg, geo)];
     outs.push(g.conv2dGradWeight(xg, dyg, geo));
-    // One texture per re-laid weight copy (the forward's, the flipped one of the input gradient);
-    // x and dy (rows of 16 are read as vec4) had copies only while their kernels were recorded.
-    if (g.rt.live.textures !== textures + 2) throw new Error(`${g.rt.live.textures - textures}`);
-    if ([xg, dyg].some((s) => (s as GpuStorage).texels !== null)) {
-      throw new Error("an activation kept its copy");
+    // x and dy (rows of 16 are read as vec4) and the re-laid weights (the forward's, the flipped
+    // one of the input gradient) had copies only while their kernels were recorded.
+    if (g.rt.live.textures !== textures) throw new Error(`${g.rt.live.textures - textures}`);
+    const layouts = (wg as GpuStorage).layouts ?? [];
+    if (layouts.length !== 2) throw new Error(`${layouts.length} weight layouts`);
+    if ([xg, dyg, ...layouts.map((l) => l.s)].some((s) => (s as GpuStorage).texels !== null)) {
+      throw new Error("a storage kept its copy");
     }
     const keys = [...g.rt.kernelKeys()];
     if (!keys.some((k) => k.endsWith("/wtex/xtex")) || !keys.some((k) => k.endsWith("/tex"))) {
       throw new Error("the texel kernels did not run");
     }
     for (const s of [xg, wg, dyg, ...outs]) g.release(s);
-    if (g.rt.live.textures !== textures) throw new Error("textures outlived their storages");
     // A readback reports any validation error of the recorded copies.
     const probe = g.upload(new Float32Array(4));
     await g.read(probe);
     g.release(probe);
   },
 );
+
+gpuTest("texture pool: scratch requests share larger textures, exact ones do not", async (g) => {
+  let calls = 0;
+  const pool = new TexturePool(g.rt.device, () => calls++);
+  const destroyCalls = () => calls;
+  const a = pool.acquireScratch(10);
+  pool.release(a);
+  const b = pool.acquireScratch(4);
+  if (b !== a || b.rows !== 10) throw new Error("a smaller scratch request did not reuse rows 10");
+  const c = pool.acquireScratch(6);
+  if (c === a || c.rows !== 6) throw new Error("a texture in use was handed out again");
+  pool.release(b);
+  pool.release(c);
+  // Nothing free is large enough: a new texture, and the smaller free ones are retired.
+  const d = pool.acquireScratch(20);
+  if (d === a || d === c || d.rows !== 20) throw new Error("no new texture for rows 20");
+  if (destroyCalls() !== 0 || pool.pooledBytes !== a.bytes + c.bytes) {
+    throw new Error("the retired textures were not kept until the idle point");
+  }
+  pool.trim();
+  if (destroyCalls() !== 1 || pool.pooledBytes !== 0) {
+    throw new Error("the retired textures were not destroyed at the idle point");
+  }
+  pool.release(d);
+  if (pool.acquireScratch(3) !== d) throw new Error("the large texture was not reused");
+  // Exact requests: same row count only.
+  const e = pool.acquire(5);
+  pool.release(e);
+  const f = pool.acquire(4);
+  if (f === e || f.rows !== 4) throw new Error("an exact request took another size");
+  pool.release(f);
+  if (pool.acquire(5) !== e) throw new Error("an exact request did not reuse its size");
+  pool.release(e);
+  pool.release(d);
+  pool.releaseFree();
+  if (pool.pooledBytes !== 0) throw new Error(`${pool.pooledBytes} bytes left in the pool`);
+});
 
 gpuTest("conv2d with its weights read from storage buffers matches the CPU", async (g) => {
   const variants = { ...g.rt.variants, convTextures: false };
