@@ -199,6 +199,10 @@ gpuTest("texture pool: scratch requests share larger textures, exact ones do not
   pool.release(d);
   pool.releaseFree();
   if (pool.pooledBytes !== 0) throw new Error(`${pool.pooledBytes} bytes left in the pool`);
+  // A readback reports any device error from creating and destroying the textures.
+  const probe = g.upload(new Float32Array(4));
+  await g.read(probe);
+  g.release(probe);
 });
 
 gpuTest("conv2d with its weights read from storage buffers matches the CPU", async (g) => {
