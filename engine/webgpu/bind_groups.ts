@@ -17,6 +17,8 @@ export class BindGroupCache {
   private groups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer | GPUTextureView, number>();
   private nextBufferId = 0;
+  /** Bind groups created so far. */
+  created = 0;
 
   /** A cache of bind groups created on `device`. */
   constructor(private readonly device: GPUDevice) {}
@@ -45,6 +47,7 @@ export class BindGroupCache {
         entries.push({ binding: k + 1, resource: "buffer" in s ? { buffer: s.buffer } : s.view })
       );
       group = this.device.createBindGroup({ layout, entries });
+      this.created++;
       if (this.groups.size >= MAX_BIND_GROUPS) this.groups.clear();
       this.groups.set(id, group);
     }

@@ -60,14 +60,22 @@ export class IdleLists<T> {
     const oldest = this.idlePoint - this.kept;
     const stale: T[] = [];
     for (const [key, list] of this.lists) {
-      // Each list is in return order: stale entries sit at its start.
-      let n = 0;
-      while (n < list.length && this.freedAt.get(list[n])! < oldest) n++;
-      stale.push(...list.splice(0, n));
-      if (list.length === 0) this.lists.delete(key);
+      const kept = list.filter((entry) => this.freedAt.get(entry)! >= oldest);
+      if (kept.length === list.length) continue;
+      stale.push(...list.filter((entry) => this.freedAt.get(entry)! < oldest));
+      if (kept.length === 0) this.lists.delete(key);
+      else this.lists.set(key, kept);
     }
     for (const entry of stale) this.freedAt.delete(entry);
     return stale;
+  }
+
+  /**
+   * Put every list in the order `compare` gives, so that the entries handed out next depend only
+   * on which entries are free, not on the order they came back in (see BufferPool.submitted).
+   */
+  sortEach(compare: (a: T, b: T) => number): void {
+    for (const list of this.lists.values()) list.sort(compare);
   }
 
   /** Take off and return every entry. */

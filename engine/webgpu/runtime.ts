@@ -231,6 +231,11 @@ export class GpuRuntime {
     this.textures.releaseFree();
   }
 
+  /** Bind groups created so far (a cached one is not counted again). */
+  get bindGroupsCreated(): number {
+    return this.bindGroups.created;
+  }
+
   /** Pipelines compiled so far: one per kernel key met. */
   get pipelineCount(): number {
     return this.pipelines.size;
@@ -373,6 +378,7 @@ export class GpuRuntime {
     this.encoder = null;
     this.generation++;
     this.pool.submitted();
+    this.textures.submitted();
     this.uniforms.submitted();
   }
 

@@ -27,6 +27,8 @@ export class GpuTexture {
     readonly rows: number,
     /** A scratch texture (see {@link TexturePool.acquireScratch}): it may hold fewer rows' values. */
     readonly scratch = false,
+    /** Creation order in its pool (see TexturePool.submitted). */
+    readonly id = 0,
   ) {}
 
   /** Bytes the texture holds. */
@@ -88,6 +90,7 @@ export class TexturePool {
   private retired: GpuTexture[] = [];
   /** Bytes of the free (and retired) textures. */
   pooledBytes = 0;
+  private nextId = 0;
 
   /** A pool on `device`; `onDestroy` runs when a texture is destroyed. */
   constructor(private readonly device: GPUDevice, private readonly onDestroy: () => void) {}
@@ -105,6 +108,17 @@ export class TexturePool {
     if (t) return this.reused(t);
     this.retired.push(...this.scratch.takeBelow(rows));
     return this.create(rows, true);
+  }
+
+  /**
+   * Called after each submit: the free lists are put in creation order, as the buffer pool's
+   * (BufferPool.submitted), so that a step gets the same textures as the previous one and its
+   * bind groups come from the cache.
+   */
+  submitted(): void {
+    const order = (a: GpuTexture, b: GpuTexture) => b.id - a.id;
+    this.free.sortEach(order);
+    this.scratch.sortEach(order);
   }
 
   /** Return a texture for reuse. */
@@ -138,7 +152,7 @@ export class TexturePool {
       format: "rgba32uint",
       usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
     });
-    return new GpuTexture(texture, texture.createView(), rows, scratch);
+    return new GpuTexture(texture, texture.createView(), rows, scratch, this.nextId++);
   }
 
   /** Destroy textures taken off the free lists. */

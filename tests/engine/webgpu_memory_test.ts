@@ -5,6 +5,7 @@
  */
 import type { Conv2dGeometry, Storage } from "../../engine/backend.ts";
 import type { WebGpuBackend } from "../../engine/webgpu/backend.ts";
+import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
 import { gpuTest } from "./webgpu_test_util.ts";
 
 /** One simulated training step: forward, backward-like kernels, an Adam update, a loss read. */
@@ -110,6 +111,35 @@ gpuTest(
     for (let k = 0; k < 3; k++) await round(1000, k);
     for (let k = 0; k < 4; k++) await round(5000, k);
     for (let k = 0; k < 3; k++) await round(1000, k + 10);
+  },
+);
+
+gpuTest(
+  "a step that releases in another order than it allocates gets the same buffers every step",
+  async (g) => {
+    // Three storages of one size class, released middle, last, first: handed out in return order,
+    // the next step would bind them permuted and create its bind groups again.
+    const buffersOf = (ss: Storage[]) => ss.map((s) => (s as GpuStorage).buffer);
+    const created: number[] = [];
+    let first: GPUBuffer[] = [];
+    for (let k = 0; k < 6; k++) {
+      const before = g.rt.bindGroupsCreated;
+      const ins = [1, 2, 3].map((v) => g.fill(1000, v + k));
+      const outs = ins.map((s) => g.unary(s, "affine", 2, 1));
+      if (k === 2) first = buffersOf([...ins, ...outs]);
+      if (k === 5) {
+        const now = buffersOf([...ins, ...outs]);
+        if (now.some((b, i) => b !== first[i])) throw new Error("step 6 got other buffers");
+        const got = await g.read(outs[2]);
+        if (got[0] !== 2 * (3 + k) + 1) throw new Error(`got ${got[0]}`);
+      }
+      for (const i of [1, 2, 0]) g.release(outs[i]);
+      for (const i of [1, 2, 0]) g.release(ins[i]);
+      g.flush();
+      created.push(g.rt.bindGroupsCreated - before);
+    }
+    if (created[0] === 0) throw new Error("the first step created no bind groups");
+    if (created.slice(2).some((n) => n !== 0)) throw new Error(`bind groups per step ${created}`);
   },
 );
 
