@@ -154,9 +154,10 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
   {
     name: "group_seed",
     type: "choice",
-    default: "exclude",
-    choices: ["exclude", "include"],
-    help: "a group's seed position is not a member (upstream code) or is one (the paper)",
+    default: "include",
+    choices: ["include", "exclude"],
+    help: "a group's seed position is a member (the paper; measured better, docs/quality) or is " +
+      "not (upstream code, the default before)",
   },
   {
     name: "offset_planes",

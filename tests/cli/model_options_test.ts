@@ -96,7 +96,7 @@ Deno.test("a trained bundle records its options and inference follows them", asy
   try {
     const flags = [
       ["--group_order", "angle"],
-      ["--group_seed", "include"],
+      ["--group_seed", "exclude"],
       ["--offset_planes", "true"],
       ["--object_big", "false"],
       ["--merge_window", "full"],
@@ -115,7 +115,7 @@ Deno.test("a trained bundle records its options and inference follows them", asy
     const { manifest } = loadModelBundle(`${dir}/run/model.zip`);
     assertEquals(
       [manifest.groupOrder, manifest.groupSeed, manifest.offsetPlanes, manifest.objectBig],
-      ["angle", "include", true, false],
+      ["angle", "exclude", true, false],
     );
     assertEquals(manifest.mergeWindow, "full");
     const out = await infer(`${dir}/run/model.zip`, `${dir}/inf`, "--n_images", "12");
@@ -135,12 +135,12 @@ Deno.test("a trained bundle records its options and inference follows them", asy
   }
 });
 
-Deno.test("defaults: angle order and the auto merge window (measured, docs/quality); the other options as before", () => {
+Deno.test("defaults: angle order, the seed a member and the auto merge window (measured, docs/quality); the other options as before", () => {
   const flags = parseArgs(["--train_data_file", "a.npz", "--output_dir", "o"], TRAIN_FLAGS).flags;
   const c = resolveTrainConfig(flags);
   assertEquals(
     [c.groupOrder, c.groupSeed, c.offsetPlanes, c.objectBig, c.mergeWindow],
-    ["angle", "exclude", false, true, "auto"],
+    ["angle", "include", false, true, "auto"],
   );
   const gs1 = parseArgs(
     ["--train_data_file", "a", "--output_dir", "o", "--gridsize", "1"],
@@ -154,7 +154,7 @@ Deno.test("bad option values: one line, exit 2", async () => {
   try {
     const cases: [string[], string][] = [
       [["--group_order", "spiral"], "--group_order must be one of random, angle"],
-      [["--group_seed", "maybe"], "--group_seed must be one of exclude, include"],
+      [["--group_seed", "maybe"], "--group_seed must be one of include, exclude"],
       [["--offset_planes=sometimes"], "--offset_planes needs true or false"],
       [["--object_big=2"], "--object_big needs true or false"],
       [["--merge_window", "wide"], "--merge_window must be one of auto, central, full"],
