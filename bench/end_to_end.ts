@@ -36,20 +36,20 @@ export function heldBytes(backend: Backend): number {
 
 /**
  * Training on `backend` (groups/s, host ms and dispatches per step): `steps` timed steps of batch
- * 16 on random inputs of the real shapes, after one untimed step when `warmUp` (pipelines, buffer
- * pool).
+ * 16 on random inputs of the real shapes, after `warmUp` untimed steps (`true`: one, for the
+ * pipelines and the buffer pool).
  */
 export async function oursTrainRate(
   backend: Backend,
   gridsize: number,
-  warmUp: boolean,
+  warmUp: boolean | number,
   steps = 1,
 ): Promise<TrainBenchResult> {
   setBackend(backend);
   return await benchTrainingSteps({
     config: fullSize(gridsize),
     batchSize: TRAIN_BATCH,
-    warmupSteps: warmUp ? 1 : 0,
+    warmupSteps: typeof warmUp === "number" ? warmUp : warmUp ? 1 : 0,
     steps,
   });
 }

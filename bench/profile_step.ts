@@ -35,7 +35,9 @@ if (gpu === null) {
   Deno.exit(2);
 }
 setBackend(gpu);
-const warmup = 2;
+// Four warm-up steps: from about the fourth step of one model the pools hand out the same buffers
+// every step and the bind groups come from the cache, as in a training loop.
+const warmup = 4;
 let done = 0;
 const config = { n: flag("n", 64), gridsize: flag("gs", 2), nFiltersScale: flag("nfs", 2) };
 // --cold: profile the process's first step too; per kernel key, its time less the warm step's
