@@ -19,13 +19,30 @@ export class BindGroupCache {
   private nextBufferId = 0;
   /** Bind groups created so far. */
   created = 0;
+  /** Cache keys by the id of each resource they name (see {@link forget}). */
+  private keysOf = new Map<number, string[]>();
+  private listed = 0;
 
   /** A cache of bind groups created on `device`. */
   constructor(private readonly device: GPUDevice) {}
 
-  /** Drop every cached group (a destroyed buffer invalidates the groups that name it). */
+  /** Drop every cached group. */
   clear(): void {
     this.groups.clear();
+    this.keysOf.clear();
+    this.listed = 0;
+  }
+
+  /**
+   * Drop the cached groups that name `resource` (a destroyed buffer or texture invalidates them);
+   * the others stay, so that trimming a phase's stale buffers does not cost a training loop its
+   * groups.
+   */
+  forget(resource: GPUBuffer | GPUTextureView): void {
+    const id = this.bufferIds.get(resource);
+    if (id === undefined) return;
+    for (const key of this.keysOf.get(id) ?? []) this.groups.delete(key);
+    this.keysOf.delete(id);
   }
 
   /**
@@ -48,8 +65,16 @@ export class BindGroupCache {
       );
       group = this.device.createBindGroup({ layout, entries });
       this.created++;
-      if (this.groups.size >= MAX_BIND_GROUPS) this.groups.clear();
+      // The key lists may name groups already dropped; both restart when either grows too large.
+      if (this.groups.size >= MAX_BIND_GROUPS || this.listed >= 4 * MAX_BIND_GROUPS) this.clear();
       this.groups.set(id, group);
+      for (const r of [block.buffer, ...storages.map((s) => "buffer" in s ? s.buffer : s.view)]) {
+        const rid = this.bufferId(r);
+        const keys = this.keysOf.get(rid);
+        if (keys) keys.push(id);
+        else this.keysOf.set(rid, [id]);
+        this.listed++;
+      }
     }
     return group;
   }

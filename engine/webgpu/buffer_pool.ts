@@ -47,12 +47,12 @@ export class BufferPool {
 
   /**
    * A pool allocating from `device`; free buffers beyond `maxPooledBytes` are destroyed instead
-   * of kept, and `onDestroy` is called after any buffer is destroyed.
+   * of kept, and `onDestroy` is called with each buffer destroyed.
    */
   constructor(
     private device: GPUDevice,
     private maxPooledBytes = 2 ** 30,
-    private onDestroy: () => void = () => {},
+    private onDestroy: (buf: GPUBuffer) => void = () => {},
   ) {}
 
   /**
@@ -113,7 +113,7 @@ export class BufferPool {
     if (this.pooledBytes > this.maxPooledBytes) {
       this.pooledBytes -= buf.size;
       buf.destroy();
-      this.onDestroy();
+      this.onDestroy(buf);
       return;
     }
     this.free.push(buf.size, buf);
@@ -123,7 +123,7 @@ export class BufferPool {
   private destroy(buf: GPUBuffer): void {
     this.pooledBytes -= buf.size;
     buf.destroy();
-    this.onDestroy();
+    this.onDestroy(buf);
   }
 }
 

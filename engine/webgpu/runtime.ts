@@ -95,8 +95,8 @@ export class GpuRuntime {
   ) {
     // A destroyed buffer invalidates the cached bind groups that name it: drop them all.
     this.bindGroups = new BindGroupCache(device);
-    this.pool = new BufferPool(device, 2 ** 30, () => this.bindGroups.clear());
-    this.textures = new TexturePool(device, () => this.bindGroups.clear());
+    this.pool = new BufferPool(device, 2 ** 30, (buf) => this.bindGroups.forget(buf));
+    this.textures = new TexturePool(device, (t) => this.bindGroups.forget(t.view));
     this.uniforms = new UniformArena(device);
     this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
     device.lost.then((info) => {

@@ -92,8 +92,11 @@ export class TexturePool {
   pooledBytes = 0;
   private nextId = 0;
 
-  /** A pool on `device`; `onDestroy` runs when a texture is destroyed. */
-  constructor(private readonly device: GPUDevice, private readonly onDestroy: () => void) {}
+  /** A pool on `device`; `onDestroy` runs with each texture destroyed. */
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly onDestroy: (t: GpuTexture) => void,
+  ) {}
 
   /** A texture of `rows` rows (its version -1), reused when a free one has that size. */
   acquire(rows: number): GpuTexture {
@@ -160,7 +163,7 @@ export class TexturePool {
     for (const t of textures) {
       this.pooledBytes -= t.bytes;
       t.texture.destroy();
+      this.onDestroy(t);
     }
-    if (textures.length > 0) this.onDestroy();
   }
 }

@@ -183,7 +183,7 @@ gpuTest("texture pool: scratch requests share larger textures, exact ones do not
     throw new Error("the retired textures were not kept until the idle point");
   }
   pool.trim();
-  if (destroyCalls() !== 1 || pool.pooledBytes !== 0) {
+  if (destroyCalls() !== 2 || pool.pooledBytes !== 0) {
     throw new Error("the retired textures were not destroyed at the idle point");
   }
   pool.release(d);

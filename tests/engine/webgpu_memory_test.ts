@@ -6,6 +6,7 @@
 import type { Conv2dGeometry, Storage } from "../../engine/backend.ts";
 import type { WebGpuBackend } from "../../engine/webgpu/backend.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
+import { BindGroupCache } from "../../engine/webgpu/bind_groups.ts";
 import { gpuTest } from "./webgpu_test_util.ts";
 
 /** One simulated training step: forward, backward-like kernels, an Adam update, a loss read. */
@@ -113,6 +114,42 @@ gpuTest(
     for (let k = 0; k < 3; k++) await round(1000, k + 10);
   },
 );
+
+gpuTest("bind group cache: a destroyed buffer drops only the groups that name it", async (g) => {
+  const device = g.rt.device;
+  const cache = new BindGroupCache(device);
+  const created = () => cache.created;
+  const layout = device.createBindGroupLayout({
+    entries: [
+      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },
+      { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
+    ],
+  });
+  const uniform = device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM });
+  const block = { buffer: uniform, offset: 0, size: 256 };
+  const [a, b] = [0, 1].map(() =>
+    device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE })
+  );
+  const ga = cache.get("k", layout, block, [{ buffer: a }]);
+  const gb = cache.get("k", layout, block, [{ buffer: b }]);
+  if (created() !== 2) throw new Error(`${created()} groups created, not 2`);
+  if (cache.get("k", layout, block, [{ buffer: a }]) !== ga) throw new Error("no cache hit");
+  cache.forget(a);
+  a.destroy();
+  if (cache.get("k", layout, block, [{ buffer: b }]) !== gb) throw new Error("b's group dropped");
+  const a2 = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
+  cache.get("k", layout, block, [{ buffer: a2 }]);
+  if (created() !== 3) throw new Error(`${created()} groups created, not 3`);
+  // Forgetting the uniform buffer drops every group that names it.
+  cache.forget(uniform);
+  cache.get("k", layout, block, [{ buffer: b }]);
+  if (created() !== 4) throw new Error("the group naming a forgotten uniform buffer was kept");
+  for (const buf of [b, a2, uniform]) buf.destroy();
+  // A readback reports any validation error.
+  const probe = g.upload(new Float32Array(4));
+  await g.read(probe);
+  g.release(probe);
+});
 
 gpuTest(
   "a step that releases in another order than it allocates gets the same buffers every step",
