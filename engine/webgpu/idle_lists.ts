@@ -1,6 +1,7 @@
 /**
  * The free lists both GPU pools keep (buffer_pool.ts for buffers, texels.ts for textures):
- * entries by size key, handed out most recently returned first, each remembering the idle point
+ * entries by size key, handed out from the end of each list (the most recently returned, or the
+ * last in the order of {@link IdleLists.sortEach} after a sort), each remembering the idle point
  * (a readback) at which it came back, so that entries unused across a few idle points can be
  * destroyed.
  */
@@ -20,7 +21,10 @@ export class IdleLists<T> {
     else this.lists.set(key, [entry]);
   }
 
-  /** The most recently returned entry under `key`, taken off its list, or undefined. */
+  /**
+   * The last entry under `key` (the most recently returned, unless the lists were sorted since),
+   * taken off its list, or undefined.
+   */
   pop(key: number): T | undefined {
     const entry = this.lists.get(key)?.pop();
     if (entry !== undefined) this.freedAt.delete(entry);
@@ -28,8 +32,7 @@ export class IdleLists<T> {
   }
 
   /**
-   * The most recently returned entry under the smallest key at least `key`, taken off its list,
-   * or undefined when every key is smaller.
+   * Like {@link pop}, under the smallest key at least `key`; undefined when every key is smaller.
    */
   popAtLeast(key: number): T | undefined {
     let best: number | null = null;

@@ -75,13 +75,14 @@ export function recordTexelCopy(
  * command buffer's commands in order. Free textures unused across {@link IDLE_POINTS_KEPT} idle
  * points are destroyed.
  *
- * Two kinds: exact-size textures for copies that live long (the conv weights' layouts), and
- * scratch textures for copies that go back as soon as their kernel is recorded (activations). A
- * scratch request takes the smallest free scratch texture at least as large: at most two are in
- * use at once (a weight-gradient kernel's x and dy), so a step's activations of every size share
- * two textures of the largest size instead of keeping two per size (32 MiB instead of 62 MiB at
- * N = 64, batch 16). When none is large enough, a new one is made and the smaller free ones,
- * which it supersedes, are destroyed at the next idle point.
+ * Two kinds: exact-size textures, for copies kept across kernels (`GpuRuntime.texelsOf` without
+ * `scratch`; the conv kernels no longer keep any), and scratch textures for copies that go back as
+ * soon as their kernel is recorded (every conv operand now, weights included). A scratch request
+ * takes the smallest free scratch texture at least as large: at most two are in use at once (x and
+ * the weights, or x and dy), so a step's copies of every size share two textures of the largest
+ * size instead of keeping two per activation size and one per weight layout (32 MiB instead of 83
+ * MiB at N = 64, batch 16). When none is large enough, a new one is made and the smaller free
+ * ones, which it supersedes, are destroyed at the next idle point.
  */
 export class TexturePool {
   private free = new IdleLists<GpuTexture>(IDLE_POINTS_KEPT);
