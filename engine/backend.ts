@@ -325,9 +325,9 @@ export interface Backend extends Kernels {
   /** Live storages and their bytes, for leak tests. */
   memory(): { liveStorages: number; liveBytes: number; pooledBytes: number };
   /**
-   * Give back the memory of free pooled buffers (submitting pending work first), e.g. before a
-   * checkpoint is encoded, where a training process's memory otherwise peaks; later work
-   * allocates again.
+   * Give the free pooled buffers back to the device (submitting pending work first), e.g. between
+   * training and another phase; later work allocates again. How much the process's memory falls
+   * depends on the device's allocator (on lavapipe, little: docs/engine.md).
    */
   releasePooled(): void;
 }

@@ -79,10 +79,10 @@ export class CpuBackend extends CpuFusedOps implements Backend {
   /** Nothing is ever pending on the CPU. */
   flush(): void {}
 
-  /** Live storages and bytes; the CPU backend keeps no pool. */
   /** Nothing to give back: storages are plain arrays, freed by the garbage collector. */
   releasePooled(): void {}
 
+  /** Live storages and bytes; the CPU backend keeps no pool. */
   memory(): { liveStorages: number; liveBytes: number; pooledBytes: number } {
     return { liveStorages: this.#liveStorages, liveBytes: this.#liveBytes, pooledBytes: 0 };
   }

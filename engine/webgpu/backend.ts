@@ -105,12 +105,12 @@ export class WebGpuBackend extends WebGpuFusedOps implements Backend {
     this.rt.flush();
   }
 
-  /** Live storages, their bytes, and the bytes waiting in the pool. */
   /** Destroy the pools' free buffers and textures (after submitting pending work). */
   releasePooled(): void {
     this.rt.releasePooled();
   }
 
+  /** Live storages, their bytes, and the bytes waiting in the pool. */
   memory(): { liveStorages: number; liveBytes: number; pooledBytes: number } {
     const { storages, bytes } = this.rt.live;
     return { liveStorages: storages, liveBytes: bytes, pooledBytes: this.rt.pooledBytes };

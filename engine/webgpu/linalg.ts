@@ -112,8 +112,8 @@ function prepWeights(
 
 /**
  * The texel copy of `s` where the adapter's variants read conv operands as texels and one can be
- * made (see GpuRuntime.texelsOf), else null; `scratch` for an activation's copy, dropped after
- * its kernel.
+ * made (see GpuRuntime.texelsOf), else null; `scratch` for a copy dropped right after its kernel
+ * (every conv operand's now).
  */
 function texels(rt: GpuRuntime, s: GpuStorage, scratch = false): GpuTexture | null {
   return rt.variants.convTextures ? rt.texelsOf(s, scratch) : null;

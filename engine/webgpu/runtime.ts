@@ -93,7 +93,7 @@ export class GpuRuntime {
     readonly gridCap: number,
     readonly variants: KernelVariants = DEFAULT_VARIANTS,
   ) {
-    // A destroyed buffer invalidates the cached bind groups that name it: drop them all.
+    // A destroyed buffer or texture invalidates the cached bind groups that name it.
     this.bindGroups = new BindGroupCache(device);
     this.pool = new BufferPool(device, 2 ** 30, (buf) => this.bindGroups.forget(buf));
     this.textures = new TexturePool(device, (t) => this.bindGroups.forget(t.view));

@@ -339,8 +339,10 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       best,
       earlyStop,
     };
-    // The checkpoint's readback and encoding come next: give the step's pooled buffers back first
-    // (the next epoch allocates again), or the process's memory peaks here.
+    // The checkpoint's readback and encoding come next: give the step's pooled buffers back to the
+    // device first (the next epoch allocates again). On lavapipe this lowers no RSS (wgpu keeps
+    // the blocks they came from, docs/engine.md#memory-and-the-buffer-pool); on a GPU it frees
+    // device memory for the phase that follows.
     getBackend().releasePooled();
     await endEpoch(true, added, evicted);
     if (inp.interrupted()) {
