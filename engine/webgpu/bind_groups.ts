@@ -9,6 +9,11 @@ import type { UniformBlock } from "./buffer_pool.ts";
 /** A binding after the uniforms: a storage's buffer, or a texture's view. */
 type Bound = { readonly buffer: GPUBuffer } | { readonly view: GPUTextureView };
 
+/** The resource a binding names: its buffer or its texture view. */
+function resourceOf(s: Bound): GPUBuffer | GPUTextureView {
+  return "buffer" in s ? s.buffer : s.view;
+}
+
 /** Cached bind groups kept at most (a step binds ~150; the cache restarts when full). */
 const MAX_BIND_GROUPS = 4096;
 
@@ -56,7 +61,7 @@ export class BindGroupCache {
     storages: readonly Bound[],
   ): GPUBindGroup {
     let id = `${key}|${this.bufferId(block.buffer)}:${block.offset}`;
-    for (const s of storages) id += `,${this.bufferId("buffer" in s ? s.buffer : s.view)}`;
+    for (const s of storages) id += `,${this.bufferId(resourceOf(s))}`;
     let group = this.groups.get(id);
     if (group === undefined) {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: block }];
@@ -68,7 +73,7 @@ export class BindGroupCache {
       // The key lists may name groups already dropped; both restart when either grows too large.
       if (this.groups.size >= MAX_BIND_GROUPS || this.listed >= 4 * MAX_BIND_GROUPS) this.clear();
       this.groups.set(id, group);
-      for (const r of [block.buffer, ...storages.map((s) => "buffer" in s ? s.buffer : s.view)]) {
+      for (const r of [block.buffer, ...storages.map(resourceOf)]) {
         const rid = this.bufferId(r);
         const keys = this.keysOf.get(rid);
         if (keys) keys.push(id);
