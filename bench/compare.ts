@@ -5,6 +5,7 @@
  * bytes the WebGPU pool held. Writes bench/results/<date>-<host>.json and prints Markdown.
  */
 import type { Backend } from "../engine/backend.ts";
+import { WebGpuBackend } from "../engine/webgpu/backend.ts";
 import {
   cannotMeasure,
   heldBytes,
@@ -77,8 +78,26 @@ export interface FigureResult {
   /**
    * Training figures: our host (JS) milliseconds to record one step (up to its submit, which on
    * lavapipe runs the step), and the dispatches one step records (WebGPU; null elsewhere).
+   * `finishMs`: WebGPU, the step's `GPUCommandEncoder.finish`, host time outside `hostMs`.
+   * `bufferPath`: both again with the conv operands read from storage buffers, the variant GPU
+   * adapters get (engine/webgpu/adapter_table.ts), where this adapter reads them as texels.
    */
-  step?: { hostMs: Stats; dispatches: number | null };
+  step?: {
+    hostMs: Stats;
+    dispatches: number | null;
+    finishMs?: number | null;
+    bufferPath?: { hostMs: number; finishMs: number | null };
+  };
+}
+
+/**
+ * A backend on `gpu`'s device that reads the conv operands from storage buffers, as GPU adapters
+ * do; null when `gpu` already does.
+ */
+function bufferPath(gpu: WebGpuBackend): WebGpuBackend | null {
+  if (!gpu.rt.variants.convTextures) return null;
+  const variants = { ...gpu.rt.variants, convTextures: false };
+  return new WebGpuBackend(gpu.rt.device, gpu.description, gpu.rt.gridCap, variants);
 }
 
 /** Summary statistics of a non-empty list. */
@@ -220,7 +239,17 @@ export async function compareWithPeer(opts: CompareOptions): Promise<Comparison>
         // its first steps create their bind groups; from about the fourth step of one model the
         // pools hand out the same buffers every step and the groups come from the cache.
         const steady = await oursTrainRate(backend, gridsize, 4, 3);
-        r.step = { hostMs: stats([steady.hostMsPerStep]), dispatches: steady.dispatchesPerStep };
+        r.step = {
+          hostMs: stats([steady.hostMsPerStep]),
+          dispatches: steady.dispatchesPerStep,
+          finishMs: steady.finishMsPerStep,
+        };
+        const buffers = bufferPath(backend as WebGpuBackend);
+        if (buffers) {
+          const b = await oursTrainRate(buffers, gridsize, 4, 3);
+          r.step.bufferPath = { hostMs: b.hostMsPerStep, finishMs: b.finishMsPerStep };
+          buffers.rt.releasePooled();
+        }
       } else if (hostMs.length) r.step = { hostMs: stats(hostMs), dispatches };
       if (gpu) r.gpuPoolBytes = { before, after: heldBytes(backend) };
       figures.push(r);
@@ -335,7 +364,10 @@ export function comparisonRows(figures: FigureResult[]): string[][] {
     }
     if (f.step) {
       const d = f.step.dispatches === null ? "" : `, ${f.step.dispatches} dispatches`;
-      memory.push(`step: host ${fmt(f.step.hostMs.median)} ms${d}`);
+      const fin = (ms: number | null | undefined) => (ms == null ? "" : ` + finish ${fmt(ms)}`);
+      const b = f.step.bufferPath;
+      const alt = b ? `; reading buffers, as GPUs do: ${fmt(b.hostMs)}${fin(b.finishMs)} ms` : "";
+      memory.push(`step: host ${fmt(f.step.hostMs.median)}${fin(f.step.finishMs)} ms${alt}${d}`);
     }
     if (f.gpuPoolBytes) {
       const { before, after } = f.gpuPoolBytes;

@@ -3,22 +3,25 @@
  * parameters that change its code, e.g. `conv2d.direct/3x3/px32/ob16/vec4pad1`), or per key and
  * shape with `--detail`: where a step's time goes, for choosing what to optimise next.
  *
- *   deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] [--detail | --cold] [--top=40]
+ *   deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] [--detail | --cold] [--top=40] [--buffers]
+ *     [--warmup=4] [--steps=3]
  *
  * `--cold` also profiles the process's first step and prints, per kernel key, its first-use cost
  * (first step less warm step: on lavapipe, compiling the kernel's machine code when it first
- * runs); run it with MESA_SHADER_CACHE_DISABLE=true for a cold Mesa cache.
+ * runs); run it with MESA_SHADER_CACHE_DISABLE=true for a cold Mesa cache. `--buffers` reads the
+ * conv operands from storage buffers, as GPU adapters do, where the adapter would read texels
+ * (engine/webgpu/adapter_table.ts).
  *
  * Each dispatch runs in its own timestamped pass, so the sum is a little above an unprofiled
  * step; the wall time printed is of the profiled step. First, unprofiled steps give the
  * dispatches per step and the host (JS) time to record one step (up to its submit).
  */
-import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
+import { createWebGpuBackend, WebGpuBackend } from "../engine/webgpu/backend.ts";
 import { setBackend } from "../engine/mod.ts";
 import { benchTrainingSteps } from "./train_setup.ts";
 
 const USAGE = "usage: deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] " +
-  "[--detail | --cold] [--top=40]";
+  "[--detail | --cold] [--top=40] [--buffers] [--warmup=4] [--steps=3]";
 
 function flag(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -29,15 +32,21 @@ if (Deno.args.includes("--help")) {
   console.log(USAGE);
   Deno.exit(0);
 }
-const gpu = await createWebGpuBackend();
-if (gpu === null) {
+const opened = await createWebGpuBackend();
+if (opened === null) {
   console.error("profile_step: no WebGPU adapter on this machine");
   Deno.exit(2);
 }
+const gpu = Deno.args.includes("--buffers")
+  ? new WebGpuBackend(opened.rt.device, opened.description, opened.rt.gridCap, {
+    ...opened.rt.variants,
+    convTextures: false,
+  })
+  : opened;
 setBackend(gpu);
 // Four warm-up steps: from about the fourth step of one model the pools hand out the same buffers
 // every step and the bind groups come from the cache, as in a training loop.
-const warmup = 4;
+const warmup = flag("warmup", 4);
 let done = 0;
 const config = { n: flag("n", 64), gridsize: flag("gs", 2), nFiltersScale: flag("nfs", 2) };
 // --cold: profile the process's first step too; per kernel key, its time less the warm step's
@@ -62,7 +71,7 @@ const unprofiled = await benchTrainingSteps({
   config,
   batchSize: flag("batch", 16),
   warmupSteps: warmup,
-  steps: 3,
+  steps: flag("steps", 3),
 });
 const result = await benchTrainingSteps({
   config,
@@ -84,7 +93,8 @@ console.log(
 );
 console.log(
   `unprofiled: ${unprofiled.dispatchesPerStep} dispatches per step, host (JS) time to record one ` +
-    `step ${unprofiled.hostMsPerStep.toFixed(1)} ms (median of 3), ` +
+    `step ${unprofiled.hostMsPerStep.toFixed(1)} ms (median of ${flag("steps", 3)}) and its ` +
+    `encoder finish ${unprofiled.finishMsPerStep?.toFixed(1)} ms, ` +
     `${unprofiled.secondsPerStep.toFixed(3)} s wall per step`,
 );
 if (cold === null) {

@@ -40,6 +40,11 @@ export interface TrainBenchResult {
    * a wait for the device that a real GPU does not impose.
    */
   hostMsPerStep: number;
+  /**
+   * WebGPU: median milliseconds of `GPUCommandEncoder.finish` per timed step (host time of the
+   * submit before the device starts; not in {@link hostMsPerStep}); null on other backends.
+   */
+  finishMsPerStep: number | null;
   /** WebGPU: compute dispatches one timed step records; null on other backends. */
   dispatchesPerStep: number | null;
 }
@@ -62,6 +67,7 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
   const optimizer = new Adam([...model.parameters().values()], { lr: 1e-4 });
   const gpu = getBackend() instanceof WebGpuBackend ? getBackend() as WebGpuBackend : null;
   const hostMs: number[] = [];
+  const finishMs: number[] = [];
   let dispatches = 0;
   const step = () => {
     const started = performance.now();
@@ -74,7 +80,9 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     optimizer.step();
     optimizer.zeroGrad();
     hostMs.push(performance.now() - started);
+    const finished = gpu?.rt.finishMs ?? 0;
     getBackend().flush();
+    finishMs.push((gpu?.rt.finishMs ?? 0) - finished);
     dispatches = (gpu?.rt.dispatchCount ?? 0) - recorded;
     opts.afterStep?.();
     return loss;
@@ -82,6 +90,7 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
   for (let i = 0; i < opts.warmupSteps; i++) step().dispose();
   if (opts.warmupSteps > 0) await model.logScale.data();
   hostMs.length = 0;
+  finishMs.length = 0;
   const t0 = performance.now();
   let last = step();
   for (let i = 1; i < opts.steps; i++) {
@@ -100,6 +109,7 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     groupsPerSecond: (b * opts.steps) / seconds,
     loss,
     hostMsPerStep: hostMs.sort((p, q) => p - q)[hostMs.length >> 1],
+    finishMsPerStep: gpu ? finishMs.sort((p, q) => p - q)[finishMs.length >> 1] : null,
     dispatchesPerStep: gpu ? dispatches : null,
   };
 }

@@ -4,11 +4,17 @@
  * against the adapter's description (vendor, architecture, device, description joined), so
  * adapter checks live here and nowhere else.
  *
- * | adapter      | variant                                  | why                                    |
- * | ------------ | ---------------------------------------- | -------------------------------------- |
- * | SwiftShader  | weight-gradient conv blocks OB ≤ 8, CB ≤ 4 | Chrome's software adapter did not finish |
- * |              |                                            | compiling OB = 8, CB = 8 (33 KB of WGSL) |
- * |              |                                            | in 100 s; OB = 8, CB = 4 took 0.5 s      |
+ * | adapter                    | variant                                    | why                                      |
+ * | -------------------------- | ------------------------------------------ | ---------------------------------------- |
+ * | SwiftShader                | weight-gradient conv blocks OB ≤ 8, CB ≤ 4 | Chrome's software adapter did not finish |
+ * |                            |                                            | compiling OB = 8, CB = 8 (33 KB of WGSL) |
+ * |                            |                                            | in 100 s; OB = 8, CB = 4 took 0.5 s      |
+ * | software (CPU) adapters:   | conv operands read as texels               | their storage loads are bounds-checked   |
+ * | llvmpipe/lavapipe, Swift-  |                                            | loops over the SIMD lanes, ~4× a texel   |
+ * | Shader, softpipe, WARP     |                                            | fetch (docs/engine.md#storage-loads)     |
+ * | any other (a GPU)          | conv operands read from storage buffers    | no copies: a step records 2 compute      |
+ * |                            |                                            | passes instead of ~67, and 2–5 ms less   |
+ * |                            |                                            | host time (docs/engine.md)               |
  */
 
 /** Kernel choices that depend on the adapter. */
@@ -24,18 +30,26 @@ export interface KernelVariants {
   readonly convTextures: boolean;
 }
 
-/** What every adapter not in the table gets. */
+/** What every adapter not in the table gets: a GPU's. */
 export const DEFAULT_VARIANTS: KernelVariants = {
   gradWeightMaxOB: 16,
   gradWeightMaxCB: 8,
-  convTextures: true,
+  convTextures: false,
 };
 
-/** Adapters whose compiler needs smaller kernels, first match wins. */
+/** What software (CPU) adapters get: the conv operands as texels. */
+export const SOFTWARE_VARIANTS: KernelVariants = { ...DEFAULT_VARIANTS, convTextures: true };
+
+/** Adapters that need other variants, first match wins. */
 const TABLE: readonly { match: RegExp; variants: KernelVariants }[] = [
   {
     match: /swiftshader/i,
-    variants: { ...DEFAULT_VARIANTS, gradWeightMaxOB: 8, gradWeightMaxCB: 4 },
+    variants: { ...SOFTWARE_VARIANTS, gradWeightMaxOB: 8, gradWeightMaxCB: 4 },
+  },
+  {
+    // Mesa's llvmpipe (GL) and lavapipe (Vulkan), Mesa's softpipe, Windows' WARP.
+    match: /llvmpipe|lavapipe|softpipe|microsoft basic render/i,
+    variants: SOFTWARE_VARIANTS,
   },
 ];
 

@@ -79,6 +79,11 @@ export class GpuRuntime {
   live = { storages: 0, bytes: 0, textures: 0 };
   /** Dispatches recorded since the runtime was made (for dispatches-per-step figures). */
   dispatchCount = 0;
+  /**
+   * Milliseconds spent in `GPUCommandEncoder.finish` so far (host time a submit costs before the
+   * device runs anything; it grows with the compute passes a command buffer holds).
+   */
+  finishMs = 0;
   /** Storages a deferred batch will write, with the function that records the batch. */
   private deferred = new Map<GpuBinding, () => void>();
   /** Texel copies' textures, reused across steps. */
@@ -374,7 +379,10 @@ export class GpuRuntime {
     if (!this.encoder) return;
     this.endPass();
     this.uniforms.upload(this.device.queue);
-    this.device.queue.submit([this.encoder.finish()]);
+    const started = performance.now();
+    const commands = this.encoder.finish();
+    this.finishMs += performance.now() - started;
+    this.device.queue.submit([commands]);
     this.encoder = null;
     this.generation++;
     this.pool.submitted();

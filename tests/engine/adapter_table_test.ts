@@ -1,5 +1,9 @@
 /** The per-adapter kernel variants and the weight-gradient block they cap. */
-import { DEFAULT_VARIANTS, kernelVariantsFor } from "../../engine/webgpu/adapter_table.ts";
+import {
+  DEFAULT_VARIANTS,
+  kernelVariantsFor,
+  SOFTWARE_VARIANTS,
+} from "../../engine/webgpu/adapter_table.ts";
 import { convGradWeightBlock } from "../../shaders/conv2d_grad.ts";
 import { assertEquals } from "../assert.ts";
 
@@ -11,8 +15,23 @@ Deno.test("adapter table: SwiftShader gets the small weight-gradient block, othe
     convTextures: true,
   });
   assertEquals(kernelVariantsFor("SwiftShader Device (Subzero)").gradWeightMaxCB, 4);
-  assertEquals(kernelVariantsFor("llvmpipe (LLVM 15.0.6, 256 bits)"), DEFAULT_VARIANTS);
+  assertEquals(kernelVariantsFor("llvmpipe (LLVM 15.0.6, 256 bits)").gradWeightMaxCB, 8);
   assertEquals(kernelVariantsFor("NVIDIA GeForce RTX 4090"), DEFAULT_VARIANTS);
+});
+
+Deno.test("adapter table: software adapters read conv operands as texels, GPUs from buffers", () => {
+  for (
+    const cpu of [
+      "llvmpipe (LLVM 15.0.6, 256 bits)",
+      "mesa lavapipe",
+      "google swiftshader",
+      "Microsoft Basic Render Driver",
+    ]
+  ) assertEquals(kernelVariantsFor(cpu).convTextures, true, cpu);
+  assertEquals(kernelVariantsFor("mesa llvmpipe"), SOFTWARE_VARIANTS);
+  for (const gpu of ["NVIDIA H200", "apple m2", "intel gen-12lp", "AMD Radeon RX 7900 XTX", ""]) {
+    assertEquals(kernelVariantsFor(gpu).convTextures, false, gpu);
+  }
 });
 
 Deno.test("convGradWeightBlock: caps apply, small layers keep their small blocks", () => {

@@ -128,14 +128,31 @@ async function checkConvPasses(g: WebGpuBackend, inp: Inputs): Promise<void> {
   }
 }
 
-gpuTest("conv2d forward, input gradient and weight gradient match the CPU", async (g) => {
-  if (!g.rt.variants.convTextures) throw new Error("the default reads weights as texels");
-  await checkConvPasses(g, new Inputs(12));
-});
+/**
+ * `g` when its adapter's variants read conv operands as texels (software adapters, as in CI),
+ * else a backend on the same device that does (a GPU's default reads storage buffers).
+ */
+function texelBackend(g: WebGpuBackend): WebGpuBackend {
+  if (g.rt.variants.convTextures) return g;
+  const variants = { ...g.rt.variants, convTextures: true };
+  return new WebGpuBackend(g.rt.device, g.description, g.rt.gridCap, variants);
+}
+
+gpuTest(
+  "conv2d forward, input gradient and weight gradient (texel operands) match the CPU",
+  async (gpu) => {
+    const g = texelBackend(gpu);
+    await checkConvPasses(g, new Inputs(12));
+    if (![...g.rt.kernelKeys()].some((k) => k.endsWith("/wtex/xtex"))) {
+      throw new Error("the texel kernels did not run");
+    }
+  },
+);
 
 gpuTest(
   "texel copies: every conv operand's copy goes back to the pool once its kernel is recorded",
-  async (g) => {
+  async (gpu) => {
+    const g = texelBackend(gpu);
     const inp = new Inputs(15);
     const geo = geometries()[2];
     const textures = g.rt.live.textures;
