@@ -5,7 +5,7 @@
  * bytes the WebGPU pool held. Writes bench/results/<date>-<host>.json and prints Markdown.
  */
 import type { Backend } from "../engine/backend.ts";
-import { WebGpuBackend } from "../engine/webgpu/backend.ts";
+import type { WebGpuBackend } from "../engine/webgpu/backend.ts";
 import {
   cannotMeasure,
   heldBytes,
@@ -95,9 +95,7 @@ export interface FigureResult {
  * do; null when `gpu` already does.
  */
 function bufferPath(gpu: WebGpuBackend): WebGpuBackend | null {
-  if (!gpu.rt.variants.convTextures) return null;
-  const variants = { ...gpu.rt.variants, convTextures: false };
-  return new WebGpuBackend(gpu.rt.device, gpu.description, gpu.rt.gridCap, variants);
+  return gpu.rt.variants.convTextures ? gpu.withVariants({ convTextures: false }) : null;
 }
 
 /** Summary statistics of a non-empty list. */

@@ -16,7 +16,7 @@
  * step; the wall time printed is of the profiled step. First, unprofiled steps give the
  * dispatches per step and the host (JS) time to record one step (up to its submit).
  */
-import { createWebGpuBackend, WebGpuBackend } from "../engine/webgpu/backend.ts";
+import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
 import { setBackend } from "../engine/mod.ts";
 import { benchTrainingSteps } from "./train_setup.ts";
 
@@ -37,12 +37,7 @@ if (opened === null) {
   console.error("profile_step: no WebGPU adapter on this machine");
   Deno.exit(2);
 }
-const gpu = Deno.args.includes("--buffers")
-  ? new WebGpuBackend(opened.rt.device, opened.description, opened.rt.gridCap, {
-    ...opened.rt.variants,
-    convTextures: false,
-  })
-  : opened;
+const gpu = Deno.args.includes("--buffers") ? opened.withVariants({ convTextures: false }) : opened;
 setBackend(gpu);
 // Four warm-up steps: from about the fourth step of one model the pools hand out the same buffers
 // every step and the bind groups come from the cache, as in a training loop.

@@ -61,6 +61,16 @@ export class WebGpuBackend extends WebGpuFusedOps implements Backend {
     super(new GpuRuntime(device, gridCap, variants));
   }
 
+  /**
+   * A backend on the same device with `changes` to this one's kernel variants (its own pools and
+   * caches): for measuring or testing another variant, e.g. a GPU's storage-buffer conv operands
+   * on a software adapter.
+   */
+  withVariants(changes: Partial<KernelVariants>): WebGpuBackend {
+    const variants = { ...this.rt.variants, ...changes };
+    return new WebGpuBackend(this.rt.device, this.description, this.rt.gridCap, variants);
+  }
+
   /** Copy host data into a new storage. */
   upload(data: Float32Array): Storage {
     const s = this.rt.alloc(data.length, true);

@@ -1,7 +1,7 @@
 /** WebGPU against the CPU reference: matmul (all variants) and the three conv2d passes. */
 import type { Conv2dGeometry } from "../../engine/backend.ts";
 import { FINISH_QUEUE_BYTES } from "../../engine/webgpu/linalg.ts";
-import { WebGpuBackend } from "../../engine/webgpu/backend.ts";
+import type { WebGpuBackend } from "../../engine/webgpu/backend.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
 import { TexturePool } from "../../engine/webgpu/texels.ts";
 import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
@@ -133,9 +133,7 @@ async function checkConvPasses(g: WebGpuBackend, inp: Inputs): Promise<void> {
  * else a backend on the same device that does (a GPU's default reads storage buffers).
  */
 function texelBackend(g: WebGpuBackend): WebGpuBackend {
-  if (g.rt.variants.convTextures) return g;
-  const variants = { ...g.rt.variants, convTextures: true };
-  return new WebGpuBackend(g.rt.device, g.description, g.rt.gridCap, variants);
+  return g.rt.variants.convTextures ? g : g.withVariants({ convTextures: true });
 }
 
 gpuTest(
@@ -223,8 +221,7 @@ gpuTest("texture pool: scratch requests share larger textures, exact ones do not
 });
 
 gpuTest("conv2d with its weights read from storage buffers matches the CPU", async (g) => {
-  const variants = { ...g.rt.variants, convTextures: false };
-  const buffers = new WebGpuBackend(g.rt.device, g.description, g.rt.gridCap, variants);
+  const buffers = g.withVariants({ convTextures: false });
   const before = buffers.rt.pipelineCount;
   await checkConvPasses(buffers, new Inputs(12));
   // The same cases compiled conv kernels of their own (keys without "/wtex", "/xtex", "/tex").
