@@ -36,19 +36,20 @@ export function heldBytes(backend: Backend): number {
 
 /**
  * Training on `backend` (groups/s, host ms and dispatches per step): `steps` timed steps of batch
- * 16 on random inputs of the real shapes, after `warmUp` untimed steps (`true`: one, for the
- * pipelines and the buffer pool).
+ * `batch` (16) on random inputs of the real shapes, after `warmUp` untimed steps (`true`: one,
+ * for the pipelines and the buffer pool).
  */
 export async function oursTrainRate(
   backend: Backend,
   gridsize: number,
   warmUp: boolean | number,
   steps = 1,
+  batch = TRAIN_BATCH,
 ): Promise<TrainBenchResult> {
   setBackend(backend);
   return await benchTrainingSteps({
     config: fullSize(gridsize),
-    batchSize: TRAIN_BATCH,
+    batchSize: batch,
     warmupSteps: typeof warmUp === "number" ? warmUp : warmUp ? 1 : 0,
     steps,
   });

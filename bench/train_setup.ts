@@ -40,6 +40,8 @@ export interface TrainBenchResult {
    * a wait for the device that a real GPU does not impose.
    */
   hostMsPerStep: number;
+  /** The fastest timed step's host milliseconds (as {@link hostMsPerStep}). */
+  hostMsMin: number;
   /**
    * WebGPU: median milliseconds of `GPUCommandEncoder.finish` per timed step (host time of the
    * submit before the device starts; not in {@link hostMsPerStep}); null on other backends.
@@ -109,6 +111,7 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     groupsPerSecond: (b * opts.steps) / seconds,
     loss,
     hostMsPerStep: hostMs.sort((p, q) => p - q)[hostMs.length >> 1],
+    hostMsMin: hostMs[0],
     finishMsPerStep: gpu ? finishMs.sort((p, q) => p - q)[finishMs.length >> 1] : null,
     dispatchesPerStep: gpu ? dispatches : null,
   };
