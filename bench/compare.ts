@@ -257,9 +257,9 @@ export async function compareWithPeer(opts: CompareOptions): Promise<Comparison>
       const peerTrain = peerFigure(`train_gs${gridsize}`, TRAIN_STEPS);
       const r = withBusy(await interleave(base, reps, ours, peerTrain));
       if (gpu) {
-        // The host time of a training loop's steps: each repetition above builds a new model, and
-        // its first steps create their bind groups; from about the fourth step of one model the
-        // pools hand out the same buffers every step and the groups come from the cache.
+        // The host time of a training loop's steps ({@link StepHost}): each repetition above
+        // builds a new model, whose first steps create their bind groups; from about the fourth
+        // step the pools hand out the same buffers every step and the groups come from the cache.
         const host = await stepHost(backend, gridsize);
         r.step = { hostMs: stats([host.medianMs]), dispatches, host };
         const buffers = bufferPath(backend as WebGpuBackend);
