@@ -2,10 +2,13 @@
  * Kernel throughput for one backend: conv2d forward and both backward passes at the generator's
  * widest layer size, and 1024³ matmuls in forward and backward (transposed) layouts.
  * Each figure is the median of several timed runs after one warm-up; every run awaits
- * `backend.read` of its result so backends that execute lazily are timed to completion.
+ * `backend.read` of its result so backends that execute lazily are timed to completion. On
+ * WebGPU each run also times the kernel's commands alone with timestamp queries: the wall time
+ * of a 16 MiB readback varies by half from run to run on llvmpipe, the device time by a few %.
  */
 
 import type { Backend, Conv2dGeometry, Storage } from "../engine/backend.ts";
+import { WebGpuBackend } from "../engine/webgpu/backend.ts";
 
 /** One measured kernel. */
 export interface KernelResult {
@@ -19,6 +22,11 @@ export interface KernelResult {
   medianMs: number;
   /** flops / median time, in 10⁹ per second. */
   gflops: number;
+  /**
+   * WebGPU: median device milliseconds of the call's commands (timestamps around them, operand
+   * copies included); null elsewhere or without timestamp queries.
+   */
+  deviceMs: number | null;
 }
 
 /** How many timed runs to take the median of (after one untimed warm-up). */
@@ -53,19 +61,35 @@ function randomData(size: number, seed: number): Float32Array {
   return out;
 }
 
-/** Median wall time (ms) of `call` over `runs` runs after one warm-up, reading each result. */
-async function timeKernel(backend: Backend, call: () => Storage, runs: number): Promise<number> {
-  const times: number[] = [];
+/** The median of a non-empty list. */
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/**
+ * Median wall time (ms) of `call` over `runs` runs after one warm-up, reading each result, and
+ * on WebGPU the median device time of as many more runs (null where there is none).
+ */
+async function timeKernel(
+  backend: Backend,
+  call: () => Storage,
+  runs: number,
+): Promise<{ wall: number; device: number | null }> {
+  const wall: number[] = [];
+  const device: number[] = [];
   for (let r = 0; r <= runs; r++) {
     const start = performance.now();
     const out = call();
     await backend.read(out);
     const elapsed = performance.now() - start;
     backend.release(out);
-    if (r > 0) times.push(elapsed);
+    if (r > 0) wall.push(elapsed);
+    if (r > 0 && backend instanceof WebGpuBackend) {
+      const ms = await backend.deviceTimeMs(() => backend.release(call()));
+      if (ms !== null) device.push(ms);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return { wall: median(wall), device: device.length ? median(device) : null };
 }
 
 /** Time the conv2d and matmul kernels of `backend` and report GFLOP/s for each. */
@@ -132,13 +156,14 @@ export async function benchKernels(
 
   const results: KernelResult[] = [];
   for (const c of cases) {
-    const medianMs = await timeKernel(backend, c.call, runs);
+    const t = await timeKernel(backend, c.call, runs);
     results.push({
       name: c.name,
       shape: c.shape,
       flops: c.flops,
-      medianMs,
-      gflops: c.flops / (medianMs * 1e6),
+      medianMs: t.wall,
+      gflops: c.flops / (t.wall * 1e6),
+      deviceMs: t.device,
     });
   }
   for (const st of [x, w, dy, a, b]) backend.release(st);

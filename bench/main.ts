@@ -37,7 +37,15 @@ export interface BenchSection {
 export const SECTIONS: BenchSection[] = [
   {
     title: "Kernel throughput",
-    columns: ["backend", "kernel", "shape", "median ms", "GFLOP/s"],
+    columns: [
+      "backend",
+      "kernel",
+      "shape",
+      "median ms (wall, with readback)",
+      "GFLOP/s",
+      "median ms (device, timestamps)",
+      "GFLOP/s (device)",
+    ],
     rows: async (backend) =>
       (await benchKernels(backend)).map((r) => [
         backend.name,
@@ -45,6 +53,8 @@ export const SECTIONS: BenchSection[] = [
         r.shape,
         r.medianMs.toFixed(1),
         r.gflops.toFixed(2),
+        r.deviceMs === null ? "–" : r.deviceMs.toFixed(1),
+        r.deviceMs === null ? "–" : (r.flops / (r.deviceMs * 1e6)).toFixed(2),
       ]),
   },
   {
