@@ -70,7 +70,7 @@ function median(values: number[]): number {
  * Median wall time (ms) of `call` over `runs` runs after one warm-up, reading each result, and
  * on WebGPU the median device time of as many more runs (null where there is none).
  */
-async function timeKernel(
+export async function timeKernel(
   backend: Backend,
   call: () => Storage,
   runs: number,

@@ -10,7 +10,7 @@
 
 import type { Backend } from "../engine/backend.ts";
 import { cpuBackend } from "../engine/cpu/backend.ts";
-import { createWebGpuBackend, WebGpuBackend } from "../engine/webgpu/backend.ts";
+import { createWebGpuBackend } from "../engine/webgpu/backend.ts";
 import {
   compareWithPeer,
   COMPARISON_COLUMNS,
@@ -19,7 +19,7 @@ import {
   goldenLine,
 } from "./compare.ts";
 import { benchInference } from "./infer.ts";
-import { benchKernels } from "./kernels.ts";
+import { benchKernels, timeKernel } from "./kernels.ts";
 import { benchRefine } from "./refine.ts";
 import { type SectionTable, writeResults } from "./report.ts";
 
@@ -88,24 +88,9 @@ export const SECTIONS: BenchSection[] = [
 async function benchFft2(backend: Backend): Promise<string[]> {
   const [batch, h, w, runs] = [64, 64, 64, 5];
   const x = backend.upload(new Float32Array(batch * h * w * 2).map((_, i) => Math.sin(i)));
-  const median = (t: number[]) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
-  const wall: number[] = [];
-  const device: number[] = [];
-  for (let r = 0; r <= runs; r++) {
-    const start = performance.now();
-    const y = backend.fft2(x, batch, h, w, false, 1);
-    await backend.read(y);
-    if (r > 0) wall.push(performance.now() - start);
-    backend.release(y);
-    if (backend instanceof WebGpuBackend) {
-      const ms = await backend.deviceTimeMs(() =>
-        backend.release(backend.fft2(x, batch, h, w, false, 1))
-      );
-      if (ms !== null && r > 0) device.push(ms);
-    }
-  }
+  const t = await timeKernel(backend, () => backend.fft2(x, batch, h, w, false, 1), runs);
   backend.release(x);
-  return [median(wall).toFixed(1), device.length ? median(device).toFixed(1) : "–"];
+  return [t.wall.toFixed(1), t.device === null ? "–" : t.device.toFixed(1)];
 }
 
 /** The backends to measure: CPU, and WebGPU when an adapter exists. */
