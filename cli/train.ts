@@ -21,6 +21,7 @@ import { LOG_SCALE, type PinnConfig, PtychoPinn } from "../model/pinn.ts";
 import { runTraining } from "../model/train/loop.ts";
 import { resolveTrainConfig, TRAIN_FLAGS, type TrainConfig } from "./train_flags.ts";
 import { prepareDataset } from "../model/batches.ts";
+import { transformName } from "../model/augment.ts";
 import { autoMergeWindow, probeShareOutsideCentre } from "../model/merge_window.ts";
 import type { MergeWindow } from "../model/physics.ts";
 
@@ -118,6 +119,7 @@ function changedOptions(cfg: TrainConfig): Record<string, unknown> {
     offsetPlanes: false,
     objectBig: cfg.gridsize > 1,
     mergeWindow: "central",
+    augment: "none",
   };
   const now = cfg as unknown as Record<string, unknown>;
   return Object.fromEntries(
@@ -207,7 +209,8 @@ async function run(args: ParsedArgs): Promise<void> {
     order: cfg.groupOrder,
     seedMember: cfg.groupSeed,
   };
-  const trainData = prepareDataset(train, { ...grouping, seed: cfg.seed });
+  const trainData = prepareDataset(train, { ...grouping, seed: cfg.seed, augment: cfg.augment });
+  const augmentation = trainData.transforms.slice(1).map(transformName);
   const valData = test === null ? null : prepareDataset(test, { ...grouping, seed: cfg.seed + 1 });
   if (trainData.count < cfg.nImages) {
     console.error(
@@ -240,6 +243,7 @@ async function run(args: ParsedArgs): Promise<void> {
     ...cfg,
     n,
     monitor,
+    augmentTransforms: augmentation,
     backend: backend.name,
     backendDescription: backend.description,
     ...(train.source ? { trainDataSource: train.source } : {}),
@@ -268,7 +272,11 @@ async function run(args: ParsedArgs): Promise<void> {
       ` batch=${cfg.batchSize} epochs=${cfg.maxEpochs} lr=${cfg.learningRate} loss=${cfg.loss}` +
       ` n_filters_scale=${cfg.nFiltersScale} params=${parameterCount(net) + 1}` +
       ` nphotons=${train.nphotons} seed=${cfg.seed} backend=${backend.name} (${backend.description})` +
-      ` monitor=${monitor}` + (cfg.resume ? ` resume=${lastPath}` : ""),
+      ` monitor=${monitor}` +
+      (cfg.augment === "none"
+        ? ""
+        : ` augment=${augmentation.join(",") || "none (probe not symmetric)"}`) +
+      (cfg.resume ? ` resume=${lastPath}` : ""),
   );
 
   let interrupted = false;

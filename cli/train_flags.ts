@@ -8,6 +8,7 @@ import type { LossKind } from "../model/losses.ts";
 import type { SchedulerKind } from "../model/train/loop.ts";
 import { SCAN_FLAGS, scanOptionsFromFlags } from "./scan_flags.ts";
 import type { GroupOrder, SeedMember } from "../model/grouping.ts";
+import type { AugmentMode } from "../model/augment.ts";
 import type { MergeWindow } from "../model/physics.ts";
 
 /** Every flag of `deno task train`. */
@@ -160,6 +161,15 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
       "not (upstream code, the default before)",
   },
   {
+    name: "augment",
+    type: "choice",
+    default: "none",
+    choices: ["none", "auto"],
+    help: "auto = train on flipped and transposed copies of each group (patterns and offsets), " +
+      "drawn from the transforms that leave the probe unchanged (an ideal disk: all 8; a " +
+      "measured probe: usually none)",
+  },
+  {
     name: "offset_planes",
     type: "boolean",
     default: false,
@@ -249,6 +259,8 @@ export interface TrainConfig {
   groupOrder: GroupOrder;
   /** Whether a group's seed is a member. */
   groupSeed: SeedMember;
+  /** Training augmentation by the probe's symmetries (model/augment.ts). */
+  augment: AugmentMode;
   /** Offsets as input planes. */
   offsetPlanes: boolean;
   /** One patch per member, merged (true), or one per group (false). */
@@ -312,6 +324,7 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     neighborCount: atLeast(flags, "neighbor_count", 1),
     groupOrder: flags.group_order as GroupOrder,
     groupSeed: flags.group_seed as SeedMember,
+    augment: flags.augment as AugmentMode,
     offsetPlanes: flags.offset_planes as boolean,
     objectBig: (flags.object_big as boolean | undefined) ?? gridsize > 1,
     mergeWindow: flags.merge_window as MergeWindow | "auto",

@@ -12,6 +12,7 @@ import {
   type SeedMember,
   selectGroups,
 } from "./grouping.ts";
+import { allowedTransforms, type AugmentMode, transformGroup } from "./augment.ts";
 import { normalizationFactor } from "./normalize.ts";
 import type { Batch } from "./pinn.ts";
 
@@ -29,6 +30,8 @@ export interface PrepareOptions {
   order?: GroupOrder;
   /** Whether the seed is a member (default "exclude"). */
   seedMember?: SeedMember;
+  /** Training augmentation by the probe's symmetries (default "none"; model/augment.ts). */
+  augment?: AugmentMode;
 }
 
 /** Grouped, normalised patterns of one dataset. */
@@ -36,11 +39,17 @@ export class GroupedPatterns {
   /** Pattern side N. */
   readonly n: number;
 
-  /** Wraps `dataset` with its `groups` and amplitude normalisation `factor`. */
+  /**
+   * Wraps `dataset` with its `groups` and amplitude normalisation `factor`; `transforms` are the
+   * augmentation codes a training step may draw (model/augment.ts; [0] = none), `memberOrder` the
+   * rule that orders a transformed group's members again.
+   */
   constructor(
     readonly dataset: PtychoDataset,
     readonly groups: Groups,
     readonly factor: number,
+    readonly transforms: readonly number[] = [0],
+    readonly memberOrder: GroupOrder = "random",
   ) {
     this.n = dataset.n;
   }
@@ -50,8 +59,11 @@ export class GroupedPatterns {
     return this.groups.count;
   }
 
-  /** Groups `order` as a device batch: X_norm [B, C, N, N] and offsets [B, C, 2]. */
-  batch(order: readonly number[]): Batch {
+  /**
+   * Groups `order` as a device batch: X_norm [B, C, N, N] and offsets [B, C, 2]; group b
+   * transformed by `codes[b]` when given (model/augment.ts).
+   */
+  batch(order: readonly number[], codes?: readonly number[]): Batch {
     const { indices, offsets } = selectGroups(this.groups, order);
     const pixels = this.n * this.n;
     const x = new Float32Array(indices.length * pixels);
@@ -61,7 +73,30 @@ export class GroupedPatterns {
       for (let q = 0; q < pixels; q++) x[j * pixels + q] = src[from + q] * this.factor;
     });
     const b = order.length, c = this.groups.size;
+    codes?.forEach((code, g) => {
+      transformGroup(
+        code,
+        x.subarray(g * c * pixels, (g + 1) * c * pixels),
+        offsets.subarray(2 * g * c, 2 * (g + 1) * c),
+        this.n,
+        this.memberOrder,
+      );
+    });
     return { x: tensor(x, [b, c, this.n, this.n]), offsets: tensor(offsets, [b, c, 2]) };
+  }
+
+  /**
+   * The augmentation codes of epoch `epoch`, one per position of its shuffled order: drawn
+   * uniformly from `transforms` by a seeded generator of their own (so a resumed run draws the
+   * same ones, and runs without augmentation keep their shuffles); null without augmentation.
+   */
+  epochTransforms(seed: number, epoch: number): number[] | null {
+    if (this.transforms.length < 2) return null;
+    const rng = new Rng(epochSeed(seed ^ 0x5bd1e995, epoch));
+    return Array.from(
+      { length: this.count },
+      () => this.transforms[rng.int(this.transforms.length)],
+    );
   }
 }
 
@@ -80,7 +115,8 @@ export function prepareDataset(dataset: PtychoDataset, opts: PrepareOptions): Gr
     new Rng(opts.seed),
   );
   const factor = normalizationFactor(dataset.diffraction, dataset.n, groups.indices);
-  return new GroupedPatterns(dataset, groups, factor);
+  const transforms = allowedTransforms(opts.augment ?? "none", dataset.probe, dataset.n);
+  return new GroupedPatterns(dataset, groups, factor, transforms, opts.order ?? "random");
 }
 
 /** Split `order` into consecutive batches of `size` (the last one may be shorter). */

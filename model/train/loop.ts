@@ -208,6 +208,7 @@ async function runEpochSteps(
   optimizer: Adam,
   state: TrainingState,
   batches: number[][],
+  batchCodes: number[][] | null,
   bar: StepProgress,
 ): Promise<EpochSteps> {
   const { model, train } = inp;
@@ -221,7 +222,7 @@ async function runEpochSteps(
     for (; b < batches.length; b++) {
       const groups = batches[b];
       const next = tidy(() => {
-        const { loss, reported } = model.loss(train.batch(groups), s.loss);
+        const { loss, reported } = model.loss(train.batch(groups, batchCodes?.[b]), s.loss);
         backward(s.accumulateGradBatches > 1 ? div(loss, s.accumulateGradBatches) : loss);
         return add(lossSum, mul(reported, groups.length));
       });
@@ -294,11 +295,13 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
     const prev = state.history.at(-1);
     optimizer.lr = scheduler.lrForEpoch(epoch, prev ? monitored(prev, s.monitor) : undefined);
     const batches = chunk(epochOrder(inp.train.count, s.seed, epoch), s.batchSize);
+    const codes = inp.train.epochTransforms(s.seed, epoch);
+    const batchCodes = codes === null ? null : chunk(codes, s.batchSize);
     const label = `epoch ${epoch + 1}/${s.maxEpochs}`;
     const t0 = performance.now() - state.partialSeconds * 1000;
     state = { ...state, epoch };
     const bar = inp.progress(batches.length, label);
-    const steps = await runEpochSteps(s, inp, optimizer, state, batches, bar);
+    const steps = await runEpochSteps(s, inp, optimizer, state, batches, batchCodes, bar);
     const seconds = () => (performance.now() - t0) / 1000;
     if (steps.next < batches.length) {
       state = {

@@ -9,6 +9,8 @@ import { readNpzFile, writeNpzFile } from "../../io/npz.ts";
 import { memorySource, ZipReader } from "../../io/zip.ts";
 import { encodeZip } from "../../io/zip_write.ts";
 import { loadModelBundle, networkConfigOf } from "../../model/model_bundle.ts";
+import { allowedTransforms, transformName } from "../../model/augment.ts";
+import { loadDataset } from "../../io/dataset.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { runCli } from "./cli_run.ts";
 import { parseArgs } from "../../cli/args.ts";
@@ -100,6 +102,7 @@ Deno.test("a trained bundle records its options and inference follows them", asy
       ["--offset_planes", "true"],
       ["--object_big", "false"],
       ["--merge_window", "full"],
+      ["--augment", "auto"],
     ].flat();
     const r = await runCli([
       "train",
@@ -118,6 +121,10 @@ Deno.test("a trained bundle records its options and inference follows them", asy
       ["angle", "exclude", true, false],
     );
     assertEquals(manifest.mergeWindow, "full");
+    // The run names the transforms it trained with: those that keep the scan's probe.
+    const probe = loadDataset(TRAIN).probe;
+    const want = allowedTransforms("auto", probe, manifest.n).slice(1).map(transformName);
+    assertEquals((manifest.config as Record<string, unknown>).augmentTransforms, want);
     const out = await infer(`${dir}/run/model.zip`, `${dir}/inf`, "--n_images", "12");
     assertEquals(out.code, 0, out.err);
     // Inference groups the way the bundle says: the same groups make the same reconstruction
@@ -158,6 +165,7 @@ Deno.test("bad option values: one line, exit 2", async () => {
       [["--offset_planes=sometimes"], "--offset_planes needs true or false"],
       [["--object_big=2"], "--object_big needs true or false"],
       [["--merge_window", "wide"], "--merge_window must be one of auto, central, full"],
+      [["--augment", "flips"], "--augment must be one of none, auto"],
       [["--scheduler", "plateau_keras"], "--scheduler must be one of"],
     ];
     for (const [args, message] of cases) {
