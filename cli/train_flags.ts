@@ -8,7 +8,7 @@ import type { LossKind } from "../model/losses.ts";
 import type { SchedulerKind } from "../model/train/loop.ts";
 import { SCAN_FLAGS, scanOptionsFromFlags } from "./scan_flags.ts";
 import type { GroupOrder, SeedMember } from "../model/grouping.ts";
-import type { AugmentMode } from "../model/augment.ts";
+import { AUGMENT_MODES, type AugmentMode } from "../model/augment.ts";
 import type { MergeWindow } from "../model/physics.ts";
 
 /** Every flag of `deno task train`. */
@@ -164,7 +164,7 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     name: "augment",
     type: "choice",
     default: "none",
-    choices: ["none", "auto"],
+    choices: [...AUGMENT_MODES],
     help: "auto = train on flipped and transposed copies of each group (patterns and offsets), " +
       "drawn from the transforms that leave the probe unchanged (an ideal disk: all 8; a " +
       "measured probe: usually none)",

@@ -13,7 +13,7 @@ import { initialParameters, type NetworkConfig } from "../../../model/network.ts
 import { initialIntensityScale, normalizeProbe } from "../../../model/normalize.ts";
 import { LOG_SCALE, PtychoPinn } from "../../../model/pinn.ts";
 import { type LoopSettings, runTraining } from "../../../model/train/loop.ts";
-import { prepareDataset } from "../../../model/batches.ts";
+import { type GroupedPatterns, prepareDataset } from "../../../model/batches.ts";
 import { assert, assertEquals } from "../../assert.ts";
 import { writeTinyDataset } from "../tiny_dataset.ts";
 
@@ -49,6 +49,7 @@ async function run(
   extra: Partial<LoopSettings> = {},
   logScale = Math.log(s0),
   resume = false,
+  data: GroupedPatterns = trainData,
 ) {
   Deno.mkdirSync(dir, { recursive: true });
   const values = initialParameters(net, new Rng(3));
@@ -83,7 +84,7 @@ async function run(
   try {
     const result = await runTraining(settings(dir, extra), {
       model,
-      train: trainData,
+      train: data,
       val: null,
       dataFile: dataset.file,
       lastCheckpoint: runDir.lastCheckpoint,
@@ -181,6 +182,22 @@ Deno.test("a resumed plateau schedule halves the rate where the uninterrupted on
   await run(`${work}/plateau2`, { ...flat, maxEpochs: 3 });
   const resumed = await run(`${work}/plateau2`, flat, Math.log(s0), true);
   assertEquals(resumed.result.history.map((h) => h.lr), rates);
+});
+
+Deno.test("augmented training changes the steps, and a resumed run draws the same transforms", async () => {
+  // The tiny dataset's probe is radially symmetric about (N − 1)/2: all 8 transforms apply.
+  const opts = { nGroups: 8, gridsize: 1, neighbours: 4, seed: 1, augment: "auto" } as const;
+  const augmented = prepareDataset(dataset, opts);
+  assertEquals(augmented.transforms.length, 8);
+  const plain = await run(`${work}/aug_plain`, { maxEpochs: 2 });
+  const whole = await run(`${work}/aug_whole`, { maxEpochs: 2 }, Math.log(s0), false, augmented);
+  const differs = [...whole.weights].some(([k, w]) =>
+    w.some((v, i) => v !== plain.weights.get(k)![i])
+  );
+  assert(differs, "augmentation left the weights unchanged");
+  await run(`${work}/aug_resumed`, { maxEpochs: 1 }, Math.log(s0), false, augmented);
+  const resumed = await run(`${work}/aug_resumed`, { maxEpochs: 2 }, Math.log(s0), true, augmented);
+  for (const [k, w] of whole.weights) assertEquals([...resumed.weights.get(k)!], [...w], k);
 });
 
 function zipMembers(path: string): Map<string, Uint8Array> {
