@@ -5,9 +5,12 @@ the mean training loss of the last 100 steps and the mean Poisson NLL per patter
 both as the excess over the noise floor (the NLL at lambda = k). Groups: the seed and its 3 nearest
 neighbours in angle order (our defaults). N = 32 uses the small ladder of model/network.ts.
 Variants: base, kaiming (He init), gn / bn (GroupNorm / BatchNorm after each conv); --aug 1 draws
-one of the 8 flips/transposes per group and step (valid for the ideal disk probe).
+one of the 8 flips/transposes per group and step (valid for the ideal disk probe). --sup_steps S
+trains the first S steps on the true object instead (a simulated scan's objectGuess cut at each
+member's position, scaled to the model's photon scale, mean squared complex error over the probe's
+support); --sup_w W adds W times that error to the physics loss for the remaining steps.
 
-    python3 bench/peer/levers.py --train TRAIN.npz --test TEST.npz --nfs 0.5 --steps 2560 --every 320 [--variant gn] [--aug 1]
+    python3 bench/peer/levers.py --train TRAIN.npz --test TEST.npz --nfs 0.5 --steps 2560 --every 320 [--variant gn] [--aug 1] [--sup_steps 640] [--sup_w 0.3]
 """
 import sys, math, time, argparse, os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +48,11 @@ ap.add_argument("--test", required=True)
 ap.add_argument("--every", type=int, default=250)
 ap.add_argument("--aug", type=int, default=0)
 ap.add_argument("--seed", type=int, default=42)
+ap.add_argument("--sup_steps", type=int, default=0)
+ap.add_argument("--sup_w", type=float, default=0.0)
 a = ap.parse_args()
+if a.aug and (a.sup_steps or a.sup_w):
+    sys.exit("levers.py: --aug does not transform the true patches; use it without --sup_steps/--sup_w")
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
 
@@ -86,17 +93,46 @@ def build(n, probe, nphotons):
     patch_blocks(g, a.variant)
     return m
 
+def true_patch(obj, x, y, n):
+    """patch[i, j] = O[y - n/2 + i, x - n/2 + j], bilinear, zero outside (docs/physics.md#coordinates)."""
+    rows = np.arange(n)[:, None] + y - n // 2 + 0 * np.arange(n)[None, :]
+    cols = np.arange(n)[None, :] + x - n // 2 + 0 * np.arange(n)[:, None]
+    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    fr, fc = rows - r0, cols - c0
+    def at(r, c):
+        inside = (r >= 0) & (r < obj.shape[0]) & (c >= 0) & (c < obj.shape[1])
+        return np.where(inside, obj[np.clip(r, 0, obj.shape[0] - 1), np.clip(c, 0, obj.shape[1] - 1)], 0)
+    return (at(r0, c0) * (1 - fr) * (1 - fc) + at(r0, c0 + 1) * (1 - fr) * fc
+            + at(r0 + 1, c0) * fr * (1 - fc) + at(r0 + 1, c0 + 1) * fr * fc)
+
 def data(path, seed):
     diff, probe, xy, nph = P.load_dataset(path)
     g = groups_of(xy, seed)
     x, rel, _ = P.grouped_inputs(diff, xy, g)
-    return x, rel, probe, nph
+    truth = None
+    if a.sup_steps or a.sup_w:
+        obj, n = np.load(path)["objectGuess"], diff.shape[-1]
+        patches = np.stack([true_patch(obj, px, py, n) for px, py in xy])
+        truth = torch.from_numpy(patches[g].astype(np.complex64))
+    return x, rel, probe, nph, truth
 
-x, rel, probe, nph = data(a.train, 1)
-xt, relt, _, _ = data(a.test, 2)
+x, rel, probe, nph, truth = data(a.train, 1)
+xt, relt, _, _, _ = data(a.test, 2)
 n = x.shape[-1]
 model = build(n, torch.from_numpy(P.normalise_probe(probe)), nph)
 opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+
+if truth is not None:
+    # The photon scale the true patches need to explain the patterns at s = s0.
+    with torch.no_grad():
+        far = torch.fft.fft2(truth * model.probe, norm="ortho").abs() ** 2
+        truth = truth * torch.sqrt(((model.scale0 * x) ** 2).sum() / (model.scale0**2 * far.sum()))
+    support = (model.probe.abs() > 0.05 * model.probe.abs().max()).float()
+
+def sup_loss(xb, idx):
+    re, im = model.objects(xb)
+    err = ((re - truth[idx].real) ** 2 + (im - truth[idx].imag) ** 2) * support
+    return err.sum() / (support.sum() * err.shape[0] * err.shape[1])
 
 def floor_of(xx):
     k = (model.scale0 * xx) ** 2
@@ -144,9 +180,16 @@ while step < a.steps:
         xb, rb = x[idx], rel[idx]
         if a.aug:
             xb, rb = augment(xb, rb)
-        loss = model.loss(xb, rb); loss.backward(); opt.step()
+        if step < a.sup_steps:
+            sup_loss(xb, idx).backward()
+            with torch.no_grad():
+                loss = model.loss(xb, rb)
+        else:
+            loss = model.loss(xb, rb)
+            (loss + a.sup_w * sup_loss(xb, idx) if a.sup_w else loss).backward()
+        opt.step()
         run.append(float(loss) - floor_of(x[idx])); step += 1
         if step % a.every == 0 or step == a.steps:
             rep[step] = (float(np.mean(run[-100:])), test_nll())
-            print(a.variant + ("+aug" if a.aug else ""), step, "train %.3f" % rep[step][0], "testNLL/pat %.0f" % rep[step][1], "%.0fs" % (time.time()-t0), flush=True)
+            print(a.variant + ("+aug" if a.aug else "") + (" sup %d/%g" % (a.sup_steps, a.sup_w) if truth is not None else ""), step, "train %.3f" % rep[step][0], "testNLL/pat %.0f" % rep[step][1], "%.0fs" % (time.time()-t0), flush=True)
         if step >= a.steps: break
