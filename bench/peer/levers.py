@@ -95,8 +95,8 @@ def build(n, probe, nphotons):
 
 def true_patch(obj, x, y, n):
     """patch[i, j] = O[y - n/2 + i, x - n/2 + j], bilinear, zero outside (docs/physics.md#coordinates)."""
-    rows = np.arange(n)[:, None] + y - n // 2 + 0 * np.arange(n)[None, :]
-    cols = np.arange(n)[None, :] + x - n // 2 + 0 * np.arange(n)[:, None]
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    rows, cols = i + y - n // 2, j + x - n // 2
     r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
     fr, fc = rows - r0, cols - c0
     def at(r, c):
@@ -105,19 +105,19 @@ def true_patch(obj, x, y, n):
     return (at(r0, c0) * (1 - fr) * (1 - fc) + at(r0, c0 + 1) * (1 - fr) * fc
             + at(r0 + 1, c0) * fr * (1 - fc) + at(r0 + 1, c0 + 1) * fr * fc)
 
-def data(path, seed):
+def data(path, seed, with_truth):
     diff, probe, xy, nph = P.load_dataset(path)
     g = groups_of(xy, seed)
     x, rel, _ = P.grouped_inputs(diff, xy, g)
     truth = None
-    if a.sup_steps or a.sup_w:
+    if with_truth:
         obj, n = np.load(path)["objectGuess"], diff.shape[-1]
         patches = np.stack([true_patch(obj, px, py, n) for px, py in xy])
         truth = torch.from_numpy(patches[g].astype(np.complex64))
     return x, rel, probe, nph, truth
 
-x, rel, probe, nph, truth = data(a.train, 1)
-xt, relt, _, _, _ = data(a.test, 2)
+x, rel, probe, nph, truth = data(a.train, 1, bool(a.sup_steps or a.sup_w))
+xt, relt, _, _, _ = data(a.test, 2, False)
 n = x.shape[-1]
 model = build(n, torch.from_numpy(P.normalise_probe(probe)), nph)
 opt = torch.optim.Adam(model.parameters(), lr=a.lr)
