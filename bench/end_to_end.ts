@@ -176,7 +176,7 @@ export async function runMeasured(argv: string[], cwd = REPO_ROOT): Promise<Proc
   return { wallSeconds, peakRssBytes: peak > 0 ? peak : null };
 }
 
-/** `deno task train`: 1 epoch of 16 groups, gridsize 2, batch 16, on `accelerator`. */
+/** `deno task train`: 1 epoch of 16 groups, gridsize 2, batch 16, n_filters_scale 2, on `accelerator`. */
 export function oursTrainArgv(accelerator: string, data: string, outDir: string): string[] {
   return [
     Deno.execPath(),
@@ -195,6 +195,9 @@ export function oursTrainArgv(accelerator: string, data: string, outDir: string)
     "2",
     "--batch_size",
     "16",
+    // The peer trains upstream's full network; ours defaults to half its width.
+    "--n_filters_scale",
+    "2",
     "--accelerator",
     accelerator,
     "--quiet",

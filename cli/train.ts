@@ -19,7 +19,12 @@ import { initialParameters, parameterCount, SUPPORTED_N } from "../model/network
 import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../model/normalize.ts";
 import { LOG_SCALE, type PinnConfig, PtychoPinn } from "../model/pinn.ts";
 import { runTraining } from "../model/train/loop.ts";
-import { resolveTrainConfig, TRAIN_FLAGS, type TrainConfig } from "./train_flags.ts";
+import {
+  DEFAULT_N_FILTERS_SCALE,
+  resolveTrainConfig,
+  TRAIN_FLAGS,
+  type TrainConfig,
+} from "./train_flags.ts";
 import { prepareDataset } from "../model/batches.ts";
 import { transformName } from "../model/augment.ts";
 import { autoMergeWindow, probeShareOutsideCentre } from "../model/merge_window.ts";
@@ -184,7 +189,13 @@ async function run(args: ParsedArgs): Promise<void> {
     flagged,
     (m) => console.error(`warning: ${m}`),
   );
-  const cfg = { ...flagged, mergeWindow: mergeWindowFor(flagged, train, resume) };
+  const cfg = {
+    ...flagged,
+    mergeWindow: mergeWindowFor(flagged, train, resume),
+    // A resumed run keeps its width, also one started before the default changed from 2 to 1.
+    nFiltersScale: flagged.nFiltersScale ?? resume?.manifest.nFiltersScale ??
+      DEFAULT_N_FILTERS_SCALE,
+  };
   const backend = await chooseBackend(cfg.accelerator);
   ensureWritableDir(cfg.outputDir);
   using _lock = lockOutputDir(cfg.outputDir, "train");

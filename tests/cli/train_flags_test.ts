@@ -3,7 +3,7 @@
  * bad values.
  */
 import { parseArgs, UsageError } from "../../cli/args.ts";
-import { resolveTrainConfig, TRAIN_FLAGS } from "../../cli/train_flags.ts";
+import { DEFAULT_N_FILTERS_SCALE, resolveTrainConfig, TRAIN_FLAGS } from "../../cli/train_flags.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 
 const REQUIRED = ["--train_data_file", "t.npz", "--output_dir", "out"];
@@ -19,6 +19,9 @@ Deno.test("defaults follow docs/physics.md#training", () => {
   assertEquals([c.deterministic, c.seed, c.loss, c.scheduler], [true, 42, "poisson", "constant"]);
   assertEquals([c.accelerator, c.logger, c.checkpointMonitor], ["auto", "csv", "val_loss"]);
   assertEquals(c.testDataFile, null);
+  // Not given: train resolves it (the checkpoint's with --resume, else DEFAULT_N_FILTERS_SCALE).
+  assertEquals([c.nFiltersScale, DEFAULT_N_FILTERS_SCALE], [null, 1]);
+  assertEquals(resolve("--n_filters_scale", "2").nFiltersScale, 2);
 });
 
 Deno.test("dash and underscore spellings, aliases and the deprecated --device", () => {

@@ -256,3 +256,22 @@ Deno.test("--resume with other settings is refused before anything is written", 
   assert(r.stderr.includes("cannot resume: the checkpoint was made with other settings"), r.stderr);
   assertEquals(Deno.readTextFileSync(`${dir}/config.json`), config);
 });
+
+Deno.test("--resume without --n_filters_scale keeps the checkpoint's width", async () => {
+  const from = `${work}/a`;
+  if (!exists(`${from}/model.zip`)) {
+    assertEquals((await train([...BASE, "--output_dir", from])).code, 0);
+  }
+  const dir = `${work}/keep-width`;
+  Deno.mkdirSync(`${dir}/checkpoints`, { recursive: true });
+  Deno.copyFileSync(`${from}/checkpoints/last.zip`, `${dir}/checkpoints/last.zip`);
+  // BASE without "--n_filters_scale 0.25": the default (1) would not match the checkpoint.
+  const i = BASE.indexOf("--n_filters_scale");
+  const args = [...BASE.slice(0, i), ...BASE.slice(i + 2)].map((a) => (a === "3" ? "4" : a));
+  const r = await trainInProcess([...args, "--output_dir", dir, "--resume", "--quiet"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(loadModelBundle(`${dir}/model.zip`).manifest.nFiltersScale, 0.25);
+  assertEquals(JSON.parse(Deno.readTextFileSync(`${dir}/config.json`)).nFiltersScale, 0.25);
+  assertEquals(losses(dir).length, 4);
+  assertEquals(losses(dir).slice(0, 3), losses(from));
+});

@@ -15,6 +15,7 @@ import { assert, assertEquals } from "../assert.ts";
 Deno.test("parameter count: 2,340,208 at N=64 gridsize 2; 2,331,772 at gridsize 1", () => {
   assertEquals(parameterCount({ n: 64, gridsize: 2, nFiltersScale: 2 }), 2_340_208);
   assertEquals(parameterCount({ n: 64, gridsize: 1, nFiltersScale: 2 }), 2_331_772);
+  assertEquals(parameterCount({ n: 64, gridsize: 2, nFiltersScale: 1 }), 589_360);
   assertEquals(parameterCount({ n: 128, gridsize: 1, nFiltersScale: 2 }), 4_661_212);
 });
 
