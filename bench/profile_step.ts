@@ -4,13 +4,14 @@
  * shape with `--detail`: where a step's time goes, for choosing what to optimise next.
  *
  *   deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] [--detail | --cold] [--top=40] [--buffers]
- *     [--warmup=4] [--steps=3]
+ *     [--warmup=4] [--steps=3] [--gw-invocations=N]
  *
  * `--cold` also profiles the process's first step and prints, per kernel key, its first-use cost
  * (first step less warm step: on lavapipe, compiling the kernel's machine code when it first
  * runs); run it with MESA_SHADER_CACHE_DISABLE=true for a cold Mesa cache. `--buffers` reads the
  * conv operands from storage buffers, as GPU adapters do, where the adapter would read texels
- * (engine/webgpu/adapter_table.ts).
+ * (engine/webgpu/adapter_table.ts). `--gw-invocations` overrides the adapter's weight-gradient
+ * split target (`gradWeightInvocations`).
  *
  * Each dispatch runs in its own timestamped pass, so the sum is a little above an unprofiled
  * step; the wall time printed is of the profiled step. First, unprofiled steps give the
@@ -21,7 +22,7 @@ import { setBackend } from "../engine/mod.ts";
 import { benchTrainingSteps } from "./train_setup.ts";
 
 const USAGE = "usage: deno run -A bench/profile_step.ts [--n=64] [--gs=2] [--nfs=2] [--batch=16] " +
-  "[--detail | --cold] [--top=40] [--buffers] [--warmup=4] [--steps=3]";
+  "[--detail | --cold] [--top=40] [--buffers] [--warmup=4] [--steps=3] [--gw-invocations=N]";
 
 function flag(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -37,7 +38,11 @@ if (opened === null) {
   console.error("profile_step: no WebGPU adapter on this machine");
   Deno.exit(2);
 }
-const gpu = Deno.args.includes("--buffers") ? opened.withVariants({ convTextures: false }) : opened;
+const gwInvocations = flag("gw-invocations", 0);
+const gpu = opened.withVariants({
+  ...(Deno.args.includes("--buffers") ? { convTextures: false } : {}),
+  ...(gwInvocations > 0 ? { gradWeightInvocations: gwInvocations } : {}),
+});
 setBackend(gpu);
 // Four warm-up steps: from about the fourth step of one model the pools hand out the same buffers
 // every step and the bind groups come from the cache, as in a training loop.

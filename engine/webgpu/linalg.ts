@@ -22,9 +22,6 @@ import {
   type WeightLayout,
 } from "./runtime.ts";
 
-/** Enough invocations to keep every SIMD lane of a multi-core llvmpipe (or a small GPU) busy. */
-const TARGET_INVOCATIONS = 4096;
-
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
 /**
@@ -226,14 +223,14 @@ export function conv2dGradWeight(
   g: Conv2dGeometry,
   bias = false,
 ): { dw: GpuStorage; db: GpuStorage | null } {
-  const { gradWeightMaxOB, gradWeightMaxCB } = rt.variants;
+  const { gradWeightMaxOB, gradWeightMaxCB, gradWeightInvocations } = rt.variants;
   const { OB, CB } = convGradWeightBlock(g.o, g.c, gradWeightMaxOB, gradWeightMaxCB);
   const tilesO = ceilDiv(g.o, OB);
   const tilesC = ceilDiv(g.c, CB);
   const taps = g.kh * g.kw;
   const perSplit = tilesO * g.kh * tilesC;
   const rows = g.n * g.outH;
-  const wanted = Math.min(Math.max(1, rows), ceilDiv(TARGET_INVOCATIONS, perSplit));
+  const wanted = Math.min(Math.max(1, rows), ceilDiv(gradWeightInvocations, perSplit));
   const rowsPerSplit = Math.max(1, ceilDiv(rows, wanted));
   const splits = Math.max(1, ceilDiv(rows, rowsPerSplit));
   const size = g.o * g.c * taps;

@@ -13,13 +13,14 @@ Deno.test("adapter table: SwiftShader gets the small weight-gradient block, othe
     gradWeightMaxOB: 8,
     gradWeightMaxCB: 4,
     convTextures: true,
+    gradWeightInvocations: 1024,
   });
   assertEquals(kernelVariantsFor("SwiftShader Device (Subzero)").gradWeightMaxCB, 4);
   assertEquals(kernelVariantsFor("llvmpipe (LLVM 15.0.6, 256 bits)").gradWeightMaxCB, 8);
   assertEquals(kernelVariantsFor("NVIDIA GeForce RTX 4090"), DEFAULT_VARIANTS);
 });
 
-Deno.test("adapter table: software adapters read conv operands as texels, GPUs from buffers", () => {
+Deno.test("adapter table: software adapters read conv operands as texels and split less, GPUs not", () => {
   for (
     const cpu of [
       "llvmpipe (LLVM 15.0.6, 256 bits)",
@@ -27,10 +28,14 @@ Deno.test("adapter table: software adapters read conv operands as texels, GPUs f
       "google swiftshader",
       "Microsoft Basic Render Driver",
     ]
-  ) assertEquals(kernelVariantsFor(cpu).convTextures, true, cpu);
+  ) {
+    assertEquals(kernelVariantsFor(cpu).convTextures, true, cpu);
+    assertEquals(kernelVariantsFor(cpu).gradWeightInvocations, 1024, cpu);
+  }
   assertEquals(kernelVariantsFor("mesa llvmpipe"), SOFTWARE_VARIANTS);
   for (const gpu of ["NVIDIA H200", "apple m2", "intel gen-12lp", "AMD Radeon RX 7900 XTX", ""]) {
     assertEquals(kernelVariantsFor(gpu).convTextures, false, gpu);
+    assertEquals(kernelVariantsFor(gpu).gradWeightInvocations, 4096, gpu);
   }
 });
 

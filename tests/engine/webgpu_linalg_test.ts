@@ -220,6 +220,17 @@ gpuTest("texture pool: scratch requests share larger textures, exact ones do not
   g.release(probe);
 });
 
+gpuTest(
+  "conv2d weight gradient matches the CPU with one row split and with one per row",
+  async (g) => {
+    // gradWeightInvocations sets how many row chunks a weight gradient is split into (and how many
+    // partials the finish pass sums): 1 gives a single chunk, a million one chunk per output row.
+    for (const gradWeightInvocations of [1, 1_000_000]) {
+      await checkConvPasses(g.withVariants({ gradWeightInvocations }), new Inputs(12));
+    }
+  },
+);
+
 gpuTest("conv2d with its weights read from storage buffers matches the CPU", async (g) => {
   const buffers = g.withVariants({ convTextures: false });
   const before = buffers.rt.pipelineCount;
