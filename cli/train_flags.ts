@@ -13,8 +13,9 @@ import type { MergeWindow } from "../model/physics.ts";
 
 /**
  * The CNN filter multiplier when `--n_filters_scale` is not given (and not resuming). Measured in
- * docs/quality/README.md ("Tenth session"): at N = 64 the 0.59 M-parameter network scores level
- * with upstream's 2.34 M one (scale 2) at equal epochs and trains an epoch 2.4–3× faster.
+ * docs/quality/README.md ("Tenth session", "Eleventh session"): at N = 64 the 0.59 M-parameter
+ * network scores level with upstream's 2.34 M one (scale 2) at equal epochs on simulated scans,
+ * fits the Siemens star best of widths 0.5, 1 and 2, and trains an epoch 2.4–3× faster than 2.
  */
 export const DEFAULT_N_FILTERS_SCALE = 1;
 

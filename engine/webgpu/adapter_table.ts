@@ -12,8 +12,8 @@
  * | software (CPU) adapters:   | conv operands read as texels               | their storage loads are bounds-checked   |
  * | llvmpipe/lavapipe, Swift-  |                                            | loops over the SIMD lanes, ~4× a texel   |
  * | Shader, softpipe, WARP     |                                            | fetch (docs/engine.md#storage-loads)     |
- * |                            | weight gradients aim at 1024 invocations   | fewer partials to write and sum: steps   |
- * |                            | (GPUs: 4096)                               | 20–25 % faster at batch 4, nfs 1         |
+ * |                            | weight gradients aim at 1024 invocations   | fewer partials to write and sum: epochs  |
+ * |                            | (GPUs: 4096)                               | 13 % shorter at batch 4, nfs 1           |
  * | any other (a GPU)          | conv operands read from storage buffers    | no copies: a step records 2 compute      |
  * |                            |                                            | passes instead of ~67, and 2–5 ms less   |
  * |                            |                                            | host time (docs/engine.md)               |
@@ -48,8 +48,8 @@ export const DEFAULT_VARIANTS: KernelVariants = {
 /**
  * What software (CPU) adapters get: the conv operands as texels, and weight gradients split into
  * fewer row chunks (16 workgroups of 64 invocations keep the cores of a CPU busy; at N = 64,
- * n_filters_scale 1, batch 4 the 4096 of a GPU made the finish pass sum 3–11 partials per weight
- * and a training step 20–25 % slower on llvmpipe, bench/profile_step.ts --gw-invocations).
+ * n_filters_scale 1, batch 4 the 4096 of a GPU made the finish pass sum 3–11 partials per weight,
+ * and an epoch took 15 % longer on llvmpipe; README, "Fewer weight-gradient partials on CPUs").
  */
 export const SOFTWARE_VARIANTS: KernelVariants = {
   ...DEFAULT_VARIANTS,
