@@ -39,10 +39,12 @@ if (opened === null) {
   Deno.exit(2);
 }
 const gwInvocations = flag("gw-invocations", 0);
-const gpu = opened.withVariants({
+const changes = {
   ...(Deno.args.includes("--buffers") ? { convTextures: false } : {}),
   ...(gwInvocations > 0 ? { gradWeightInvocations: gwInvocations } : {}),
-});
+};
+// Only a changed variant needs a second backend on the device.
+const gpu = Object.keys(changes).length > 0 ? opened.withVariants(changes) : opened;
 setBackend(gpu);
 // Four warm-up steps: from about the fourth step of one model the pools hand out the same buffers
 // every step and the bind groups come from the cache, as in a training loop.
