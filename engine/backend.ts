@@ -40,6 +40,11 @@ export interface AdamParams {
   biasCorrection1: number;
   /** 1 - beta2^t */
   biasCorrection2: number;
+  /**
+   * Decay d of the weights' exponential moving average, for the slots that have one:
+   * e ← d·e + (1 − d)·p after p's update. 0 when no slot has one.
+   */
+  emaDecay: number;
 }
 
 /** One parameter of an Adam step: the parameter, its gradient and its two moments. */
@@ -52,6 +57,8 @@ export interface AdamSlot {
   m: Storage;
   /** Second moment (updated in place). */
   v: Storage;
+  /** The parameter's moving average (updated in place after p), if it keeps one. */
+  e?: Storage;
 }
 
 /**
@@ -232,7 +239,8 @@ export interface Kernels extends FusedKernels {
   scatterAddPatches(patches: Storage, corners: Storage, g: PatchGeometry): Storage;
   /**
    * Fused Adam/AdamW step of every parameter in `slots`, in place, in slot order:
-   * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
+   * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps);
+   * then, for a slot with a moving average e, e ← d·e + (1 − d)·p with d = `h.emaDecay`.
    * A backend may update many parameters per kernel launch.
    */
   adam(slots: readonly AdamSlot[], h: AdamParams): void;

@@ -35,6 +35,11 @@ export interface AdamOptions {
   eps?: number;
   /** Decoupled weight decay (AdamW); 0 = plain Adam. */
   weightDecay?: number;
+  /**
+   * Decay d of an exponential moving average of the weights, updated after every step
+   * (e ← d·e + (1 − d)·p, starting from the initial weights); 0 (default) keeps none.
+   */
+  emaDecay?: number;
 }
 
 /** Adam (Kingma & Ba) with optional decoupled weight decay, fused kernels over all parameters. */
@@ -49,10 +54,13 @@ export class Adam implements Optimizer {
   readonly eps: number;
   /** Decoupled weight decay. */
   readonly weightDecay: number;
+  /** Decay of the weights' moving average (0: none kept). */
+  readonly emaDecay: number;
   /** Number of steps taken. */
   t = 0;
   #m: Tensor[];
   #v: Tensor[];
+  #e: Tensor[] | null;
 
   /** Create an optimizer over `params` (leaf tensors with requiresGrad). */
   constructor(readonly params: readonly Tensor[], opts: AdamOptions = {}) {
@@ -61,8 +69,29 @@ export class Adam implements Optimizer {
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
+    this.emaDecay = opts.emaDecay ?? 0;
+    if (!(this.emaDecay >= 0 && this.emaDecay < 1)) {
+      throw new RangeError(`Adam: emaDecay must lie in [0, 1), got ${this.emaDecay}`);
+    }
     this.#m = params.map((p) => keep(zeros(p.shape, p.backend)));
     this.#v = params.map((p) => keep(zeros(p.shape, p.backend)));
+    this.#e = this.emaDecay > 0
+      ? params.map((p) => noGrad(() => tidy(() => keep(add(zeros(p.shape, p.backend), p)))))
+      : null;
+  }
+
+  /** The weights' moving averages, in parameter order (null when none are kept). */
+  averages(): readonly Tensor[] | null {
+    return this.#e;
+  }
+
+  /**
+   * Exchange every parameter's storage with its moving average's (no copy), so the model
+   * computes with the averaged weights until the next call swaps them back. A no-op without
+   * averages. Never step while swapped.
+   */
+  swapAverages(): void {
+    this.#e?.forEach((e, i) => this.params[i].swap(e));
   }
 
   step(): void {
@@ -75,6 +104,7 @@ export class Adam implements Optimizer {
       weightDecay: this.weightDecay,
       biasCorrection1: 1 - this.beta1 ** this.t,
       biasCorrection2: 1 - this.beta2 ** this.t,
+      emaDecay: this.emaDecay,
     };
     // One backend call per backend with every parameter that has a gradient (a backend may
     // update many parameters per kernel launch).
@@ -86,6 +116,7 @@ export class Adam implements Optimizer {
         g: p.grad.storage,
         m: this.#m[i].storage,
         v: this.#v[i].storage,
+        ...(this.#e === null ? {} : { e: this.#e[i].storage }),
       };
       slots.set(p.backend, [...slots.get(p.backend) ?? [], slot]);
     });
@@ -101,6 +132,7 @@ export class Adam implements Optimizer {
     this.params.forEach((_, i) => {
       out.set(`m.${i}`, this.#m[i]);
       out.set(`v.${i}`, this.#v[i]);
+      if (this.#e !== null) out.set(`e.${i}`, this.#e[i]);
     });
     return out;
   }

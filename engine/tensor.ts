@@ -141,6 +141,19 @@ export class Tensor {
     this.#shared = incoming;
   }
 
+  /**
+   * Exchange the storages of this tensor and `other` (same size), no copy: each then holds the
+   * other's values. Gradients and graph links stay where they were.
+   */
+  swap(other: Tensor): void {
+    if (other.size !== this.size) {
+      throw new Error(`swap: shape [${other.shape}] does not match [${this.shape}]`);
+    }
+    const mine = this.#live();
+    this.#shared = other.#live();
+    other.#shared = mine;
+  }
+
   /** Release this tensor's reference to its storage. Safe to call twice. */
   dispose(): void {
     if (this.#shared === null) return;

@@ -7,6 +7,9 @@
  * so a step costs a few dispatches instead of one per parameter (the backend groups the
  * parameters as the device's storage-buffer limit allows).
  *
+ * The `ema` variants also keep each parameter's exponential moving average e (bound after v):
+ * e ← d·e + (1 − d)·p with the new p, d the uniform `ed`.
+ *
  * A conv weight also lives re-laid for the direct convolution kernel (shaders/conv2d.ts,
  * `convWeightPrepKernel`, forward and flipped). The `layouts` variants write each new value into
  * those copies too, so they stay current without a re-layout pass per weight and step.
@@ -40,32 +43,38 @@ const LAYOUT_INDEX = `fn layoutIndex(e: u32, q: vec4u) -> u32 {
 }
 `;
 
-/** Uniform words of a multi-slot Adam dispatch: 8 scalars, the slot ends, the layout words. */
-export function adamUniformWords(slots: number, layouts: number): number {
-  return 8 + 4 * Math.ceil(slots / 4) + 4 * slots * layouts;
+/**
+ * Uniform words of a multi-slot Adam dispatch: 8 scalars (12 with `ema`: the decay and padding),
+ * the slot ends, the layout words.
+ */
+export function adamUniformWords(slots: number, layouts: number, ema = false): number {
+  return (ema ? 12 : 8) + 4 * Math.ceil(slots / 4) + 4 * slots * layouts;
 }
 
 /**
  * Adam kernel over `slots` parameters; uniforms (n = all items, lr, beta1, beta2, eps,
  * weightDecay, bc1, bc2), `ends` (slot s owns items [ends[s − 1], ends[s])) and, per slot s and
- * re-laid copy k < `layouts`, its word lay[s·layouts + k] (see LAYOUT_INDEX). Slot s binds
- * p, g, m, v and its copies at 1 + s·(4 + layouts). With `vec4` every item is 4 elements (the
- * same expressions hold componentwise).
+ * re-laid copy k < `layouts`, its word lay[s·layouts + k] (see LAYOUT_INDEX); with `ema`, the
+ * decay `ed` (and three padding words) after bc2. Slot s binds p, g, m, v, (e,) and its copies
+ * at 1 + s·(4 + ema + layouts). With `vec4` every item is 4 elements (the same expressions hold
+ * componentwise).
  */
-export function adamKernel(vec4 = false, layouts: 0 | 1 | 2 = 0, slots = 1): Kernel {
+export function adamKernel(vec4 = false, layouts: 0 | 1 | 2 = 0, slots = 1, ema = false): Kernel {
   const key = `adam${layouts ? `/l${layouts}` : ""}${slots > 1 ? `/k${slots}` : ""}${
     vec4 ? "/vec4" : ""
-  }`;
+  }${ema ? "/ema" : ""}`;
   return kernel(key, () => {
     const t = vec4 ? "vec4f" : "f32";
-    const per = 4 + layouts;
+    const ne = ema ? 1 : 0;
+    const per = 4 + ne + layouts;
     const ss = [...Array(slots).keys()], ks = [...Array(layouts).keys()];
     const ends = Math.ceil(slots / 4);
     const lay = layouts ? `, lay: array<vec4u, ${slots * layouts}>` : "";
     const bindings = ss.map((s) => {
       const b = 1 + s * per;
       return writeBuf(b, `p${s}`, t) + readBuf(b + 1, `g${s}`, t) + writeBuf(b + 2, `m${s}`, t) +
-        writeBuf(b + 3, `v${s}`, t) + ks.map((k) => writeBuf(b + 4 + k, `L${s}_${k}`)).join("");
+        writeBuf(b + 3, `v${s}`, t) + (ema ? writeBuf(b + 4, `e${s}`, t) : "") +
+        ks.map((k) => writeBuf(b + 4 + ne + k, `L${s}_${k}`)).join("");
     }).join("");
     const comps = vec4 ? [".x", ".y", ".z", ".w"] : [""];
     const body = (s: number) => {
@@ -82,10 +91,11 @@ export function adamKernel(vec4 = false, layouts: 0 | 1 | 2 = 0, slots = 1): Ker
     v${s}[j] = vi;
     let pi = p${s}[j];
     let pn = pi - p.lr * p.wd * pi - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);
-    p${s}[j] = pn;${scatter}`;
+    p${s}[j] = pn;${ema ? `\n    e${s}[j] = p.ed * e${s}[j] + (1.0 - p.ed) * pn;` : ""}${scatter}`;
     };
     const end = (s: number) => `p.ends[${s >> 2}][${s & 3}]`;
-    return `struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32,
+    const decay = ema ? "\n  ed: f32, pad0: u32, pad1: u32, pad2: u32," : "";
+    return `struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32,${decay}
   ends: array<vec4u, ${ends}>${lay} }
 ${UNIFORM_P}${bindings}${layouts ? LAYOUT_INDEX : ""}
 ${slotMain("p.n", ss.map(body), end)}`;

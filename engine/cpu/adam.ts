@@ -3,7 +3,8 @@
 import type { AdamParams } from "../backend.ts";
 
 /**
- * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps).
+ * m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps);
+ * then, with a moving average `e`, e ← d·e + (1 − d)·p (d = h.emaDecay).
  */
 export function adam(
   p: Float32Array,
@@ -11,6 +12,7 @@ export function adam(
   m: Float32Array,
   v: Float32Array,
   h: AdamParams,
+  e: Float32Array | null = null,
 ): void {
   for (let i = 0; i < p.length; i++) {
     const gi = g[i];
@@ -19,5 +21,6 @@ export function adam(
     const mHat = m[i] / h.biasCorrection1;
     const vHat = v[i] / h.biasCorrection2;
     p[i] = p[i] - h.lr * h.weightDecay * p[i] - (h.lr * mHat) / (Math.sqrt(vHat) + h.eps);
+    if (e !== null) e[i] = h.emaDecay * e[i] + (1 - h.emaDecay) * p[i];
   }
 }

@@ -281,7 +281,9 @@ export class CpuBackend extends CpuFusedOps implements Backend {
 
   /** Fused Adam/AdamW steps of every slot, in slot order, updating p, m and v in place. */
   adam(slots: readonly AdamSlot[], h: AdamParams): void {
-    for (const { p, g, m, v } of slots) adam(dataOf(p), dataOf(g), dataOf(m), dataOf(v), h);
+    for (const { p, g, m, v, e } of slots) {
+      adam(dataOf(p), dataOf(g), dataOf(m), dataOf(v), h, e === undefined ? null : dataOf(e));
+    }
   }
 }
 

@@ -18,6 +18,8 @@ export interface GpuAdamSlot {
   m: GpuStorage;
   /** Second moment. */
   v: GpuStorage;
+  /** Moving average of the parameter, or null. */
+  e: GpuStorage | null;
 }
 
 /** One parameter of a dispatch: the slot, its current re-laid copies, its item width. */
@@ -44,19 +46,20 @@ export function adamStep(rt: GpuRuntime, slots: readonly GpuAdamSlot[], h: AdamP
       .filter((l) => l.version === p.version && [...l.dims, ...l.form].every((d) => d < 65536))
       .slice(0, 2);
     const vec = p.size % 4 === 0;
-    const key = `${layouts.length}/${vec}`;
+    const key = `${layouts.length}/${vec}/${slot.e !== null}`;
     groups.set(key, [...groups.get(key) ?? [], { slot, layouts, vec }]);
   }
   const limit = rt.device.limits.maxStorageBuffersPerShaderStage;
   for (const items of groups.values()) {
     const copies = items[0].layouts.length as 0 | 1 | 2;
-    let k = Math.max(1, Math.floor(limit / (4 + copies)));
-    while (k > 1 && adamUniformWords(k, copies) > UNIFORM_WORDS) k--;
+    const ema = items[0].slot.e !== null;
+    let k = Math.max(1, Math.floor(limit / (4 + (ema ? 1 : 0) + copies)));
+    while (k > 1 && adamUniformWords(k, copies, ema) > UNIFORM_WORDS) k--;
     let chunk: AdamItem[] = [];
     const written = new Set<GpuStorage>();
     for (const item of items) {
-      const { p, m, v } = item.slot;
-      const writes = [p, m, v, ...item.layouts.map((l) => l.s)];
+      const { p, m, v, e } = item.slot;
+      const writes = [p, m, v, ...(e === null ? [] : [e]), ...item.layouts.map((l) => l.s)];
       if (chunk.length === k || writes.some((s) => written.has(s))) {
         adamDispatch(rt, chunk, copies, h);
         chunk = [];
@@ -72,6 +75,7 @@ export function adamStep(rt: GpuRuntime, slots: readonly GpuAdamSlot[], h: AdamP
 /** One dispatch of the Adam kernel over `items` (same copy count and item width). */
 function adamDispatch(rt: GpuRuntime, items: AdamItem[], copies: 0 | 1 | 2, h: AdamParams): void {
   const vec = items[0].vec;
+  const ema = items[0].slot.e !== null;
   const ends: number[] = [];
   let n = 0;
   for (const it of items) ends.push(n += vec ? it.slot.p.size / 4 : it.slot.p.size);
@@ -88,6 +92,7 @@ function adamDispatch(rt: GpuRuntime, items: AdamItem[], copies: 0 | 1 | 2, h: A
   const params = new Uint32Array([
     n,
     ...[...hyper, h.biasCorrection2].map(f32bits),
+    ...(ema ? [f32bits(h.emaDecay), 0, 0, 0] : []),
     ...ends,
     ...lay,
   ]);
@@ -96,11 +101,13 @@ function adamDispatch(rt: GpuRuntime, items: AdamItem[], copies: 0 | 1 | 2, h: A
     slot.g,
     slot.m,
     slot.v,
+    ...(slot.e === null ? [] : [slot.e]),
     ...layouts.map((l) => l.s),
   ]);
-  rt.dispatch(adamKernel(vec, copies, items.length), params, bufs, rt.gridGroups(n));
+  rt.dispatch(adamKernel(vec, copies, items.length, ema), params, bufs, rt.gridGroups(n));
   for (const { slot, layouts } of items) {
     slot.p.version++;
+    if (slot.e !== null) slot.e.version++;
     for (const l of layouts) {
       l.version = slot.p.version;
       l.s.version++;

@@ -383,11 +383,12 @@ export class WebGpuBackend extends WebGpuFusedOps implements Backend {
    * (conv weights), many parameters per dispatch (see adam.ts).
    */
   adam(slots: readonly AdamSlot[], h: AdamParams): void {
-    const gpu = slots.map(({ p, g, m, v }) => ({
+    const gpu = slots.map(({ p, g, m, v, e }) => ({
       p: this.st(p),
       g: this.st(g),
       m: this.st(m),
       v: this.st(v),
+      e: e === undefined ? null : this.st(e),
     }));
     adamStep(this.rt, gpu, h);
   }

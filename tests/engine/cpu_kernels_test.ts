@@ -379,15 +379,15 @@ Deno.test("cpu upsample2x and sumPool2x2: values and adjointness", () => {
 });
 
 Deno.test("cpu adam: two steps against a scalar hand computation", () => {
-  const h = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+  const h = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, emaDecay: 0.75 };
   const p = be.upload(new Float32Array([1, -2]));
-  const m = be.fill(2, 0), v = be.fill(2, 0);
-  let ps = [1, -2], ms = [0, 0], vs = [0, 0];
+  const m = be.fill(2, 0), v = be.fill(2, 0), e = be.upload(new Float32Array([1, -2]));
+  let ps = [1, -2], ms = [0, 0], vs = [0, 0], es = [1, -2];
   const grads = [[0.5, -3], [0.25, 1]];
   grads.forEach((gs, step) => {
     const t = step + 1;
     const bc1 = 1 - 0.9 ** t, bc2 = 1 - 0.999 ** t;
-    be.adam([{ p, g: be.upload(new Float32Array(gs)), m, v }], {
+    be.adam([{ p, g: be.upload(new Float32Array(gs)), m, v, e }], {
       ...h,
       biasCorrection1: bc1,
       biasCorrection2: bc2,
@@ -397,7 +397,9 @@ Deno.test("cpu adam: two steps against a scalar hand computation", () => {
     ps = ps.map((pi, i) =>
       pi - 0.1 * 0.01 * pi - (0.1 * ms[i] / bc1) / (Math.sqrt(vs[i] / bc2) + 1e-8)
     );
+    es = es.map((ei, i) => 0.75 * ei + 0.25 * ps[i]);
   });
+  assertClose(run(e), es, 1e-6, 1e-6, "adam moving average");
   assertClose(run(m), ms, 1e-7, 1e-6, "adam m");
   assertClose(run(v), vs, 1e-9, 1e-6, "adam v");
   assertClose(run(p), ps, 1e-6, 1e-6, "adam p");

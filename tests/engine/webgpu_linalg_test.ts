@@ -253,6 +253,7 @@ gpuTest("re-laid conv weights stay current through Adam steps without re-laying"
     weightDecay: 0.01,
     biasCorrection1: 0.1,
     biasCorrection2: 0.001,
+    emaDecay: 0,
   };
   // 5·3·9 weights: the one-element Adam items; 16·8·9: vec4 items; 6·5·9 with valid padding.
   for (const geo of [geometries()[1], geometries()[2], geometries()[9]]) {

@@ -44,6 +44,7 @@ async function step(g: WebGpuBackend, params: Storage[], readLoss: boolean): Pro
     weightDecay: 0,
     biasCorrection1: 0.1,
     biasCorrection2: 0.001,
+    emaDecay: 0,
   });
   if (readLoss) await g.read(loss);
   for (const s of [x, y, a, pooled, up, c, loss, ones, dy, dw, dx]) g.release(s);

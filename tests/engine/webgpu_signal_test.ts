@@ -101,14 +101,16 @@ gpuTest("fused Adam updates many parameters per dispatch like the CPU", async (g
   const inp = new Inputs(24);
   // Odd sizes take one element per item, multiples of 4 the vec4 kernel; 19 parameters fill
   // several dispatches at any storage-buffer limit; one parameter is listed twice (two steps).
+  // Every third parameter keeps a moving average (its own kernel variant and dispatches).
   const sizes = [999, 1000, 1, 4, 17, 256, 36, 3, 8, 1152, 5, 12, 640, 7, 64, 2, 16, 20, 1000];
   const gpuSlots: AdamSlot[] = [], cpuSlots: AdamSlot[] = [];
-  for (const n of sizes) {
+  sizes.forEach((n, k) => {
     const [pg, pc] = inp.pair(g, n), [gg, gc] = inp.pair(g, n);
     const [mg, mc] = inp.pair(g, n, -0.1, 0.1), [vg, vc] = inp.pair(g, n, 0, 0.1);
-    gpuSlots.push({ p: pg, g: gg, m: mg, v: vg });
-    cpuSlots.push({ p: pc, g: gc, m: mc, v: vc });
-  }
+    const [eg, ec] = inp.pair(g, n);
+    gpuSlots.push({ p: pg, g: gg, m: mg, v: vg, ...(k % 3 === 0 ? { e: eg } : {}) });
+    cpuSlots.push({ p: pc, g: gc, m: mc, v: vc, ...(k % 3 === 0 ? { e: ec } : {}) });
+  });
   gpuSlots.push(gpuSlots[3]);
   cpuSlots.push(cpuSlots[3]);
   for (const weightDecay of [0, 0.01]) {
@@ -120,6 +122,7 @@ gpuTest("fused Adam updates many parameters per dispatch like the CPU", async (g
       weightDecay,
       biasCorrection1: 1 - 0.9 ** 3,
       biasCorrection2: 1 - 0.999 ** 3,
+      emaDecay: 0.9,
     };
     const before = g.rt.dispatchCount;
     g.adam(gpuSlots, h);
@@ -128,9 +131,11 @@ gpuTest("fused Adam updates many parameters per dispatch like the CPU", async (g
     cpu.adam(cpuSlots, h);
   }
   for (let k = 0; k < sizes.length; k++) {
-    for (const name of ["p", "m", "v"] as const) {
+    for (const name of ["p", "m", "v", "e"] as const) {
+      const [a, b] = [gpuSlots[k][name], cpuSlots[k][name]];
+      if (a === undefined || b === undefined) continue;
       const what = `adam ${name} of parameter ${k} (${sizes[k]})`;
-      await expectClose(g, gpuSlots[k][name], cpuSlots[k][name], what, { atol: 1e-6, rtol: 1e-5 });
+      await expectClose(g, a, b, what, { atol: 1e-6, rtol: 1e-5 });
     }
     g.release(gpuSlots[k].g);
   }

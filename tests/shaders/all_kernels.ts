@@ -147,8 +147,10 @@ export function allKernels(): Kernel[] {
     // Slot counts as grouped under limits of 8 and 32 storage buffers per stage.
     for (const l of [0, 1, 2] as const) {
       for (const k of [1, 2, 5]) ks.push(adamKernel(b, l, k));
+      // With moving averages: one binding more per slot.
+      for (const k of [1, 4]) ks.push(adamKernel(b, l, k, true));
     }
-    ks.push(adamKernel(b, 0, 8));
+    ks.push(adamKernel(b, 0, 8), adamKernel(b, 0, 6, true));
     ks.push(
       adamKernel(b),
       fillKernel(b),
