@@ -3,6 +3,7 @@
  * random inputs of the real shapes, Adam, every step in one `tidy`, one readback at the end.
  */
 import { Adam, backward, getBackend, Rng, tensor, tidy } from "../engine/mod.ts";
+import { DEFAULT_EMA_DECAY } from "../model/train/loop.ts";
 import { WebGpuBackend } from "../engine/webgpu/backend.ts";
 import { initialParameters } from "../model/network.ts";
 import { initialIntensityScale } from "../model/normalize.ts";
@@ -66,7 +67,11 @@ export async function benchTrainingSteps(opts: TrainBenchOptions): Promise<Train
     Float32Array.from({ length: b * c * 2 }, () => 4 * rng.uniform() - 2),
     [b, c, 2],
   );
-  const optimizer = new Adam([...model.parameters().values()], { lr: 1e-4 });
+  // With the weights' moving average, as `deno task train` keeps by default.
+  const optimizer = new Adam([...model.parameters().values()], {
+    lr: 1e-4,
+    emaDecay: DEFAULT_EMA_DECAY,
+  });
   const gpu = getBackend() instanceof WebGpuBackend ? getBackend() as WebGpuBackend : null;
   const hostMs: number[] = [];
   const finishMs: number[] = [];

@@ -21,7 +21,10 @@ const TRAIN_FILE = "sim_lines_n32_curved_train.npz", TEST_FILE = "sim_lines_n32_
  * The demo's training settings (also printed, so the run can be repeated by hand). Gridsize 1
  * with the curved probe: in the demo's time budget, gridsize 2 on the flat disk probe's scan
  * learned the coarse amplitude and only a trace of the phase (SSIM 0.39 / 0.84), gridsize 1 on
- * this scan both (0.73 / 0.92; the demo section of README.md).
+ * this scan both (0.73 / 0.92; the demo section of README.md). No moving average of the weights:
+ * over the demo's 320 steps the default's window (about 100 steps) reaches back to weights that
+ * fit much worse, and it scored 0.710 / 0.913 instead of 0.734 / 0.925 (docs/quality/README.md,
+ * "Twelfth session").
  */
 export const DEMO_TRAINING: Readonly<Record<string, string>> = {
   gridsize: "1",
@@ -31,6 +34,7 @@ export const DEMO_TRAINING: Readonly<Record<string, string>> = {
   "learning-rate": "0.003",
   scheduler: "cosine",
   "log-every": "4",
+  ema_decay: "0",
 };
 
 const flags: readonly FlagSpec[] = [

@@ -18,7 +18,7 @@ import { MODEL_KIND, modelFromBundle, type PinnManifest } from "../model/model_b
 import { initialParameters, parameterCount, SUPPORTED_N } from "../model/network.ts";
 import { initialIntensityScale, normalizeProbe, PROBE_SCALE } from "../model/normalize.ts";
 import { LOG_SCALE, type PinnConfig, PtychoPinn } from "../model/pinn.ts";
-import { runTraining } from "../model/train/loop.ts";
+import { DEFAULT_EMA_DECAY, runTraining } from "../model/train/loop.ts";
 import {
   DEFAULT_N_FILTERS_SCALE,
   resolveTrainConfig,
@@ -125,6 +125,7 @@ function changedOptions(cfg: TrainConfig): Record<string, unknown> {
     objectBig: cfg.gridsize > 1,
     mergeWindow: "central",
     augment: "none",
+    emaDecay: 0,
   };
   const now = cfg as unknown as Record<string, unknown>;
   return Object.fromEntries(
@@ -195,6 +196,9 @@ async function run(args: ParsedArgs): Promise<void> {
     // A resumed run keeps its width, also one started before the default changed from 2 to 1.
     nFiltersScale: flagged.nFiltersScale ?? resume?.manifest.nFiltersScale ??
       DEFAULT_N_FILTERS_SCALE,
+    // A resumed run keeps its average, none for one started before the option existed.
+    emaDecay: flagged.emaDecay ??
+      (resume === null ? DEFAULT_EMA_DECAY : Number(resume.state.fingerprint.emaDecay ?? 0)),
   };
   const backend = await chooseBackend(cfg.accelerator);
   ensureWritableDir(cfg.outputDir);
@@ -282,6 +286,7 @@ async function run(args: ParsedArgs): Promise<void> {
       (valData ? ` val_groups=${valData.count}` : " (no validation)") +
       ` batch=${cfg.batchSize} epochs=${cfg.maxEpochs} lr=${cfg.learningRate} loss=${cfg.loss}` +
       ` n_filters_scale=${cfg.nFiltersScale} params=${parameterCount(net) + 1}` +
+      ` ema_decay=${cfg.emaDecay}` +
       ` nphotons=${train.nphotons} seed=${cfg.seed} backend=${backend.name} (${backend.description})` +
       ` monitor=${monitor}` +
       (cfg.augment === "none"
@@ -320,6 +325,7 @@ async function run(args: ParsedArgs): Promise<void> {
       accumulateGradBatches: cfg.accumulateGradBatches,
       logEvery: cfg.logEvery,
       seed: cfg.seed,
+      emaDecay: cfg.emaDecay,
     }, {
       model,
       train: trainData,

@@ -87,6 +87,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
       "network; with --resume the checkpoint's; fractions such as 0.5 make small test nets)",
   },
   {
+    name: "ema_decay",
+    type: "number",
+    help: "decay d of the weights' moving average that validation, checkpoints and model.zip use " +
+      "(default 0.99; 0 = the last step's weights; with --resume the checkpoint's)",
+  },
+  {
     name: "scheduler",
     type: "choice",
     default: "constant",
@@ -245,6 +251,8 @@ export interface TrainConfig {
   loss: LossKind;
   /** CNN filter multiplier; null = not given (the default, or the checkpoint's with --resume). */
   nFiltersScale: number | null;
+  /** Decay of the weights' moving average; null = the default, or the checkpoint's on resume. */
+  emaDecay: number | null;
   /** Learning-rate schedule. */
   scheduler: SchedulerKind;
   /** Epochs without improvement before stopping. */
@@ -301,6 +309,10 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
       `--n_filters_scale must be a positive multiple of 1/32 above 1/8, got ${nfs}`,
     );
   }
+  const emaDecay = (flags.ema_decay as number | undefined) ?? null;
+  if (emaDecay !== null && !(emaDecay >= 0 && emaDecay < 1)) {
+    throw new UsageError(`--ema_decay must lie in [0, 1), got ${emaDecay}`);
+  }
   const deterministic = flags.deterministic as boolean;
   const seed = flags.seed === undefined
     ? (deterministic ? 42 : Date.now() % 2 ** 31)
@@ -321,6 +333,7 @@ export function resolveTrainConfig(flags: ParsedFlags): TrainConfig {
     numWorkers: atLeast(flags, "num_workers", 0),
     loss: flags.loss as LossKind,
     nFiltersScale: nfs,
+    emaDecay,
     scheduler: flags.scheduler as SchedulerKind,
     earlyStopPatience: atLeast(flags, "early_stop_patience", 1),
     checkpointSaveTopK: atLeast(flags, "checkpoint_save_top_k", 0),

@@ -117,6 +117,8 @@ export class Session {
       accumulateGradBatches: 1,
       logEvery: 1,
       seed: s.seed,
+      // The page's runs are short, as the demo's: no moving average (cli/demo.ts).
+      emaDecay: 0,
     }, {
       model,
       train: data,

@@ -2,6 +2,8 @@
  * Training checkpoints: a model bundle (manifest.json, weights.npz, probe.npy — so a checkpoint
  * also loads as a model) plus `optimizer.npz` (Adam moments by parameter name) and
  * `training_state.json` (epoch, position in the epoch, history, best-k, early stopping).
+ * With a moving average of the weights (`--ema_decay`), the bundle holds the averaged weights
+ * (what inference uses) and `optimizer.npz` the training weights as `raw.<param>`.
  * Written atomically by the run directory (run_dir.ts); `--resume` reads them back, once.
  */
 import { type Adam, tensor } from "../../engine/mod.ts";
@@ -74,7 +76,8 @@ export interface EncodedCheckpoint {
 /**
  * A checkpoint of `model`, `optimizer` and `state`, as parts that hold the host copies of the
  * weights and moments (not copied again). Every parameter and moment is read back in one batch:
- * the readbacks are all issued before the first is awaited.
+ * the readbacks are all issued before the first is awaited. With moving averages, the model's
+ * weights and the averages trade places for the readbacks (no copy) and back after them.
  */
 export async function encodeCheckpoint(
   model: PtychoPinn,
@@ -85,13 +88,25 @@ export async function encodeCheckpoint(
 ): Promise<EncodedCheckpoint> {
   const names = [...model.parameters().keys()];
   const moments = optimizer.state();
+  const averaged = optimizer.averages() !== null;
+  // Swapped, the model computes with the averages and `e.<i>` holds the training weights.
+  const kinds = averaged ? ["m", "v", "e"] : ["m", "v"];
   const keys = names.flatMap((name, i) =>
-    ["m", "v"].map((kind) => ({ key: `${kind}.${name}`, t: moments.get(`${kind}.${i}`)! }))
+    kinds.map((kind) => ({
+      key: `${kind === "e" ? "raw" : kind}.${name}`,
+      t: moments.get(`${kind}.${i}`)!,
+    }))
   );
-  const [contents, host] = await Promise.all([
-    modelBundleContents(model, fields, probe),
-    Promise.all(keys.map(({ t }) => t.data())),
-  ]);
+  optimizer.swapAverages();
+  let contents: Awaited<ReturnType<typeof modelBundleContents>>, host: Float32Array[];
+  try {
+    [contents, host] = await Promise.all([
+      modelBundleContents(model, fields, probe),
+      Promise.all(keys.map(({ t }) => t.data())),
+    ]);
+  } finally {
+    optimizer.swapAverages();
+  }
   const bundle = bundleMembers(contents);
   const arrays = new Map(
     keys.map((
@@ -115,7 +130,7 @@ export interface Checkpoint {
   manifest: PinnManifest;
   /** Where training stood. */
   state: TrainingState;
-  /** Adam moments, `m.<param>` and `v.<param>`. */
+  /** Adam moments, `m.<param>` and `v.<param>`, and with averages the weights `raw.<param>`. */
   moments: NpzReader;
 }
 
@@ -151,18 +166,31 @@ export function checkResumable(ckpt: Checkpoint, fingerprint: Record<string, unk
   }
 }
 
-/** Restores the checkpoint's Adam moments and step count into `optimizer` (built for `model`). */
+/**
+ * Restores the checkpoint's Adam moments and step count into `optimizer` (built for `model`, which
+ * holds the checkpoint's bundle weights). With moving averages those weights are the averages:
+ * they move into the optimizer's averages, and the model gets the training weights `raw.<param>`.
+ */
 export function restoreOptimizer(ckpt: Checkpoint, model: PtychoPinn, optimizer: Adam): void {
   const moments = optimizer.state();
   const names = [...model.parameters().keys()];
+  const averaged = optimizer.averages() !== null;
+  if (averaged && !ckpt.moments.has(`raw.${names[0]}`)) {
+    throw new PtychoInputError(
+      ckpt.path,
+      "cannot resume with --ema_decay: the checkpoint keeps no moving average (resume without it)",
+    );
+  }
+  // The optimizer's averages started as copies of the model's weights, i.e. the bundle's (the
+  // averages); the training weights go into the model.
   names.forEach((name, i) => {
-    for (const kind of ["m", "v"]) {
-      const target = moments.get(`${kind}.${i}`)!;
+    for (const kind of averaged ? ["m", "v", "raw"] : ["m", "v"]) {
+      const target = kind === "raw" ? model.parameters().get(name)! : moments.get(`${kind}.${i}`)!;
       const a = ckpt.moments.get(`${kind}.${name}`);
       if (a.dtype !== "f4" || a.shape.join() !== target.shape.join()) {
         throw new PtychoInputError(
           ckpt.path,
-          `optimizer moment '${kind}.${name}' has the wrong shape`,
+          `optimizer array '${kind}.${name}' has the wrong shape`,
         );
       }
       target.assign(tensor(a.data as Float32Array, target.shape, { backend: target.backend }));

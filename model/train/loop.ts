@@ -38,6 +38,13 @@ import type { PtychoPinn } from "../pinn.ts";
 import type { EpochEnd } from "./run_dir.ts";
 import { chunk, epochOrder, type GroupedPatterns } from "../batches.ts";
 
+/**
+ * Decay of the weights' moving average when `--ema_decay` is not given (and not resuming): the
+ * model that is validated, checkpointed and saved averages the weights of about the last
+ * 1 / (1 − d) steps. Measured in docs/quality/README.md ("Twelfth session").
+ */
+export const DEFAULT_EMA_DECAY = 0.99;
+
 /** Learning-rate schedule names (docs/physics.md#training). */
 export type SchedulerKind = "constant" | "exponential" | "cosine" | "plateau" | "plateau_tf";
 
@@ -65,6 +72,11 @@ export interface LoopSettings {
   logEvery: number;
   /** Run seed (grouping, init, epoch shuffles). */
   seed: number;
+  /**
+   * Decay of the weights' moving average (0: none). With one, validation, checkpoints' model
+   * bundles and the model after training use the averaged weights (docs/physics.md#training).
+   */
+  emaDecay: number;
 }
 
 /** A progress display for one epoch's steps. */
@@ -264,7 +276,12 @@ async function runEpochSteps(
 export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<LoopResult> {
   const { model } = inp;
   const params = [...model.parameters().values()];
-  const optimizer = new Adam(params, { lr: s.learningRate, beta1: 0.9, beta2: 0.999 });
+  const optimizer = new Adam(params, {
+    lr: s.learningRate,
+    beta1: 0.9,
+    beta2: 0.999,
+    emaDecay: s.emaDecay,
+  });
   const scheduler = makeScheduler(s.scheduler, s.learningRate, s.maxEpochs);
   let state: TrainingState = {
     epoch: 0,
@@ -317,7 +334,7 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       break;
     }
     const trainLoss = steps.lossSum / steps.groupsDone;
-    const valLoss = inp.val ? await evaluate(model, inp.val, s.batchSize, s.loss) : null;
+    const valLoss = inp.val ? await evaluateAveraged(optimizer, model, inp.val, s) : null;
     const record: EpochRecord = {
       epoch: epoch + 1,
       trainLoss,
@@ -360,6 +377,23 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
     }
   }
   optimizer.zeroGrad();
+  // The trained model is the averaged one (what the checkpoints' bundles hold).
+  optimizer.swapAverages();
   for (const [, t] of optimizer.state()) t.dispose();
   return { history: state.history, outcome, stoppedAt };
+}
+
+/** {@link evaluate} with the weights' moving averages, where the optimizer keeps them. */
+async function evaluateAveraged(
+  optimizer: Adam,
+  model: PtychoPinn,
+  data: GroupedPatterns,
+  s: LoopSettings,
+): Promise<number> {
+  optimizer.swapAverages();
+  try {
+    return await evaluate(model, data, s.batchSize, s.loss);
+  } finally {
+    optimizer.swapAverages();
+  }
 }

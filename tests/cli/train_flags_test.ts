@@ -4,6 +4,7 @@
  */
 import { parseArgs, UsageError } from "../../cli/args.ts";
 import { DEFAULT_N_FILTERS_SCALE, resolveTrainConfig, TRAIN_FLAGS } from "../../cli/train_flags.ts";
+import { DEFAULT_EMA_DECAY } from "../../model/train/loop.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 
 const REQUIRED = ["--train_data_file", "t.npz", "--output_dir", "out"];
@@ -22,6 +23,9 @@ Deno.test("defaults follow docs/physics.md#training", () => {
   // Not given: train resolves it (the checkpoint's with --resume, else DEFAULT_N_FILTERS_SCALE).
   assertEquals([c.nFiltersScale, DEFAULT_N_FILTERS_SCALE], [null, 1]);
   assertEquals(resolve("--n_filters_scale", "2").nFiltersScale, 2);
+  // The same for the weights' moving average (DEFAULT_EMA_DECAY, or the checkpoint's).
+  assertEquals([c.emaDecay, DEFAULT_EMA_DECAY], [null, 0.99]);
+  assertEquals(resolve("--ema_decay", "0").emaDecay, 0);
 });
 
 Deno.test("dash and underscore spellings, aliases and the deprecated --device", () => {
@@ -52,4 +56,6 @@ Deno.test("bad values are usage errors", () => {
   assertThrows(() => resolve("--n_filters_scale", "0.1"), UsageError, "--n_filters_scale");
   assertThrows(() => resolve("--learning-rate", "0"), UsageError, "must be positive");
   assertThrows(() => resolve("--accumulate-grad-batches", "0"), UsageError, "at least 1");
+  assertThrows(() => resolve("--ema_decay", "1"), UsageError, "--ema_decay must lie in [0, 1)");
+  assertThrows(() => resolve("--ema_decay", "-0.5"), UsageError, "--ema_decay must lie in [0, 1)");
 });

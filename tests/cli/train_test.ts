@@ -275,3 +275,40 @@ Deno.test("--resume without --n_filters_scale keeps the checkpoint's width", asy
   assertEquals(losses(dir).length, 4);
   assertEquals(losses(dir).slice(0, 3), losses(from));
 });
+
+Deno.test("--resume without --ema_decay keeps the checkpoint's moving average, or none", async () => {
+  const from = `${work}/a`;
+  if (!exists(`${from}/model.zip`)) {
+    assertEquals((await train([...BASE, "--output_dir", from])).code, 0);
+  }
+  const plain = `${work}/no-ema`;
+  const r0 = await trainInProcess([...BASE, "--output_dir", plain, "--ema_decay", "0", "--quiet"]);
+  assertEquals(r0.code, 0, r0.stderr);
+  const more = BASE.map((a) => (a === "3" ? "4" : a));
+  for (const [src, want] of [[from, 0.99], [plain, 0]] as const) {
+    const dir = `${work}/keep-ema-${want}`;
+    Deno.mkdirSync(`${dir}/checkpoints`, { recursive: true });
+    Deno.copyFileSync(`${src}/checkpoints/last.zip`, `${dir}/checkpoints/last.zip`);
+    const r = await trainInProcess([...more, "--output_dir", dir, "--resume", "--quiet"]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(Deno.readTextFileSync(`${dir}/config.json`)).emaDecay, want);
+    assertEquals(losses(dir).slice(0, 3), losses(src));
+  }
+  // The average changes the validated and saved model, not the training: the same training
+  // losses, other validation losses and weights.
+  const column = (dir: string, k: number) => losses(dir).map((r) => r.split(",")[k]);
+  assertEquals(column(plain, 1), column(from, 1));
+  assert(column(plain, 2).every((v, e) => v !== column(from, 2)[e]), "same validation losses");
+  const a = weights(from), b = weights(plain);
+  assert([...a].some(([k, w]) => w.some((v, i) => v !== b.get(k)![i])), "same weights");
+  const bad = await trainInProcess([
+    ...BASE,
+    "--output_dir",
+    `${work}/bad-ema`,
+    "--ema_decay",
+    "1",
+  ]);
+  assertEquals(bad.code, 2);
+  const lines = bad.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("run '"));
+  assertEquals(lines, ["train: --ema_decay must lie in [0, 1), got 1"]);
+});

@@ -1,6 +1,7 @@
 /**
  * The training loop in-process (tiny N = 32 nets): best-k checkpoints, gradient accumulation,
- * early stopping, and a non-finite loss that stops the run without writing anything.
+ * early stopping, a non-finite loss that stops the run without writing anything, and the
+ * weights' moving average.
  */
 import { cpuBackend, Rng, setBackend } from "../../../engine/mod.ts";
 import { loadDataset } from "../../../io/dataset.ts";
@@ -40,6 +41,7 @@ function settings(_dir: string, extra: Partial<LoopSettings> = {}): LoopSettings
     accumulateGradBatches: 1,
     logEvery: 1,
     seed: 5,
+    emaDecay: 0,
     ...extra,
   };
 }
@@ -136,6 +138,8 @@ Deno.test("the loop releases every tensor it creates", async () => {
   const before = cpuBackend().memory().liveStorages;
   await run(`${work}/leak`, { maxEpochs: 2, accumulateGradBatches: 2, batchSize: 2 });
   assertEquals(cpuBackend().memory().liveStorages, before);
+  await run(`${work}/leak_ema`, { maxEpochs: 2, emaDecay: 0.9 });
+  assertEquals(cpuBackend().memory().liveStorages, before);
 });
 
 Deno.test("early stopping after `patience` epochs without improvement", async () => {
@@ -219,4 +223,67 @@ Deno.test("model.zip holds the final weights, in the same members as last.zip", 
   const again = await run(dir, { maxEpochs: 2 }, Math.log(s0), true);
   assertEquals(again.result.history.length, 2);
   assertEquals([...Deno.readFileSync(again.modelPath!)], [...before]);
+});
+
+/** The raw (training) weights a checkpoint keeps beside its averaged bundle. */
+function rawWeights(dir: string): Map<string, Float32Array> {
+  const ckpt = readCheckpoint(RunDirectory.lastCheckpointOf(dir));
+  const out = new Map<string, Float32Array>();
+  for (const k of ckpt.bundle.parameters.keys()) {
+    out.set(k, ckpt.moments.get(`raw.${k}`).data as Float32Array);
+  }
+  return out;
+}
+
+Deno.test("a moving average of the weights: training unchanged, the bundle averaged, resumable", async () => {
+  // One step per epoch (8 groups, batch 8). The bias-corrected average after one step is the
+  // first step's weights w1; after two, (d·w1 + w2) / (1 + d).
+  const one = { batchSize: 8 };
+  const plain1 = await run(`${work}/ema_plain1`, { ...one, maxEpochs: 1 });
+  const plain2 = await run(`${work}/ema_plain2`, { ...one, maxEpochs: 2 });
+  const avg1 = await run(`${work}/ema_avg1`, { ...one, maxEpochs: 1, emaDecay: 0.5 });
+  const avg2 = await run(`${work}/ema_avg2`, { ...one, maxEpochs: 2, emaDecay: 0.5 });
+  assertEquals(
+    avg2.result.history.map((h) => h.trainLoss),
+    plain2.result.history.map((h) => h.trainLoss),
+  );
+  const raw2 = rawWeights(`${work}/ema_avg2`);
+  for (const [k, w2] of plain2.weights) {
+    const w1 = plain1.weights.get(k)!;
+    assertEquals([...raw2.get(k)!], [...w2], `raw ${k}`);
+    assertEquals([...avg1.weights.get(k)!], [...w1], `first average ${k}`);
+    const want = w2.map((v, i) => (0.5 * w1[i] + v) / 1.5);
+    const got = avg2.weights.get(k)!;
+    for (let i = 0; i < want.length; i++) {
+      assert(Math.abs(got[i] - want[i]) <= 1e-6 * Math.max(1, Math.abs(want[i])), `${k}[${i}]`);
+    }
+  }
+  assert([...avg2.weights].some(([k, w]) => w.some((v, i) => v !== plain2.weights.get(k)![i])));
+  // model.zip holds the averages; a run resumed from its first epoch ends where the whole one does.
+  const whole = await run(`${work}/ema_whole`, { maxEpochs: 3, emaDecay: 0.5 });
+  const { bundle } = loadModelBundle(whole.modelPath!);
+  for (const [k, w] of whole.weights) assertEquals([...bundle.parameters.get(k)!.data], [...w], k);
+  await run(`${work}/ema_resumed`, { maxEpochs: 1, emaDecay: 0.5 });
+  const resumed = await run(
+    `${work}/ema_resumed`,
+    { maxEpochs: 3, emaDecay: 0.5 },
+    Math.log(s0),
+    true,
+  );
+  for (const [k, w] of whole.weights) assertEquals([...resumed.weights.get(k)!], [...w], k);
+  for (const [k, w] of rawWeights(`${work}/ema_whole`)) {
+    assertEquals([...rawWeights(`${work}/ema_resumed`).get(k)!], [...w], `raw ${k}`);
+  }
+});
+
+Deno.test("resuming with a moving average from a checkpoint without one fails with one line", async () => {
+  await run(`${work}/ema_none`, { maxEpochs: 1 });
+  let error: unknown = null;
+  try {
+    await run(`${work}/ema_none`, { maxEpochs: 2, emaDecay: 0.5 }, Math.log(s0), true);
+  } catch (e) {
+    error = e;
+  }
+  assert(error instanceof PtychoInputError, String(error));
+  assert(error.message.includes("keeps no moving average"), error.message);
 });
