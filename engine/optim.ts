@@ -36,8 +36,10 @@ export interface AdamOptions {
   /** Decoupled weight decay (AdamW); 0 = plain Adam. */
   weightDecay?: number;
   /**
-   * Decay d of an exponential moving average of the weights, updated after every step
-   * (e ← d·e + (1 − d)·p, starting from the initial weights); 0 (default) keeps none.
+   * Decay d of an exponential moving average of the weights, updated after every step; 0
+   * (default) keeps none. After t steps the average is Σ_k d^(t−k)·p_k / Σ_k d^(t−k) over the
+   * weights p_1 … p_t after each step (bias-corrected: the initial weights take no part, so a
+   * short run's average does not lean on them).
    */
   emaDecay?: number;
 }
@@ -80,6 +82,16 @@ export class Adam implements Optimizer {
       : null;
   }
 
+  /**
+   * The decay of step t that keeps the average bias-corrected: with S_t = Σ_{k≤t} d^(t−k) =
+   * (1 − d^t)/(1 − d), e_t = (d·S_{t−1}·e_{t−1} + p_t)/S_t, i.e. e ← d_t·e + (1 − d_t)·p with
+   * d_t = d·(1 − d^(t−1))/(1 − d^t) (0 at t = 1: the first average is the first step's weights).
+   */
+  #stepDecay(): number {
+    const d = this.emaDecay;
+    return d === 0 ? 0 : d * (1 - d ** (this.t - 1)) / (1 - d ** this.t);
+  }
+
   /** The weights' moving averages, in parameter order (null when none are kept). */
   averages(): readonly Tensor[] | null {
     return this.#e;
@@ -104,7 +116,7 @@ export class Adam implements Optimizer {
       weightDecay: this.weightDecay,
       biasCorrection1: 1 - this.beta1 ** this.t,
       biasCorrection2: 1 - this.beta2 ** this.t,
-      emaDecay: this.emaDecay,
+      emaDecay: this.#stepDecay(),
     };
     // One backend call per backend with every parameter that has a gradient (a backend may
     // update many parameters per kernel launch).
