@@ -77,9 +77,7 @@ export class Adam implements Optimizer {
     }
     this.#m = params.map((p) => keep(zeros(p.shape, p.backend)));
     this.#v = params.map((p) => keep(zeros(p.shape, p.backend)));
-    this.#e = this.emaDecay > 0
-      ? params.map((p) => noGrad(() => tidy(() => keep(add(zeros(p.shape, p.backend), p)))))
-      : null;
+    this.#e = this.emaDecay > 0 ? params.map((p) => noGrad(() => keep(mul(p, 1)))) : null;
   }
 
   /**
@@ -104,6 +102,19 @@ export class Adam implements Optimizer {
    */
   swapAverages(): void {
     this.#e?.forEach((e, i) => this.params[i].swap(e));
+  }
+
+  /**
+   * Runs `fn` with the parameters holding their moving averages (where kept), and swaps them back
+   * afterwards, also when `fn` throws.
+   */
+  async withAverages<T>(fn: () => Promise<T>): Promise<T> {
+    this.swapAverages();
+    try {
+      return await fn();
+    } finally {
+      this.swapAverages();
+    }
   }
 
   step(): void {

@@ -97,16 +97,12 @@ export async function encodeCheckpoint(
       t: moments.get(`${kind}.${i}`)!,
     }))
   );
-  optimizer.swapAverages();
-  let contents: Awaited<ReturnType<typeof modelBundleContents>>, host: Float32Array[];
-  try {
-    [contents, host] = await Promise.all([
+  const [contents, host] = await optimizer.withAverages(() =>
+    Promise.all([
       modelBundleContents(model, fields, probe),
       Promise.all(keys.map(({ t }) => t.data())),
-    ]);
-  } finally {
-    optimizer.swapAverages();
-  }
+    ])
+  );
   const bundle = bundleMembers(contents);
   const arrays = new Map(
     keys.map((

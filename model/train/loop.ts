@@ -334,7 +334,10 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
       break;
     }
     const trainLoss = steps.lossSum / steps.groupsDone;
-    const valLoss = inp.val ? await evaluateAveraged(optimizer, model, inp.val, s) : null;
+    const val = inp.val;
+    const valLoss = val
+      ? await optimizer.withAverages(() => evaluate(model, val, s.batchSize, s.loss))
+      : null;
     const record: EpochRecord = {
       epoch: epoch + 1,
       trainLoss,
@@ -381,19 +384,4 @@ export async function runTraining(s: LoopSettings, inp: LoopInputs): Promise<Loo
   optimizer.swapAverages();
   for (const [, t] of optimizer.state()) t.dispose();
   return { history: state.history, outcome, stoppedAt };
-}
-
-/** {@link evaluate} with the weights' moving averages, where the optimizer keeps them. */
-async function evaluateAveraged(
-  optimizer: Adam,
-  model: PtychoPinn,
-  data: GroupedPatterns,
-  s: LoopSettings,
-): Promise<number> {
-  optimizer.swapAverages();
-  try {
-    return await evaluate(model, data, s.batchSize, s.loss);
-  } finally {
-    optimizer.swapAverages();
-  }
 }
