@@ -53,10 +53,12 @@ export interface AdamSlot {
   p: Storage;
   /** Its gradient. */
   g: Storage;
-  /** First moment (updated in place). */
-  m: Storage;
-  /** Second moment (updated in place). */
-  v: Storage;
+  /**
+   * Both moments in one storage of twice the parameter's size (updated in place): the first
+   * moment m in elements [0, n), the second v in [n, 2n). One binding instead of two lets a
+   * device update more parameters per dispatch.
+   */
+  mv: Storage;
   /** The parameter's moving average (updated in place after p), if it keeps one. */
   e?: Storage;
 }

@@ -60,8 +60,8 @@ export class Adam implements Optimizer {
   readonly emaDecay: number;
   /** Number of steps taken. */
   t = 0;
-  #m: Tensor[];
-  #v: Tensor[];
+  /** Per parameter both moments, [m | v] (shape [2, ...p.shape]). */
+  #mv: Tensor[];
   #e: Tensor[] | null;
 
   /** Create an optimizer over `params` (leaf tensors with requiresGrad). */
@@ -75,8 +75,7 @@ export class Adam implements Optimizer {
     if (!(this.emaDecay >= 0 && this.emaDecay < 1)) {
       throw new RangeError(`Adam: emaDecay must lie in [0, 1), got ${this.emaDecay}`);
     }
-    this.#m = params.map((p) => keep(zeros(p.shape, p.backend)));
-    this.#v = params.map((p) => keep(zeros(p.shape, p.backend)));
+    this.#mv = params.map((p) => keep(zeros([2, ...p.shape], p.backend)));
     this.#e = this.emaDecay > 0 ? params.map((p) => noGrad(() => keep(mul(p, 1)))) : null;
   }
 
@@ -137,8 +136,7 @@ export class Adam implements Optimizer {
       const slot = {
         p: p.storage,
         g: p.grad.storage,
-        m: this.#m[i].storage,
-        v: this.#v[i].storage,
+        mv: this.#mv[i].storage,
         ...(this.#e === null ? {} : { e: this.#e[i].storage }),
       };
       slots.set(p.backend, [...slots.get(p.backend) ?? [], slot]);
@@ -150,11 +148,14 @@ export class Adam implements Optimizer {
     zeroGrads(this.params);
   }
 
+  /**
+   * `mv.<i>`: parameter i's moments, shape [2, ...p.shape] (m, then v); with averages `e.<i>`, its
+   * moving average.
+   */
   state(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     this.params.forEach((_, i) => {
-      out.set(`m.${i}`, this.#m[i]);
-      out.set(`v.${i}`, this.#v[i]);
+      out.set(`mv.${i}`, this.#mv[i]);
       if (this.#e !== null) out.set(`e.${i}`, this.#e[i]);
     });
     return out;

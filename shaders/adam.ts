@@ -1,13 +1,14 @@
 /**
  * Fused Adam/AdamW update, in place on the parameters and their moment buffers, one grid item
  * per element: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
- * p ← p − lr·wd·p − lr·(m/bc1)/(sqrt(v/bc2) + eps).
+ * p ← p − lr·wd·p − lr·(m/bc1)/(sqrt(v/bc2) + eps). A parameter of n items keeps both moments
+ * in one buffer of 2n, m at [0, n) and v at [n, 2n): one binding fewer per parameter.
  *
  * One dispatch updates several parameters (slots, see `slotMain`), each with its own buffers,
  * so a step costs a few dispatches instead of one per parameter (the backend groups the
  * parameters as the device's storage-buffer limit allows).
  *
- * The `ema` variants also keep each parameter's exponential moving average e (bound after v):
+ * The `ema` variants also keep each parameter's exponential moving average e (bound after mv):
  * e ← d·e + (1 − d)·p with the new p, d the uniform `ed`.
  *
  * A conv weight also lives re-laid for the direct convolution kernel (shaders/conv2d.ts,
@@ -55,8 +56,8 @@ export function adamUniformWords(slots: number, layouts: number, ema = false): n
  * Adam kernel over `slots` parameters; uniforms (n = all items, lr, beta1, beta2, eps,
  * weightDecay, bc1, bc2), `ends` (slot s owns items [ends[s − 1], ends[s])) and, per slot s and
  * re-laid copy k < `layouts`, its word lay[s·layouts + k] (see LAYOUT_INDEX); with `ema`, the
- * decay `ed` (and three padding words) after bc2. Slot s binds p, g, m, v, (e,) and its copies
- * at 1 + s·(4 + ema + layouts). With `vec4` every item is 4 elements (the same expressions hold
+ * decay `ed` (and three padding words) after bc2. Slot s binds p, g, mv, (e,) and its copies
+ * at 1 + s·(3 + ema + layouts). With `vec4` every item is 4 elements (the same expressions hold
  * componentwise).
  */
 export function adamKernel(vec4 = false, layouts: 0 | 1 | 2 = 0, slots = 1, ema = false): Kernel {
@@ -66,15 +67,15 @@ export function adamKernel(vec4 = false, layouts: 0 | 1 | 2 = 0, slots = 1, ema 
   return kernel(key, () => {
     const t = vec4 ? "vec4f" : "f32";
     const ne = ema ? 1 : 0;
-    const per = 4 + ne + layouts;
+    const per = 3 + ne + layouts;
     const ss = [...Array(slots).keys()], ks = [...Array(layouts).keys()];
     const ends = Math.ceil(slots / 4);
     const lay = layouts ? `, lay: array<vec4u, ${slots * layouts}>` : "";
     const bindings = ss.map((s) => {
       const b = 1 + s * per;
-      return writeBuf(b, `p${s}`, t) + readBuf(b + 1, `g${s}`, t) + writeBuf(b + 2, `m${s}`, t) +
-        writeBuf(b + 3, `v${s}`, t) + (ema ? writeBuf(b + 4, `e${s}`, t) : "") +
-        ks.map((k) => writeBuf(b + 4 + ne + k, `L${s}_${k}`)).join("");
+      return writeBuf(b, `p${s}`, t) + readBuf(b + 1, `g${s}`, t) + writeBuf(b + 2, `mv${s}`, t) +
+        (ema ? writeBuf(b + 3, `e${s}`, t) : "") +
+        ks.map((k) => writeBuf(b + 3 + ne + k, `L${s}_${k}`)).join("");
     }).join("");
     const comps = vec4 ? [".x", ".y", ".z", ".w"] : [""];
     const body = (s: number) => {
@@ -85,10 +86,11 @@ export function adamKernel(vec4 = false, layouts: 0 | 1 | 2 = 0, slots = 1, ema 
         })
       ).join("");
       return `    let gi = g${s}[j];
-    let mi = p.b1 * m${s}[j] + (1.0 - p.b1) * gi;
-    let vi = p.b2 * v${s}[j] + (1.0 - p.b2) * gi * gi;
-    m${s}[j] = mi;
-    v${s}[j] = vi;
+    let jv = j + ${end(s)} - base;
+    let mi = p.b1 * mv${s}[j] + (1.0 - p.b1) * gi;
+    let vi = p.b2 * mv${s}[jv] + (1.0 - p.b2) * gi * gi;
+    mv${s}[j] = mi;
+    mv${s}[jv] = vi;
     let pi = p${s}[j];
     let pn = pi - p.lr * p.wd * pi - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);
     p${s}[j] = pn;${ema ? `\n    e${s}[j] = p.ed * e${s}[j] + (1.0 - p.ed) * pn;` : ""}${scatter}`;

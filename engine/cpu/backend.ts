@@ -279,10 +279,10 @@ export class CpuBackend extends CpuFusedOps implements Backend {
     return this.wrap(scatterAddPatches(dataOf(patches), dataOf(corners), g));
   }
 
-  /** Fused Adam/AdamW steps of every slot, in slot order, updating p, m and v in place. */
+  /** Fused Adam/AdamW steps of every slot, in slot order, updating p and its moments in place. */
   adam(slots: readonly AdamSlot[], h: AdamParams): void {
-    for (const { p, g, m, v, e } of slots) {
-      adam(dataOf(p), dataOf(g), dataOf(m), dataOf(v), h, e === undefined ? null : dataOf(e));
+    for (const { p, g, mv, e } of slots) {
+      adam(dataOf(p), dataOf(g), dataOf(mv), h, e === undefined ? null : dataOf(e));
     }
   }
 }

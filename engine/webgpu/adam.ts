@@ -2,7 +2,7 @@
  * Dispatch logic of the multi-parameter Adam step (kernel: shaders/adam.ts): parameters are
  * grouped by their number of current re-laid copies (conv weights, see linalg.ts) and item
  * width, and each group is updated as many parameters per dispatch as the device's storage
- * buffer limit (4 + copies bindings per parameter) and the 256-byte uniform block allow.
+ * buffer limit (3 + copies bindings per parameter, one more with a moving average) and the 256-byte uniform block allow.
  */
 import type { AdamParams } from "../backend.ts";
 import { adamKernel, adamUniformWords } from "../../shaders/adam.ts";
@@ -14,10 +14,8 @@ export interface GpuAdamSlot {
   p: GpuStorage;
   /** Gradient. */
   g: GpuStorage;
-  /** First moment. */
-  m: GpuStorage;
-  /** Second moment. */
-  v: GpuStorage;
+  /** Both moments, [m | v]. */
+  mv: GpuStorage;
   /** Moving average of the parameter, or null. */
   e: GpuStorage | null;
 }
@@ -53,13 +51,13 @@ export function adamStep(rt: GpuRuntime, slots: readonly GpuAdamSlot[], h: AdamP
   for (const items of groups.values()) {
     const copies = items[0].layouts.length as 0 | 1 | 2;
     const ema = items[0].slot.e !== null;
-    let k = Math.max(1, Math.floor(limit / (4 + (ema ? 1 : 0) + copies)));
+    let k = Math.max(1, Math.floor(limit / (3 + (ema ? 1 : 0) + copies)));
     while (k > 1 && adamUniformWords(k, copies, ema) > UNIFORM_WORDS) k--;
     let chunk: AdamItem[] = [];
     const written = new Set<GpuStorage>();
     for (const item of items) {
-      const { p, m, v, e } = item.slot;
-      const writes = [p, m, v, ...(e === null ? [] : [e]), ...item.layouts.map((l) => l.s)];
+      const { p, mv, e } = item.slot;
+      const writes = [p, mv, ...(e === null ? [] : [e]), ...item.layouts.map((l) => l.s)];
       if (chunk.length === k || writes.some((s) => written.has(s))) {
         adamDispatch(rt, chunk, copies, h);
         chunk = [];
@@ -99,8 +97,7 @@ function adamDispatch(rt: GpuRuntime, items: AdamItem[], copies: 0 | 1 | 2, h: A
   const bufs = items.flatMap(({ slot, layouts }) => [
     slot.p,
     slot.g,
-    slot.m,
-    slot.v,
+    slot.mv,
     ...(slot.e === null ? [] : [slot.e]),
     ...layouts.map((l) => l.s),
   ]);

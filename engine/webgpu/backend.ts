@@ -379,15 +379,14 @@ export class WebGpuBackend extends WebGpuFusedOps implements Backend {
   }
 
   /**
-   * Fused Adam/AdamW steps, in place on each p, m and v and on the current re-laid copies of p
+   * Fused Adam/AdamW steps, in place on each p and its moments and on the current re-laid copies of p
    * (conv weights), many parameters per dispatch (see adam.ts).
    */
   adam(slots: readonly AdamSlot[], h: AdamParams): void {
-    const gpu = slots.map(({ p, g, m, v, e }) => ({
+    const gpu = slots.map(({ p, g, mv, e }) => ({
       p: this.st(p),
       g: this.st(g),
-      m: this.st(m),
-      v: this.st(v),
+      mv: this.st(mv),
       e: e === undefined ? null : this.st(e),
     }));
     adamStep(this.rt, gpu, h);

@@ -90,26 +90,27 @@ export async function encodeCheckpoint(
   const moments = optimizer.state();
   const averaged = optimizer.averages() !== null;
   // Swapped, the model computes with the averages and `e.<i>` holds the training weights.
-  const kinds = averaged ? ["m", "v", "e"] : ["m", "v"];
-  const keys = names.flatMap((name, i) =>
-    kinds.map((kind) => ({
-      key: `${kind === "e" ? "raw" : kind}.${name}`,
-      t: moments.get(`${kind}.${i}`)!,
-    }))
-  );
+  const sources = names.flatMap((_, i) => [
+    moments.get(`mv.${i}`)!,
+    ...(averaged ? [moments.get(`e.${i}`)!] : []),
+  ]);
   const [contents, host] = await optimizer.withAverages(() =>
     Promise.all([
       modelBundleContents(model, fields, probe),
-      Promise.all(keys.map(({ t }) => t.data())),
+      Promise.all(sources.map((t) => t.data())),
     ])
   );
   const bundle = bundleMembers(contents);
-  const arrays = new Map(
-    keys.map((
-      { key, t },
-      k,
-    ) => [key, { dtype: "f4" as const, shape: [...t.shape], data: host[k] }]),
-  );
+  // The file keeps m and v apart (`m.<param>`, `v.<param>`): the optimizer's [m | v] buffer split.
+  const arrays = new Map<string, { dtype: "f4"; shape: number[]; data: Float32Array }>();
+  let k = 0;
+  names.forEach((name) => {
+    const mv = host[k++], half = mv.length / 2;
+    const pshape = [...model.parameters().get(name)!.shape];
+    arrays.set(`m.${name}`, { dtype: "f4", shape: pshape, data: mv.subarray(0, half) });
+    arrays.set(`v.${name}`, { dtype: "f4", shape: pshape, data: mv.subarray(half) });
+    if (averaged) arrays.set(`raw.${name}`, { dtype: "f4", shape: pshape, data: host[k++] });
+  });
   const members = new Map(bundle);
   members.set(OPTIMIZER, encodeNpzParts(arrays));
   members.set(STATE, [new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n")]);
@@ -179,18 +180,23 @@ export function restoreOptimizer(ckpt: Checkpoint, model: PtychoPinn, optimizer:
   }
   // The optimizer's averages started as copies of the model's weights, i.e. the bundle's (the
   // averages); the training weights go into the model.
-  names.forEach((name, i) => {
-    for (const kind of averaged ? ["m", "v", "raw"] : ["m", "v"]) {
-      const target = kind === "raw" ? model.parameters().get(name)! : moments.get(`${kind}.${i}`)!;
-      const a = ckpt.moments.get(`${kind}.${name}`);
-      if (a.dtype !== "f4" || a.shape.join() !== target.shape.join()) {
-        throw new PtychoInputError(
-          ckpt.path,
-          `optimizer array '${kind}.${name}' has the wrong shape`,
-        );
-      }
-      target.assign(tensor(a.data as Float32Array, target.shape, { backend: target.backend }));
+  const read = (kind: string, name: string, shape: readonly number[]): Float32Array => {
+    const a = ckpt.moments.get(`${kind}.${name}`);
+    if (a.dtype !== "f4" || a.shape.join() !== shape.join()) {
+      throw new PtychoInputError(
+        ckpt.path,
+        `optimizer array '${kind}.${name}' has the wrong shape`,
+      );
     }
+    return a.data as Float32Array;
+  };
+  names.forEach((name, i) => {
+    const p = model.parameters().get(name)!, mv = moments.get(`mv.${i}`)!;
+    const both = new Float32Array(2 * p.size);
+    both.set(read("m", name, p.shape));
+    both.set(read("v", name, p.shape), p.size);
+    mv.assign(tensor(both, mv.shape, { backend: mv.backend }));
+    if (averaged) p.assign(tensor(read("raw", name, p.shape), p.shape, { backend: p.backend }));
   });
   optimizer.t = ckpt.state.optimizerSteps;
 }

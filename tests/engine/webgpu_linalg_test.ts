@@ -261,8 +261,7 @@ gpuTest("re-laid conv weights stay current through Adam steps without re-laying"
     const [xg, xc] = inp.pair(g, n * c * ih * w);
     const [wg, wc] = inp.pair(g, o * c * kh * kw);
     const [dyg, dyc] = inp.pair(g, n * o * outH * outW);
-    const [mg, mc] = inp.pair(g, wc.size, 0, 0);
-    const [vg, vc] = inp.pair(g, wc.size, 0, 0);
+    const [mvg, mvc] = inp.pair(g, 2 * wc.size, 0, 0);
     const tol = { atol: 1e-6, rtol: 1e-5, scaleTol: 3e-7 * Math.sqrt(c * kh * kw * o) };
     for (let step = 0; step < 3; step++) {
       const what = `step ${step} ${JSON.stringify(geo)}`;
@@ -274,12 +273,12 @@ gpuTest("re-laid conv weights stay current through Adam steps without re-laying"
       await expectClose(g, y, cpu.conv2d(xc, wc, geo), `conv2d ${what}`, tol);
       await expectClose(g, dx, cpu.conv2dGradInput(dyc, wc, geo), `gradInput ${what}`, tol);
       const [gg, gc] = inp.pair(g, wc.size);
-      g.adam([{ p: wg, g: gg, m: mg, v: vg }], h);
-      cpu.adam([{ p: wc, g: gc, m: mc, v: vc }], h);
+      g.adam([{ p: wg, g: gg, mv: mvg }], h);
+      cpu.adam([{ p: wc, g: gc, mv: mvc }], h);
       g.release(gg);
       cpu.release(gc);
     }
-    for (const s of [xg, wg, dyg, mg, vg]) g.release(s);
+    for (const s of [xg, wg, dyg, mvg]) g.release(s);
   }
 });
 

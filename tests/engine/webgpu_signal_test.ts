@@ -106,10 +106,11 @@ gpuTest("fused Adam updates many parameters per dispatch like the CPU", async (g
   const gpuSlots: AdamSlot[] = [], cpuSlots: AdamSlot[] = [];
   sizes.forEach((n, k) => {
     const [pg, pc] = inp.pair(g, n), [gg, gc] = inp.pair(g, n);
-    const [mg, mc] = inp.pair(g, n, -0.1, 0.1), [vg, vc] = inp.pair(g, n, 0, 0.1);
+    // Moments [m | v], both in [0, 0.1) (v must not be negative).
+    const [mvg, mvc] = inp.pair(g, 2 * n, 0, 0.1);
     const [eg, ec] = inp.pair(g, n);
-    gpuSlots.push({ p: pg, g: gg, m: mg, v: vg, ...(k % 3 === 0 ? { e: eg } : {}) });
-    cpuSlots.push({ p: pc, g: gc, m: mc, v: vc, ...(k % 3 === 0 ? { e: ec } : {}) });
+    gpuSlots.push({ p: pg, g: gg, mv: mvg, ...(k % 3 === 0 ? { e: eg } : {}) });
+    cpuSlots.push({ p: pc, g: gc, mv: mvc, ...(k % 3 === 0 ? { e: ec } : {}) });
   });
   gpuSlots.push(gpuSlots[3]);
   cpuSlots.push(cpuSlots[3]);
@@ -131,7 +132,7 @@ gpuTest("fused Adam updates many parameters per dispatch like the CPU", async (g
     cpu.adam(cpuSlots, h);
   }
   for (let k = 0; k < sizes.length; k++) {
-    for (const name of ["p", "m", "v", "e"] as const) {
+    for (const name of ["p", "mv", "e"] as const) {
       const [a, b] = [gpuSlots[k][name], cpuSlots[k][name]];
       if (a === undefined || b === undefined) continue;
       const what = `adam ${name} of parameter ${k} (${sizes[k]})`;

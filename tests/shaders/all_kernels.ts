@@ -144,13 +144,14 @@ export function allKernels(): Kernel[] {
     polarGradKernel(),
   ];
   for (const b of BOOLS) {
-    // Slot counts as grouped under limits of 8 and 32 storage buffers per stage.
+    // Slot counts as grouped under limits of 8 and 32 storage buffers per stage (3 + copies
+    // bindings per slot, one more with a moving average; at most 64 uniform words).
     for (const l of [0, 1, 2] as const) {
-      for (const k of [1, 2, 5]) ks.push(adamKernel(b, l, k));
-      // With moving averages: one binding more per slot.
-      for (const k of [1, 4]) ks.push(adamKernel(b, l, k, true));
+      for (const k of [1, 2, 6]) ks.push(adamKernel(b, l, k));
+      for (const k of [1, 2, 5]) ks.push(adamKernel(b, l, k, true));
     }
-    ks.push(adamKernel(b, 0, 8), adamKernel(b, 0, 6, true));
+    ks.push(adamKernel(b, 0, 10), adamKernel(b, 1, 8));
+    ks.push(adamKernel(b, 0, 8, true), adamKernel(b, 1, 6, true));
     ks.push(
       adamKernel(b),
       fillKernel(b),
