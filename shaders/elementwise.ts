@@ -174,21 +174,50 @@ ${gridMain("p.n", `${stridedOffsets("i")}  y[i] = f(a[ia], b[ib]);`)}`;
 
 /**
  * Complex multiply with broadcasting over all axes but the last (the (re, im) pair): the strided
- * uniforms describe the shapes without that axis, in units of pairs.
+ * uniforms describe the shapes without that axis, in units of pairs. `sameShape` (both operands
+ * of the output's shape) drops the index arithmetic, whose integer divisions llvmpipe runs lane
+ * by lane; with `vec4` (an even number of pairs) each item is two pairs.
  */
-export function cmulKernel(conjB: boolean): Kernel {
-  return kernel(`cmul${conjB ? "/conj" : ""}`, () => {
-    const im = conjB ? "u.y * v.x - u.x * v.y" : "u.y * v.x + u.x * v.y";
-    const re = conjB ? "u.x * v.x + u.y * v.y" : "u.x * v.x - u.y * v.y";
-    return `${STRIDED_P}${UNIFORM_P}${readBuf(1, "a", "vec2f")}${readBuf(2, "b", "vec2f")}${
-      writeBuf(3, "y", "vec2f")
+export function cmulKernel(conjB: boolean, sameShape = false, vec4 = false): Kernel {
+  const layout = sameShape ? (vec4 ? "/vec4" : "/same") : "";
+  return kernel(`cmul${conjB ? "/conj" : ""}${layout}`, () => {
+    const product = (u: string, v: string) =>
+      conjB
+        ? `${u}.x * ${v}.x + ${u}.y * ${v}.y, ${u}.y * ${v}.x - ${u}.x * ${v}.y`
+        : `${u}.x * ${v}.x - ${u}.y * ${v}.y, ${u}.y * ${v}.x + ${u}.x * ${v}.y`;
+    const t = sameShape && vec4 ? "vec4f" : "vec2f";
+    const bufs = readBuf(1, "a", t) + readBuf(2, "b", t) + writeBuf(3, "y", t);
+    if (sameShape && vec4) {
+      return `struct P { n: u32 }
+${UNIFORM_P}${bufs}
+${
+        gridMain(
+          "p.n",
+          `  let u = a[i];
+  let v = b[i];
+  y[i] = vec4f(${product("u", "v")}, ${product("u.zw", "v.zw")});`,
+        )
+      }`;
     }
+    if (sameShape) {
+      return `struct P { n: u32 }
+${UNIFORM_P}${bufs}
+${
+        gridMain(
+          "p.n",
+          `  let u = a[i];
+  let v = b[i];
+  y[i] = vec2f(${product("u", "v")});`,
+        )
+      }`;
+    }
+    return `${STRIDED_P}${UNIFORM_P}${bufs}
 ${
       gridMain(
         "p.n",
         `${stridedOffsets("i")}  let u = a[ia];
   let v = b[ib];
-  y[i] = vec2f(${re}, ${im});`,
+  y[i] = vec2f(${product("u", "v")});`,
       )
     }`;
   });

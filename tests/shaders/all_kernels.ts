@@ -157,6 +157,8 @@ export function allKernels(): Kernel[] {
       fillKernel(b),
       padKernel(b),
       cmulKernel(b),
+      cmulKernel(b, true),
+      cmulKernel(b, true, true),
       translateKernel(b),
     );
     for (const op of Object.keys(UNARY) as UnaryOp[]) ks.push(unaryKernel(op, b));
