@@ -185,41 +185,19 @@ export function cmulKernel(conjB: boolean, sameShape = false, vec4 = false): Ker
       conjB
         ? `${u}.x * ${v}.x + ${u}.y * ${v}.y, ${u}.y * ${v}.x - ${u}.x * ${v}.y`
         : `${u}.x * ${v}.x - ${u}.y * ${v}.y, ${u}.y * ${v}.x + ${u}.x * ${v}.y`;
-    const t = sameShape && vec4 ? "vec4f" : "vec2f";
+    const wide = sameShape && vec4;
+    const t = wide ? "vec4f" : "vec2f";
     const bufs = readBuf(1, "a", t) + readBuf(2, "b", t) + writeBuf(3, "y", t);
-    if (sameShape && vec4) {
-      return `struct P { n: u32 }
-${UNIFORM_P}${bufs}
-${
-        gridMain(
-          "p.n",
-          `  let u = a[i];
-  let v = b[i];
-  y[i] = vec4f(${product("u", "v")}, ${product("u.zw", "v.zw")});`,
-        )
-      }`;
-    }
-    if (sameShape) {
-      return `struct P { n: u32 }
-${UNIFORM_P}${bufs}
-${
-        gridMain(
-          "p.n",
-          `  let u = a[i];
-  let v = b[i];
-  y[i] = vec2f(${product("u", "v")});`,
-        )
-      }`;
-    }
-    return `${STRIDED_P}${UNIFORM_P}${bufs}
-${
-      gridMain(
-        "p.n",
-        `${stridedOffsets("i")}  let u = a[ia];
-  let v = b[ib];
-  y[i] = vec2f(${product("u", "v")});`,
-      )
-    }`;
+    const value = wide
+      ? `vec4f(${product("u", "v")}, ${product("u.zw", "v.zw")})`
+      : `vec2f(${product("u", "v")})`;
+    // Same shape: the item's own index; broadcasting: the strided offsets ia, ib.
+    const [head, ia, ib] = sameShape
+      ? ["struct P { n: u32 }\n", "i", "i"]
+      : [STRIDED_P, "ia", "ib"];
+    const offsets = sameShape ? "" : stridedOffsets("i");
+    return `${head}${UNIFORM_P}${bufs}
+${gridMain("p.n", `${offsets}  let u = a[${ia}];\n  let v = b[${ib}];\n  y[i] = ${value};`)}`;
   });
 }
 
