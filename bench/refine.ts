@@ -9,7 +9,8 @@
  * the same load on these shared machines.
  *
  *   deno run -A bench/refine.ts [--iterations=30] [--rounds=2] [--batch=64,516] [--cpu-only]
- *   deno run -A bench/refine.ts --profile [--batch=64] [--cpu-only]   (one iteration, per kernel)
+ *   deno run -A bench/refine.ts --profile [--batch=64] [--probe] [--cpu-only]   (one iteration, per kernel;
+ *     --probe: with the probe refined)
  */
 import type { Backend } from "../engine/backend.ts";
 import { cpuBackend, setBackend } from "../engine/mod.ts";
@@ -225,12 +226,14 @@ export async function benchRefine(
 /**
  * Where one iteration's time goes on `backend` (after two warm-up iterations): per kernel, device
  * milliseconds and dispatch counts on WebGPU (timestamp queries, one pass per dispatch), wall
- * milliseconds and calls per backend method on the CPU; and the readbacks of the iteration.
+ * milliseconds and calls per backend method on the CPU; and the readbacks of the iteration. With
+ * `refineProbe` the probe is refined from the first iteration (refine's default from its sixth).
  */
 export async function profileIteration(
   backend: Backend,
   star: Star,
   batchSize: number,
+  refineProbe = false,
 ): Promise<string[]> {
   const stats = new Map<string, { ms: number; count: number }>();
   let reads = 0;
@@ -260,7 +263,7 @@ export async function profileIteration(
   const refiner = new Refiner(
     { n: star.n, amplitude: star.amplitude, xcoords: star.xcoords, ycoords: star.ycoords },
     { layout, object: flatObject(layout), probe: star.probe },
-    { batchSize, loss: "amplitude", refineProbe: false, refinePositions: false, seed: 1 },
+    { batchSize, loss: "amplitude", refineProbe, probeStart: 0, refinePositions: false, seed: 1 },
   );
   try {
     for (let i = 0; i < 2; i++) await refiner.step();
@@ -297,7 +300,8 @@ if (import.meta.main) {
   if (Deno.args.includes("--profile")) {
     const batch = flag("batch", 64);
     for (const b of backends) {
-      console.log((await profileIteration(b, loadStar(SIEMENS_STAR), batch)).join("\n"));
+      const probe = Deno.args.includes("--probe");
+      console.log((await profileIteration(b, loadStar(SIEMENS_STAR), batch, probe)).join("\n"));
     }
     Deno.exit(0);
   }

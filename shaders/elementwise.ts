@@ -173,29 +173,38 @@ ${gridMain("p.n", `${stridedOffsets("i")}  y[i] = f(a[ia], b[ib]);`)}`;
 }
 
 /**
- * Complex multiply with broadcasting over all axes but the last (the (re, im) pair): the strided
- * uniforms describe the shapes without that axis, in units of pairs. `sameShape` (both operands
- * of the output's shape) drops the index arithmetic, whose integer divisions llvmpipe runs lane
- * by lane; with `vec4` (an even number of pairs) each item is two pairs.
+ * How {@link cmulKernel} indexes its operands: `strided` broadcasts over any axes (uniforms as
+ * the strided binary kernels'); `same`, both of the output's shape (no index arithmetic, whose
+ * integer divisions llvmpipe runs lane by lane); `tail`, a of the output's shape and b repeated
+ * over its leading axes (one modulo by b's item count, the uniform `m`).
  */
-export function cmulKernel(conjB: boolean, sameShape = false, vec4 = false): Kernel {
-  const layout = sameShape ? (vec4 ? "/vec4" : "/same") : "";
-  return kernel(`cmul${conjB ? "/conj" : ""}${layout}`, () => {
+export type CmulLayout = "strided" | "same" | "tail";
+
+/**
+ * Complex multiply y = a·b (or a·conj(b)) over (re, im) pairs; the strided uniforms describe the
+ * shapes without the pair axis, in units of pairs. With `vec4` (`same` and `tail` layouts, even
+ * pair counts) each item is two pairs.
+ */
+export function cmulKernel(conjB: boolean, layout: CmulLayout = "strided", vec4 = false): Kernel {
+  const wide = layout !== "strided" && vec4;
+  const key = `cmul${conjB ? "/conj" : ""}${layout === "strided" ? "" : `/${layout}`}${
+    wide ? "/vec4" : ""
+  }`;
+  return kernel(key, () => {
     const product = (u: string, v: string) =>
       conjB
         ? `${u}.x * ${v}.x + ${u}.y * ${v}.y, ${u}.y * ${v}.x - ${u}.x * ${v}.y`
         : `${u}.x * ${v}.x - ${u}.y * ${v}.y, ${u}.y * ${v}.x + ${u}.x * ${v}.y`;
-    const wide = sameShape && vec4;
     const t = wide ? "vec4f" : "vec2f";
     const bufs = readBuf(1, "a", t) + readBuf(2, "b", t) + writeBuf(3, "y", t);
     const value = wide
       ? `vec4f(${product("u", "v")}, ${product("u.zw", "v.zw")})`
       : `vec2f(${product("u", "v")})`;
-    // Same shape: the item's own index; broadcasting: the strided offsets ia, ib.
-    const [head, ia, ib] = sameShape
-      ? ["struct P { n: u32 }\n", "i", "i"]
-      : [STRIDED_P, "ia", "ib"];
-    const offsets = sameShape ? "" : stridedOffsets("i");
+    const [head, offsets, ia, ib] = layout === "same"
+      ? ["struct P { n: u32 }\n", "", "i", "i"]
+      : layout === "tail"
+      ? [`${UDIV_FNS}struct P { n: u32, m: u32 }\n`, "", "i", "umod(i, p.m)"]
+      : [STRIDED_P, stridedOffsets("i"), "ia", "ib"];
     return `${head}${UNIFORM_P}${bufs}
 ${gridMain("p.n", `${offsets}  let u = a[${ia}];\n  let v = b[${ib}];\n  y[i] = ${value};`)}`;
   });

@@ -177,11 +177,19 @@ export class WebGpuBackend extends WebGpuFusedOps implements Backend {
     const y = this.rt.alloc(n);
     const pairs = n / 2;
     const bufs = [this.st(a), this.st(b), y];
-    if (a.size === n && b.size === n) {
-      // Same shape: no index arithmetic; two pairs per item where the count is even.
-      const v = pairs % 2 === 0, items = v ? pairs / 2 : pairs;
-      const params = new Uint32Array([items]);
-      this.rt.dispatch(cmulKernel(conjB, true, v), params, bufs, this.groups(items));
+    // b repeated over a's leading axes: b's shape (less leading 1s) ends a's, which is the output's.
+    const trailing = bShape.slice(bShape.findIndex((d) => d !== 1));
+    const tail = a.size === n && b.size < n &&
+      trailing.join() === outShape.slice(outShape.length - trailing.length).join();
+    if ((a.size === n && b.size === n) || tail) {
+      // Two pairs per item where the pair counts are even.
+      const bPairs = b.size / 2;
+      const v = pairs % 2 === 0 && bPairs % 2 === 0, items = v ? pairs / 2 : pairs;
+      const params = tail
+        ? new Uint32Array([items, v ? bPairs / 2 : bPairs])
+        : new Uint32Array([items]);
+      const kernel = cmulKernel(conjB, tail ? "tail" : "same", v);
+      this.rt.dispatch(kernel, params, bufs, this.groups(items));
       return y;
     }
     const params = stridedParams(

@@ -84,12 +84,15 @@ gpuTest("binary ops broadcast like the CPU", async (g) => {
 
 gpuTest("cmul and polar match the CPU", async (g) => {
   const inp = new Inputs(3);
-  // Same shapes with an odd (one pair per item) and an even pair count (two per item), and
-  // broadcasting (the strided kernel).
+  // Same shapes and b repeated over a's leading axes ("tail"), each with an odd (one pair per
+  // item) and an even pair count (two per item), and other broadcasting (the strided kernel).
   const cases: [number[], number[], number[]][] = [
     [[3, 5, 2], [3, 5, 2], [3, 5, 2]],
     [[2, 7, 6, 2], [2, 7, 6, 2], [2, 7, 6, 2]],
+    [[4, 3, 5, 2], [1, 3, 5, 2], [4, 3, 5, 2]],
+    [[4, 3, 6, 2], [1, 1, 6, 2], [4, 3, 6, 2]],
     [[4, 1, 6, 2], [1, 3, 6, 2], [4, 3, 6, 2]],
+    [[4, 3, 6, 2], [1, 3, 1, 2], [4, 3, 6, 2]],
   ];
   for (const conj of [false, true]) {
     for (const [as, bs, os] of cases) {

@@ -157,8 +157,10 @@ export function allKernels(): Kernel[] {
       fillKernel(b),
       padKernel(b),
       cmulKernel(b),
-      cmulKernel(b, true),
-      cmulKernel(b, true, true),
+      cmulKernel(b, "same"),
+      cmulKernel(b, "same", true),
+      cmulKernel(b, "tail"),
+      cmulKernel(b, "tail", true),
       translateKernel(b),
     );
     for (const op of Object.keys(UNARY) as UnaryOp[]) ks.push(unaryKernel(op, b));
