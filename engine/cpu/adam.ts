@@ -3,7 +3,8 @@
 import type { AdamParams } from "../backend.ts";
 
 /**
- * Moments `mv` = [m | v] (2n elements): m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps);
+ * Moments `mv` = [m | v] (2n elements): m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²;
+ * p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2) + eps);
  * then, with a moving average `e`, e ← d·e + (1 − d)·p (d = h.emaDecay).
  */
 export function adam(

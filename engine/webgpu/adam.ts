@@ -2,7 +2,8 @@
  * Dispatch logic of the multi-parameter Adam step (kernel: shaders/adam.ts): parameters are
  * grouped by their number of current re-laid copies (conv weights, see linalg.ts) and item
  * width, and each group is updated as many parameters per dispatch as the device's storage
- * buffer limit (3 + copies bindings per parameter, one more with a moving average) and the 256-byte uniform block allow.
+ * buffer limit (3 + copies bindings per parameter, one more with a moving average) and the
+ * 256-byte uniform block allow.
  */
 import type { AdamParams } from "../backend.ts";
 import { adamKernel, adamUniformWords } from "../../shaders/adam.ts";
@@ -104,6 +105,7 @@ function adamDispatch(rt: GpuRuntime, items: AdamItem[], copies: 0 | 1 | 2, h: A
   rt.dispatch(adamKernel(vec, copies, items.length, ema), params, bufs, rt.gridGroups(n));
   for (const { slot, layouts } of items) {
     slot.p.version++;
+    slot.mv.version++;
     if (slot.e !== null) slot.e.version++;
     for (const l of layouts) {
       l.version = slot.p.version;

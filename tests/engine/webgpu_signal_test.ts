@@ -106,8 +106,15 @@ gpuTest("fused Adam updates many parameters per dispatch like the CPU", async (g
   const gpuSlots: AdamSlot[] = [], cpuSlots: AdamSlot[] = [];
   sizes.forEach((n, k) => {
     const [pg, pc] = inp.pair(g, n), [gg, gc] = inp.pair(g, n);
-    // Moments [m | v], both in [0, 0.1) (v must not be negative).
-    const [mvg, mvc] = inp.pair(g, 2 * n, 0, 0.1);
+    // Moments [m | v]: m in [−0.1, 0.1), v in [0, 0.1) (never negative).
+    const both = new Float32Array(2 * n);
+    for (const [lo, at] of [[-0.1, 0], [0, n]]) {
+      const [sg, sc, values] = inp.pair(g, n, lo, 0.1);
+      both.set(values, at);
+      g.release(sg);
+      cpu.release(sc);
+    }
+    const [mvg, mvc] = [g.upload(both), cpu.upload(both)];
     const [eg, ec] = inp.pair(g, n);
     gpuSlots.push({ p: pg, g: gg, mv: mvg, ...(k % 3 === 0 ? { e: eg } : {}) });
     cpuSlots.push({ p: pc, g: gc, mv: mvc, ...(k % 3 === 0 ? { e: ec } : {}) });
