@@ -26,7 +26,7 @@ import { padKernel, permuteKernel, roll2dKernel } from "../../shaders/layout.ts"
 import { translateKernel } from "../../shaders/translate.ts";
 import { type KernelVariants, kernelVariantsFor } from "./adapter_table.ts";
 import { openGpuDevice } from "./device.ts";
-import { padParams, permuteParams, stridedParams } from "./strided.ts";
+import { padParams, permuteParams, repeatsOverLeading, stridedParams } from "./strided.ts";
 import { fft2 } from "./fft.ts";
 import { cropPatches, scatterAddPatches } from "./patches.ts";
 import {
@@ -177,10 +177,8 @@ export class WebGpuBackend extends WebGpuFusedOps implements Backend {
     const y = this.rt.alloc(n);
     const pairs = n / 2;
     const bufs = [this.st(a), this.st(b), y];
-    // b repeated over a's leading axes: b's shape (less leading 1s) ends a's, which is the output's.
-    const trailing = bShape.slice(bShape.findIndex((d) => d !== 1));
-    const tail = a.size === n && b.size < n &&
-      trailing.join() === outShape.slice(outShape.length - trailing.length).join();
+    // a of the output's shape, b repeated over its leading axes.
+    const tail = a.size === n && b.size < n && repeatsOverLeading(bShape, outShape);
     if ((a.size === n && b.size === n) || tail) {
       // Two pairs per item where the pair counts are even.
       const bPairs = b.size / 2;

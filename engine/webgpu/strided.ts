@@ -9,6 +9,16 @@ export function stridesOf(shape: readonly number[]): number[] {
 }
 
 /**
+ * Whether `shape` (equal-rank to `out`) is `out`'s trailing axes behind size-1 leading axes, so
+ * that its values repeat over the leading axes: element i of the output reads element
+ * i mod size(shape), one modulo instead of an index division per axis.
+ */
+export function repeatsOverLeading(shape: readonly number[], out: readonly number[]): boolean {
+  const first = shape.findIndex((d) => d !== 1);
+  return first >= 0 && shape.every((d, k) => k < first || d === out[k]);
+}
+
+/**
  * Broadcast strides of `shapes` (each equal-rank to `out`) along the output axes, with size-1
  * output axes dropped and neighbouring axes merged where every input walks them as one (fewer
  * axes, fewer index divisions per element); throws past the kernels' maximum rank.

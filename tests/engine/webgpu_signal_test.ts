@@ -108,12 +108,8 @@ gpuTest("fused Adam updates many parameters per dispatch like the CPU", async (g
     const [pg, pc] = inp.pair(g, n), [gg, gc] = inp.pair(g, n);
     // Moments [m | v]: m in [−0.1, 0.1), v in [0, 0.1) (never negative).
     const both = new Float32Array(2 * n);
-    for (const [lo, at] of [[-0.1, 0], [0, n]]) {
-      const [sg, sc, values] = inp.pair(g, n, lo, 0.1);
-      both.set(values, at);
-      g.release(sg);
-      cpu.release(sc);
-    }
+    both.set(inp.values(n, -0.1, 0.1));
+    both.set(inp.values(n, 0, 0.1), n);
     const [mvg, mvc] = [g.upload(both), cpu.upload(both)];
     const [eg, ec] = inp.pair(g, n);
     gpuSlots.push({ p: pg, g: gg, mv: mvg, ...(k % 3 === 0 ? { e: eg } : {}) });

@@ -44,9 +44,13 @@ export class Inputs {
   constructor(seed: number) {
     this.rand = rng(seed);
   }
+  /** `n` values uniform on [lo, hi). */
+  values(n: number, lo = -1, hi = 1): Float32Array {
+    return randomArray(this.rand, n, lo, hi);
+  }
   /** `n` values uniform on [lo, hi) as (gpu, cpu) storages. */
   pair(g: Backend, n: number, lo = -1, hi = 1): [Storage, Storage, Float32Array] {
-    const data = randomArray(this.rand, n, lo, hi);
+    const data = this.values(n, lo, hi);
     return [g.upload(data), cpu.upload(data), data];
   }
   /** A random integer in [lo, hi]. */
