@@ -130,19 +130,23 @@ export function writeBuf(binding: number, name: string, type = "f32"): string {
 /**
  * Texels per row of the textures kernels may read a storage through (rgba32uint, 4 KiB rows, a
  * multiple of the 256-byte pitch of buffer-to-texture copies): the storage's flat vec4 index t
- * sits at texel (t % TEXEL_ROW, t / TEXEL_ROW). On llvmpipe a texel fetch is a vectorised gather,
- * about 4× cheaper than a storage-buffer load (docs/engine.md#storage-loads).
+ * sits at texel (t % TEXEL_ROW, t / TEXEL_ROW). On llvmpipe a load from a read-only storage
+ * texture is an inline vectorised gather, about 3× cheaper than a storage-buffer load and 1.8× than
+ * a sampled texture's `textureLoad` (docs/engine.md#storage-loads).
  */
 export const TEXEL_ROW = 256;
 
-/** A read-only texture binding named `name` at `binding`, holding f32 values as texel bits. */
+/**
+ * A read-only storage-texture binding named `name` at `binding`, holding f32 values as texel bits
+ * (needs WGSL's `readonly_and_readwrite_storage_textures`; engine/webgpu/adapter_table.ts).
+ */
 export function texelBuf(binding: number, name: string): string {
-  return `@group(0) @binding(${binding}) var ${name}: texture_2d<u32>;\n`;
+  return `@group(0) @binding(${binding}) var ${name}: texture_storage_2d<rgba32uint, read>;\n`;
 }
 
 /** WGSL expression: the vec4f at flat vec4 index `index` of the texel binding `name`. */
 export function texelAt(name: string, index: string): string {
-  return `bitcast<vec4f>(textureLoad(${name}, vec2u((${index}) % ${TEXEL_ROW}u, (${index}) / ${TEXEL_ROW}u), 0))`;
+  return `bitcast<vec4f>(textureLoad(${name}, vec2u((${index}) % ${TEXEL_ROW}u, (${index}) / ${TEXEL_ROW}u)))`;
 }
 
 /** The uniform block `p` of struct type `P` (declared by the caller) at binding 0. */

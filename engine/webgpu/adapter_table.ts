@@ -9,9 +9,9 @@
  * | SwiftShader                | weight-gradient conv blocks OB ≤ 8, CB ≤ 4 | Chrome's software adapter did not finish |
  * |                            |                                            | compiling OB = 8, CB = 8 (33 KB of WGSL) |
  * |                            |                                            | in 100 s; OB = 8, CB = 4 took 0.5 s      |
- * | software (CPU) adapters:   | conv operands read as texels               | their storage loads are bounds-checked   |
- * | llvmpipe/lavapipe, Swift-  |                                            | loops over the SIMD lanes, ~4× a texel   |
- * | Shader, softpipe, WARP     |                                            | fetch (docs/engine.md#storage-loads)     |
+ * | software (CPU) adapters:   | conv operands read as texels (read-only    | their storage loads are bounds-checked   |
+ * | llvmpipe/lavapipe, Swift-  | storage textures, where WGSL has them)     | loops over the SIMD lanes, ~3× a texel   |
+ * | Shader, softpipe, WARP     |                                            | load (docs/engine.md#storage-loads)      |
  * |                            | weight gradients aim at 1024 invocations   | fewer partials to write and sum: epochs  |
  * |                            | (GPUs: 4096)                               | 13 % shorter at batch 4, nfs 1           |
  * | any other (a GPU)          | conv operands read from storage buffers    | no copies: a step records 2 compute      |
@@ -70,7 +70,32 @@ const TABLE: readonly { match: RegExp; variants: KernelVariants }[] = [
   },
 ];
 
-/** The kernel variants for the adapter described by `description`. */
-export function kernelVariantsFor(description: string): KernelVariants {
-  return TABLE.find((row) => row.match.test(description))?.variants ?? DEFAULT_VARIANTS;
+/**
+ * The WGSL language feature the texel path needs: its textures are read-only storage textures
+ * (`texture_storage_2d<rgba32uint, read>`), whose loads llvmpipe compiles inline, where a sampled
+ * texture's `textureLoad` calls a texture function (docs/engine.md#storage-loads).
+ */
+export const TEXEL_LANGUAGE_FEATURE = "readonly_and_readwrite_storage_textures";
+
+/** The WGSL language features of this runtime's WebGPU (an empty set where it has none). */
+export function wgslLanguageFeatures(): ReadonlySet<string> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu as
+    | { wgslLanguageFeatures?: ReadonlySet<string> }
+    | undefined;
+  return gpu?.wgslLanguageFeatures ?? new Set();
+}
+
+/**
+ * The kernel variants for the adapter described by `description`, on a WebGPU implementation
+ * with the WGSL language features `features` (without read-only storage textures the conv
+ * operands stay in storage buffers).
+ */
+export function kernelVariantsFor(
+  description: string,
+  features: ReadonlySet<string> = wgslLanguageFeatures(),
+): KernelVariants {
+  const v = TABLE.find((row) => row.match.test(description))?.variants ?? DEFAULT_VARIANTS;
+  return v.convTextures && !features.has(TEXEL_LANGUAGE_FEATURE)
+    ? { ...v, convTextures: false }
+    : v;
 }

@@ -1,11 +1,11 @@
 /**
- * Texel copies of storages: kernels on llvmpipe read a texture (a vectorised gather) about 4×
- * faster than a storage buffer (a bounds-checked loop over the SIMD lanes), so the conv kernels
- * read their operands through rgba32uint textures holding the f32 values as bits, TEXEL_ROW
- * texels per row (shaders/common.ts). This file holds the texture type, the copy that fills one,
- * and a pool that reuses textures as the buffer pool reuses buffers (buffer_pool.ts): a training
- * step makes copies of the same sizes every step, and a destroyed texture would cost the bind
- * group cache its entries.
+ * Texel copies of storages: kernels on llvmpipe read a read-only storage texture (an inline
+ * vectorised gather) about 3× faster than a storage buffer (a bounds-checked loop over the SIMD
+ * lanes), so the conv kernels read their operands through rgba32uint textures holding the f32
+ * values as bits, TEXEL_ROW texels per row (shaders/common.ts). This file holds the texture type,
+ * the copy that fills one, and a pool that reuses textures as the buffer pool reuses buffers
+ * (buffer_pool.ts): a training step makes copies of the same sizes every step, and a destroyed
+ * texture would cost the bind group cache its entries.
  */
 import { TEXEL_ROW } from "../../shaders/common.ts";
 import { IdleLists } from "./idle_lists.ts";
@@ -16,7 +16,7 @@ const ROW_BYTES = TEXEL_ROW * 16;
 /** How many idle points a free texture may go unused before {@link TexturePool.trim} destroys it. */
 const IDLE_POINTS_KEPT = 2;
 
-/** A read-only `texture_2d<u32>` (rgba32uint) of TEXEL_ROW × `rows` texels, and its view. */
+/** A texture (rgba32uint, bound read-only as storage) of TEXEL_ROW × `rows` texels, and its view. */
 export class GpuTexture {
   /** The version of the storage values the texture holds, -1 before the first copy. */
   version: number = -1;
@@ -154,7 +154,7 @@ export class TexturePool {
     const texture = this.device.createTexture({
       size: [TEXEL_ROW, rows],
       format: "rgba32uint",
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
     });
     return new GpuTexture(texture, texture.createView(), rows, scratch, this.nextId++);
   }

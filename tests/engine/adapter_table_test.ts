@@ -1,11 +1,16 @@
 /** The per-adapter kernel variants and the weight-gradient block they cap. */
 import {
   DEFAULT_VARIANTS,
-  kernelVariantsFor,
+  kernelVariantsFor as variantsFor,
   SOFTWARE_VARIANTS,
+  TEXEL_LANGUAGE_FEATURE,
 } from "../../engine/webgpu/adapter_table.ts";
 import { convGradWeightBlock } from "../../shaders/conv2d_grad.ts";
 import { assertEquals } from "../assert.ts";
+
+/** The variants on a WebGPU whose WGSL has read-only storage textures. */
+const kernelVariantsFor = (description: string) =>
+  variantsFor(description, new Set([TEXEL_LANGUAGE_FEATURE]));
 
 Deno.test("adapter table: SwiftShader gets the small weight-gradient block, others the default", () => {
   // Chrome reports no description for SwiftShader; device.ts joins vendor and architecture.
@@ -48,4 +53,15 @@ Deno.test("convGradWeightBlock: caps apply, small layers keep their small blocks
   const s = kernelVariantsFor("google swiftshader");
   assertEquals(convGradWeightBlock(64, 64, s.gradWeightMaxOB, s.gradWeightMaxCB), { OB: 8, CB: 4 });
   assertEquals(convGradWeightBlock(3, 2, s.gradWeightMaxOB, s.gradWeightMaxCB), { OB: 4, CB: 4 });
+});
+
+Deno.test("adapter table: without read-only storage textures in WGSL, no adapter takes texels", () => {
+  for (const features of [new Set<string>(), new Set(["packed_4x8_integer_dot_product"])]) {
+    for (const cpu of ["llvmpipe (LLVM 15.0.6, 256 bits)", "google swiftshader", "NVIDIA H200"]) {
+      const v = variantsFor(cpu, features);
+      assertEquals(v.convTextures, false, cpu);
+      assertEquals(v.gradWeightInvocations, kernelVariantsFor(cpu).gradWeightInvocations, cpu);
+    }
+  }
+  assertEquals(variantsFor("google swiftshader", new Set()).gradWeightMaxOB, 8);
 });
