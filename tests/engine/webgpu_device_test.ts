@@ -1,4 +1,5 @@
 /** WebGPU backend plumbing: buffer reuse hazards, lazy submission, device loss, identity. */
+import { TEXEL_LANGUAGE_FEATURE, wgslLanguageFeatures } from "../../engine/webgpu/adapter_table.ts";
 import { WebGpuBackend } from "../../engine/webgpu/backend.ts";
 import { BufferPool } from "../../engine/webgpu/buffer_pool.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
@@ -45,6 +46,22 @@ gpuTest("kernels record lazily; using a released storage throws", async (g) => {
   if (!g.description) throw new Error("empty adapter description");
   await Promise.resolve();
 });
+
+gpuTest(
+  "a software adapter here reads conv operands from read-only storage textures",
+  async (g) => {
+    // The texel path needs WGSL's read-only storage textures; were this Deno's WebGPU to lose them,
+    // software adapters would fall back to storage buffers, correct but about a third slower.
+    if (!wgslLanguageFeatures().has(TEXEL_LANGUAGE_FEATURE)) {
+      throw new Error(`this WebGPU lacks the WGSL language feature ${TEXEL_LANGUAGE_FEATURE}`);
+    }
+    const software = /llvmpipe|lavapipe|swiftshader/i.test(g.description);
+    if (g.rt.variants.convTextures !== software) {
+      throw new Error(`${g.description}: convTextures ${g.rt.variants.convTextures}`);
+    }
+    await Promise.resolve();
+  },
+);
 
 /**
  * The device's loss is simulated: its `lost` promise is replaced and resolved by hand. Deno's
