@@ -3,9 +3,10 @@
  * sampled texture (`texture_2d<u32>`, `textureLoad` with a level) and a read-only storage texture
  * (`texture_storage_2d<rgba32uint, read>`, which needs WGSL's
  * `readonly_and_readwrite_storage_textures`). Each of 65 536 invocations sums 64 vec4 at addresses
- * that differ from lane to lane, as a convolution's operand loads do; the figure is the wall time
- * of 20 dispatches in one submit (median of 9 interleaved runs) per read per invocation. On llvmpipe the kinds
- * differ by the code Mesa emits for each (docs/engine.md#storage-loads).
+ * that differ from lane to lane, as a convolution's operand loads do. Each kind's figure is the
+ * wall time of 40 dispatches in one submit (median of 9 interleaved runs) less that of the same
+ * loop adding its index instead of a read, per read per invocation. On llvmpipe the kinds differ
+ * by the code Mesa emits for each (docs/engine.md#storage-loads).
  *
  *   deno run -A bench/loads.ts
  */
@@ -19,11 +20,13 @@ if (!adapter) {
   Deno.exit(2);
 }
 const device = await adapter.requestDevice();
-const texture = device.createTexture({
-  size: [W, H],
-  format: "rgba32uint",
-  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
-});
+/** A texture of the texel copies' format with `usage` (each kind binds its own). */
+const texture = (usage: number) =>
+  device.createTexture({
+    size: [W, H],
+    format: "rgba32uint",
+    usage: usage | GPUTextureUsage.COPY_DST,
+  });
 const buffer = device.createBuffer({ size: W * H * 16, usage: GPUBufferUsage.STORAGE });
 const out = device.createBuffer({ size: N * 16, usage: GPUBufferUsage.STORAGE });
 
@@ -44,6 +47,13 @@ function kernel(decl: string, load: (idx: string) => string): string {
 }
 const at = (idx: string) => `vec2u((${idx}) % ${W}u, (${idx}) / ${W}u)`;
 const kinds: Record<string, { code: string; resource: GPUBindingResource }> = {
+  "no read (the loop alone)": {
+    code: kernel(
+      "@group(0) @binding(0) var<storage, read> T: array<vec4f>;",
+      (i) => `vec4f(f32(${i}))`,
+    ),
+    resource: { buffer },
+  },
   "storage buffer": {
     code: kernel("@group(0) @binding(0) var<storage, read> T: array<vec4f>;", (i) => `T[${i}]`),
     resource: { buffer },
@@ -53,7 +63,7 @@ const kinds: Record<string, { code: string; resource: GPUBindingResource }> = {
       "@group(0) @binding(0) var T: texture_2d<u32>;",
       (i) => `bitcast<vec4f>(textureLoad(T, ${at(i)}, 0))`,
     ),
-    resource: texture.createView(),
+    resource: texture(GPUTextureUsage.TEXTURE_BINDING).createView(),
   },
 };
 if (wgslLanguageFeatures().has(TEXEL_LANGUAGE_FEATURE)) {
@@ -62,11 +72,11 @@ if (wgslLanguageFeatures().has(TEXEL_LANGUAGE_FEATURE)) {
       "@group(0) @binding(0) var T: texture_storage_2d<rgba32uint, read>;",
       (i) => `bitcast<vec4f>(textureLoad(T, ${at(i)}))`,
     ),
-    resource: texture.createView(),
+    resource: texture(GPUTextureUsage.STORAGE_BINDING).createView(),
   };
 }
 
-const REPEATS = 20;
+const REPEATS = 40;
 
 /** Milliseconds per dispatch of `pipeline`: REPEATS dispatches in one submit, by wall time. */
 async function time(pipeline: GPUComputePipeline, group: GPUBindGroup): Promise<number> {
@@ -102,10 +112,10 @@ for (let round = 0; round < 10; round++) {
 console.log(
   `${adapter.info.description || adapter.info.vendor}: ${N} invocations × ${LOADS} reads`,
 );
+const median = (ms: number[]) => [...ms].sort((a, b) => a - b)[ms.length >> 1];
+const bare = median(runs[0].ms);
 for (const r of runs) {
-  const median = r.ms.sort((a, b) => a - b)[r.ms.length >> 1];
-  const ns = (median * 1e6) / (N * LOADS);
-  console.log(
-    `${r.name.padEnd(26)} ${median.toFixed(2).padStart(7)} ms  ${ns.toFixed(2)} ns per read`,
-  );
+  const m = median(r.ms);
+  const ns = r === runs[0] ? "" : `  ${(((m - bare) * 1e6) / (N * LOADS)).toFixed(2)} ns per read`;
+  console.log(`${r.name.padEnd(26)} ${m.toFixed(2).padStart(7)} ms per dispatch${ns}`);
 }

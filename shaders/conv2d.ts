@@ -16,9 +16,9 @@
  *   per component, so four scalar loads cost about 2.3× one vec4 load (measured), and loads,
  *   more than multiply-adds, bound these kernels. Other widths use the scalar variants.
  * - The re-laid weights, and the input rows of the vec4 variants, can be read from textures
- *   (`texelAt` of shaders/common.ts) where the runtime has them: on llvmpipe a texel fetch is a
- *   vectorised gather, about 4× cheaper than a storage-buffer vec4 load, and loads bound this
- *   kernel (docs/engine.md#storage-loads).
+ *   (`texelAt` of shaders/common.ts) where the runtime has them: on llvmpipe a load from a
+ *   read-only storage texture is an inline vectorised gather, about 3× cheaper than a
+ *   storage-buffer vec4 load, and loads bound this kernel (docs/engine.md#storage-loads).
  */
 import {
   flatMain,

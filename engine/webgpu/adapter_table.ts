@@ -26,8 +26,9 @@ export interface KernelVariants {
   /** Most input channels one weight-gradient conv invocation owns (the kernel's CB). */
   readonly gradWeightMaxCB: number;
   /**
-   * Whether the conv kernels read their weights and (vec4 rows) activations as texels (texel
-   * fetches are ~4× cheaper than storage loads on llvmpipe) rather than from storage buffers.
+   * Whether the conv kernels read their weights and (vec4 rows) activations as texels (loads from
+   * read-only storage textures, ~3× cheaper than storage-buffer loads on llvmpipe) rather than
+   * from storage buffers. {@link kernelVariantsFor} clears it where WGSL lacks those textures.
    */
   readonly convTextures: boolean;
   /**

@@ -57,11 +57,13 @@ Deno.test("convGradWeightBlock: caps apply, small layers keep their small blocks
 
 Deno.test("adapter table: without read-only storage textures in WGSL, no adapter takes texels", () => {
   for (const features of [new Set<string>(), new Set(["packed_4x8_integer_dot_product"])]) {
-    for (const cpu of ["llvmpipe (LLVM 15.0.6, 256 bits)", "google swiftshader", "NVIDIA H200"]) {
-      const v = variantsFor(cpu, features);
-      assertEquals(v.convTextures, false, cpu);
-      assertEquals(v.gradWeightInvocations, kernelVariantsFor(cpu).gradWeightInvocations, cpu);
+    for (const software of ["llvmpipe (LLVM 15.0.6, 256 bits)", "google swiftshader"]) {
+      // Everything else of the software variants stays.
+      assertEquals(
+        variantsFor(software, features),
+        { ...kernelVariantsFor(software), convTextures: false },
+        software,
+      );
     }
   }
-  assertEquals(variantsFor("google swiftshader", new Set()).gradWeightMaxOB, 8);
 });

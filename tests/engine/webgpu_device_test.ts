@@ -1,5 +1,9 @@
 /** WebGPU backend plumbing: buffer reuse hazards, lazy submission, device loss, identity. */
-import { TEXEL_LANGUAGE_FEATURE, wgslLanguageFeatures } from "../../engine/webgpu/adapter_table.ts";
+import {
+  kernelVariantsFor,
+  TEXEL_LANGUAGE_FEATURE,
+  wgslLanguageFeatures,
+} from "../../engine/webgpu/adapter_table.ts";
 import { WebGpuBackend } from "../../engine/webgpu/backend.ts";
 import { BufferPool } from "../../engine/webgpu/buffer_pool.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
@@ -52,11 +56,11 @@ gpuTest(
   async (g) => {
     // The texel path needs WGSL's read-only storage textures; were this Deno's WebGPU to lose them,
     // software adapters would fall back to storage buffers, correct but about a third slower.
-    if (!wgslLanguageFeatures().has(TEXEL_LANGUAGE_FEATURE)) {
+    const wanted = kernelVariantsFor(g.description, new Set([TEXEL_LANGUAGE_FEATURE])).convTextures;
+    if (wanted && !wgslLanguageFeatures().has(TEXEL_LANGUAGE_FEATURE)) {
       throw new Error(`this WebGPU lacks the WGSL language feature ${TEXEL_LANGUAGE_FEATURE}`);
     }
-    const software = /llvmpipe|lavapipe|swiftshader/i.test(g.description);
-    if (g.rt.variants.convTextures !== software) {
+    if (g.rt.variants.convTextures !== wanted) {
       throw new Error(`${g.description}: convTextures ${g.rt.variants.convTextures}`);
     }
     await Promise.resolve();

@@ -1,5 +1,6 @@
 /** WebGPU against the CPU reference: matmul (all variants) and the three conv2d passes. */
 import type { Conv2dGeometry } from "../../engine/backend.ts";
+import { TEXEL_LANGUAGE_FEATURE, wgslLanguageFeatures } from "../../engine/webgpu/adapter_table.ts";
 import { FINISH_QUEUE_BYTES } from "../../engine/webgpu/linalg.ts";
 import type { WebGpuBackend } from "../../engine/webgpu/backend.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
@@ -130,9 +131,14 @@ async function checkConvPasses(g: WebGpuBackend, inp: Inputs): Promise<void> {
 
 /**
  * `g` when its adapter's variants read conv operands as texels (software adapters, as in CI),
- * else a backend on the same device that does (a GPU's default reads storage buffers).
+ * else a backend on the same device that does (a GPU's default reads storage buffers). The texel
+ * kernels need WGSL's read-only storage textures: without them this says so instead of failing
+ * on shader errors.
  */
 function texelBackend(g: WebGpuBackend): WebGpuBackend {
+  if (!wgslLanguageFeatures().has(TEXEL_LANGUAGE_FEATURE)) {
+    throw new Error(`the texel kernels need WGSL's ${TEXEL_LANGUAGE_FEATURE}, which this lacks`);
+  }
   return g.rt.variants.convTextures ? g : g.withVariants({ convTextures: true });
 }
 
