@@ -38,6 +38,7 @@ export {
   type KernelVariants,
   kernelVariantsFor,
 } from "./engine/webgpu/adapter_table.ts";
+export type { TexelKind } from "./shaders/common.ts";
 export { type BackendChoice, type BackendKind, openBackend } from "./engine/backend_choice.ts";
 export * from "./io/mod.ts";
 export * from "./model/mod.ts";

@@ -137,16 +137,23 @@ export function writeBuf(binding: number, name: string, type = "f32"): string {
 export const TEXEL_ROW = 256;
 
 /**
- * A read-only storage-texture binding named `name` at `binding`, holding f32 values as texel bits
- * (needs WGSL's `readonly_and_readwrite_storage_textures`; engine/webgpu/adapter_table.ts).
+ * How a kernel binds its texel copies: `storage`, a read-only storage texture (needs WGSL's
+ * `readonly_and_readwrite_storage_textures`; llvmpipe compiles its loads inline), or `sampled`, a
+ * sampled texture (SwiftShader runs those faster). engine/webgpu/adapter_table.ts picks per
+ * adapter.
  */
-export function texelBuf(binding: number, name: string): string {
-  return `@group(0) @binding(${binding}) var ${name}: texture_storage_2d<rgba32uint, read>;\n`;
+export type TexelKind = "storage" | "sampled";
+
+/** A texel binding named `name` at `binding`, holding f32 values as texel bits. */
+export function texelBuf(binding: number, name: string, kind: TexelKind = "storage"): string {
+  const type = kind === "storage" ? "texture_storage_2d<rgba32uint, read>" : "texture_2d<u32>";
+  return `@group(0) @binding(${binding}) var ${name}: ${type};\n`;
 }
 
 /** WGSL expression: the vec4f at flat vec4 index `index` of the texel binding `name`. */
-export function texelAt(name: string, index: string): string {
-  return `bitcast<vec4f>(textureLoad(${name}, vec2u((${index}) % ${TEXEL_ROW}u, (${index}) / ${TEXEL_ROW}u)))`;
+export function texelAt(name: string, index: string, kind: TexelKind = "storage"): string {
+  const at = `vec2u((${index}) % ${TEXEL_ROW}u, (${index}) / ${TEXEL_ROW}u)`;
+  return `bitcast<vec4f>(textureLoad(${name}, ${at}${kind === "sampled" ? ", 0" : ""}))`;
 }
 
 /** The uniform block `p` of struct type `P` (declared by the caller) at binding 0. */

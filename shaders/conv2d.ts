@@ -28,6 +28,7 @@ import {
   readBuf,
   texelAt,
   texelBuf,
+  type TexelKind,
   UNIFORM_P,
   writeBuf,
 } from "./common.ts";
@@ -97,10 +98,13 @@ export function convDirectKernel(
   vecPadLeft: number | null = null,
   weightTexture = false,
   inputTexture = false,
+  texelKind: TexelKind = "storage",
 ): Kernel {
   if (inputTexture && vecPadLeft === null) throw new Error("input texels need vec4 rows");
   const vecRows = vecPadLeft === null ? "" : `/vec4pad${vecPadLeft}`;
-  const tex = (weightTexture ? "/wtex" : "") + (inputTexture ? "/xtex" : "");
+  // Texel bindings: "tex" read-only storage textures, "smp" sampled ones.
+  const t = texelKind === "sampled" ? "smp" : "tex";
+  const tex = (weightTexture ? `/w${t}` : "") + (inputTexture ? `/x${t}` : "");
   return kernel(`conv2d.direct/${KH}x${KW}/px${PX}/ob${OB}${vecRows}${tex}`, () => {
     const L = PX + KW - 1;
     // With `vecPadLeft` (rows a multiple of 4 long, PX a multiple of 4, padLeft baked in), each
@@ -154,7 +158,7 @@ export function convDirectKernel(
         for (let k = chunkMin; k <= chunkMax; k++) {
           const n = `${k < 0 ? "m" : ""}${Math.abs(k)}`;
           const at = `rowOff${ky} / 4u + kc${n}`;
-          const load = inputTexture ? texelAt("X", at) : `X[${at}]`;
+          const load = inputTexture ? texelAt("X", at, texelKind) : `X[${at}]`;
           out.push(
             `    let v${ky}_${n} = select(vec4f(0.0), ${load}, rOk${ky} && kOk${n});`,
           );
@@ -177,7 +181,7 @@ export function convDirectKernel(
       for (let kx = 0; kx < KW; kx++) {
         for (const h of hs) {
           const t = `wIdx + ${(ky * KW + kx) * OB / 4 + h}u`;
-          const load = weightTexture ? texelAt("W", t) : `W[${t}]`;
+          const load = weightTexture ? texelAt("W", t, texelKind) : `W[${t}]`;
           out.push(`    let w${ky}_${kx}_${h} = ${load};`);
         }
       }
@@ -221,8 +225,8 @@ export function convDirectKernel(
     }
     return `struct P { n: u32, c: u32, h: u32, w: u32, o: u32, outH: u32, outW: u32, padTop: i32,
   padLeft: i32, tilesX: u32, tilesO: u32, bias: u32, relu: u32 }
-${UNIFORM_P}${inputTexture ? texelBuf(1, "X") : readBuf(1, "X", vec ? "vec4f" : "f32")}${
-      weightTexture ? texelBuf(2, "W") : readBuf(2, "W", "vec4f")
+${UNIFORM_P}${inputTexture ? texelBuf(1, "X", texelKind) : readBuf(1, "X", vec ? "vec4f" : "f32")}${
+      weightTexture ? texelBuf(2, "W", texelKind) : readBuf(2, "W", "vec4f")
     }${writeBuf(3, "Y")}${readBuf(4, "B", "vec4f")}
 ${flatMain(out.join("\n"))}`;
   });

@@ -22,6 +22,7 @@ import {
   slotMain,
   texelAt,
   texelBuf,
+  type TexelKind,
   UNIFORM_P,
   writeBuf,
 } from "./common.ts";
@@ -209,10 +210,10 @@ export function convGradWeightVec4Kernel(
   CB: number,
   padLeft: number,
   textures = false,
+  texelKind: TexelKind = "storage",
 ): Kernel {
-  const key = `conv2d.gradWeight.vec4/kw${KW}/ob${OB}/cb${CB}/pad${padLeft}${
-    textures ? "/tex" : ""
-  }`;
+  const tex = textures ? (texelKind === "sampled" ? "/smp" : "/tex") : "";
+  const key = `conv2d.gradWeight.vec4/kw${KW}/ob${OB}/cb${CB}/pad${padLeft}${tex}`;
   return kernel(key, () => {
     const rs = [...Array(OB).keys()];
     const cs = [...Array(CB).keys()];
@@ -228,7 +229,7 @@ export function convGradWeightVec4Kernel(
     const out: string[] = [];
     out.push(...gradWeightPrologue(KW, OB, CB, 4));
     out.push("  let w4 = i32(p.w / 4u);");
-    const x = (at: string) => textures ? texelAt("X", at) : `X[${at}]`;
+    const x = (at: string) => textures ? texelAt("X", at, texelKind) : `X[${at}]`;
     const load = (c: number, chunk: string) =>
       `select(vec4f(0.0), ${
         x(`xRow + xc${c} + u32(clamp(${chunk}, 0, w4 - 1))`)
@@ -243,7 +244,7 @@ export function convGradWeightVec4Kernel(
     for (const c of cs) out.push(`      v${c}_${span - 1} = ${load(c, "nx")};`);
     for (const r of rs) {
       const at = `dRow + dyo${r} + q`;
-      out.push(`      let d${r} = ${textures ? texelAt("DY", at) : `DY[${at}]`};
+      out.push(`      let d${r} = ${textures ? texelAt("DY", at, texelKind) : `DY[${at}]`};
       bs${r} += d${r};`);
       for (const c of cs) {
         for (const k of ks) {
@@ -259,7 +260,7 @@ export function convGradWeightVec4Kernel(
     const hsum = (r: number) => `((bs${r}.x + bs${r}.y) + (bs${r}.z + bs${r}.w))`;
     out.push("    }", "  }", ...gradWeightEpilogue(KW, OB, CB, hsum));
     const inputs = textures
-      ? texelBuf(1, "X") + texelBuf(2, "DY")
+      ? texelBuf(1, "X", texelKind) + texelBuf(2, "DY", texelKind)
       : readBuf(1, "X", "vec4f") + readBuf(2, "DY", "vec4f");
     return `${GRAD_WEIGHT_P}${UNIFORM_P}${inputs}${writeBuf(3, "Y")}${writeBuf(4, "BY")}
 ${flatMain(out.join("\n"))}`;

@@ -9,15 +9,19 @@
  * | SwiftShader                | weight-gradient conv blocks OB ≤ 8, CB ≤ 4 | Chrome's software adapter did not finish |
  * |                            |                                            | compiling OB = 8, CB = 8 (33 KB of WGSL) |
  * |                            |                                            | in 100 s; OB = 8, CB = 4 took 0.5 s      |
+ * |                            | texels bound as sampled textures           | its conv kernels ran 1.5× slower on      |
+ * |                            |                                            | read-only storage textures (Chromium 156)|
  * | software (CPU) adapters:   | conv operands read as texels (read-only    | their storage loads are bounds-checked   |
- * | llvmpipe/lavapipe, Swift-  | storage textures, where WGSL has them)     | loops over the SIMD lanes, ~3× a texel   |
- * | Shader, softpipe, WARP     |                                            | load (docs/engine.md#storage-loads)      |
+ * | llvmpipe/lavapipe, Swift-  | storage textures where WGSL has them, else | loops over the SIMD lanes, ~3× a texel   |
+ * | Shader, softpipe, WARP     | sampled textures)                          | load (docs/engine.md#storage-loads)      |
  * |                            | weight gradients aim at 1024 invocations   | fewer partials to write and sum: epochs  |
  * |                            | (GPUs: 4096)                               | 13 % shorter at batch 4, nfs 1           |
  * | any other (a GPU)          | conv operands read from storage buffers    | no copies: a step records 2 compute      |
  * |                            |                                            | passes instead of ~67, and 2–5 ms less   |
  * |                            |                                            | host time (docs/engine.md)               |
  */
+
+import type { TexelKind } from "../../shaders/common.ts";
 
 /** Kernel choices that depend on the adapter. */
 export interface KernelVariants {
@@ -28,9 +32,15 @@ export interface KernelVariants {
   /**
    * Whether the conv kernels read their weights and (vec4 rows) activations as texels (loads from
    * read-only storage textures, ~3× cheaper than storage-buffer loads on llvmpipe) rather than
-   * from storage buffers. {@link kernelVariantsFor} clears it where WGSL lacks those textures.
+   * from storage buffers.
    */
   readonly convTextures: boolean;
+  /**
+   * How the texels are bound: read-only storage textures (llvmpipe compiles their loads inline) or
+   * sampled textures (faster on SwiftShader). {@link kernelVariantsFor} takes `sampled` where WGSL
+   * lacks read-only storage textures.
+   */
+  readonly texelKind: TexelKind;
   /**
    * Invocations a weight-gradient conv dispatch aims for: rows are split into chunks whose
    * partials a finish pass sums, so more invocations mean more partials to write and read.
@@ -43,6 +53,7 @@ export const DEFAULT_VARIANTS: KernelVariants = {
   gradWeightMaxOB: 16,
   gradWeightMaxCB: 8,
   convTextures: false,
+  texelKind: "storage",
   gradWeightInvocations: 4096,
 };
 
@@ -62,7 +73,12 @@ export const SOFTWARE_VARIANTS: KernelVariants = {
 const TABLE: readonly { match: RegExp; variants: KernelVariants }[] = [
   {
     match: /swiftshader/i,
-    variants: { ...SOFTWARE_VARIANTS, gradWeightMaxOB: 8, gradWeightMaxCB: 4 },
+    variants: {
+      ...SOFTWARE_VARIANTS,
+      gradWeightMaxOB: 8,
+      gradWeightMaxCB: 4,
+      texelKind: "sampled",
+    },
   },
   {
     // Mesa's llvmpipe (GL) and lavapipe (Vulkan), Mesa's softpipe, Windows' WARP.
@@ -88,15 +104,15 @@ export function wgslLanguageFeatures(): ReadonlySet<string> {
 
 /**
  * The kernel variants for the adapter described by `description`, on a WebGPU implementation
- * with the WGSL language features `features` (without read-only storage textures the conv
- * operands stay in storage buffers).
+ * with the WGSL language features `features` (without read-only storage textures the texels are
+ * sampled textures).
  */
 export function kernelVariantsFor(
   description: string,
   features: ReadonlySet<string> = wgslLanguageFeatures(),
 ): KernelVariants {
   const v = TABLE.find((row) => row.match.test(description))?.variants ?? DEFAULT_VARIANTS;
-  return v.convTextures && !features.has(TEXEL_LANGUAGE_FEATURE)
-    ? { ...v, convTextures: false }
+  return v.texelKind === "storage" && !features.has(TEXEL_LANGUAGE_FEATURE)
+    ? { ...v, texelKind: "sampled" }
     : v;
 }

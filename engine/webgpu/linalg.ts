@@ -156,7 +156,16 @@ function direct(
   const vecPadLeft = g.w % 4 === 0 && PX % 4 === 0 ? g.padLeft : null;
   const xTex = vecPadLeft === null ? null : texels(rt, x, true);
   rt.dispatch(
-    convDirectKernel(g.kh, g.kw, PX, OB, vecPadLeft, wTex !== null, xTex !== null),
+    convDirectKernel(
+      g.kh,
+      g.kw,
+      PX,
+      OB,
+      vecPadLeft,
+      wTex !== null,
+      xTex !== null,
+      rt.variants.texelKind,
+    ),
     params,
     // Without a bias, binding 4 gets the (read-only, unread) input as a stand-in.
     [xTex ?? x, wTex ?? layout.s, y, bias ?? x],
@@ -261,7 +270,7 @@ export function conv2dGradWeight(
   const tex = xTex !== null && dyTex !== null;
   rt.dispatch(
     vec
-      ? convGradWeightVec4Kernel(g.kw, OB, CB, g.padLeft, tex)
+      ? convGradWeightVec4Kernel(g.kw, OB, CB, g.padLeft, tex, rt.variants.texelKind)
       : convGradWeightKernel(g.kw, OB, CB),
     params,
     [tex ? xTex : x, tex ? dyTex : dy, part, bpart],

@@ -154,7 +154,9 @@ export class TexturePool {
     const texture = this.device.createTexture({
       size: [TEXEL_ROW, rows],
       format: "rgba32uint",
-      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+      // Bound as a read-only storage texture or a sampled one (KernelVariants.texelKind).
+      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING |
+        GPUTextureUsage.COPY_DST,
     });
     return new GpuTexture(texture, texture.createView(), rows, scratch, this.nextId++);
   }

@@ -18,8 +18,10 @@ Deno.test("adapter table: SwiftShader gets the small weight-gradient block, othe
     gradWeightMaxOB: 8,
     gradWeightMaxCB: 4,
     convTextures: true,
+    texelKind: "sampled",
     gradWeightInvocations: 1024,
   });
+  assertEquals(kernelVariantsFor("llvmpipe (LLVM 15.0.6, 256 bits)").texelKind, "storage");
   assertEquals(kernelVariantsFor("SwiftShader Device (Subzero)").gradWeightMaxCB, 4);
   assertEquals(kernelVariantsFor("llvmpipe (LLVM 15.0.6, 256 bits)").gradWeightMaxCB, 8);
   assertEquals(kernelVariantsFor("NVIDIA GeForce RTX 4090"), DEFAULT_VARIANTS);
@@ -55,13 +57,13 @@ Deno.test("convGradWeightBlock: caps apply, small layers keep their small blocks
   assertEquals(convGradWeightBlock(3, 2, s.gradWeightMaxOB, s.gradWeightMaxCB), { OB: 4, CB: 4 });
 });
 
-Deno.test("adapter table: without read-only storage textures in WGSL, no adapter takes texels", () => {
+Deno.test("adapter table: without read-only storage textures in WGSL, texels are sampled", () => {
   for (const features of [new Set<string>(), new Set(["packed_4x8_integer_dot_product"])]) {
     for (const software of ["llvmpipe (LLVM 15.0.6, 256 bits)", "google swiftshader"]) {
       // Everything else of the software variants stays.
       assertEquals(
         variantsFor(software, features),
-        { ...kernelVariantsFor(software), convTextures: false },
+        { ...kernelVariantsFor(software), texelKind: "sampled" },
         software,
       );
     }

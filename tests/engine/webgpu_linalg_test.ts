@@ -131,24 +131,26 @@ async function checkConvPasses(g: WebGpuBackend, inp: Inputs): Promise<void> {
 
 /**
  * `g` when its adapter's variants read conv operands as texels (software adapters, as in CI),
- * else a backend on the same device that does (a GPU's default reads storage buffers). The texel
- * kernels need WGSL's read-only storage textures: without them this says so instead of failing
- * on shader errors.
+ * else a backend on the same device that does (a GPU's default reads storage buffers).
  */
 function texelBackend(g: WebGpuBackend): WebGpuBackend {
-  if (!wgslLanguageFeatures().has(TEXEL_LANGUAGE_FEATURE)) {
-    throw new Error(`the texel kernels need WGSL's ${TEXEL_LANGUAGE_FEATURE}, which this lacks`);
-  }
   return g.rt.variants.convTextures ? g : g.withVariants({ convTextures: true });
 }
 
 gpuTest(
   "conv2d forward, input gradient and weight gradient (texel operands) match the CPU",
   async (gpu) => {
-    const g = texelBackend(gpu);
-    await checkConvPasses(g, new Inputs(12));
-    if (![...g.rt.kernelKeys()].some((k) => k.endsWith("/wtex/xtex"))) {
-      throw new Error("the texel kernels did not run");
+    // Both ways of binding the texels: read-only storage textures where WGSL has them, sampled.
+    const kinds = wgslLanguageFeatures().has(TEXEL_LANGUAGE_FEATURE)
+      ? ["storage", "sampled"] as const
+      : ["sampled"] as const;
+    for (const texelKind of kinds) {
+      const g = gpu.withVariants({ convTextures: true, texelKind });
+      await checkConvPasses(g, new Inputs(12));
+      const suffix = texelKind === "sampled" ? "/wsmp/xsmp" : "/wtex/xtex";
+      if (![...g.rt.kernelKeys()].some((k) => k.endsWith(suffix))) {
+        throw new Error(`the ${texelKind} texel kernels did not run`);
+      }
     }
   },
 );

@@ -185,6 +185,7 @@ export function allKernels(): Kernel[] {
           ks.push(
             convDirectKernel(3, 3, px, ob, 1, true),
             convDirectKernel(3, 3, px, ob, 1, true, true),
+            convDirectKernel(3, 3, px, ob, 1, true, true, "sampled"),
           );
         }
       }
@@ -192,6 +193,7 @@ export function allKernels(): Kernel[] {
         for (const u of [1, 2]) ks.push(convGradWeightKernel(k, ob, cb, u));
         for (const pad of [0, 1]) ks.push(convGradWeightVec4Kernel(k, ob, cb, pad));
         ks.push(convGradWeightVec4Kernel(k, ob, cb, 1, true));
+        ks.push(convGradWeightVec4Kernel(k, ob, cb, 1, true, "sampled"));
       }
     }
   }
