@@ -10,7 +10,7 @@
  * |                            |                                            | compiling OB = 8, CB = 8 (33 KB of WGSL) |
  * |                            |                                            | in 100 s; OB = 8, CB = 4 took 0.5 s      |
  * |                            | texels bound as sampled textures           | its conv kernels ran 1.5× slower on      |
- * |                            |                                            | read-only storage textures (Chromium 156)|
+ * |                            |                                            | read-only storage textures (Chrome 156)  |
  * | software (CPU) adapters:   | conv operands read as texels (read-only    | their storage loads are bounds-checked   |
  * | llvmpipe/lavapipe, Swift-  | storage textures where WGSL has them, else | loops over the SIMD lanes, ~3× a texel   |
  * | Shader, softpipe, WARP     | sampled textures)                          | load (docs/engine.md#storage-loads)      |
