@@ -103,16 +103,19 @@ ${loops}
 }
 
 /**
- * WGSL `udiv(x, d)` = x / d for u32 and `umod`. Vector CPUs have no integer divide, so llvmpipe
- * runs `/` lane by lane; below 2^24 this goes through one f32 division (exact inputs, result off
- * by at most one, then corrected), above it falls back to the integer divide.
+ * WGSL `udiv(x, d)` = x / d for u32 (d from 1 to 2^31 − 1) and `umod`. Vector CPUs have no
+ * integer divide, so llvmpipe runs `/` lane by lane; and it runs both sides of every `if` (masked,
+ * no jump), so an integer-divide fallback inside a branch costs every call. Branch-free instead:
+ * an f32 estimate q0 (off by at most about x·2⁻²² + 1), its remainder r0 = x − q0·d (exact in
+ * wrapping u32 arithmetic and, as |r0| ≤ d + 1024 < 2³¹, exact as i32), one f32 correction by
+ * floor(r0 / d), and a last ±1 from the exact remainder of that.
  */
 export const UDIV_FNS = `fn udiv(x: u32, d: u32) -> u32 {
-  if (x >= 16777216u) { return x / d; }
-  var q = u32(f32(x) / f32(d));
-  if (q * d > x) { q -= 1u; }
-  if ((q + 1u) * d <= x) { q += 1u; }
-  return q;
+  let q0 = u32(f32(x) / f32(d));
+  let r0 = i32(x - q0 * d);
+  let q1 = u32(i32(q0) + i32(floor(f32(r0) / f32(d))));
+  let r1 = i32(x - q1 * d);
+  return select(select(q1, q1 + 1u, r1 >= i32(d)), q1 - 1u, r1 < 0);
 }
 fn umod(x: u32, d: u32) -> u32 { return x - udiv(x, d) * d; }
 `;
