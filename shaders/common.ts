@@ -147,6 +147,11 @@ export const TEXEL_ROW = 256;
  */
 export type TexelKind = "storage" | "sampled";
 
+/** The kernel-key tag of texel bindings of `kind`: "tex" (read-only storage) or "smp" (sampled). */
+export function texelTag(kind: TexelKind): string {
+  return kind === "sampled" ? "smp" : "tex";
+}
+
 /** A texel binding named `name` at `binding`, holding f32 values as texel bits. */
 export function texelBuf(binding: number, name: string, kind: TexelKind = "storage"): string {
   const type = kind === "storage" ? "texture_storage_2d<rgba32uint, read>" : "texture_2d<u32>";

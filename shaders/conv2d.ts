@@ -29,6 +29,7 @@ import {
   texelAt,
   texelBuf,
   type TexelKind,
+  texelTag,
   UNIFORM_P,
   writeBuf,
 } from "./common.ts";
@@ -102,8 +103,7 @@ export function convDirectKernel(
 ): Kernel {
   if (inputTexture && vecPadLeft === null) throw new Error("input texels need vec4 rows");
   const vecRows = vecPadLeft === null ? "" : `/vec4pad${vecPadLeft}`;
-  // Texel bindings: "tex" read-only storage textures, "smp" sampled ones.
-  const t = texelKind === "sampled" ? "smp" : "tex";
+  const t = texelTag(texelKind);
   const tex = (weightTexture ? `/w${t}` : "") + (inputTexture ? `/x${t}` : "");
   return kernel(`conv2d.direct/${KH}x${KW}/px${PX}/ob${OB}${vecRows}${tex}`, () => {
     const L = PX + KW - 1;

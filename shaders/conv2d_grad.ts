@@ -23,6 +23,7 @@ import {
   texelAt,
   texelBuf,
   type TexelKind,
+  texelTag,
   UNIFORM_P,
   writeBuf,
 } from "./common.ts";
@@ -212,7 +213,7 @@ export function convGradWeightVec4Kernel(
   textures = false,
   texelKind: TexelKind = "storage",
 ): Kernel {
-  const tex = textures ? (texelKind === "sampled" ? "/smp" : "/tex") : "";
+  const tex = textures ? `/${texelTag(texelKind)}` : "";
   const key = `conv2d.gradWeight.vec4/kw${KW}/ob${OB}/cb${CB}/pad${padLeft}${tex}`;
   return kernel(key, () => {
     const rs = [...Array(OB).keys()];

@@ -5,6 +5,7 @@ import { FINISH_QUEUE_BYTES } from "../../engine/webgpu/linalg.ts";
 import type { WebGpuBackend } from "../../engine/webgpu/backend.ts";
 import type { GpuStorage } from "../../engine/webgpu/runtime.ts";
 import { TexturePool } from "../../engine/webgpu/texels.ts";
+import { texelTag } from "../../shaders/common.ts";
 import { cpu, expectClose, gpuTest, Inputs } from "./webgpu_test_util.ts";
 
 gpuTest("matmul variants match the CPU", async (g) => {
@@ -147,7 +148,8 @@ gpuTest(
     for (const texelKind of kinds) {
       const g = gpu.withVariants({ convTextures: true, texelKind });
       await checkConvPasses(g, new Inputs(12));
-      const suffix = texelKind === "sampled" ? "/wsmp/xsmp" : "/wtex/xtex";
+      const t = texelTag(texelKind);
+      const suffix = `/w${t}/x${t}`;
       if (![...g.rt.kernelKeys()].some((k) => k.endsWith(suffix))) {
         throw new Error(`the ${texelKind} texel kernels did not run`);
       }
@@ -176,7 +178,7 @@ gpuTest(
       throw new Error("a storage kept its copy");
     }
     const keys = [...g.rt.kernelKeys()];
-    const t = g.rt.variants.texelKind === "sampled" ? "smp" : "tex";
+    const t = texelTag(g.rt.variants.texelKind);
     if (!keys.some((k) => k.endsWith(`/w${t}/x${t}`)) || !keys.some((k) => k.endsWith(`/${t}`))) {
       throw new Error("the texel kernels did not run");
     }
